@@ -1,0 +1,53 @@
+# Plausi. `make demo` runs the product on the embedded default; `make test` runs the whole suite.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+# torch is a range in pyproject.toml; this pin takes the CPU wheel where one lies on disk (see README).
+PIP_CONSTRAINTS ?=
+
+.PHONY: help install install-dev demo test lint format worker bench clean
+
+help:  ## list the targets
+	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+
+$(VENV)/.installed: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e . $(PIP_CONSTRAINTS)
+	touch $@
+
+$(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet -e ".[dev]" $(PIP_CONSTRAINTS)
+	touch $(VENV)/.installed $@
+
+install: $(VENV)/.installed  ## install the runtime dependencies into .venv
+
+install-dev: $(VENV)/.installed-dev  ## install runtime + test/lint dependencies into .venv
+
+demo: install  ## run the embedded demo: SQLite, file-system broker, demo data and accounts, web + worker
+	$(BIN)/python manage.py demo
+
+test: install-dev  ## run the whole test suite against a real PostgreSQL and Redis (started if needed)
+	$(BIN)/python scripts/test_services.py
+	$(BIN)/python -m pytest $(PYTEST_ARGS)
+
+lint: install-dev  ## ruff (lint + format check) and mypy
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy .
+
+format: install-dev  ## apply ruff's formatting and safe fixes
+	$(BIN)/ruff format .
+	$(BIN)/ruff check --fix .
+
+worker: install  ## a Celery worker for every queue (uses CELERY_BROKER_URL)
+	$(BIN)/celery -A config worker --queues default,cpu,gpu --loglevel INFO
+
+bench: install-dev  ## benchmarks (PostgreSQL): ingest of 1,000,000 synthetic candidates
+	$(BIN)/python scripts/test_services.py
+	$(BIN)/python benchmarks/ingest.py --rows 1000000
+
+clean:  ## remove the demo database, broker folders and private files
+	rm -rf var

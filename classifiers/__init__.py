@@ -1,0 +1,1 @@
+"""Classifiers: retraining on labels and scoring the pool (issue 5)."""

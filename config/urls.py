@@ -1,0 +1,23 @@
+"""The URL map: HTML pages, the REST API under /api/, its schema and docs, the admin and /healthz."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+
+from knowledge import views as knowledge_views
+from knowledge.urls import api_urlpatterns as knowledge_api
+
+urlpatterns = [
+    path("healthz", knowledge_views.healthz, name="healthz"),
+    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/", admin.site.urls),
+    path("api/", include(knowledge_api)),
+    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("", include("knowledge.urls")),
+]
+
+admin.site.site_header = "Plausi administration"
+admin.site.site_title = "Plausi"

@@ -1,0 +1,1 @@
+"""The core domain: products, queries, behaviour pairs, relations, candidates and their lifecycle; ingest."""

@@ -1,0 +1,279 @@
+"""REST API of the knowledge domain: one view per operation; serializers validate and shape, services act."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib.auth import authenticate
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.authtoken.models import Token
+from rest_framework.generics import GenericAPIView
+from rest_framework.parsers import FormParser, MultiPartParser
+from rest_framework.permissions import AllowAny
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.throttling import AnonRateThrottle
+from rest_framework.views import APIView
+
+from knowledge import selectors
+from knowledge.errors import ApplicationError
+from knowledge.models import Candidate, IngestRun
+from knowledge.permissions import HasAnyRole, IsAdmin, IsCuratorOrAdmin
+from knowledge.roles import user_roles
+from knowledge.services import ingest_run_create_from_uploads
+
+# --- output serializers -------------------------------------------------------------------------------------
+
+
+class RelationOutputSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    label = serializers.CharField()
+    description = serializers.CharField()
+    sentence_template = serializers.CharField()
+    is_active = serializers.BooleanField()
+
+
+class ProductOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    external_id = serializers.CharField()
+    title = serializers.CharField()
+    category = serializers.CharField(source="category.name", allow_null=True, default=None)
+    attributes = serializers.DictField()
+
+
+class QueryOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    text = serializers.CharField()
+    normalized_text = serializers.CharField()
+    specificity = serializers.FloatField(allow_null=True)
+
+
+class PairOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    query = QueryOutputSerializer(allow_null=True)
+    product = ProductOutputSerializer()
+    other_product = ProductOutputSerializer(allow_null=True)
+    observation_count = serializers.IntegerField()
+
+
+class CandidateOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    head_kind = serializers.CharField()
+    pair = PairOutputSerializer(allow_null=True)
+    head_text = serializers.CharField()
+    relation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    tail = serializers.CharField()
+    tail_normalized = serializers.CharField()
+    generator = serializers.CharField()
+    prompt_id = serializers.CharField()
+    support_count = serializers.IntegerField()
+    known_labels = serializers.DictField(child=serializers.BooleanField())
+    status = serializers.CharField()
+    ingest_run = serializers.PrimaryKeyRelatedField(read_only=True)
+    created_at = serializers.DateTimeField()
+    updated_at = serializers.DateTimeField()
+
+
+class IngestFileOutputSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    size = serializers.IntegerField(required=False)
+    sha256 = serializers.CharField(required=False)
+    format = serializers.CharField(required=False)
+    lines = serializers.IntegerField(required=False)
+    outcome = serializers.CharField(required=False)
+
+
+class IngestErrorOutputSerializer(serializers.Serializer):
+    file = serializers.CharField()
+    line = serializers.IntegerField()
+    field = serializers.CharField()
+    message = serializers.CharField()
+
+
+class IngestRunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    phase = serializers.CharField()
+    source = serializers.CharField()
+    created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
+    dry_run = serializers.BooleanField()
+    skip_invalid = serializers.BooleanField()
+    format = serializers.CharField()
+    files = IngestFileOutputSerializer(many=True)
+    progress = serializers.FloatField(source="progress_fraction")
+    progress_done = serializers.IntegerField()
+    progress_total = serializers.IntegerField()
+    lines_total = serializers.IntegerField()
+    lines_valid = serializers.IntegerField()
+    lines_invalid = serializers.IntegerField()
+    candidates_created = serializers.IntegerField()
+    candidates_merged = serializers.IntegerField()
+    products_created = serializers.IntegerField()
+    queries_created = serializers.IntegerField()
+    pairs_created = serializers.IntegerField()
+    errors = IngestErrorOutputSerializer(many=True)
+    error_count = serializers.IntegerField()
+    has_rejects_file = serializers.SerializerMethodField()
+    message = serializers.CharField()
+    timings = serializers.DictField(child=serializers.FloatField())
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_has_rejects_file(self, run: IngestRun) -> bool:
+        return bool(run.rejects_path)
+
+
+# --- views --------------------------------------------------------------------------------------------------
+
+
+class RelationListApi(GenericAPIView):
+    permission_classes = [HasAnyRole]
+    serializer_class = RelationOutputSerializer
+    pagination_class = None
+
+    def get(self, request: Request) -> Response:
+        return Response(RelationOutputSerializer(selectors.relation_list(), many=True).data)
+
+
+class CandidateListApi(GenericAPIView):
+    """Candidates, newest first (curators and admins)."""
+
+    permission_classes = [IsCuratorOrAdmin]
+    serializer_class = CandidateOutputSerializer
+
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=Candidate.Status.choices, required=False)
+        relation = serializers.SlugField(required=False)
+        head_kind = serializers.ChoiceField(choices=Candidate.HeadKind.choices, required=False)
+        category = serializers.CharField(required=False, max_length=200)
+        ingest_run = serializers.IntegerField(required=False, min_value=1)
+        search = serializers.CharField(required=False, max_length=200)
+
+    @extend_schema(parameters=[FilterSerializer])
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        queryset = selectors.candidate_list(filters=filters.validated_data)
+        page = self.paginate_queryset(queryset)
+        return self.get_paginated_response(CandidateOutputSerializer(page, many=True).data)
+
+
+class CandidateDetailApi(APIView):
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(responses=CandidateOutputSerializer)
+    def get(self, request: Request, candidate_id: int) -> Response:
+        candidate = selectors.candidate_get(candidate_id=candidate_id)
+        if candidate is None:
+            return Response({"detail": "No such candidate."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(CandidateOutputSerializer(candidate).data)
+
+
+class IngestCreateApi(APIView):
+    """Upload files to ingest (admins). The ingest runs on a worker; poll the returned run."""
+
+    permission_classes = [IsAdmin]
+    parser_classes = [MultiPartParser, FormParser]
+
+    class InputSerializer(serializers.Serializer):
+        files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False)
+        format = serializers.ChoiceField(choices=["jsonl", "csv"], required=False, allow_blank=True, default="")
+        dry_run = serializers.BooleanField(required=False, default=False)
+        skip_invalid = serializers.BooleanField(required=False, default=False)
+
+    @extend_schema(request=InputSerializer, responses={202: IngestRunOutputSerializer})
+    def post(self, request: Request) -> Response:
+        data: Any = {
+            "files": request.FILES.getlist("files"),
+            "format": request.data.get("format", ""),
+            "dry_run": request.data.get("dry_run", False),
+            "skip_invalid": request.data.get("skip_invalid", False),
+        }
+        serializer = self.InputSerializer(data=data)
+        serializer.is_valid(raise_exception=True)
+        run = ingest_run_create_from_uploads(
+            uploads=serializer.validated_data["files"],
+            created_by=request.user,
+            dry_run=serializer.validated_data["dry_run"],
+            skip_invalid=serializer.validated_data["skip_invalid"],
+            format=serializer.validated_data["format"],
+        )
+        run.refresh_from_db()
+        return Response(IngestRunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class IngestRunListApi(GenericAPIView):
+    permission_classes = [IsAdmin]
+    serializer_class = IngestRunOutputSerializer
+
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.ingest_run_list())
+        return self.get_paginated_response(IngestRunOutputSerializer(page, many=True).data)
+
+
+class IngestRunDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(responses=IngestRunOutputSerializer)
+    def get(self, request: Request, run_id: int) -> Response:
+        run = selectors.ingest_run_get(run_id=run_id)
+        if run is None:
+            return Response({"detail": "No such ingest run."}, status=status.HTTP_404_NOT_FOUND)
+        return Response(IngestRunOutputSerializer(run).data)
+
+
+class MeOutputSerializer(serializers.Serializer):
+    username = serializers.CharField()
+    roles = serializers.ListField(child=serializers.CharField())
+
+
+class MeApi(APIView):
+    permission_classes = [HasAnyRole]
+
+    @extend_schema(responses=MeOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response({"username": request.user.get_username(), "roles": sorted(user_roles(request.user))})
+
+
+class LoginRateThrottle(AnonRateThrottle):
+    scope = "login"
+    rate = "20/min"
+
+
+class TokenApi(APIView):
+    """Exchange a username and password for an API token (POST), or revoke your token (DELETE)."""
+
+    permission_classes = [AllowAny]
+    throttle_classes = [LoginRateThrottle]
+
+    class InputSerializer(serializers.Serializer):
+        username = serializers.CharField(max_length=150)
+        password = serializers.CharField(max_length=256, style={"input_type": "password"})
+
+    @extend_schema(
+        request=InputSerializer,
+        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        user = authenticate(
+            request,
+            username=serializer.validated_data["username"],
+            password=serializer.validated_data["password"],
+        )
+        if user is None or not user_roles(user):
+            raise ApplicationError("Wrong username or password, or the account has no role.")
+        token, _created = Token.objects.get_or_create(user=user)
+        return Response({"token": token.key})
+
+    @extend_schema(request=None, responses={204: None})
+    def delete(self, request: Request) -> Response:
+        if not request.user.is_authenticated:
+            return Response({"detail": "Authentication credentials were not provided."}, status=401)
+        Token.objects.filter(user=request.user).delete()
+        return Response(status=status.HTTP_204_NO_CONTENT)
+

@@ -1,0 +1,1 @@
+"""Bulk ingest of candidate knowledge: parsing and validation (pure) and staging + merging (database)."""

@@ -1,0 +1,61 @@
+"""Reads of the knowledge domain, shaped for the API, the admin pages and the templates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db.models import Count, QuerySet
+
+from knowledge.models import Candidate, IngestRun, Relation
+
+
+def candidate_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Candidate]:
+    """Candidates with their head and relation loaded, newest first, narrowed by the given filters.
+
+    Filters: ``status``, ``relation`` (slug), ``head_kind``, ``category`` (name, of the bought product),
+    ``ingest_run`` (id) and ``search`` (a substring of the tail).
+    """
+    filters = filters or {}
+    queryset = Candidate.objects.select_related(
+        "relation",
+        "pair__query",
+        "pair__product__category",
+        "pair__other_product__category",
+    ).order_by("-id")
+    if filters.get("status"):
+        queryset = queryset.filter(status=filters["status"])
+    if filters.get("relation"):
+        queryset = queryset.filter(relation__slug=filters["relation"])
+    if filters.get("head_kind"):
+        queryset = queryset.filter(head_kind=filters["head_kind"])
+    if filters.get("category"):
+        queryset = queryset.filter(pair__product__category__name=filters["category"])
+    if filters.get("ingest_run"):
+        queryset = queryset.filter(ingest_run_id=filters["ingest_run"])
+    if filters.get("search"):
+        queryset = queryset.filter(tail__icontains=filters["search"])
+    return queryset
+
+
+def candidate_get(*, candidate_id: int) -> Candidate | None:
+    return candidate_list().filter(pk=candidate_id).first()
+
+
+def candidate_status_counts() -> dict[str, int]:
+    """How many candidates are in each lifecycle status (every status present, zero when empty)."""
+    counts = {status.value: 0 for status in Candidate.Status}
+    for row in Candidate.objects.values("status").annotate(n=Count("id")).order_by():
+        counts[row["status"]] = row["n"]
+    return counts
+
+
+def relation_list() -> QuerySet[Relation]:
+    return Relation.objects.order_by("slug")
+
+
+def ingest_run_list() -> QuerySet[IngestRun]:
+    return IngestRun.objects.select_related("created_by").order_by("-created_at", "-id")
+
+
+def ingest_run_get(*, run_id: int) -> IngestRun | None:
+    return ingest_run_list().filter(pk=run_id).first()

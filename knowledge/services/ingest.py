@@ -1,0 +1,414 @@
+"""Ingest runs: create one (CLI or API upload), claim it, execute it.
+
+Execution reads every file once, streaming: lines are validated and staged in batches (so memory stays bounded
+and progress is visible), then merged in one transaction. A file with any bad line is rejected whole unless
+``skip_invalid`` is set; nothing is imported from a failed run.
+"""
+
+from __future__ import annotations
+
+import gzip
+import logging
+import time
+import uuid
+import zlib
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.core.files.uploadedfile import UploadedFile
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from knowledge.errors import ApplicationError, ServiceUnavailable
+from knowledge.ingest import staging
+from knowledge.ingest.parsing import (
+    FileTooLarge,
+    LineError,
+    LineParser,
+    detect_format,
+    file_sha256,
+    iter_csv,
+    iter_jsonl,
+    open_content,
+)
+from knowledge.models import IngestedFile, IngestRun, Relation
+
+logger = logging.getLogger(__name__)
+
+MAX_KEPT_ERRORS = 50
+BATCH_ROWS = 5_000
+PROGRESS_EVERY_SECONDS = 0.5
+FORMATS = ("jsonl", "csv")
+
+ProgressCallback = Callable[[int, int], None]
+
+
+@dataclass(frozen=True)
+class IngestFileSpec:
+    path: Path
+    name: str
+
+
+def _file_entry(spec: IngestFileSpec) -> dict[str, Any]:
+    return {"name": spec.name, "path": str(spec.path)}
+
+
+@transaction.atomic
+def ingest_run_create(
+    *,
+    files: Iterable[IngestFileSpec],
+    source: str,
+    created_by: Any = None,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    format: str = "",
+    enqueue: bool = False,
+) -> IngestRun:
+    """Record an ingest of files already on this machine; with ``enqueue`` a worker executes it after commit."""
+    specs = list(files)
+    if not specs:
+        raise ApplicationError("Give at least one file to ingest.")
+    if format and format not in FORMATS:
+        raise ApplicationError(f"Unknown format {format!r}; use one of {', '.join(FORMATS)}.")
+    for spec in specs:
+        if not spec.path.is_file():
+            raise ApplicationError(f"{spec.name}: no such file.")
+        if not format and detect_format(spec.name) is None:
+            raise ApplicationError(
+                f"{spec.name}: cannot tell the format from the name; name it .jsonl or .csv (optionally .gz) "
+                "or give the format explicitly."
+            )
+    run = IngestRun.objects.create(
+        source=source,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        format=format,
+        files=[_file_entry(spec) for spec in specs],
+        progress_total=sum(spec.path.stat().st_size for spec in specs),
+    )
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from knowledge.tasks import ingest_run_execute_task
+
+    try:
+        ingest_run_execute_task.delay(run_id)
+    except Exception as exc:  # the broker is unreachable: say so, never run the work in the web process
+        logger.exception("could not enqueue ingest run %s", run_id)
+        IngestRun.objects.filter(pk=run_id, status=IngestRun.Status.QUEUED).update(
+            status=IngestRun.Status.FAILED,
+            message=f"The task queue is unreachable ({type(exc).__name__}); nothing was imported. Try again.",
+            finished_at=timezone.now(),
+        )
+        raise ServiceUnavailable(
+            "The task queue is unreachable; the ingest was not started. Try again later.",
+            extra={"run_id": run_id},
+        ) from exc
+
+
+def ingest_run_create_from_uploads(
+    *,
+    uploads: list[UploadedFile],
+    created_by: Any,
+    dry_run: bool = False,
+    skip_invalid: bool = False,
+    format: str = "",
+) -> IngestRun:
+    """Store uploaded files privately (never under a public URL) and queue their ingest."""
+    if not uploads:
+        raise ApplicationError("Attach at least one file in the field 'files'.")
+    total = sum(upload.size or 0 for upload in uploads)
+    if total > settings.INGEST_MAX_UPLOAD_BYTES:
+        raise ApplicationError(
+            f"The upload is {total} bytes; the limit is {settings.INGEST_MAX_UPLOAD_BYTES} bytes. "
+            "Use `manage.py ingest` on the server for larger files."
+        )
+    folder = Path(settings.PRIVATE_MEDIA_ROOT) / "ingest" / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    specs = []
+    for index, upload in enumerate(uploads):
+        name = Path(upload.name or f"upload-{index}").name
+        target = folder / f"{index:03d}-{name}"
+        with target.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        specs.append(IngestFileSpec(path=target, name=name))
+    return ingest_run_create(
+        files=specs,
+        source=IngestRun.Source.API,
+        created_by=created_by,
+        dry_run=dry_run,
+        skip_invalid=skip_invalid,
+        format=format,
+        enqueue=True,
+    )
+
+
+def ingest_run_claim(*, run_id: int) -> bool:
+    """Take a queued run for execution; False when another worker already has it (at-most-once start)."""
+    return (
+        IngestRun.objects.filter(pk=run_id, status=IngestRun.Status.QUEUED).update(
+            status=IngestRun.Status.RUNNING, phase=IngestRun.Phase.READING, started_at=timezone.now()
+        )
+        == 1
+    )
+
+
+class _Reading:
+    """Mutable state of the reading phase: counters, kept errors, the rejects file and progress."""
+
+    def __init__(self, run: IngestRun, progress: ProgressCallback | None) -> None:
+        self.run = run
+        self.progress = progress
+        self.lines_total = 0
+        self.lines_valid = 0
+        self.lines_invalid = 0
+        self.error_count = 0
+        self.errors: list[dict[str, Any]] = []
+        self.bytes_done = 0
+        self.rejects_handle: Any = None
+        self.rejects_path = ""
+        self._last_report = 0.0
+
+    def add_errors(self, errors: list[LineError], raw: bytes | None) -> None:
+        self.error_count += len(errors)
+        for error in errors:
+            if len(self.errors) < MAX_KEPT_ERRORS:
+                self.errors.append(error.as_dict())
+        if self.run.skip_invalid and raw is not None and errors:
+            if self.rejects_handle is None:
+                folder = Path(settings.PRIVATE_MEDIA_ROOT) / "ingest-rejects"
+                folder.mkdir(parents=True, exist_ok=True)
+                path = folder / f"run-{self.run.pk}.jsonl"
+                self.rejects_handle = path.open("wb")
+                self.rejects_path = str(path)
+            first = errors[0]
+            self.rejects_handle.write(
+                orjson.dumps(
+                    {
+                        "file": first.file,
+                        "line": first.line,
+                        "errors": [{"field": e.field, "message": e.message} for e in errors],
+                        "raw": raw.decode("utf-8", "replace").rstrip("\r\n"),
+                    }
+                )
+                + b"\n"
+            )
+
+    def report(self, *, force: bool = False) -> None:
+        now = time.monotonic()
+        if not force and now - self._last_report < PROGRESS_EVERY_SECONDS:
+            return
+        self._last_report = now
+        IngestRun.objects.filter(pk=self.run.pk).update(
+            progress_done=self.bytes_done,
+            lines_total=self.lines_total,
+            lines_valid=self.lines_valid,
+            lines_invalid=self.lines_invalid,
+            error_count=self.error_count,
+        )
+        if self.progress is not None:
+            self.progress(self.bytes_done, self.run.progress_total)
+
+
+def _read_file(
+    *,
+    state: _Reading,
+    entry: dict[str, Any],
+    file_no: int,
+    relation_ids: dict[str, int],
+    writer: staging.StagingWriter,
+    bytes_before: int,
+) -> None:
+    path = Path(entry["path"])
+    name = entry["name"]
+    file_format = state.run.format or detect_format(name) or ""
+    parser = LineParser(relation_ids=relation_ids, file_name=name, file_no=file_no)
+    iterate = iter_jsonl if file_format == "jsonl" else iter_csv
+    batch: list[tuple[Any, ...]] = []
+    lines_in_file = 0
+    with path.open("rb", buffering=1024 * 1024) as raw:
+        try:
+            content = open_content(raw, max_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES)
+            for _line_no, result, raw_line in iterate(content, parser):
+                lines_in_file += 1
+                state.lines_total += 1
+                if isinstance(result, list):
+                    state.lines_invalid += 1
+                    state.add_errors(result, raw_line)
+                    continue
+                state.lines_valid += 1
+                batch.append(result)
+                if len(batch) >= BATCH_ROWS:
+                    with transaction.atomic():
+                        writer.write(batch)
+                    batch.clear()
+                    state.bytes_done = bytes_before + raw.tell()
+                    state.report()
+        except FileTooLarge as exc:
+            state.lines_invalid += 1
+            state.add_errors([LineError(name, state.lines_total, "(file)", str(exc))], None)
+        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
+            state.lines_invalid += 1
+            state.add_errors([LineError(name, lines_in_file + 1, "(file)", f"is not a valid gzip file: {exc}")], None)
+    if batch:
+        with transaction.atomic():
+            writer.write(batch)
+    entry["format"] = file_format
+    entry["lines"] = lines_in_file
+
+
+def ingest_run_execute(*, run_id: int, progress: ProgressCallback | None = None) -> IngestRun:
+    """Execute a claimed run: validate and stage every file, then merge all of them or none.
+
+    Files whose content was ingested before (by SHA-256) are skipped, so re-ingesting a file changes nothing.
+    The run record carries counts, the first 50 problems and timings whatever the outcome.
+    """
+    run = IngestRun.objects.get(pk=run_id)
+    if run.status != IngestRun.Status.RUNNING:
+        raise ApplicationError(f"Ingest run {run_id} is {run.status}, not running; claim it first.")
+    started = time.monotonic()
+    _drop_abandoned_staging_tables()
+    staging.staging_create(run.pk)
+    state = _Reading(run, progress)
+    try:
+        relation_ids = dict(Relation.objects.filter(is_active=True).values_list("slug", "id"))
+        writer = staging.StagingWriter(run.pk)
+        seen_digests: set[str] = set()
+        bytes_before = 0
+        for file_no, entry in enumerate(run.files):
+            path = Path(entry["path"])
+            entry["size"] = path.stat().st_size
+            entry["sha256"] = file_sha256(path)
+            if entry["sha256"] in seen_digests:
+                entry["outcome"] = "duplicate_in_run"
+            elif IngestedFile.objects.filter(sha256=entry["sha256"]).exists():
+                entry["outcome"] = "already_ingested"
+            else:
+                seen_digests.add(entry["sha256"])
+                _read_file(
+                    state=state,
+                    entry=entry,
+                    file_no=file_no,
+                    relation_ids=relation_ids,
+                    writer=writer,
+                    bytes_before=bytes_before,
+                )
+                entry["outcome"] = "read"
+            bytes_before += entry["size"]
+            state.bytes_done = bytes_before
+        if state.rejects_handle is not None:
+            state.rejects_handle.close()
+        state.report(force=True)
+        read_seconds = time.monotonic() - started
+        return _finish(run=run, state=state, read_seconds=read_seconds)
+    except Exception as exc:
+        logger.exception("ingest run %s failed", run_id)
+        IngestRun.objects.filter(pk=run.pk).update(
+            status=IngestRun.Status.FAILED,
+            phase=IngestRun.Phase.DONE,
+            message=f"Internal error ({type(exc).__name__}: {exc}); nothing was imported.",
+            finished_at=timezone.now(),
+        )
+        raise
+    finally:
+        if state.rejects_handle is not None and not state.rejects_handle.closed:
+            state.rejects_handle.close()
+        staging.staging_drop(run.pk)
+
+
+def _finish(*, run: IngestRun, state: _Reading, read_seconds: float) -> IngestRun:
+    run.lines_total = state.lines_total
+    run.lines_valid = state.lines_valid
+    run.lines_invalid = state.lines_invalid
+    run.error_count = state.error_count
+    run.errors = state.errors
+    run.rejects_path = state.rejects_path
+    run.progress_done = run.progress_total
+    run.timings = {"read": round(read_seconds, 3)}
+    skipped = [entry["name"] for entry in run.files if entry.get("outcome") in ("already_ingested", "duplicate_in_run")]
+    skipped_note = f" Skipped as already ingested: {', '.join(skipped)}." if skipped else ""
+    rejected = state.error_count and not run.skip_invalid
+    if rejected or run.dry_run:
+        for entry in run.files:
+            if entry.get("outcome") == "read":
+                entry["outcome"] = "rejected" if rejected else "validated"
+        if rejected:
+            run.status = IngestRun.Status.FAILED
+            run.message = (
+                f"{state.error_count} problem(s) in {state.lines_invalid} of {state.lines_total} line(s); "
+                f"nothing was imported.{skipped_note}"
+            )
+        else:
+            run.status = IngestRun.Status.SUCCEEDED
+            run.message = (
+                f"Dry run: {state.lines_valid} valid line(s), {state.lines_invalid} invalid; nothing was imported."
+                f"{skipped_note}"
+            )
+        run.phase = IngestRun.Phase.DONE
+        run.finished_at = timezone.now()
+        run.save()
+        return run
+
+    IngestRun.objects.filter(pk=run.pk).update(phase=IngestRun.Phase.MERGING)
+    merge_started = time.monotonic()
+    try:
+        with transaction.atomic():
+            counts = staging.staging_merge(run_id=run.pk, now=timezone.now())
+            IngestedFile.objects.bulk_create(
+                [
+                    IngestedFile(
+                        run=run,
+                        name=entry["name"],
+                        sha256=entry["sha256"],
+                        size=entry["size"],
+                        line_count=entry.get("lines", 0),
+                    )
+                    for entry in run.files
+                    if entry.get("outcome") == "read"
+                ]
+            )
+    except IntegrityError as exc:
+        run.status = IngestRun.Status.FAILED
+        run.phase = IngestRun.Phase.DONE
+        run.message = f"Another ingest imported the same file at the same time; nothing was imported ({exc})."
+        run.finished_at = timezone.now()
+        run.save()
+        return run
+    for entry in run.files:
+        if entry.get("outcome") == "read":
+            entry["outcome"] = "ingested"
+    run.candidates_created = counts.candidates_created
+    run.candidates_merged = counts.candidates_merged
+    run.products_created = counts.products_created
+    run.queries_created = counts.queries_created
+    run.pairs_created = counts.pairs_created
+    run.timings["merge"] = round(time.monotonic() - merge_started, 3)
+    run.status = IngestRun.Status.SUCCEEDED
+    run.phase = IngestRun.Phase.DONE
+    skipped_lines = f" Skipped {state.lines_invalid} invalid line(s)." if state.lines_invalid else ""
+    run.message = (
+        f"Imported {state.lines_valid} line(s): {counts.candidates_created} new candidate(s), "
+        f"{counts.candidates_merged} existing candidate(s) gained support.{skipped_lines}{skipped_note}"
+    )
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _drop_abandoned_staging_tables() -> None:
+    """Drop staging tables left by runs that are no longer running (a worker that died mid-read)."""
+    running = set(IngestRun.objects.filter(status=IngestRun.Status.RUNNING).values_list("pk", flat=True))
+    for table in staging.staging_tables():
+        suffix = table.removeprefix(staging.STAGING_PREFIX)
+        if suffix.isdigit() and int(suffix) not in running:
+            with transaction.atomic():
+                staging.staging_drop(int(suffix))

@@ -1,0 +1,73 @@
+"""HTML pages of the knowledge domain (thin: a selector, a template) and the health check."""
+
+from __future__ import annotations
+
+import logging
+import time
+from typing import Any
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db import connection
+from django.http import HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.views.decorators.cache import never_cache
+from django.views.decorators.http import require_GET
+
+from knowledge import selectors
+from knowledge.roles import Role, user_has_role
+
+logger = logging.getLogger(__name__)
+
+
+@login_required
+def home(request: HttpRequest) -> HttpResponse:
+    """The start page: what the signed-in user can do, and the state of the pool."""
+    context: dict[str, Any] = {}
+    if user_has_role(request.user, Role.CURATOR, Role.ADMIN):
+        context["status_counts"] = selectors.candidate_status_counts()
+    if user_has_role(request.user, Role.ADMIN):
+        context["recent_runs"] = list(selectors.ingest_run_list()[:5])
+    return render(request, "knowledge/home.html", context)
+
+
+@login_required
+def ingest_runs(request: HttpRequest) -> HttpResponse:
+    """Ingest runs with live progress bars (admins); the page polls the run API."""
+    if not user_has_role(request.user, Role.ADMIN):
+        raise PermissionDenied
+    return render(request, "knowledge/ingest_runs.html", {"runs": list(selectors.ingest_run_list()[:50])})
+
+
+def _check_database() -> str:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT 1")
+        cursor.fetchone()
+    return "ok"
+
+
+def _check_broker() -> str:
+    from config.celery import app
+
+    with app.connection_for_write() as broker:
+        broker.ensure_connection(max_retries=1, timeout=2)
+    return "ok"
+
+
+@never_cache
+@require_GET
+def healthz(request: HttpRequest) -> JsonResponse:
+    """Liveness and readiness for load balancers: the database and the broker, each ok or error."""
+    report: dict[str, Any] = {}
+    healthy = True
+    for name, check in (("database", _check_database), ("broker", _check_broker)):
+        started = time.monotonic()
+        try:
+            report[name] = {"status": check()}
+        except Exception as exc:  # any failure of a dependency is "not ready", not a 500
+            logger.warning("health check %s failed: %s", name, exc)
+            report[name] = {"status": "error", "error": type(exc).__name__}
+            healthy = False
+        report[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
+    report["status"] = "ok" if healthy else "error"
+    return JsonResponse(report, status=200 if healthy else 503)

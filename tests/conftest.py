@@ -1,0 +1,155 @@
+"""Shared fixtures: users per role, authenticated clients, ingest helpers and a real Celery worker."""
+
+from __future__ import annotations
+
+import gzip
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from django.conf import settings
+from rest_framework.test import APIClient
+
+from knowledge.models import IngestRun
+from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
+from tests.factories import UserFactory
+
+ROOT = Path(__file__).resolve().parent.parent
+ROLES = ("annotator", "curator", "admin")
+
+
+@pytest.fixture
+def make_user(db: Any) -> Callable[..., Any]:
+    def make(role: str | None, **kwargs: Any) -> Any:
+        return UserFactory(role=role, **kwargs)
+
+    return make
+
+
+@pytest.fixture
+def api_client_for(make_user: Callable[..., Any]) -> Callable[[str | None], APIClient]:
+    """An API client logged in with a given role; ``None`` is anonymous, ``"norole"`` a user with no role."""
+
+    def make(role: str | None) -> APIClient:
+        client = APIClient()
+        if role is not None:
+            client.force_authenticate(make_user(None if role == "norole" else role))
+        return client
+
+    return make
+
+
+@pytest.fixture
+def write_lines(tmp_path: Path) -> Callable[..., Path]:
+    """Write records (dicts, or raw strings/bytes as they are) as a JSON Lines file, gzipped on request."""
+
+    def write(records: list[Any], name: str = "candidates.jsonl", *, gz: bool = False) -> Path:
+        lines = []
+        for record in records:
+            if isinstance(record, bytes):
+                lines.append(record)
+            elif isinstance(record, str):
+                lines.append(record.encode())
+            else:
+                lines.append(orjson.dumps(record))
+        data = b"\n".join(lines) + b"\n"
+        path = tmp_path / name
+        path.write_bytes(gzip.compress(data) if gz else data)
+        return path
+
+    return write
+
+
+@pytest.fixture
+def ingest(db: Any) -> Callable[..., IngestRun]:
+    """Ingest files synchronously through the same services the CLI uses; returns the finished run."""
+
+    def run_ingest(*paths: Path, **options: Any) -> IngestRun:
+        run = ingest_run_create(
+            files=[IngestFileSpec(path=path, name=path.name) for path in paths],
+            source=IngestRun.Source.CLI,
+            **options,
+        )
+        assert ingest_run_claim(run_id=run.pk)
+        return ingest_run_execute(run_id=run.pk)
+
+    return run_ingest
+
+
+def search_buy(tail: str = "grip icy sidewalks", **overrides: Any) -> dict[str, Any]:
+    record: dict[str, Any] = {
+        "kind": "search_buy",
+        "query": "winter boots for pregnant women",
+        "product": {"id": "B0001", "title": "Slip-resistant ankle boot", "category": "Shoes"},
+        "count": 12,
+        "relation": "capable_of",
+        "tail": tail,
+    }
+    record.update(overrides)
+    return record
+
+
+def _redis_flush(url: str) -> None:
+    import redis
+
+    redis.Redis.from_url(url).flushdb()
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on the test Redis, using the test database (tests must commit data)."""
+    _redis_flush(settings.CELERY_BROKER_URL)
+    db = settings.DATABASES["default"]
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "TEST_DATABASE_URL": (
+            f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+        ),
+        "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+    }
+    log = open(ROOT / "var" / "test-celery-worker.log", "wb")  # noqa: SIM115
+    process = subprocess.Popen(
+        [
+            sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", "default,cpu,gpu",
+            "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
+        ],
+        cwd=ROOT,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+    )
+    deadline = time.monotonic() + 60
+    ready = False
+    while time.monotonic() < deadline and process.poll() is None:
+        if b"ready." in (ROOT / "var" / "test-celery-worker.log").read_bytes():
+            ready = True
+            break
+        time.sleep(0.2)
+    if not ready:
+        process.kill()
+        raise RuntimeError("The Celery worker did not start: see var/test-celery-worker.log")
+    yield process
+    process.send_signal(signal.SIGTERM)
+    try:
+        process.wait(timeout=20)
+    except subprocess.TimeoutExpired:
+        process.kill()
+    log.close()
+
+
+def wait_until(predicate: Callable[[], bool], *, timeout: float = 30, interval: float = 0.2) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if predicate():
+            return True
+        time.sleep(interval)
+    return predicate()

@@ -1,0 +1,80 @@
+"""factory_boy factories for the knowledge domain and users with a role."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import factory
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import Group
+
+from knowledge.ingest.parsing import normalize_text
+from knowledge.models import BehaviourPair, Candidate, Category, Product, Relation, SearchQuery
+
+TEST_PASSWORD = "correct horse battery staple"
+
+
+class UserFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = get_user_model()
+        django_get_or_create = ["username"]
+        skip_postgeneration_save = True
+
+    username = factory.Sequence(lambda n: f"user{n}")
+    password = factory.PostGenerationMethodCall("set_password", TEST_PASSWORD)
+
+    @factory.post_generation
+    def role(self, create: bool, extracted: Any, **kwargs: Any) -> None:
+        if extracted:
+            self.groups.add(Group.objects.get(name=extracted))
+            if extracted == "admin":
+                self.is_staff = self.is_superuser = True
+        self.save()
+
+
+class CategoryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Category
+        django_get_or_create = ["name"]
+
+    name = factory.Sequence(lambda n: f"Category {n}")
+
+
+class ProductFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Product
+
+    external_id = factory.Sequence(lambda n: f"P{n:06d}")
+    title = factory.Sequence(lambda n: f"Product number {n}")
+    category = factory.SubFactory(CategoryFactory)
+
+
+class SearchQueryFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = SearchQuery
+
+    text = factory.Sequence(lambda n: f"query {n}")
+    normalized_text = factory.LazyAttribute(lambda o: normalize_text(o.text))
+
+
+class SearchBuyPairFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = BehaviourPair
+
+    kind = BehaviourPair.Kind.SEARCH_BUY
+    key = factory.Sequence(lambda n: f"{n:032x}")
+    query = factory.SubFactory(SearchQueryFactory)
+    product = factory.SubFactory(ProductFactory)
+    observation_count = 3
+
+
+class CandidateFactory(factory.django.DjangoModelFactory):
+    class Meta:
+        model = Candidate
+
+    dedup_key = factory.Sequence(lambda n: f"c{n:031x}")
+    head_kind = Candidate.HeadKind.SEARCH_BUY
+    pair = factory.SubFactory(SearchBuyPairFactory)
+    relation = factory.LazyFunction(lambda: Relation.objects.get(slug="used_for_function"))
+    tail = factory.Sequence(lambda n: f"doing useful thing number {n}")
+    tail_normalized = factory.LazyAttribute(lambda o: normalize_text(o.tail))
