@@ -25,13 +25,100 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-CATEGORIES = ["Shoes", "Outdoors", "Kitchen", "Baby", "Electronics", "Sports", "Pets", "Beauty", "Garden", "Toys"]
-RELATIONS = ["used_for_function", "used_for_event", "used_for_audience", "capable_of", "used_to", "used_as",
-             "is_a", "used_on", "used_in_location", "used_with", "used_by", "x_interested_in", "x_want"]
-WORDS = ("keep warm dry grip ice walk run hike camp cook bake clean store carry protect charge light play learn "
-         "sleep travel garden water feed groom relax train lift stretch brew blend slice hold wrap").split()
-NOUNS = ("winter spring summer kitchen office baby dog cat garden beach trail party kids family friends coffee "
-         "tea phone laptop bike car picnic yoga gym school travel bath bedroom balcony").split()
+CATEGORIES = [
+    "Shoes",
+    "Outdoors",
+    "Kitchen",
+    "Baby",
+    "Electronics",
+    "Sports",
+    "Pets",
+    "Beauty",
+    "Garden",
+    "Toys",
+]
+RELATIONS = [
+    "used_for_function",
+    "used_for_event",
+    "used_for_audience",
+    "capable_of",
+    "used_to",
+    "used_as",
+    "is_a",
+    "used_on",
+    "used_in_location",
+    "used_with",
+    "used_by",
+    "x_interested_in",
+    "x_want",
+]
+WORDS = [
+    "keep",
+    "warm",
+    "dry",
+    "grip",
+    "ice",
+    "walk",
+    "run",
+    "hike",
+    "camp",
+    "cook",
+    "bake",
+    "clean",
+    "store",
+    "carry",
+    "protect",
+    "charge",
+    "light",
+    "play",
+    "learn",
+    "sleep",
+    "travel",
+    "garden",
+    "water",
+    "feed",
+    "groom",
+    "relax",
+    "train",
+    "lift",
+    "stretch",
+    "brew",
+    "blend",
+    "slice",
+    "hold",
+    "wrap",
+]
+NOUNS = [
+    "winter",
+    "spring",
+    "summer",
+    "kitchen",
+    "office",
+    "baby",
+    "dog",
+    "cat",
+    "garden",
+    "beach",
+    "trail",
+    "party",
+    "kids",
+    "family",
+    "friends",
+    "coffee",
+    "tea",
+    "phone",
+    "laptop",
+    "bike",
+    "car",
+    "picnic",
+    "yoga",
+    "gym",
+    "school",
+    "travel",
+    "bath",
+    "bedroom",
+    "balcony",
+]
 
 
 def generate(path: Path, rows: int, seed: int = 7) -> None:
@@ -39,8 +126,11 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
     n_products = max(10, rows // 20)
     n_queries = max(10, rows // 10)
     products = [
-        {"id": f"P{i:08d}", "title": f"{rng.choice(NOUNS).title()} {rng.choice(WORDS)} item {i}",
-         "category": CATEGORIES[i % len(CATEGORIES)]}
+        {
+            "id": f"P{i:08d}",
+            "title": f"{rng.choice(NOUNS).title()} {rng.choice(WORDS)} item {i}",
+            "category": CATEGORIES[i % len(CATEGORIES)],
+        }
         for i in range(n_products)
     ]
     queries = [f"{rng.choice(NOUNS)} {rng.choice(WORDS)} {rng.choice(NOUNS)} {i}" for i in range(n_queries)]
@@ -51,16 +141,33 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
             relation = rng.choice(RELATIONS)
             if roll < 0.80:
                 q = rng.randrange(n_queries)
-                record = {"kind": "search_buy", "query": queries[q], "product": products[(q * 7) % n_products],
-                          "count": 1 + q % 50, "relation": relation, "tail": tail, "generator": "bench-llm",
-                          "prompt_id": f"sb-{relation}-v1"}
+                record = {
+                    "kind": "search_buy",
+                    "query": queries[q],
+                    "product": products[(q * 7) % n_products],
+                    "count": 1 + q % 50,
+                    "relation": relation,
+                    "tail": tail,
+                    "generator": "bench-llm",
+                    "prompt_id": f"sb-{relation}-v1",
+                }
             elif roll < 0.95:
                 a = rng.randrange(n_products)
-                record = {"kind": "co_buy", "product": products[a], "other_product": products[(a + 1) % n_products],
-                          "count": 1 + a % 9, "relation": relation, "tail": tail}
+                record = {
+                    "kind": "co_buy",
+                    "product": products[a],
+                    "other_product": products[(a + 1) % n_products],
+                    "count": 1 + a % 9,
+                    "relation": relation,
+                    "tail": tail,
+                }
             else:
-                record = {"kind": "plain", "head": rng.choice(NOUNS) + " " + rng.choice(NOUNS),
-                          "relation": relation, "tail": tail}
+                record = {
+                    "kind": "plain",
+                    "head": rng.choice(NOUNS) + " " + rng.choice(NOUNS),
+                    "relation": relation,
+                    "tail": tail,
+                }
             if i % 500 == 0:
                 record["labels"] = {"plausible": bool(i % 2)}
             out.write(orjson.dumps(record) + b"\n")
@@ -96,8 +203,10 @@ def main() -> int:
     path = folder / "candidates.jsonl.gz"
     started = time.perf_counter()
     generate(path, args.rows)
-    print(f"generated {args.rows:,} lines ({path.stat().st_size / 1e6:.1f} MB gzipped) "
-          f"in {time.perf_counter() - started:.1f} s")
+    print(
+        f"generated {args.rows:,} lines ({path.stat().st_size / 1e6:.1f} MB gzipped) "
+        f"in {time.perf_counter() - started:.1f} s"
+    )
     rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
     run = ingest_run_create(files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.CLI)
@@ -109,11 +218,15 @@ def main() -> int:
     if run.status != "succeeded":
         print(f"FAILED: {run.message}", file=sys.stderr)
         return 1
-    print(f"ingested {run.lines_valid:,} lines -> {Candidate.objects.count():,} candidates, "
-          f"{run.products_created:,} products, {run.queries_created:,} queries, {run.pairs_created:,} pairs")
+    print(
+        f"ingested {run.lines_valid:,} lines -> {Candidate.objects.count():,} candidates, "
+        f"{run.products_created:,} products, {run.queries_created:,} queries, {run.pairs_created:,} pairs"
+    )
     print(f"phases: {run.timings}")
-    print(f"ingest time: {elapsed:.1f} s   rows/s: {run.lines_valid / elapsed:,.0f}   "
-          f"peak RSS: {peak_rss:.0f} MB (before ingest: {rss_before:.0f} MB)")
+    print(
+        f"ingest time: {elapsed:.1f} s   rows/s: {run.lines_valid / elapsed:,.0f}   "
+        f"peak RSS: {peak_rss:.0f} MB (before ingest: {rss_before:.0f} MB)"
+    )
     ok = elapsed <= 60 and peak_rss < 500
     print(f"target (<= 60 s, < 500 MB for 1,000,000 rows): {'met' if ok else 'NOT met'}")
     if not args.keep_file:

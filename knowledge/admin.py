@@ -59,7 +59,12 @@ class SearchQueryAdmin(admin.ModelAdmin):
 class BehaviourPairAdmin(ReadOnlyAdmin):
     list_display = ["id", "kind", "query", "product", "other_product", "observation_count"]
     list_filter = ["kind"]
-    search_fields = ["query__normalized_text", "product__external_id", "product__title", "other_product__title"]
+    search_fields = [
+        "query__normalized_text",
+        "product__external_id",
+        "product__title",
+        "other_product__title",
+    ]
     list_select_related = ["query", "product", "other_product"]
     show_full_result_count = False
 

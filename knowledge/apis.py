@@ -28,7 +28,7 @@ from knowledge.services import ingest_run_create_from_uploads
 
 class RelationOutputSerializer(serializers.Serializer):
     slug = serializers.CharField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.label
     description = serializers.CharField()
     sentence_template = serializers.CharField()
     is_active = serializers.BooleanField()
@@ -63,7 +63,7 @@ class CandidateOutputSerializer(serializers.Serializer):
     head_kind = serializers.CharField()
     pair = PairOutputSerializer(allow_null=True)
     head_text = serializers.CharField()
-    relation = serializers.SlugRelatedField(slug_field="slug", read_only=True)
+    relation = serializers.CharField(source="relation.slug")
     tail = serializers.CharField()
     tail_normalized = serializers.CharField()
     generator = serializers.CharField()
@@ -71,7 +71,7 @@ class CandidateOutputSerializer(serializers.Serializer):
     support_count = serializers.IntegerField()
     known_labels = serializers.DictField(child=serializers.BooleanField())
     status = serializers.CharField()
-    ingest_run = serializers.PrimaryKeyRelatedField(read_only=True)
+    ingest_run = serializers.IntegerField(source="ingest_run_id", allow_null=True)
     created_at = serializers.DateTimeField()
     updated_at = serializers.DateTimeField()
 
@@ -96,7 +96,7 @@ class IngestRunOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     phase = serializers.CharField()
-    source = serializers.CharField()
+    source = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.source
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
     dry_run = serializers.BooleanField()
     skip_invalid = serializers.BooleanField()
@@ -113,7 +113,7 @@ class IngestRunOutputSerializer(serializers.Serializer):
     products_created = serializers.IntegerField()
     queries_created = serializers.IntegerField()
     pairs_created = serializers.IntegerField()
-    errors = IngestErrorOutputSerializer(many=True)
+    errors = IngestErrorOutputSerializer(many=True)  # type: ignore[assignment]  # DRF stubs: Serializer.errors
     error_count = serializers.IntegerField()
     has_rejects_file = serializers.SerializerMethodField()
     message = serializers.CharField()
@@ -152,7 +152,7 @@ class CandidateListApi(GenericAPIView):
         ingest_run = serializers.IntegerField(required=False, min_value=1)
         search = serializers.CharField(required=False, max_length=200)
 
-    @extend_schema(parameters=[FilterSerializer])
+    @extend_schema(operation_id="candidates_list", parameters=[FilterSerializer])
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -164,7 +164,7 @@ class CandidateListApi(GenericAPIView):
 class CandidateDetailApi(APIView):
     permission_classes = [IsCuratorOrAdmin]
 
-    @extend_schema(responses=CandidateOutputSerializer)
+    @extend_schema(operation_id="candidates_retrieve", responses=CandidateOutputSerializer)
     def get(self, request: Request, candidate_id: int) -> Response:
         candidate = selectors.candidate_get(candidate_id=candidate_id)
         if candidate is None:
@@ -178,21 +178,26 @@ class IngestCreateApi(APIView):
     permission_classes = [IsAdmin]
     parser_classes = [MultiPartParser, FormParser]
 
-    class InputSerializer(serializers.Serializer):
+    class IngestCreateInputSerializer(serializers.Serializer):
         files = serializers.ListField(child=serializers.FileField(allow_empty_file=True), allow_empty=False)
         format = serializers.ChoiceField(choices=["jsonl", "csv"], required=False, allow_blank=True, default="")
         dry_run = serializers.BooleanField(required=False, default=False)
         skip_invalid = serializers.BooleanField(required=False, default=False)
 
-    @extend_schema(request=InputSerializer, responses={202: IngestRunOutputSerializer})
+    @extend_schema(
+        operation_id="ingest_create",
+        request=IngestCreateInputSerializer,
+        responses={202: IngestRunOutputSerializer},
+    )
     def post(self, request: Request) -> Response:
+        form: Any = request.data
         data: Any = {
             "files": request.FILES.getlist("files"),
-            "format": request.data.get("format", ""),
-            "dry_run": request.data.get("dry_run", False),
-            "skip_invalid": request.data.get("skip_invalid", False),
+            "format": form.get("format", ""),
+            "dry_run": form.get("dry_run", False),
+            "skip_invalid": form.get("skip_invalid", False),
         }
-        serializer = self.InputSerializer(data=data)
+        serializer = self.IngestCreateInputSerializer(data=data)
         serializer.is_valid(raise_exception=True)
         run = ingest_run_create_from_uploads(
             uploads=serializer.validated_data["files"],
@@ -209,6 +214,7 @@ class IngestRunListApi(GenericAPIView):
     permission_classes = [IsAdmin]
     serializer_class = IngestRunOutputSerializer
 
+    @extend_schema(operation_id="ingest_runs_list")
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.ingest_run_list())
         return self.get_paginated_response(IngestRunOutputSerializer(page, many=True).data)
@@ -217,7 +223,7 @@ class IngestRunListApi(GenericAPIView):
 class IngestRunDetailApi(APIView):
     permission_classes = [IsAdmin]
 
-    @extend_schema(responses=IngestRunOutputSerializer)
+    @extend_schema(operation_id="ingest_runs_retrieve", responses=IngestRunOutputSerializer)
     def get(self, request: Request, run_id: int) -> Response:
         run = selectors.ingest_run_get(run_id=run_id)
         if run is None:
@@ -249,16 +255,17 @@ class TokenApi(APIView):
     permission_classes = [AllowAny]
     throttle_classes = [LoginRateThrottle]
 
-    class InputSerializer(serializers.Serializer):
+    class TokenCreateInputSerializer(serializers.Serializer):
         username = serializers.CharField(max_length=150)
         password = serializers.CharField(max_length=256, style={"input_type": "password"})
 
     @extend_schema(
-        request=InputSerializer,
+        operation_id="auth_token_create",
+        request=TokenCreateInputSerializer,
         responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
     )
     def post(self, request: Request) -> Response:
-        serializer = self.InputSerializer(data=request.data)
+        serializer = self.TokenCreateInputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         user = authenticate(
             request,
@@ -270,10 +277,9 @@ class TokenApi(APIView):
         token, _created = Token.objects.get_or_create(user=user)
         return Response({"token": token.key})
 
-    @extend_schema(request=None, responses={204: None})
+    @extend_schema(operation_id="auth_token_revoke", request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             return Response({"detail": "Authentication credentials were not provided."}, status=401)
         Token.objects.filter(user=request.user).delete()
         return Response(status=status.HTTP_204_NO_CONTENT)
-

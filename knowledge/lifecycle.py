@@ -1,12 +1,12 @@
 """The candidate lifecycle: which status may follow which. Pure data, no Django.
 
-    ingested -> filtered_out | pooled
-    pooled -> in_annotation | scored | filtered_out (a re-run of the filters)
-    filtered_out -> pooled (a re-run of the filters with a new configuration)
-    in_annotation -> labelled | pooled (its leases lapsed)
-    labelled -> scored | accepted | rejected
-    scored -> accepted | rejected | in_annotation (uncertain: back to annotators)
-    accepted | rejected -> pooled (a curator reopens it)
+ingested -> filtered_out | pooled
+pooled -> in_annotation | scored | filtered_out (a re-run of the filters)
+filtered_out -> pooled (a re-run of the filters with a new configuration)
+in_annotation -> labelled | pooled (its leases lapsed)
+labelled -> scored | accepted | rejected
+scored -> accepted | rejected | in_annotation (uncertain: back to annotators)
+accepted | rejected -> pooled (a curator reopens it)
 """
 
 from __future__ import annotations

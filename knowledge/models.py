@@ -26,9 +26,7 @@ class Category(models.Model):
 class Product(models.Model):
     external_id = models.CharField(max_length=100, unique=True, help_text="The catalogue's own id (ASIN, SKU).")
     title = models.CharField(max_length=1000, blank=True)
-    category = models.ForeignKey(
-        Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products"
-    )
+    category = models.ForeignKey(Category, null=True, blank=True, on_delete=models.PROTECT, related_name="products")
     attributes = models.JSONField(default=dict, blank=True, help_text="Free attributes: brand, colour, size...")
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
@@ -44,7 +42,9 @@ class SearchQuery(models.Model):
     text = models.CharField(max_length=500)
     normalized_text = models.CharField(max_length=500, unique=True)
     specificity = models.FloatField(
-        null=True, blank=True, help_text="How specific the query is (low = broad, ambiguous); set by sampling."
+        null=True,
+        blank=True,
+        help_text="How specific the query is (low = broad, ambiguous); set by sampling.",
     )
     created_at = models.DateTimeField(db_default=Now())
 
@@ -65,13 +65,9 @@ class BehaviourPair(models.Model):
 
     kind = models.CharField(max_length=16, choices=Kind.choices)
     key = models.CharField(max_length=32, unique=True, help_text="Digest of the kind and members (dedup key).")
-    query = models.ForeignKey(
-        SearchQuery, null=True, blank=True, on_delete=models.PROTECT, related_name="pairs"
-    )
+    query = models.ForeignKey(SearchQuery, null=True, blank=True, on_delete=models.PROTECT, related_name="pairs")
     product = models.ForeignKey(Product, on_delete=models.PROTECT, related_name="pairs")
-    other_product = models.ForeignKey(
-        Product, null=True, blank=True, on_delete=models.PROTECT, related_name="co_pairs"
-    )
+    other_product = models.ForeignKey(Product, null=True, blank=True, on_delete=models.PROTECT, related_name="co_pairs")
     observation_count = models.PositiveIntegerField(default=1)
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
@@ -148,13 +144,9 @@ class Candidate(models.Model):
         CO_BUY = "co_buy", "co-buy"
         PLAIN = "plain", "plain head text"
 
-    dedup_key = models.CharField(
-        max_length=32, unique=True, help_text="Digest of head + relation + normalised tail."
-    )
+    dedup_key = models.CharField(max_length=32, unique=True, help_text="Digest of head + relation + normalised tail.")
     head_kind = models.CharField(max_length=16, choices=HeadKind.choices)
-    pair = models.ForeignKey(
-        BehaviourPair, null=True, blank=True, on_delete=models.PROTECT, related_name="candidates"
-    )
+    pair = models.ForeignKey(BehaviourPair, null=True, blank=True, on_delete=models.PROTECT, related_name="candidates")
     head_text = models.CharField(max_length=500, blank=True, help_text="The head of a plain candidate.")
     relation = models.ForeignKey(Relation, on_delete=models.PROTECT, related_name="candidates")
     tail = models.CharField(max_length=500)

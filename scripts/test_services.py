@@ -42,9 +42,7 @@ def start_postgres() -> bool:
     clusters = Path("/etc/postgresql")
     if shutil.which("pg_ctlcluster") and clusters.is_dir():
         for version in sorted(os.listdir(clusters)):
-            subprocess.run(
-                ["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False
-            )
+            subprocess.run(["pg_ctlcluster", "--skip-systemctl-redirect", version, "main", "start"], check=False)
         return True
     if shutil.which("pg_ctl") and os.environ.get("PGDATA"):
         subprocess.run(["pg_ctl", "start", "-w", "-D", os.environ["PGDATA"]], check=False)
@@ -59,8 +57,21 @@ def start_redis(port: int) -> bool:
     work_dir = Path("/var/lib/redis") if os.access("/var/lib/redis", os.W_OK) else Path("/tmp")
     subprocess.run(
         [
-            "redis-server", "--daemonize", "yes", "--bind", "127.0.0.1", "--port", str(port),
-            "--save", "", "--appendonly", "no", "--dir", str(work_dir), "--logfile", str(log_dir / "plausi-test.log"),
+            "redis-server",
+            "--daemonize",
+            "yes",
+            "--bind",
+            "127.0.0.1",
+            "--port",
+            str(port),
+            "--save",
+            "",
+            "--appendonly",
+            "no",
+            "--dir",
+            str(work_dir),
+            "--logfile",
+            str(log_dir / "plausi-test.log"),
         ],
         check=False,
     )
@@ -92,14 +103,17 @@ def main() -> int:
         "'postgres' role that may create databases, or point TEST_DATABASE_URL at one.",
     )
     port = redis.port or 6379
-    ok = ensure(
-        "Redis",
-        redis.hostname or "127.0.0.1",
-        port,
-        lambda: start_redis(port),
-        "Install and start it (Debian: apt-get install redis-server && redis-server --daemonize yes), "
-        "or point TEST_CELERY_BROKER_URL at one.",
-    ) and ok
+    ok = (
+        ensure(
+            "Redis",
+            redis.hostname or "127.0.0.1",
+            port,
+            lambda: start_redis(port),
+            "Install and start it (Debian: apt-get install redis-server && redis-server --daemonize yes), "
+            "or point TEST_CELERY_BROKER_URL at one.",
+        )
+        and ok
+    )
     return 0 if ok else 1
 
 

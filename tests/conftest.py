@@ -118,8 +118,21 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
     log = open(ROOT / "var" / "test-celery-worker.log", "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [
-            sys.executable, "-m", "celery", "-A", "config", "worker", "--queues", "default,cpu,gpu",
-            "--pool", "solo", "--loglevel", "INFO", "--without-heartbeat", "--without-gossip", "--without-mingle",
+            sys.executable,
+            "-m",
+            "celery",
+            "-A",
+            "config",
+            "worker",
+            "--queues",
+            "default,cpu,gpu",
+            "--pool",
+            "solo",
+            "--loglevel",
+            "INFO",
+            "--without-heartbeat",
+            "--without-gossip",
+            "--without-mingle",
         ],
         cwd=ROOT,
         env=env,

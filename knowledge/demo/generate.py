@@ -1583,8 +1583,7 @@ def build(seed: int = DEFAULT_SEED) -> list[tuple[dict[str, Any], str]]:
 def render(rows: list[tuple[dict[str, Any], str]]) -> tuple[str, str]:
     """The JSON Lines text and the truth.csv text of the rows."""
     jsonl = "".join(
-        json.dumps(record, ensure_ascii=False, sort_keys=False, separators=(", ", ": ")) + "\n"
-        for record, _ in rows
+        json.dumps(record, ensure_ascii=False, sort_keys=False, separators=(", ", ": ")) + "\n" for record, _ in rows
     )
     truth = "line,defect\n" + "".join(f"{n},{defect}\n" for n, (_, defect) in enumerate(rows, start=1))
     return jsonl, truth

@@ -15,7 +15,7 @@ import unicodedata
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, cast
 
 import orjson
 
@@ -165,7 +165,7 @@ class _CappedReader(io.RawIOBase):
 def open_content(raw: IO[bytes], *, max_bytes: int) -> IO[bytes]:
     """A buffered byte stream of the file's content, transparently gunzipped when it starts with gzip magic."""
     head = raw.peek(2)[:2] if hasattr(raw, "peek") else b""
-    inner: IO[bytes] = gzip.GzipFile(fileobj=raw, mode="rb") if head == b"\x1f\x8b" else raw
+    inner: IO[bytes] = cast(IO[bytes], gzip.GzipFile(fileobj=raw, mode="rb")) if head == b"\x1f\x8b" else raw
     return io.BufferedReader(_CappedReader(inner, max_bytes), buffer_size=1024 * 1024)
 
 
@@ -208,16 +208,12 @@ class LineParser:
         if "\x00" in value:
             self._error(errors, line_no, field, "contains a NUL character")
             return ""
-        if not value.isprintable() and any(
-            unicodedata.category(ch) == "Cs" for ch in value if not ch.isprintable()
-        ):
+        if not value.isprintable() and any(unicodedata.category(ch) == "Cs" for ch in value if not ch.isprintable()):
             self._error(errors, line_no, field, "is not valid UTF-8")
             return ""
         return value
 
-    def _integer(
-        self, value: Any, errors: list[LineError], line_no: int, field: str, *, maximum: int
-    ) -> int:
+    def _integer(self, value: Any, errors: list[LineError], line_no: int, field: str, *, maximum: int) -> int:
         if value is None:
             return 1
         if isinstance(value, bool) or not isinstance(value, int):
@@ -249,7 +245,10 @@ class LineParser:
                 isinstance(item, str | int | float | bool) or item is None for item in attributes.values()
             ):
                 self._error(
-                    errors, line_no, f"{field}.attributes", "must be an object of plain values (text, numbers)"
+                    errors,
+                    line_no,
+                    f"{field}.attributes",
+                    "must be an object of plain values (text, numbers)",
                 )
             elif attributes:
                 attributes_json = orjson.dumps(attributes).decode()
@@ -258,7 +257,7 @@ class LineParser:
         return (product_id, title, category, attributes_json)
 
     # -- the line ------------------------------------------------------------------------------------------
-    def parse(self, record: Any, line_no: int) -> tuple[Any, ...] | list[LineError]:  # noqa: C901
+    def parse(self, record: Any, line_no: int) -> tuple[Any, ...] | list[LineError]:
         """A staging row for a valid record, else every problem found in it."""
         errors: list[LineError] = []
         if not isinstance(record, dict):
@@ -386,7 +385,11 @@ def iter_jsonl(
     parse = parser.parse
     for line_no, raw in enumerate(content, start=1):
         if len(raw) > MAX_LINE_BYTES:
-            yield line_no, [LineError(parser.file_name, line_no, "(line)", f"is longer than {MAX_LINE_BYTES} bytes")], raw[:200]
+            yield (
+                line_no,
+                [LineError(parser.file_name, line_no, "(line)", f"is longer than {MAX_LINE_BYTES} bytes")],
+                raw[:200],
+            )
             continue
         stripped = raw.strip()
         if not stripped:
@@ -434,9 +437,7 @@ def _csv_product(row: Mapping[str, str], prefix: str) -> dict[str, Any] | None:
     return product
 
 
-def iter_csv(
-    content: IO[bytes], parser: LineParser
-) -> Iterator[tuple[int, tuple[Any, ...] | list[LineError], bytes]]:
+def iter_csv(content: IO[bytes], parser: LineParser) -> Iterator[tuple[int, tuple[Any, ...] | list[LineError], bytes]]:
     """(line number, staging row or errors, raw row) for every data row; line numbers count the header as 1."""
     text = io.TextIOWrapper(content, encoding="utf-8", errors="surrogateescape", newline="")
     reader = csv.reader(text, strict=True)
@@ -470,7 +471,11 @@ def iter_csv(
         except StopIteration:
             return
         except csv.Error as exc:
-            yield reader.line_num, [LineError(file_name, reader.line_num, "(line)", f"is not valid CSV: {exc}")], b""
+            yield (
+                reader.line_num,
+                [LineError(file_name, reader.line_num, "(line)", f"is not valid CSV: {exc}")],
+                b"",
+            )
             return
         line_no = previous_line + 1
         previous_line = reader.line_num
@@ -478,7 +483,11 @@ def iter_csv(
         if not any(cell.strip() for cell in cells):
             continue
         if len(cells) != width:
-            yield line_no, [LineError(file_name, line_no, "(line)", f"has {len(cells)} cells; the header has {width}")], raw
+            yield (
+                line_no,
+                [LineError(file_name, line_no, "(line)", f"has {len(cells)} cells; the header has {width}")],
+                raw,
+            )
             continue
         row = dict(zip(header, cells, strict=True))
         record: dict[str, Any] = {}

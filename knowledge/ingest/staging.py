@@ -9,8 +9,8 @@ shared one) is dropped in constant time and never contends with another run.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
 import time
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -126,7 +126,7 @@ def _run_counting(cursor: Any, sql: str, params: Iterable[Any], target: str) -> 
     return _count(cursor, target) - before, None
 
 
-def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:  # noqa: C901
+def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:
     """Merge a run's staging rows into categories, products, queries, pairs and candidates.
 
     Must run inside a transaction (the caller's ``transaction.atomic``). Products take the latest non-empty
@@ -135,7 +135,7 @@ def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:  # noqa: C90
     """
     staging = staging_table_name(run_id)
     postgres = _is_postgres()
-    now = connection.ops.adapt_datetimefield_value(now)
+    timestamp = connection.ops.adapt_datetimefield_value(now)
     jsonb = "::jsonb" if postgres else ""
     counts = MergeCounts()
     with connection.cursor() as cursor:
@@ -153,7 +153,7 @@ def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:  # noqa: C90
                 UNION SELECT p2_cat FROM {staging} WHERE p2_cat <> ''
             ) names WHERE true
             ON CONFLICT (name) DO NOTHING""",
-            [now],
+            [timestamp],
             "knowledge_category",
             counts.seconds,
         )
@@ -200,7 +200,7 @@ def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:  # noqa: C90
                         OR excluded.category_id <> knowledge_product.category_id))
                OR (excluded.attributes <> '{{}}'{jsonb} AND excluded.attributes <> knowledge_product.attributes)
             """,
-            [now, now],
+            [timestamp, timestamp],
             "knowledge_product",
             counts.seconds,
         )
@@ -214,7 +214,7 @@ def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:  # noqa: C90
                 FROM {staging} WHERE query_norm IS NOT NULL
             ) ranked WHERE rank = 1
             ON CONFLICT (normalized_text) DO NOTHING""",
-            [now],
+            [timestamp],
             "knowledge_searchquery",
             counts.seconds,
         )
@@ -236,7 +236,7 @@ def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:  # noqa: C90
             ON CONFLICT (key) DO UPDATE SET
                 observation_count = excluded.observation_count, updated_at = excluded.updated_at
             WHERE excluded.observation_count > knowledge_behaviourpair.observation_count""",
-            [now, now],
+            [timestamp, timestamp],
             "knowledge_behaviourpair",
             counts.seconds,
         )
@@ -267,7 +267,7 @@ def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:  # noqa: C90
                 support_count = knowledge_candidate.support_count + excluded.support_count,
                 known_labels = {labels_merge},
                 updated_at = excluded.updated_at""",
-            [run_id, now, now],
+            [run_id, timestamp, timestamp],
             "knowledge_candidate",
             counts.seconds,
         )

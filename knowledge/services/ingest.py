@@ -392,7 +392,7 @@ def _finish(*, run: IngestRun, state: _Reading, read_seconds: float) -> IngestRu
     run.queries_created = counts.queries_created
     run.pairs_created = counts.pairs_created
     run.timings["merge"] = round(time.monotonic() - merge_started, 3)
-    run.timings["merge_steps"] = counts.seconds  # type: ignore[assignment]
+    run.timings.update({f"merge_{step}": seconds for step, seconds in counts.seconds.items()})
     run.status = IngestRun.Status.SUCCEEDED
     run.phase = IngestRun.Phase.DONE
     skipped_lines = f" Skipped {state.lines_invalid} invalid line(s)." if state.lines_invalid else ""

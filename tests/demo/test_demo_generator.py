@@ -266,9 +266,7 @@ def test_truth_matches_the_lines(records: list[dict[str, Any]], truth: list[dict
     assert 0.33 <= share <= 0.42
 
 
-def test_labels_agree_with_the_intended_defect(
-    records: list[dict[str, Any]], truth: list[dict[str, str]]
-) -> None:
+def test_labels_agree_with_the_intended_defect(records: list[dict[str, Any]], truth: list[dict[str, str]]) -> None:
     labelled: Counter[str] = Counter()
     for record, row in zip(records, truth, strict=True):
         if "labels" not in record:

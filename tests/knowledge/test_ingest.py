@@ -90,7 +90,8 @@ def test_a_new_file_with_known_candidates_adds_support_and_updates_products(inge
     product = {"id": "B0001", "title": "Slip-resistant ankle boot, new title", "category": "Boots"}
     run = ingest(
         write_lines(
-            [search_buy("new tail"), search_buy(product=product, count=5, labels={"typical": False})], "b.jsonl"
+            [search_buy("new tail"), search_buy(product=product, count=5, labels={"typical": False})],
+            "b.jsonl",
         )
     )
     assert run.candidates_created == 1 and run.candidates_merged == 1
@@ -98,7 +99,7 @@ def test_a_new_file_with_known_candidates_adds_support_and_updates_products(inge
     assert candidate.support_count == 2
     assert candidate.known_labels == {"plausible": True, "typical": False}
     boot = Product.objects.get(external_id="B0001")
-    assert boot.title.endswith("new title") and boot.category.name == "Boots"  # type: ignore[union-attr]
+    assert boot.title.endswith("new title") and boot.category.name == "Boots"
     assert BehaviourPair.objects.get().observation_count == 12  # the larger count is kept
     assert ingest(write_lines([search_buy(count=40)], "c.jsonl")).status == "succeeded"
     assert BehaviourPair.objects.get().observation_count == 40
@@ -111,7 +112,12 @@ def test_a_file_with_one_bad_line_is_rejected_whole_with_the_line_and_field_name
     run = ingest(path)
     assert run.status == IngestRun.Status.FAILED
     assert run.errors == [
-        {"file": "candidates.jsonl", "line": 3, "field": "relation", "message": "unknown relation 'teleports_to'"}
+        {
+            "file": "candidates.jsonl",
+            "line": 3,
+            "field": "relation",
+            "message": "unknown relation 'teleports_to'",
+        }
     ]
     assert "nothing was imported" in run.message
     assert (Candidate.objects.count(), Product.objects.count(), SearchQuery.objects.count()) == (0, 0, 0)
@@ -139,7 +145,15 @@ def test_a_bad_file_among_good_ones_imports_nothing_from_any_of_them(ingest: Any
         b'{"query": "q", "product": {"id": "B"}, "relation": "used_as"}',
         b'{"head": "' + b"h" * 600 + b'", "relation": "used_as", "tail": "x"}',
     ],
-    ids=["bad-json", "invalid-utf8", "not-an-object", "unknown-field", "wrong-type", "missing-tail", "too-long"],
+    ids=[
+        "bad-json",
+        "invalid-utf8",
+        "not-an-object",
+        "unknown-field",
+        "wrong-type",
+        "missing-tail",
+        "too-long",
+    ],
 )
 def test_every_kind_of_bad_line_fails_the_run_and_imports_nothing(ingest: Any, write_lines: Any, line: bytes) -> None:
     run = ingest(write_lines([search_buy(), line]))
@@ -203,7 +217,10 @@ def test_csv_bad_rows_are_named_by_line_and_column(ingest: Any, tmp_path: Path) 
     )
     run = ingest(path)
     assert run.status == "failed"
-    assert {(error["line"], error["field"]) for error in run.errors} == {(3, "support"), (3, "label_plausible")}
+    assert {(error["line"], error["field"]) for error in run.errors} == {
+        (3, "support"),
+        (3, "label_plausible"),
+    }
 
 
 def test_the_ingest_command_prints_the_report_and_fails_on_bad_input(write_lines: Any, db: Any, capsys: Any) -> None:

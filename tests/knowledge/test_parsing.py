@@ -49,7 +49,12 @@ def test_normalize_text_folds_case_space_width_and_end_punctuation(text: str, ex
 
 def test_a_search_buy_line_becomes_a_row_with_pair_and_dedup_keys() -> None:
     row = parse_one(
-        {"query": "Winter Boots", "product": {"id": "B1", "title": "Boot"}, "relation": "capable_of", "tail": "Grip ice."}
+        {
+            "query": "Winter Boots",
+            "product": {"id": "B1", "title": "Boot"},
+            "relation": "capable_of",
+            "tail": "Grip ice.",
+        }
     )
     assert isinstance(row, tuple)
     assert row[2] == "search_buy"
@@ -85,30 +90,71 @@ def test_kind_is_inferred_from_the_fields_present() -> None:
         ({"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "a\x00b"}, "tail"),
         ({"query": "q", "product": {"title": "no id"}, "relation": "capable_of", "tail": "t"}, "product.id"),
         ({"query": "q", "product": "B1", "relation": "capable_of", "tail": "t"}, "product"),
-        ({"query": "q", "product": {"id": "B", "colour": 1}, "relation": "capable_of", "tail": "t"}, "product"),
-        ({"query": "q", "product": {"id": "B", "attributes": [1]}, "relation": "capable_of", "tail": "t"},
-         "product.attributes"),
+        (
+            {"query": "q", "product": {"id": "B", "colour": 1}, "relation": "capable_of", "tail": "t"},
+            "product",
+        ),
+        (
+            {"query": "q", "product": {"id": "B", "attributes": [1]}, "relation": "capable_of", "tail": "t"},
+            "product.attributes",
+        ),
         ({"kind": "search_buy", "product": {"id": "B"}, "relation": "capable_of", "tail": "t"}, "query"),
         ({"kind": "teleport", "head": "h", "relation": "capable_of", "tail": "t"}, "kind"),
         ({"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "t", "count": 0}, "count"),
-        ({"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "t", "count": True}, "count"),
-        ({"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "t", "support": 10**7}, "support"),
-        ({"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "t", "labels": {"ok": "yes"}},
-         "labels.ok"),
-        ({"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "t", "labels": {"Bad Key": True}},
-         "labels"),
-        ({"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "t", "surprise": 1}, "(line)"),
-        ({"product": {"id": "A"}, "other_product": {"id": "A"}, "relation": "used_with", "tail": "t"},
-         "other_product.id"),
+        (
+            {"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "t", "count": True},
+            "count",
+        ),
+        (
+            {"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "t", "support": 10**7},
+            "support",
+        ),
+        (
+            {
+                "query": "q",
+                "product": {"id": "B"},
+                "relation": "capable_of",
+                "tail": "t",
+                "labels": {"ok": "yes"},
+            },
+            "labels.ok",
+        ),
+        (
+            {
+                "query": "q",
+                "product": {"id": "B"},
+                "relation": "capable_of",
+                "tail": "t",
+                "labels": {"Bad Key": True},
+            },
+            "labels",
+        ),
+        (
+            {"query": "q", "product": {"id": "B"}, "relation": "capable_of", "tail": "t", "surprise": 1},
+            "(line)",
+        ),
+        (
+            {"product": {"id": "A"}, "other_product": {"id": "A"}, "relation": "used_with", "tail": "t"},
+            "other_product.id",
+        ),
         ({"kind": "plain", "head": "h", "query": "q", "relation": "capable_of", "tail": "t"}, "query"),
-        ({"kind": "co_buy", "head": "h", "product": {"id": "A"}, "other_product": {"id": "B"},
-          "relation": "used_with", "tail": "t"}, "head"),
+        (
+            {
+                "kind": "co_buy",
+                "head": "h",
+                "product": {"id": "A"},
+                "other_product": {"id": "B"},
+                "relation": "used_with",
+                "tail": "t",
+            },
+            "head",
+        ),
     ],
 )
 def test_every_kind_of_bad_field_is_reported_by_name(record: dict[str, object], field: str) -> None:
     result = parse_one(record)
     assert field in fields_of(result)
-    assert all(error.line == 7 and error.file == "f.jsonl" for error in result)  # type: ignore[union-attr]
+    assert all(error.line == 7 and error.file == "f.jsonl" for error in result)
 
 
 def test_jsonl_reader_names_the_line_of_bad_json_invalid_utf8_and_non_objects() -> None:
@@ -116,10 +162,10 @@ def test_jsonl_reader_names_the_line_of_bad_json_invalid_utf8_and_non_objects() 
     content = io.BytesIO(b"\n".join([good, b"{broken", b"", b"[1]", b'{"head": "\xff", "tail": "x"}']) + b"\n")
     results = {line: result for line, result, _raw in iter_jsonl(content, parser())}
     assert isinstance(results[1], tuple)
-    assert "not valid JSON" in results[2][0].message  # type: ignore[index]
+    assert "not valid JSON" in results[2][0].message
     assert 3 not in results  # blank lines are skipped
-    assert "must be a JSON object" in results[4][0].message  # type: ignore[index]
-    assert results[5][0].message == "is not valid UTF-8"  # type: ignore[index]
+    assert "must be a JSON object" in results[4][0].message
+    assert results[5][0].message == "is not valid UTF-8"
 
 
 def test_csv_reader_maps_columns_labels_and_names_physical_lines() -> None:
@@ -141,22 +187,22 @@ def test_csv_reader_rejects_unknown_and_missing_columns_in_the_header() -> None:
     assert len(results) == 1
     line, errors, _ = results[0]
     assert line == 1
-    message = errors[0].message  # type: ignore[index]
+    message = errors[0].message
     assert "unknown columns: tial" in message and "missing columns: relation, tail" in message
 
 
 def test_csv_reader_reports_invalid_utf8_and_ragged_rows() -> None:
     data = b"head,relation,tail\nmug,used_for_function,hold \xff coffee\nmug,used_for_function\n"
     results = {line: result for line, result, _raw in iter_csv(io.BytesIO(data), parser())}
-    assert results[2][0].message == "is not valid UTF-8"  # type: ignore[index]
-    assert "has 2 cells" in results[3][0].message  # type: ignore[index]
+    assert results[2][0].message == "is not valid UTF-8"
+    assert "has 2 cells" in results[3][0].message
 
 
 def test_gzip_is_detected_by_content_and_capped_when_decompressed() -> None:
     payload = b"x" * 10_000
-    stream = open_content(io.BufferedReader(io.BytesIO(gzip.compress(payload))), max_bytes=20_000)  # type: ignore[arg-type]
+    stream = open_content(io.BufferedReader(io.BytesIO(gzip.compress(payload))), max_bytes=20_000)
     assert stream.read() == payload
-    bomb = open_content(io.BufferedReader(io.BytesIO(gzip.compress(b"0" * 1_000_000))), max_bytes=50_000)  # type: ignore[arg-type]
+    bomb = open_content(io.BufferedReader(io.BytesIO(gzip.compress(b"0" * 1_000_000))), max_bytes=50_000)
     with pytest.raises(FileTooLarge):
         bomb.read()
 

@@ -21,7 +21,13 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from knowledge.models import IngestRun
 from knowledge.roles import Role
-from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute, user_create
+from knowledge.services import (
+    IngestFileSpec,
+    ingest_run_claim,
+    ingest_run_create,
+    ingest_run_execute,
+    user_create,
+)
 
 DEMO_DATA = Path(__file__).resolve().parents[2] / "demo" / "candidates.jsonl.gz"
 DEMO_ACCOUNTS: tuple[tuple[str, Role], ...] = (
@@ -74,12 +80,25 @@ class Command(BaseCommand):
     def serve(self, addr: str) -> None:
         python = sys.executable
         manage = str(Path(settings.BASE_DIR) / "manage.py")
-        env = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local")}
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local"),
+        }
         commands = {
             "web": [python, manage, "runserver", "--noreload", addr],
             "worker": [
-                python, "-m", "celery", "-A", "config", "worker",
-                "--queues", "default,cpu,gpu", "--concurrency", "1", "--loglevel", "INFO",
+                python,
+                "-m",
+                "celery",
+                "-A",
+                "config",
+                "worker",
+                "--queues",
+                "default,cpu,gpu",
+                "--concurrency",
+                "1",
+                "--loglevel",
+                "INFO",
             ],
         }
         processes = {

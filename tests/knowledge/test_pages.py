@@ -1,0 +1,77 @@
+"""HTML pages, the health check and the user command."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.contrib.auth import get_user_model
+from django.core.management import CommandError, call_command
+from django.test import Client
+from django.urls import reverse
+
+from knowledge.roles import user_roles
+from tests.factories import TEST_PASSWORD, UserFactory
+
+pytestmark = pytest.mark.django_db
+
+
+def test_anonymous_visitors_are_sent_to_the_login_page() -> None:
+    for url in (reverse("home"), reverse("ingest-runs")):
+        response = Client().get(url)
+        assert response.status_code == 302 and response["Location"].startswith(reverse("login"))
+
+
+def test_login_and_logout_work_with_the_forms() -> None:
+    UserFactory(username="ann", role="annotator")
+    client = Client()
+    response = client.post(reverse("login"), {"username": "ann", "password": TEST_PASSWORD})
+    assert response.status_code == 302 and response["Location"] == reverse("home")
+    assert "annotator" in client.get(reverse("home")).content.decode()
+    assert client.post(reverse("logout")).status_code == 302
+    assert client.get(reverse("home")).status_code == 302
+
+
+def test_the_ingest_runs_page_is_for_admins_only() -> None:
+    client = Client()
+    client.force_login(UserFactory(role="curator"))
+    assert client.get(reverse("ingest-runs")).status_code == 403
+    client.force_login(UserFactory(role="admin"))
+    assert client.get(reverse("ingest-runs")).status_code == 200
+
+
+def test_healthz_reports_the_database_and_the_broker() -> None:
+    response = Client().get("/healthz")
+    body = response.json()
+    assert response.status_code == 200
+    assert body["status"] == "ok"
+    assert body["database"]["status"] == "ok" and body["broker"]["status"] == "ok"
+
+
+def test_healthz_says_503_when_the_broker_is_unreachable() -> None:
+    from config.celery import app
+
+    original = app.conf.broker_url
+    app.conf.broker_url = "redis://127.0.0.1:1/0"
+    app._pool = None
+    try:
+        response = Client().get("/healthz")
+    finally:
+        app.conf.broker_url = original
+        app._pool = None
+    assert response.status_code == 503
+    assert response.json()["broker"]["status"] == "error" and response.json()["database"]["status"] == "ok"
+
+
+def test_the_create_user_command_gives_exactly_one_role(capsys: Any) -> None:
+    call_command("create_user", "cur", "--role", "curator", "--password", "s3cret-enough-pass")
+    user = get_user_model().objects.get(username="cur")
+    assert user_roles(user) == {"curator"} and not user.is_staff
+    assert user.check_password("s3cret-enough-pass")
+    call_command("create_user", "cur", "--role", "admin", "--reset")
+    user.refresh_from_db()
+    user._plausi_roles = None
+    assert user_roles(user) == {"admin"} and user.is_staff
+    assert "cur (admin) password: " in capsys.readouterr().out
+    with pytest.raises(CommandError, match="already exists"):
+        call_command("create_user", "cur", "--role", "annotator")
