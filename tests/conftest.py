@@ -96,16 +96,20 @@ def search_buy(tail: str = "grip icy sidewalks", **overrides: Any) -> dict[str, 
     return record
 
 
-def _redis_flush(url: str) -> None:
+def _redis_forget_queued_tasks(url: str, prefix: str) -> None:
+    """Delete this checkout's leftover broker keys (queues of an earlier, interrupted run), nobody else's."""
     import redis
 
-    redis.Redis.from_url(url).flushdb()
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{prefix}*", count=1000))
+    if keys:
+        client.delete(*keys)
 
 
 @pytest.fixture(scope="session")
 def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes]]:
     """A real Celery worker process on the test Redis, using the test database (tests must commit data)."""
-    _redis_flush(settings.CELERY_BROKER_URL)
+    _redis_forget_queued_tasks(settings.CELERY_BROKER_URL, settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"])
     db = settings.DATABASES["default"]
     env = {
         **os.environ,

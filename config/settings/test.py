@@ -1,14 +1,23 @@
-"""Test settings: a real PostgreSQL and a real Redis (scripts/test_services.py makes sure both run)."""
+"""Test settings: a real PostgreSQL and a real Redis (scripts/test_services.py makes sure both run).
+
+The test database name and the Redis key prefix carry a digest of the checkout's path, so two checkouts on one
+machine (a developer's and CI's) can run their suites at the same time without touching each other's data.
+"""
+
+import hashlib
 
 from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, env
+
+CHECKOUT_ID = hashlib.sha1(str(BASE_DIR).encode(), usedforsecurity=False).hexdigest()[:8]
 
 SECRET_KEY = "plausi-tests-only"  # noqa: S105
 DEBUG = False
 DATABASES = {
     "default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/plausi"),
 }
-DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default="test_plausi")}
+DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_plausi_{CHECKOUT_ID}")}
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"plausi-test-{CHECKOUT_ID}:"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only
 PRIVATE_MEDIA_ROOT = BASE_DIR / "var" / "test-private"

@@ -1,0 +1,151 @@
+"""End-to-end fixtures: one headless Debian Chromium (Playwright, sync API) for the e2e suite, a fresh browser
+context and page per test against pytest-django's ``live_server``, and helpers to log in.
+
+Playwright's own browser download does not work here, so the system Chromium is launched. Without it the e2e
+tests fail (they are not silently skipped); ``PLAUSI_SKIP_E2E=1`` skips them on purpose.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import Group
+from django.db import connections
+from django.test import Client
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
+
+from knowledge.models import Relation
+from knowledge.roles import ALL_ROLES
+from tests.factories import TEST_PASSWORD
+
+ROLES = tuple(role.value for role in ALL_ROLES)
+
+CHROMIUM_ARGS = [
+    "--headless",
+    "--no-sandbox",  # the tests run as root
+    "--disable-gpu",
+    "--disable-quic",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+]
+# A page of this app answers in milliseconds; a wait this long means something is broken.
+TIMEOUT_MS = 10_000
+MISSING_CHROMIUM = (
+    "The e2e tests need Debian's Chromium: `apt-get install chromium` "
+    "(or set PLAUSI_SKIP_E2E=1 to skip them on purpose)."
+)
+
+
+def _skip_requested() -> bool:
+    return os.environ.get("PLAUSI_SKIP_E2E") == "1"
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    """Skip or fail before any fixture runs (no test database or browser is set up for nothing)."""
+    if _skip_requested():
+        pytest.skip("PLAUSI_SKIP_E2E=1")
+    if shutil.which("chromium") is None:
+        pytest.fail(MISSING_CHROMIUM, pytrace=False)
+
+
+@pytest.fixture(scope="package")
+def browser(django_db_setup: None) -> Iterator[Browser]:
+    """One Chromium for the whole e2e package.
+
+    Package scope, not session scope: Playwright's sync API keeps an asyncio event loop running in the main
+    thread while it is started, which changes how Django behaves in that thread until Playwright stops:
+
+    - Django raises SynchronousOnlyOperation for ORM calls; DJANGO_ALLOW_ASYNC_UNSAFE lifts that check, so it
+      is set only while Playwright runs.
+    - Django's connections are kept in an ``asgiref.local.Local`` that, with a running loop, stores them in a
+      context variable instead of the thread-local: the test thread gets new connection objects, without the
+      ``_test_serialized_contents`` that the test database setup stored on the old ones, and
+      ``serialized_rollback`` would silently restore nothing. The contents are handed over to the new
+      connections, and these are closed before Playwright stops (the test database is dropped at the end).
+
+    Tests collected after this package get Django's checks and connections back.
+    """
+    executable = shutil.which("chromium")
+    if executable is None:  # pragma: no cover - pytest_runtest_setup has already failed the test
+        pytest.fail(MISSING_CHROMIUM, pytrace=False)
+    serialized = {
+        alias: connections[alias]._test_serialized_contents
+        for alias in connections
+        if hasattr(connections[alias], "_test_serialized_contents")
+    }
+    with pytest.MonkeyPatch.context() as patch, sync_playwright() as playwright:
+        patch.setenv("DJANGO_ALLOW_ASYNC_UNSAFE", "true")
+        for alias, contents in serialized.items():
+            connections[alias]._test_serialized_contents = contents
+        chromium = playwright.chromium.launch(executable_path=executable, headless=True, args=CHROMIUM_ARGS)
+        try:
+            yield chromium
+        finally:
+            chromium.close()
+            connections.close_all()
+
+
+@pytest.fixture(autouse=True)
+def _seeded_rows_present(browser: Browser, transactional_db: None) -> None:
+    """Fail clearly when the rows the data migrations seed are gone (serialized_rollback not in effect).
+
+    Runs after the database setup of the test (which restores the serialized rows) and after the browser started.
+    """
+    roles = set(Group.objects.filter(name__in=ROLES).values_list("name", flat=True))
+    assert roles == set(ROLES), (
+        f"role groups missing ({sorted(set(ROLES) - roles)}): is the test marked "
+        "django_db(transaction=True, serialized_rollback=True)? See the browser fixture in tests/e2e/conftest.py."
+    )
+    assert Relation.objects.exists(), "the seeded relations are missing (see _seeded_rows_present)"
+
+
+@pytest.fixture
+def context(browser: Browser, live_server: Any) -> Iterator[BrowserContext]:
+    """A fresh browser context (no cookies, no storage) per test; relative URLs go to the live server."""
+    browser_context = browser.new_context(base_url=live_server.url)
+    browser_context.set_default_timeout(TIMEOUT_MS)
+    browser_context.set_default_navigation_timeout(TIMEOUT_MS)
+    yield browser_context
+    browser_context.close()
+
+
+@pytest.fixture
+def page(context: BrowserContext) -> Page:
+    return context.new_page()
+
+
+@pytest.fixture
+def log_in() -> Callable[..., None]:
+    """Log in through the login form like a person: type the username and password, press Enter."""
+
+    def submit(page: Page, username: str, password: str = TEST_PASSWORD) -> None:
+        page.goto("/login/")
+        page.locator("#id_username").fill(username)
+        page.locator("#id_password").fill(password)
+        with page.expect_navigation():
+            page.locator("#id_password").press("Enter")
+
+    return submit
+
+
+@pytest.fixture
+def sign_in(context: BrowserContext, live_server: Any) -> Callable[[Any], None]:
+    """Give the browser context a session of a user without going through the form (for tests of other pages)."""
+
+    def add_session(user: Any) -> None:
+        client = Client()
+        client.force_login(user)
+        session_cookie = client.cookies[settings.SESSION_COOKIE_NAME]
+        context.add_cookies(
+            [{"name": settings.SESSION_COOKIE_NAME, "value": session_cookie.value, "url": live_server.url}]
+        )
+
+    return add_session
