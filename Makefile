@@ -2,7 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
-# torch is a range in pyproject.toml; this pin takes the CPU wheel where one lies on disk (see README).
+# torch is a range in pyproject.toml; installing this exact release first takes the CPU wheel where one lies on
+# disk (this project's machines); elsewhere set TORCH_SPEC, e.g. TORCH_SPEC="torch --index-url <cpu index>".
+TORCH_SPEC ?= torch==2.13.0
 PIP_CONSTRAINTS ?=
 
 .PHONY: help install install-dev demo test lint format worker bench clean
@@ -19,12 +21,13 @@ $(VENV)/.installed: pyproject.toml | $(BIN)/python
 	touch $@
 
 $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
-	$(BIN)/pip install --quiet -e ".[dev]" $(PIP_CONSTRAINTS)
+	$(BIN)/pip install --quiet $(TORCH_SPEC)
+	$(BIN)/pip install --quiet -e ".[dev,ml]" $(PIP_CONSTRAINTS)
 	touch $(VENV)/.installed $@
 
 install: $(VENV)/.installed  ## install the runtime dependencies into .venv
 
-install-dev: $(VENV)/.installed-dev  ## install runtime + test/lint dependencies into .venv
+install-dev: $(VENV)/.installed-dev  ## install runtime + ML (torch CPU) + test/lint dependencies into .venv
 
 demo: install  ## run the embedded demo: SQLite, file-system broker, demo data and accounts, web + worker
 	$(BIN)/python manage.py demo

@@ -154,6 +154,17 @@ class Candidate(models.Model):
     generator = models.CharField(max_length=200, blank=True, help_text="The model that generated it.")
     prompt_id = models.CharField(max_length=200, blank=True)
     support_count = models.PositiveIntegerField(default=1, help_text="How often it was generated.")
+    merged_support = models.PositiveIntegerField(
+        db_default=0, help_text="Support of near-duplicates the filters collapsed into this candidate (set, not added)."
+    )
+    duplicate_of = models.ForeignKey(
+        "self",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="duplicates",
+        help_text="The representative this near-duplicate was collapsed into by the filters.",
+    )
     known_labels = models.JSONField(
         default=dict, blank=True, help_text="Known answers loaded with the data (gold and evaluation)."
     )

@@ -3,6 +3,7 @@
 Each environment module imports this one and sets what differs: the database, the broker and debugging.
 """
 
+import os
 from pathlib import Path
 
 import environ
@@ -12,6 +13,8 @@ BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PLAUSI_VAR_DIR", default=str(BASE_DIR / "var")))
 
 env = environ.Env()
+# No model hub is reachable or wanted: models load from local folders only.
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
 
 DEBUG = env.bool("DEBUG", default=False)
 SECRET_KEY = env.str("SECRET_KEY", default="")

@@ -1,22 +1,23 @@
-// Polls the ingest run API for runs that are still queued or running and updates their rows in place.
-// Every value is written with textContent: file names and messages are untrusted text.
+// Polls the run API for rows that are still queued or running and updates them in place.
+// Rows carry data-run-url (their API URL); cells with data-field="name" show that field of the run.
+// Every value is written with textContent: file names, messages and tails are untrusted text.
 (function () {
   "use strict";
   const ACTIVE = new Set(["queued", "running"]);
   async function refresh(row) {
-    const response = await fetch(`/api/ingest-runs/${row.dataset.runId}/`, { credentials: "same-origin" });
+    const response = await fetch(row.dataset.runUrl, { credentials: "same-origin" });
     if (!response.ok) return;
     const run = await response.json();
     row.dataset.status = run.status;
-    row.querySelector(".status").textContent = run.status + (run.status === "running" ? ` (${run.phase})` : "");
     row.querySelector("progress").value = run.progress;
-    row.querySelector(".lines").textContent = run.lines_total;
-    row.querySelector(".created").textContent = run.candidates_created;
-    row.querySelector(".merged").textContent = run.candidates_merged;
-    row.querySelector(".message").textContent = run.message;
+    for (const cell of row.querySelectorAll("[data-field]")) {
+      const value = run[cell.dataset.field];
+      cell.textContent = cell.dataset.field === "status" && run.phase && run.status === "running"
+        ? `${value} (${run.phase})` : String(value ?? "");
+    }
   }
   function tick() {
-    const rows = [...document.querySelectorAll("tr[data-run-id]")].filter((row) => ACTIVE.has(row.dataset.status));
+    const rows = [...document.querySelectorAll("tr[data-run-url]")].filter((row) => ACTIVE.has(row.dataset.status));
     Promise.all(rows.map(refresh)).finally(() => { if (rows.length) setTimeout(tick, 1000); });
   }
   tick();

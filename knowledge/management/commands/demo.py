@@ -70,6 +70,13 @@ class Command(BaseCommand):
         if run.status != IngestRun.Status.SUCCEEDED:
             raise CommandError(f"The demo data did not ingest: {run.message}")
         self.stdout.write(f"  {run.message}")
+        self.stdout.write("Filtering the pool (rules and similarity)...")
+        from filtering.services import filter_run_claim, filter_run_create, filter_run_execute
+
+        filter_run = filter_run_create()
+        filter_run_claim(run_id=filter_run.pk)
+        filter_run = filter_run_execute(run_id=filter_run.pk)
+        self.stdout.write(f"  {filter_run.message}")
         accounts = []
         for username, role in DEMO_ACCOUNTS:
             _user, password = user_create(username=username, role=role, reset_existing=True)

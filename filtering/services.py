@@ -1,0 +1,383 @@
+"""Filter configurations and filter runs: every write of the filtering app.
+
+A run reads the filterable pool in id-ordered chunks, applies the pure rules (filtering/rules) and then the
+similarity filter (filtering/similarity) to what the rules kept, writes every drop decision in bulk, and finally
+moves candidates between ``pooled`` and ``filtered_out`` with set-based UPDATEs in one transaction. Decisions
+are a pure function of the configuration and the pool, so re-running with the same configuration changes no
+candidate.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections import Counter, defaultdict
+from collections.abc import Callable, Iterable
+from itertools import combinations
+from typing import Any
+
+from django.db import connection, transaction
+from django.db.models import Max
+from django.utils import timezone
+
+from filtering import selectors
+from filtering.config import DEFAULT_CONFIG, ConfigError, validate_config
+from filtering.models import FilterConfiguration, FilterDecision, FilterRun
+from filtering.rules import build_rules, evaluate
+from filtering.rules.generic import TailStats
+from filtering.types import Verdict
+from knowledge.bulk import rows_copy
+from knowledge.errors import ApplicationError, ServiceUnavailable
+
+logger = logging.getLogger(__name__)
+
+ProgressCallback = Callable[[int, int], None]
+EXAMPLES_PER_RULE = 5
+PROGRESS_EVERY_SECONDS = 0.5
+
+
+# --- configurations -----------------------------------------------------------------------------------------
+
+
+def filter_configuration_active() -> FilterConfiguration:
+    """The active configuration; the shipped default becomes version 1 the first time one is needed."""
+    active = FilterConfiguration.objects.filter(is_active=True).first()
+    if active is not None:
+        return active
+    with transaction.atomic():
+        if not FilterConfiguration.objects.exists():
+            return FilterConfiguration.objects.create(
+                version=1, config=validate_config(DEFAULT_CONFIG), is_active=True, note="shipped default"
+            )
+        latest = FilterConfiguration.objects.select_for_update().order_by("-version").first()
+        assert latest is not None
+        latest.is_active = True
+        latest.save(update_fields=["is_active"])
+        return latest
+
+
+@transaction.atomic
+def filter_configuration_create(
+    *, config: object, created_by: Any = None, note: str = "", activate: bool = True
+) -> FilterConfiguration:
+    """Validate a configuration and store it as the next version (active unless told otherwise).
+
+    A bad value raises ``ApplicationError`` naming the path of the value, e.g. ``rules.length.min_tokens``.
+    """
+    try:
+        validated = validate_config(config)
+    except ConfigError as exc:
+        raise ApplicationError(f"Invalid filter configuration: {exc}", extra={"path": exc.path}) from exc
+    # Serialise version numbering: the row lock on the newest version is held until commit.
+    list(FilterConfiguration.objects.select_for_update().order_by("-version")[:1])
+    version = (FilterConfiguration.objects.aggregate(latest=Max("version"))["latest"] or 0) + 1
+    if activate:
+        FilterConfiguration.objects.filter(is_active=True).update(is_active=False)
+    return FilterConfiguration.objects.create(
+        version=version,
+        config=validated,
+        note=note[:300],
+        is_active=activate,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+    )
+
+
+# --- runs ---------------------------------------------------------------------------------------------------
+
+
+@transaction.atomic
+def filter_run_create(
+    *, created_by: Any = None, configuration_version: int | None = None, enqueue: bool = False
+) -> FilterRun:
+    """Record a run of one configuration (the active one by default); with ``enqueue`` a cpu worker runs it."""
+    if configuration_version is None:
+        configuration = filter_configuration_active()
+    else:
+        found = FilterConfiguration.objects.filter(version=configuration_version).first()
+        if found is None:
+            raise ApplicationError(f"There is no filter configuration version {configuration_version}.")
+        configuration = found
+    run = FilterRun.objects.create(
+        configuration=configuration,
+        config=configuration.config,
+        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+    )
+    if enqueue:
+        transaction.on_commit(lambda: _enqueue(run.pk))
+    return run
+
+
+def _enqueue(run_id: int) -> None:
+    from filtering.tasks import filter_run_execute_task
+
+    try:
+        filter_run_execute_task.delay(run_id)
+    except Exception as exc:  # the broker is unreachable: say so, never run the work in the web process
+        logger.exception("could not enqueue filter run %s", run_id)
+        FilterRun.objects.filter(pk=run_id, status=FilterRun.Status.QUEUED).update(
+            status=FilterRun.Status.FAILED,
+            message=f"The task queue is unreachable ({type(exc).__name__}). Try again.",
+            finished_at=timezone.now(),
+        )
+        raise ServiceUnavailable(
+            "The task queue is unreachable; the filter run was not started.", extra={"run_id": run_id}
+        ) from exc
+
+
+def filter_run_claim(*, run_id: int) -> bool:
+    """Take a queued run for execution; False when another worker already has it."""
+    return (
+        FilterRun.objects.filter(pk=run_id, status=FilterRun.Status.QUEUED).update(
+            status=FilterRun.Status.RUNNING, phase="statistics", started_at=timezone.now()
+        )
+        == 1
+    )
+
+
+class _Progress:
+    def __init__(self, run: FilterRun, callback: ProgressCallback | None) -> None:
+        self.run = run
+        self.callback = callback
+        self.done = 0
+        self._last = 0.0
+
+    def advance(self, amount: int, *, phase: str | None = None, force: bool = False) -> None:
+        self.done += amount
+        now = time.monotonic()
+        if not force and now - self._last < PROGRESS_EVERY_SECONDS:
+            return
+        self._last = now
+        fields: dict[str, Any] = {"progress_done": self.done}
+        if phase:
+            fields["phase"] = phase
+        FilterRun.objects.filter(pk=self.run.pk).update(**fields)
+        if self.callback is not None:
+            self.callback(self.done, self.run.progress_total)
+
+
+def _pool_tail_stats(config: dict[str, Any]) -> dict[str, TailStats]:
+    generic = config["rules"].get("generic", {})
+    if not generic.get("enabled", False):
+        return {}
+    per_tail: dict[str, dict[str, int]] = defaultdict(dict)
+    for tail, category, heads in selectors.tail_category_head_counts(min_heads=int(generic["min_distinct_heads"])):
+        per_tail[tail][category] = heads
+    return {
+        tail: TailStats(heads=sum(categories.values()), category_heads=dict(categories))
+        for tail, categories in per_tail.items()
+    }
+
+
+def _decision_rows(run_id: int, candidate_id: int, verdicts: Iterable[Verdict]) -> list[tuple[Any, ...]]:
+    return [(run_id, candidate_id, v.rule, float(v.score), v.reason[:2000]) for v in verdicts]
+
+
+def filter_run_execute(*, run_id: int, progress: ProgressCallback | None = None) -> FilterRun:
+    """Execute a claimed run; see the module docstring for the stages and the guarantees."""
+    run = FilterRun.objects.get(pk=run_id)
+    if run.status != FilterRun.Status.RUNNING:
+        raise ApplicationError(f"Filter run {run_id} is {run.status}, not running; claim it first.")
+    try:
+        return _execute(run, progress)
+    except Exception as exc:
+        logger.exception("filter run %s failed", run_id)
+        FilterRun.objects.filter(pk=run.pk).update(
+            status=FilterRun.Status.FAILED,
+            message=f"Internal error ({type(exc).__name__}: {exc}); no candidate was moved.",
+            finished_at=timezone.now(),
+        )
+        raise
+
+
+def _execute(run: FilterRun, progress_callback: ProgressCallback | None) -> FilterRun:
+    timings: dict[str, float] = {}
+    started = time.monotonic()
+    config = run.config
+    total = selectors.filterable_count()
+    similarity_on = bool(config.get("similarity", {}).get("enabled", False))
+    run.progress_total = total * (2 if similarity_on else 1)
+    FilterRun.objects.filter(pk=run.pk).update(progress_total=run.progress_total, phase="statistics")
+    progress = _Progress(run, progress_callback)
+
+    tail_stats = _pool_tail_stats(config)
+    rules = build_rules(config, tail_stats=tail_stats)
+    timings["statistics"] = round(time.monotonic() - started, 3)
+
+    stage = time.monotonic()
+    dropped: dict[int, list[Verdict]] = {}
+    kept: list[tuple[str, int]] = []  # (head_key, id) of candidates the rules kept
+    for chunk in selectors.filterable_candidate_chunks():
+        decisions: list[tuple[Any, ...]] = []
+        for candidate, verdicts in evaluate(rules, chunk):
+            if verdicts:
+                dropped[candidate.id] = verdicts
+                decisions.extend(_decision_rows(run.pk, candidate.id, verdicts))
+            else:
+                kept.append((candidate.head_key, candidate.id))
+        with transaction.atomic():
+            rows_copy(
+                table=FilterDecision._meta.db_table,
+                columns=("run_id", "candidate_id", "rule", "score", "reason"),
+                rows=decisions,
+            )
+        progress.advance(len(chunk), phase="rules")
+    timings["rules"] = round(time.monotonic() - stage, 3)
+
+    duplicates: dict[int, tuple[int, int]] = {}  # member id -> (representative id, member support)
+    if similarity_on and kept:
+        stage = time.monotonic()
+        from filtering.pipeline import similarity_stage
+
+        similarity_dropped, duplicates = similarity_stage(
+            run_id=run.pk, config=config, kept=kept, advance=lambda n: progress.advance(n, phase="similarity")
+        )
+        dropped.update(similarity_dropped)
+        timings["similarity"] = round(time.monotonic() - stage, 3)
+
+    stage = time.monotonic()
+    FilterRun.objects.filter(pk=run.pk).update(phase="applying")
+    moved_to_pooled, moved_to_filtered_out = _apply_outcomes(run_id=run.pk, dropped=dropped, duplicates=duplicates)
+    timings["apply"] = round(time.monotonic() - stage, 3)
+
+    run.refresh_from_db()
+    run.report = _report(run_id=run.pk)
+    run.candidates_seen = total
+    run.candidates_dropped = len(dropped)
+    run.candidates_kept = total - len(dropped)
+    run.moved_to_pooled = moved_to_pooled
+    run.moved_to_filtered_out = moved_to_filtered_out
+    run.progress_done = run.progress_total
+    timings["total"] = round(time.monotonic() - started, 3)
+    run.timings = timings
+    run.status = FilterRun.Status.SUCCEEDED
+    run.phase = "done"
+    run.message = (
+        f"Kept {run.candidates_kept} of {total} candidate(s), dropped {run.candidates_dropped}; "
+        f"{moved_to_pooled} moved to pooled, {moved_to_filtered_out} moved to filtered out."
+    )
+    run.finished_at = timezone.now()
+    run.save()
+    return run
+
+
+def _apply_outcomes(
+    *, run_id: int, dropped: dict[int, list[Verdict]], duplicates: dict[int, tuple[int, int]]
+) -> tuple[int, int]:
+    """Move candidates to their new status and record near-duplicates, in one transaction, set-based.
+
+    Returns (moved to pooled, moved to filtered out). Only candidates still in a filterable status move, so a
+    candidate that annotation took meanwhile is left alone.
+    """
+    table = f"filtering_outcome_{int(run_id)}"
+    merged: Counter[int] = Counter()
+    for representative, support in duplicates.values():
+        if representative not in dropped:
+            merged[representative] += support
+    statuses = selectors.FILTERABLE_STATUSES
+    placeholders = ", ".join(["%s"] * len(statuses))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with transaction.atomic(), connection.cursor() as cursor:
+        temporary = "TEMPORARY " if connection.vendor == "postgresql" else "TEMP "
+        cursor.execute(f"DROP TABLE IF EXISTS {table}")
+        cursor.execute(
+            f"CREATE {temporary}TABLE {table} (candidate_id bigint PRIMARY KEY, dropped boolean, "
+            "duplicate_of bigint, merged_support bigint)"
+        )
+        rows_copy(
+            table=table,
+            columns=("candidate_id", "dropped", "duplicate_of", "merged_support"),
+            rows=((candidate_id, True, duplicates.get(candidate_id, (None, 0))[0], 0) for candidate_id in dropped),
+        )
+        rows_copy(
+            table=table,
+            columns=("candidate_id", "dropped", "duplicate_of", "merged_support"),
+            rows=((candidate_id, False, None, support) for candidate_id, support in merged.items()),
+        )
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {table}")
+        # 1. forget what earlier runs said about duplicates in the filterable pool (set, never added)
+        cursor.execute(
+            f"UPDATE knowledge_candidate SET merged_support = 0, duplicate_of_id = NULL "
+            f"WHERE status IN ({placeholders}) AND (merged_support <> 0 OR duplicate_of_id IS NOT NULL)",
+            list(statuses),
+        )
+        # 2. dropped candidates: out of the pool, near-duplicates pointing at their representative
+        cursor.execute(
+            f"UPDATE knowledge_candidate SET status = 'filtered_out', updated_at = %s "
+            f"WHERE status IN ('ingested', 'pooled') AND id IN (SELECT candidate_id FROM {table} WHERE dropped)",
+            [now],
+        )
+        moved_to_filtered_out = cursor.rowcount
+        cursor.execute(
+            f"UPDATE knowledge_candidate SET duplicate_of_id = "
+            f"(SELECT o.duplicate_of FROM {table} o WHERE o.candidate_id = knowledge_candidate.id) "
+            f"WHERE id IN (SELECT candidate_id FROM {table} WHERE duplicate_of IS NOT NULL)"
+        )
+        cursor.execute(
+            f"UPDATE knowledge_candidate SET merged_support = "
+            f"(SELECT o.merged_support FROM {table} o WHERE o.candidate_id = knowledge_candidate.id) "
+            f"WHERE id IN (SELECT candidate_id FROM {table} WHERE merged_support > 0)"
+        )
+        # 3. everything else that is filterable is in the pool
+        cursor.execute(
+            f"UPDATE knowledge_candidate SET status = 'pooled', updated_at = %s "
+            f"WHERE status IN ('ingested', 'filtered_out') AND NOT EXISTS "
+            f"(SELECT 1 FROM {table} o WHERE o.candidate_id = knowledge_candidate.id AND o.dropped)",
+            [now],
+        )
+        moved_to_pooled = cursor.rowcount
+        cursor.execute(f"DROP TABLE {table}")
+    return moved_to_pooled, moved_to_filtered_out
+
+
+def _report(*, run_id: int) -> dict[str, Any]:
+    """Counts per rule, how often two rules fired on the same candidate, and examples of each rule."""
+    per_rule: dict[str, int] = {}
+    examples: dict[str, list[dict[str, Any]]] = defaultdict(list)
+    overlap: Counter[tuple[str, str]] = Counter()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT rule, count(*) FROM filtering_filterdecision WHERE run_id = %s GROUP BY rule ORDER BY rule",
+            [run_id],
+        )
+        per_rule = {rule: int(count) for rule, count in cursor.fetchall()}
+        cursor.execute(
+            "SELECT a.rule, b.rule, count(*) FROM filtering_filterdecision a "
+            "JOIN filtering_filterdecision b ON b.run_id = a.run_id AND b.candidate_id = a.candidate_id "
+            "AND a.rule < b.rule WHERE a.run_id = %s GROUP BY a.rule, b.rule",
+            [run_id],
+        )
+        for first, second, count in cursor.fetchall():
+            overlap[(first, second)] = int(count)
+        cursor.execute(
+            """
+            SELECT rule, candidate_id, tail, reason, score FROM (
+                SELECT d.rule, d.candidate_id, c.tail, d.reason, d.score,
+                       ROW_NUMBER() OVER (PARTITION BY d.rule ORDER BY d.score DESC, d.candidate_id) AS rank
+                FROM filtering_filterdecision d JOIN knowledge_candidate c ON c.id = d.candidate_id
+                WHERE d.run_id = %s
+            ) ranked WHERE rank <= %s ORDER BY rule, rank
+            """,
+            [run_id, EXAMPLES_PER_RULE],
+        )
+        for rule, candidate_id, tail, reason, score in cursor.fetchall():
+            examples[rule].append(
+                {"candidate": candidate_id, "tail": tail, "reason": reason, "score": round(float(score), 4)}
+            )
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT candidate_id FROM filtering_filterdecision WHERE run_id = %s "
+            "GROUP BY candidate_id HAVING count(*) = 1) only_one",
+            [run_id],
+        )
+        single_rule = int(cursor.fetchone()[0])
+    rules = sorted(per_rule)
+    return {
+        "per_rule": per_rule,
+        "dropped_by_one_rule_only": single_rule,
+        "overlap": [
+            {"rules": [first, second], "candidates": overlap[(first, second)]}
+            for first, second in combinations(rules, 2)
+            if overlap[(first, second)]
+        ],
+        "examples": dict(examples),
+    }

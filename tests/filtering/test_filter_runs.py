@@ -1,0 +1,182 @@
+"""Filter runs against PostgreSQL: decisions with reasons, status moves, re-runs, configurations, reports, API."""
+
+from __future__ import annotations
+
+import copy
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+from django.test import Client
+from django.urls import reverse
+
+from filtering.config import DEFAULT_CONFIG
+from filtering.models import FilterConfiguration, FilterDecision, FilterRun
+from filtering.services import (
+    filter_configuration_create,
+    filter_run_claim,
+    filter_run_create,
+    filter_run_execute,
+)
+from knowledge.models import Candidate
+from tests.conftest import search_buy
+from tests.factories import UserFactory
+
+pytestmark = pytest.mark.django_db
+
+GOOD_TAILS = [
+    "grip icy sidewalks",
+    "keep feet warm during long winter walks",
+    "support swollen ankles",
+    "walk safely to the bus stop",
+]
+BAD_TAILS = {
+    "because the product is used for": "incomplete",
+    "winter boots for pregnant women": "echo",
+    "call me at 555-0142 for details": "pii",
+    "great great great great great": "junk",
+}
+
+
+def rules_only_config() -> dict[str, Any]:
+    config = copy.deepcopy(DEFAULT_CONFIG)
+    config["similarity"]["enabled"] = False
+    return config
+
+
+def run_filters(version: int | None = None) -> FilterRun:
+    run = filter_run_create(configuration_version=version)
+    assert filter_run_claim(run_id=run.pk)
+    return filter_run_execute(run_id=run.pk)
+
+
+@pytest.fixture
+def pool(ingest: Any, write_lines: Any) -> dict[str, int]:
+    ingest(write_lines([search_buy(tail) for tail in [*GOOD_TAILS, *BAD_TAILS]]))
+    filter_configuration_create(config=rules_only_config(), note="rules only")
+    return dict(Candidate.objects.values_list("tail", "id"))
+
+
+def test_a_run_pools_good_candidates_and_drops_bad_ones_with_rule_score_and_reason(pool: dict[str, int]) -> None:
+    run = run_filters()
+    assert run.status == "succeeded", run.message
+    statuses = dict(Candidate.objects.values_list("tail", "status"))
+    assert {statuses[tail] for tail in GOOD_TAILS} == {"pooled"}
+    assert {statuses[tail] for tail in BAD_TAILS} == {"filtered_out"}
+    assert run.candidates_seen == 8 and run.candidates_dropped == 4 and run.moved_to_pooled == 4
+    for tail in BAD_TAILS:
+        decisions = list(FilterDecision.objects.filter(run=run, candidate_id=pool[tail]))
+        assert decisions, tail
+        assert all(decision.reason and 0 <= decision.score <= 1 for decision in decisions)
+    assert not FilterDecision.objects.filter(candidate_id__in=[pool[t] for t in GOOD_TAILS]).exists()
+    assert run.config == FilterConfiguration.objects.get(is_active=True).config
+
+
+def test_rerunning_with_the_same_configuration_changes_nothing(pool: dict[str, int]) -> None:
+    run_filters()
+    before = sorted(Candidate.objects.values_list("id", "status", "merged_support", "duplicate_of", "support_count"))
+    again = run_filters()
+    assert again.moved_to_pooled == 0 and again.moved_to_filtered_out == 0
+    assert sorted(Candidate.objects.values_list("id", "status", "merged_support", "duplicate_of", "support_count")) == (
+        before
+    )
+    first, second = FilterRun.objects.order_by("id")
+    assert first.report["per_rule"] == second.report["per_rule"]
+
+
+def test_a_new_configuration_can_bring_dropped_candidates_back_into_the_pool(pool: dict[str, int]) -> None:
+    run_filters()
+    loose = rules_only_config()
+    for rule in loose["rules"].values():
+        rule["enabled"] = False
+    configuration = filter_configuration_create(config=loose, note="nothing enabled")
+    run = run_filters(configuration.version)
+    assert run.moved_to_pooled == 4 and run.candidates_dropped == 0
+    assert set(Candidate.objects.values_list("status", flat=True)) == {"pooled"}
+
+
+def test_candidates_already_in_annotation_are_left_alone(pool: dict[str, int]) -> None:
+    Candidate.objects.filter(pk=pool["because the product is used for"]).update(status="in_annotation")
+    run = run_filters()
+    assert run.candidates_seen == 7
+    assert Candidate.objects.get(pk=pool["because the product is used for"]).status == "in_annotation"
+
+
+def test_the_report_counts_rules_overlaps_and_keeps_examples(pool: dict[str, int], capsys: Any) -> None:
+    run = run_filters()
+    report = run.report
+    assert sum(report["per_rule"].values()) == FilterDecision.objects.filter(run=run).count()
+    for rule, examples in report["examples"].items():
+        assert 1 <= len(examples) <= 5 and report["per_rule"][rule] >= len(examples)
+        assert all(example["reason"] for example in examples)
+    call_command("filter_report", str(run.pk))
+    output = capsys.readouterr().out
+    assert f"filter run #{run.pk}" in output and "drops per rule" in output
+
+
+def test_the_filter_command_runs_the_active_configuration_and_prints_the_report(
+    pool: dict[str, int], capsys: Any
+) -> None:
+    call_command("filter", "--no-progress")
+    assert "Kept 4 of 8 candidate(s)" in capsys.readouterr().out
+
+
+def test_why_was_this_dropped_is_answered_by_the_api(pool: dict[str, int], api_client_for: Any) -> None:
+    run_filters()
+    client = api_client_for("curator")
+    dropped = client.get(reverse("api-candidate-filter-decisions", args=[pool["call me at 555-0142 for details"]]))
+    assert dropped.status_code == 200 and dropped.json()
+    assert all({"run", "rule", "score", "reason"} <= set(item) for item in dropped.json())
+    kept = client.get(reverse("api-candidate-filter-decisions", args=[pool["grip icy sidewalks"]]))
+    assert kept.json() == []
+    assert (
+        api_client_for("annotator")
+        .get(reverse("api-candidate-filter-decisions", args=[pool["grip icy sidewalks"]]))
+        .status_code
+        == 403
+    )
+
+
+@pytest.mark.parametrize(
+    ("mutate", "path"),
+    [
+        (lambda c: c["rules"]["length"].__setitem__("min_tokens", -3), "rules.length.min_tokens"),
+        (lambda c: c["rules"].__setitem__("astrology", {"enabled": True}), "rules"),
+        (lambda c: c["rules"]["blocked"].__setitem__("patterns", ["(unclosed"]), "rules.blocked.patterns"),
+        (lambda c: c["similarity"].__setitem__("max_head_similarity", 7), "similarity.max_head_similarity"),
+    ],
+)
+def test_bad_configuration_values_are_rejected_with_the_path_named(api_client_for: Any, mutate: Any, path: str) -> None:
+    config = copy.deepcopy(DEFAULT_CONFIG)
+    mutate(config)
+    response = api_client_for("admin").post(
+        reverse("api-filter-configurations"), {"config": config, "note": "bad"}, format="json"
+    )
+    assert response.status_code == 400
+    assert response.json()["path"].startswith(path) and path in response.json()["detail"]
+    assert FilterConfiguration.objects.count() == 0
+
+
+def test_an_admin_stores_a_new_version_and_only_admins_may(api_client_for: Any) -> None:
+    body = {"config": rules_only_config(), "note": "no similarity"}
+    assert api_client_for("curator").post(reverse("api-filter-configurations"), body, format="json").status_code == 403
+    response = api_client_for("admin").post(reverse("api-filter-configurations"), body, format="json")
+    assert response.status_code == 201 and response.json()["is_active"] is True
+    second = api_client_for("admin").post(reverse("api-filter-configurations"), body, format="json").json()
+    assert second["version"] == response.json()["version"] + 1
+    assert FilterConfiguration.objects.filter(is_active=True).count() == 1
+
+
+def test_the_report_page_is_for_admins_and_escapes_llm_text(
+    pool: dict[str, int], ingest: Any, write_lines: Any
+) -> None:
+    ingest(write_lines([search_buy("<script>alert(1)</script>")], "xss.jsonl"))
+    run = run_filters()
+    client = Client()
+    client.force_login(UserFactory(role="curator"))
+    assert client.get(reverse("filter-run-report", args=[run.pk])).status_code == 403
+    client.force_login(UserFactory(role="admin"))
+    page = client.get(reverse("filter-run-report", args=[run.pk])).content.decode()
+    assert "Drops per rule" in page
+    assert "<script>alert(1)</script>" not in page
+    assert client.get(reverse("filter-runs")).status_code == 200

@@ -1,0 +1,39 @@
+"""The default configuration on the hand-labelled check set: keeps >= 95% of good candidates, removes most bad ones.
+
+``python -m filtering.evaluation`` prints the same report (per-rule precision and recall).
+"""
+
+from __future__ import annotations
+
+import copy
+
+from filtering.config import DEFAULT_CONFIG
+from filtering.evaluation import evaluate_configuration
+
+
+def test_the_default_rules_keep_the_good_and_remove_most_of_the_bad() -> None:
+    config = copy.deepcopy(DEFAULT_CONFIG)
+    config["similarity"]["enabled"] = False
+    report = evaluate_configuration(config)
+    print("\n".join(report.lines()))
+    assert report.good_kept_rate >= 0.95
+    assert report.bad_removed_rate >= 0.6
+    for rule in ("length", "junk", "incomplete", "echo", "generic", "blocked"):
+        assert report.per_rule[rule].precision >= 0.9, rule
+        assert report.per_rule[rule].recall >= 0.6, rule
+
+
+def test_the_default_configuration_with_similarity_meets_the_quality_bar() -> None:
+    report = evaluate_configuration(DEFAULT_CONFIG)  # MiniLM when installed, TF-IDF otherwise
+    print("\n".join(report.lines()))
+    assert report.good_kept_rate >= 0.95
+    assert report.bad_removed_rate >= 0.7
+    assert report.removed_per_defect["echo_query"][0] >= report.removed_per_defect["echo_query"][1] * 0.7
+
+
+def test_a_configuration_that_drops_everything_fails_the_good_kept_bar() -> None:
+    config = copy.deepcopy(DEFAULT_CONFIG)
+    config["similarity"]["enabled"] = False
+    config["rules"]["length"].update(min_tokens=30, max_tokens=40)
+    report = evaluate_configuration(config)
+    assert report.good_kept_rate < 0.95 and report.wrongly_dropped
