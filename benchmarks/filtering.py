@@ -29,7 +29,15 @@ sys.path.insert(0, str(ROOT))
 def part_rules(rows: int) -> None:
     print("== rules (one core) ==", flush=True)
     subprocess.run(
-        ["taskset", "-c", "0", sys.executable, str(ROOT / "benchmarks" / "filtering_rules.py"), "--n", str(rows)],
+        [
+            "taskset",
+            "-c",
+            "0",
+            sys.executable,
+            str(ROOT / "benchmarks" / "filtering_rules.py"),
+            "--candidates",
+            str(rows),
+        ],
         check=True,
     )
 

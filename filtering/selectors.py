@@ -68,20 +68,52 @@ def filterable_count() -> int:
 
 
 def filterable_candidate_chunks(*, chunk_size: int = 20_000) -> Iterator[list[CandidateText]]:
-    """Every filterable candidate with its head, in id order, ``chunk_size`` at a time (keyset pagination)."""
-    last_id = 0
+    """Every filterable candidate with its head, ``chunk_size`` at a time: plain heads in id order, then the
+    behaviour-pair heads in (pair, id) order, so that the candidates of one head arrive together (the rules cache
+    what they derive from a head).
+
+    Keyset pagination; the inner query takes the next ids from an index before any join, so each chunk costs
+    the same wherever it is in the pool.
+    """
+    yield from _chunks(
+        "c0.pair_id IS NULL AND c0.id > %s", "c0.id", lambda row: [row[0]], [0], chunk_size, pair_column=False
+    )
+    yield from _chunks(
+        "c0.pair_id IS NOT NULL AND (c0.pair_id, c0.id) > (%s, %s)",
+        "c0.pair_id, c0.id",
+        lambda row: [row[-1], row[0]],
+        [0, 0],
+        chunk_size,
+        pair_column=True,
+    )
+
+
+def _chunks(
+    condition: str,
+    order: str,
+    next_key: Any,
+    key: list[int],
+    chunk_size: int,
+    *,
+    pair_column: bool,
+) -> Iterator[list[CandidateText]]:
+    outer_order = order.replace("c0.", "c.")
+    extra = ", c.pair_id" if pair_column else ""
     sql = (
-        f"SELECT {_CANDIDATE_COLUMNS} {_CANDIDATE_JOINS} "
-        f"WHERE c.status IN ({_status_placeholders()}) AND c.id > %s ORDER BY c.id LIMIT %s"
+        f"SELECT {_CANDIDATE_COLUMNS}{extra} FROM ("
+        f"SELECT c0.* FROM knowledge_candidate c0 WHERE c0.status IN ({_status_placeholders()}) AND {condition} "
+        f"ORDER BY {order} LIMIT %s) c "
+        + _CANDIDATE_JOINS.replace("FROM knowledge_candidate c", "")
+        + f" ORDER BY {outer_order}"
     )
     while True:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*FILTERABLE_STATUSES, last_id, chunk_size])
+            cursor.execute(sql, [*FILTERABLE_STATUSES, *key, chunk_size])
             rows = cursor.fetchall()
         if not rows:
             return
-        yield [_to_candidate_text(row) for row in rows]
-        last_id = rows[-1][0]
+        yield [_to_candidate_text(row[:13]) for row in rows]
+        key = next_key(rows[-1])
 
 
 def candidates_by_ids(ids: Sequence[int]) -> list[CandidateText]:

@@ -9,6 +9,7 @@ candidate.
 
 from __future__ import annotations
 
+import itertools
 import logging
 import time
 from collections import Counter, defaultdict
@@ -34,6 +35,7 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 EXAMPLES_PER_RULE = 5
 PROGRESS_EVERY_SECONDS = 0.5
+DECISION_BATCH = 20_000
 
 
 # --- configurations -----------------------------------------------------------------------------------------
@@ -168,6 +170,16 @@ def _pool_tail_stats(config: dict[str, Any]) -> dict[str, TailStats]:
     }
 
 
+def _write_decisions(rows: list[tuple[Any, ...]]) -> None:
+    if rows:
+        with transaction.atomic():
+            rows_copy(
+                table=FilterDecision._meta.db_table,
+                columns=("run_id", "candidate_id", "rule", "score", "reason"),
+                rows=rows,
+            )
+
+
 def _decision_rows(run_id: int, candidate_id: int, verdicts: Iterable[Verdict]) -> list[tuple[Any, ...]]:
     return [(run_id, candidate_id, v.rule, float(v.score), v.reason[:2000]) for v in verdicts]
 
@@ -206,21 +218,23 @@ def _execute(run: FilterRun, progress_callback: ProgressCallback | None) -> Filt
     stage = time.monotonic()
     dropped: dict[int, list[Verdict]] = {}
     kept: list[tuple[str, int]] = []  # (head_key, id) of candidates the rules kept
-    for chunk in selectors.filterable_candidate_chunks():
-        decisions: list[tuple[Any, ...]] = []
-        for candidate, verdicts in evaluate(rules, chunk):
-            if verdicts:
-                dropped[candidate.id] = verdicts
-                decisions.extend(_decision_rows(run.pk, candidate.id, verdicts))
-            else:
-                kept.append((candidate.head_key, candidate.id))
-        with transaction.atomic():
-            rows_copy(
-                table=FilterDecision._meta.db_table,
-                columns=("run_id", "candidate_id", "rule", "score", "reason"),
-                rows=decisions,
-            )
-        progress.advance(len(chunk), phase="rules")
+    decisions: list[tuple[Any, ...]] = []
+    pending = 0
+    # One evaluate() over the whole pool: the rules' per-head caches survive chunk boundaries.
+    pool = itertools.chain.from_iterable(selectors.filterable_candidate_chunks())
+    for candidate, verdicts in evaluate(rules, pool):
+        if verdicts:
+            dropped[candidate.id] = verdicts
+            decisions.extend(_decision_rows(run.pk, candidate.id, verdicts))
+        else:
+            kept.append((candidate.head_key, candidate.id))
+        pending += 1
+        if pending >= DECISION_BATCH:
+            _write_decisions(decisions)
+            progress.advance(pending, phase="rules")
+            decisions, pending = [], 0
+    _write_decisions(decisions)
+    progress.advance(pending, phase="rules")
     timings["rules"] = round(time.monotonic() - stage, 3)
 
     duplicates: dict[int, tuple[int, int]] = {}  # member id -> (representative id, member support)

@@ -146,7 +146,14 @@ class Candidate(models.Model):
 
     dedup_key = models.CharField(max_length=32, unique=True, help_text="Digest of head + relation + normalised tail.")
     head_kind = models.CharField(max_length=16, choices=HeadKind.choices)
-    pair = models.ForeignKey(BehaviourPair, null=True, blank=True, on_delete=models.PROTECT, related_name="candidates")
+    pair = models.ForeignKey(
+        BehaviourPair,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="candidates",
+        db_index=False,  # covered by candidate_pair_id, which also serves head-ordered reads
+    )
     head_text = models.CharField(max_length=500, blank=True, help_text="The head of a plain candidate.")
     relation = models.ForeignKey(Relation, on_delete=models.PROTECT, related_name="candidates")
     tail = models.CharField(max_length=500)
@@ -176,7 +183,10 @@ class Candidate(models.Model):
     updated_at = models.DateTimeField(db_default=Now())
 
     class Meta:
-        indexes = [models.Index(fields=["status", "relation"], name="candidate_status_relation")]
+        indexes = [
+            models.Index(fields=["status", "relation"], name="candidate_status_relation"),
+            models.Index(fields=["pair", "id"], name="candidate_pair_id"),
+        ]
         constraints = [
             models.CheckConstraint(
                 name="candidate_head_matches_kind",
