@@ -179,4 +179,38 @@ def test_the_report_page_is_for_admins_and_escapes_llm_text(
     page = client.get(reverse("filter-run-report", args=[run.pk])).content.decode()
     assert "Drops per rule" in page
     assert "<script>alert(1)</script>" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page  # shown as an example of the junk rule, escaped
     assert client.get(reverse("filter-runs")).status_code == 200
+
+
+def test_near_duplicates_collapse_into_one_representative_whose_support_adds_up_once(
+    ingest: Any, write_lines: Any
+) -> None:
+    ingest(
+        write_lines(
+            [
+                search_buy("keep feet warm on icy winter walks", support=5),
+                search_buy("keep feet warm on icy winter walk", support=2),
+                search_buy("keeps feet warm on icy winter walks", support=1),
+                search_buy("keep feet warm on icy winter walks", relation="used_for_function", support=4),
+                search_buy("support swollen ankles"),
+            ]
+        )
+    )
+    config = copy.deepcopy(DEFAULT_CONFIG)
+    config["similarity"].update(encoder="tfidf", duplicate_similarity=0.75, max_head_similarity=1.0)
+    filter_configuration_create(config=config)
+    first = run_filters()
+    assert first.status == "succeeded", first.message
+    representative = Candidate.objects.get(tail="keep feet warm on icy winter walks", relation__slug="capable_of")
+    members = Candidate.objects.filter(
+        tail__in=["keep feet warm on icy winter walk", "keeps feet warm on icy winter walks"]
+    )
+    assert representative.status == "pooled" and representative.merged_support == 3
+    assert {(m.status, m.duplicate_of_id) for m in members} == {("filtered_out", representative.pk)}
+    assert FilterDecision.objects.filter(run=first, rule="near_duplicate").count() == 2
+    other_relation = Candidate.objects.get(relation__slug="used_for_function")
+    assert other_relation.status == "pooled" and other_relation.merged_support == 0  # never across relations
+    run_filters()
+    representative.refresh_from_db()
+    assert representative.merged_support == 3  # set again, not added again
