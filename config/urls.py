@@ -5,6 +5,7 @@ from django.contrib.auth import views as auth_views
 from django.urls import include, path
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
+from annotation.urls import api_urlpatterns as annotation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from knowledge import views as knowledge_views
 from knowledge.urls import api_urlpatterns as knowledge_api
@@ -16,10 +17,12 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/", include(knowledge_api)),
     path("api/", include(filtering_api)),
+    path("api/", include(annotation_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("knowledge.urls")),
     path("", include("filtering.urls")),
+    path("", include("annotation.urls")),
 ]
 
 admin.site.site_header = "Plausi administration"

@@ -71,6 +71,7 @@ class BehaviourPairAdmin(ReadOnlyAdmin):
 
 @admin.register(Relation)
 class RelationAdmin(admin.ModelAdmin):
+    ordering = ["slug"]
     list_display = ["slug", "label", "sentence_template", "is_active"]
     list_filter = ["is_active"]
     search_fields = ["slug", "label", "description"]

@@ -25,7 +25,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     FILTERED_OUT: frozenset({POOLED}),
     POOLED: frozenset({IN_ANNOTATION, SCORED, FILTERED_OUT}),
     IN_ANNOTATION: frozenset({LABELLED, POOLED}),
-    LABELLED: frozenset({SCORED, ACCEPTED, REJECTED}),
+    LABELLED: frozenset({SCORED, ACCEPTED, REJECTED, IN_ANNOTATION}),
     SCORED: frozenset({ACCEPTED, REJECTED, IN_ANNOTATION}),
     ACCEPTED: frozenset({POOLED}),
     REJECTED: frozenset({POOLED}),

@@ -17,6 +17,9 @@ pytestmark = pytest.mark.django_db
 
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 KNOWLEDGE_MODELS = list(apps.get_app_config("knowledge").get_models())
+PROJECT_MODELS = [
+    model for label in ("knowledge", "filtering", "annotation") for model in apps.get_app_config(label).get_models()
+]
 
 
 @pytest.fixture
@@ -27,9 +30,16 @@ def admin_client_with_data(ingest: Any) -> Client:
     return client
 
 
-def test_every_knowledge_model_is_registered() -> None:
-    assert KNOWLEDGE_MODELS
-    assert all(admin.site.is_registered(model) for model in KNOWLEDGE_MODELS)
+def test_every_project_model_is_registered() -> None:
+    assert [model for model in PROJECT_MODELS if not admin.site.is_registered(model)] == []
+
+
+@pytest.mark.parametrize("model", PROJECT_MODELS, ids=lambda model: model.__name__)
+def test_every_changelist_loads_even_when_empty(model: Any) -> None:
+    client = Client()
+    client.force_login(UserFactory(role="admin"))
+    meta = model._meta
+    assert client.get(reverse(f"admin:{meta.app_label}_{meta.model_name}_changelist")).status_code == 200
 
 
 @pytest.mark.parametrize("model", KNOWLEDGE_MODELS, ids=lambda model: model.__name__)

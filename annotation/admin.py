@@ -1,0 +1,61 @@
+"""Django admin for annotation: questions and wordings are editable; queue, assignments, answers and labels are
+read-only (services change them)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from annotation.models import Answer, Assignment, ConsolidatedLabel, Question, QuestionWording, QueueItem
+from knowledge.admin import ReadOnlyAdmin
+
+
+class QuestionWordingInline(admin.TabularInline):
+    model = QuestionWording
+    extra = 0
+    autocomplete_fields = ["relation"]
+
+
+@admin.register(Question)
+class QuestionAdmin(admin.ModelAdmin):
+    list_display = ["order", "slug", "label", "template", "is_active"]
+    list_editable = ["is_active"]
+    inlines = [QuestionWordingInline]
+
+
+@admin.register(QueueItem)
+class QueueItemAdmin(ReadOnlyAdmin):
+    list_display = ["candidate", "state", "priority", "wanted", "in_flight", "is_gold", "updated_at"]
+    list_filter = ["state", "is_gold"]
+    search_fields = ["=candidate__id"]
+    show_full_result_count = False
+
+
+@admin.register(Assignment)
+class AssignmentAdmin(ReadOnlyAdmin):
+    list_display = ["id", "candidate", "annotator", "status", "lease_expires_at", "created_at", "finished_at"]
+    list_filter = ["status"]
+    search_fields = ["=candidate__id", "annotator__username"]
+    show_full_result_count = False
+
+
+@admin.register(Answer)
+class AnswerAdmin(ReadOnlyAdmin):
+    list_display = ["candidate", "question", "annotator", "value", "seconds", "created_at"]
+    list_filter = ["question", "value"]
+    search_fields = ["=candidate__id", "annotator__username"]
+    show_full_result_count = False
+
+
+@admin.register(ConsolidatedLabel)
+class ConsolidatedLabelAdmin(ReadOnlyAdmin):
+    list_display = ["candidate", "question", "value", "confidence", "yes", "no", "method", "updated_at"]
+    list_filter = ["question", "value", "method"]
+    search_fields = ["=candidate__id"]
+    show_full_result_count = False
+
+
+@admin.register(QuestionWording)
+class QuestionWordingAdmin(admin.ModelAdmin):
+    list_display = ["question", "relation", "template"]
+    list_filter = ["question", "relation"]
+    autocomplete_fields = ["relation"]

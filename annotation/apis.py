@@ -1,0 +1,146 @@
+"""The annotation API: next question, answers (idempotent), skip and undo. Annotators see only their own work."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from drf_spectacular.utils import extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from annotation import selectors
+from annotation.services import answer_submit, answer_undo, assignment_next, assignment_skip
+from knowledge.permissions import HasAnyRole
+
+
+class QuestionOutputSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.label
+    text = serializers.CharField()
+    help = serializers.CharField()
+    number = serializers.IntegerField()
+    total = serializers.IntegerField()
+
+
+class RelationRefSerializer(serializers.Serializer):
+    slug = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.label
+
+
+class CandidateContextSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    head_kind = serializers.CharField()
+    query = serializers.CharField()
+    titles = serializers.ListField(child=serializers.CharField())
+    categories = serializers.ListField(child=serializers.CharField())
+    head_text = serializers.CharField()
+    relation = RelationRefSerializer()
+    tail = serializers.CharField()
+    statement = serializers.CharField()
+    context = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.context
+
+
+class StepOutputSerializer(serializers.Serializer):
+    assignment = serializers.IntegerField()
+    lease_expires_at = serializers.DateTimeField()
+    question = QuestionOutputSerializer()
+    candidate = CandidateContextSerializer()
+    then_if_yes = QuestionOutputSerializer(allow_null=True)
+
+
+class ProgressOutputSerializer(serializers.Serializer):
+    answered_today = serializers.IntegerField()
+    answered_total = serializers.IntegerField()
+    open_in_queue = serializers.IntegerField()
+
+
+class NextOutputSerializer(serializers.Serializer):
+    step = StepOutputSerializer(allow_null=True)
+    progress = ProgressOutputSerializer()
+    message = serializers.CharField()
+
+
+def _next_response(
+    annotator: Any, step: Any, *, status_code: int = 200, extra: dict[str, Any] | None = None
+) -> Response:
+    data = selectors.step_data(step)
+    body = {
+        "step": data,
+        "progress": selectors.annotator_progress(annotator=annotator),
+        "message": "" if data is not None else "The queue is empty: there is nothing to annotate right now.",
+    }
+    return Response(NextOutputSerializer(body).data | (extra or {}), status=status_code)
+
+
+class AnnotationNextApi(APIView):
+    """The current question of your lease, or a newly leased candidate's first open question."""
+
+    permission_classes = [HasAnyRole]
+
+    @extend_schema(operation_id="annotation_next", responses=NextOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return _next_response(request.user, assignment_next(annotator=request.user))
+
+
+class AnswerCreateApi(APIView):
+    """Answer the current question. The response carries the next question (one round trip per answer)."""
+
+    permission_classes = [HasAnyRole]
+
+    class AnswerCreateInputSerializer(serializers.Serializer):
+        assignment = serializers.IntegerField(min_value=1)
+        question = serializers.SlugField(max_length=40)
+        value = serializers.BooleanField()
+        idempotency_key = serializers.CharField(max_length=64)
+        seconds = serializers.FloatField(required=False, allow_null=True, min_value=0, max_value=86_400, default=None)
+
+    @extend_schema(
+        operation_id="annotation_answer",
+        request=AnswerCreateInputSerializer,
+        responses={201: NextOutputSerializer, 200: NextOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.AnswerCreateInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        data = serializer.validated_data
+        result = answer_submit(
+            annotator=request.user,
+            assignment_id=data["assignment"],
+            question_slug=data["question"],
+            value=data["value"],
+            idempotency_key=data["idempotency_key"],
+            seconds=data["seconds"],
+        )
+        return _next_response(
+            request.user,
+            result.next_step,
+            status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
+            extra={"answer": result.answer.pk},
+        )
+
+
+class AssignmentSkipApi(APIView):
+    permission_classes = [HasAnyRole]
+
+    @extend_schema(operation_id="annotation_skip", request=None, responses=NextOutputSerializer)
+    def post(self, request: Request, assignment_id: int) -> Response:
+        return _next_response(request.user, assignment_skip(annotator=request.user, assignment_id=assignment_id))
+
+
+class AnswerUndoApi(APIView):
+    """Take back your last answer (within two minutes); you are asked that question again."""
+
+    permission_classes = [HasAnyRole]
+
+    @extend_schema(
+        operation_id="annotation_undo",
+        request=None,
+        responses={
+            200: NextOutputSerializer,
+            409: inline_serializer("UndoConflict", {"detail": serializers.CharField()}),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        return _next_response(request.user, answer_undo(annotator=request.user))

@@ -1,0 +1,140 @@
+"""Questions, the annotation queue, assignments (leases), answers and consolidated labels.
+
+See docs/annotation.md for the algorithm that these tables serve (which question next, gating, overlap).
+"""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.db.models.functions import Now
+
+
+class Question(models.Model):
+    """One yes/no question of COSMO's decomposition, asked in ``order``; admins edit the wording."""
+
+    slug = models.SlugField(max_length=40, unique=True)
+    order = models.PositiveSmallIntegerField(unique=True)
+    label = models.CharField(max_length=60)
+    template = models.CharField(
+        max_length=400,
+        help_text="Plain-language question; {statement} is the candidate as a sentence, {tail} its tail.",
+    )
+    help_text = models.CharField(max_length=400, blank=True)
+    is_active = models.BooleanField(default=True)
+
+    class Meta:
+        ordering = ["order"]
+
+    def __str__(self) -> str:
+        return self.slug
+
+
+class QuestionWording(models.Model):
+    """A question's wording for one relation, where the general wording reads badly."""
+
+    question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="wordings")
+    relation = models.ForeignKey("knowledge.Relation", on_delete=models.CASCADE, related_name="+")
+    template = models.CharField(max_length=400)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["question", "relation"], name="unique_wording")]
+
+    def __str__(self) -> str:
+        return f"{self.question_id}/{self.relation_id}"
+
+
+class QueueItem(models.Model):
+    """A candidate waiting for annotators. ``wanted`` is how many more annotators it needs; ``in_flight`` how many
+    hold a lease on it now. It can be claimed while ``in_flight < wanted``."""
+
+    class State(models.TextChoices):
+        OPEN = "open"
+        CLOSED = "closed"
+
+    candidate = models.OneToOneField("knowledge.Candidate", on_delete=models.CASCADE, primary_key=True)
+    state = models.CharField(max_length=8, choices=State.choices, default=State.OPEN)
+    priority = models.FloatField(default=0.0)
+    wanted = models.PositiveSmallIntegerField(default=2)
+    in_flight = models.PositiveSmallIntegerField(default=0)
+    is_gold = models.BooleanField(default=False)
+    created_at = models.DateTimeField(db_default=Now())
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        indexes = [
+            models.Index(fields=["-priority", "candidate"], name="queue_open_priority", condition=Q(state="open"))
+        ]
+
+    def __str__(self) -> str:
+        return f"queue #{self.candidate_id} ({self.state})"
+
+
+class Assignment(models.Model):
+    """One annotator's pass over one candidate, under a lease. An annotator never gets a candidate twice."""
+
+    class Status(models.TextChoices):
+        LEASED = "leased"
+        DONE = "done"
+        SKIPPED = "skipped"
+        EXPIRED = "expired"
+
+    candidate = models.ForeignKey("knowledge.Candidate", on_delete=models.CASCADE, related_name="assignments")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")
+    status = models.CharField(max_length=8, choices=Status.choices, default=Status.LEASED)
+    lease_expires_at = models.DateTimeField()
+    created_at = models.DateTimeField(db_default=Now())
+    finished_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["candidate", "annotator"], name="one_pass_per_annotator")]
+        indexes = [
+            models.Index(fields=["annotator", "status"], name="assignment_annotator_status"),
+            models.Index(fields=["lease_expires_at"], name="assignment_lease", condition=Q(status="leased")),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.annotator_id} on #{self.candidate_id} ({self.status})"
+
+
+class Answer(models.Model):
+    """A yes/no answer. ``idempotency_key`` makes a retried submit land once."""
+
+    assignment = models.ForeignKey(Assignment, on_delete=models.CASCADE, related_name="answers")
+    candidate = models.ForeignKey("knowledge.Candidate", on_delete=models.CASCADE, related_name="answers")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="answers")
+    annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="answers")
+    value = models.BooleanField()
+    idempotency_key = models.CharField(max_length=64)
+    seconds = models.FloatField(null=True, blank=True, help_text="Time the annotator took, as the client measured it.")
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [
+            models.UniqueConstraint(fields=["candidate", "question", "annotator"], name="one_answer_per_question"),
+            models.UniqueConstraint(fields=["annotator", "idempotency_key"], name="unique_idempotency_key"),
+        ]
+        indexes = [models.Index(fields=["annotator", "created_at"], name="answer_annotator_time")]
+
+    def __str__(self) -> str:
+        return f"{self.annotator_id}: #{self.candidate_id}/{self.question_id} = {self.value}"
+
+
+class ConsolidatedLabel(models.Model):
+    """The consolidated answer to one question about one candidate, with its confidence and vote counts."""
+
+    candidate = models.ForeignKey("knowledge.Candidate", on_delete=models.CASCADE, related_name="labels")
+    question = models.ForeignKey(Question, on_delete=models.PROTECT, related_name="labels")
+    value = models.BooleanField(null=True, help_text="None while undecided or tied.")
+    confidence = models.FloatField(default=0.0)
+    yes = models.PositiveSmallIntegerField(default=0)
+    no = models.PositiveSmallIntegerField(default=0)
+    method = models.CharField(max_length=16, default="majority")
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["candidate", "question"], name="one_label_per_question")]
+
+    def __str__(self) -> str:
+        return f"#{self.candidate_id}/{self.question_id} = {self.value}"

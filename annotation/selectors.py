@@ -1,0 +1,118 @@
+"""Reads for annotation: what a step shows (the question in plain language with its context) and progress."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from django.utils import timezone
+
+from annotation.models import Answer, ConsolidatedLabel, Question, QuestionWording, QueueItem
+from annotation.services import Step
+from knowledge.models import Candidate
+
+
+def _fill(template: str, **values: str) -> str:
+    """Substitute {name} placeholders without str.format: LLM text may itself contain braces."""
+    for name, value in values.items():
+        template = template.replace("{" + name + "}", value)
+    return template
+
+
+def _head_name(candidate: Candidate) -> str:
+    pair = candidate.pair
+    if pair is None:
+        return candidate.head_text
+    return pair.product.title or pair.product.external_id
+
+
+def candidate_context(candidate: Candidate) -> dict[str, Any]:
+    """The behaviour behind a candidate, as plain data (the UI escapes it) and as one plain sentence."""
+    pair = candidate.pair
+    query = pair.query.text if pair is not None and pair.query is not None else ""
+    products = [] if pair is None else [p for p in (pair.product, pair.other_product) if p is not None]
+    titles = [product.title or product.external_id for product in products]
+    categories = [product.category.name for product in products if product.category is not None]
+    if candidate.head_kind == Candidate.HeadKind.SEARCH_BUY:
+        sentence = f"A shopper searched for “{query}” and bought “{titles[0]}”."
+    elif candidate.head_kind == Candidate.HeadKind.CO_BUY:
+        sentence = f"A shopper bought “{titles[0]}” and “{titles[1]}” together."
+    else:
+        sentence = f"About “{candidate.head_text}”."
+    statement = _fill(candidate.relation.sentence_template, head=_head_name(candidate), tail=candidate.tail)
+    return {
+        "id": candidate.pk,
+        "head_kind": candidate.head_kind,
+        "query": query,
+        "titles": titles,
+        "categories": categories,
+        "head_text": candidate.head_text,
+        "relation": {"slug": candidate.relation.slug, "label": candidate.relation.label},
+        "tail": candidate.tail,
+        "statement": statement,
+        "context": sentence,
+    }
+
+
+def question_text(question: Question, candidate: Candidate, statement: str) -> str:
+    wording = QuestionWording.objects.filter(question=question, relation_id=candidate.relation_id).first()
+    template = wording.template if wording is not None else question.template
+    return _fill(template, statement=statement, tail=candidate.tail)
+
+
+def _question_data(question: Question, candidate: Candidate, statement: str, total: int) -> dict[str, Any]:
+    return {
+        "slug": question.slug,
+        "label": question.label,
+        "text": question_text(question, candidate, statement),
+        "help": question.help_text,
+        "number": question.order,
+        "total": total,
+    }
+
+
+def step_data(step: Step | None) -> dict[str, Any] | None:
+    """A step for the API: the question, the candidate's context, and the question that follows a Yes."""
+    if step is None:
+        return None
+    candidate = (
+        Candidate.objects.select_related(
+            "relation", "pair__query", "pair__product__category", "pair__other_product__category"
+        )
+        .filter(pk=step.assignment.candidate_id)
+        .get()
+    )
+    context = candidate_context(candidate)
+    questions = list(Question.objects.filter(is_active=True).order_by("order"))
+    settled_yes = set(
+        ConsolidatedLabel.objects.filter(candidate=candidate, value=True).values_list("question_id", flat=True)
+    )
+    following = None
+    after = [q for q in questions if q.order > step.question.order and q.pk not in settled_yes]
+    if after:
+        following = _question_data(after[0], candidate, context["statement"], len(questions))
+    return {
+        "assignment": step.assignment.pk,
+        "lease_expires_at": step.assignment.lease_expires_at,
+        "question": _question_data(step.question, candidate, context["statement"], len(questions)),
+        "candidate": context,
+        "then_if_yes": following,
+    }
+
+
+def annotator_progress(*, annotator: Any) -> dict[str, int]:
+    """Answers given today (UTC) and candidates still open in the queue."""
+    today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    return {
+        "answered_today": Answer.objects.filter(annotator=annotator, created_at__gte=today).count(),
+        "answered_total": Answer.objects.filter(annotator=annotator).count(),
+        "open_in_queue": QueueItem.objects.filter(state=QueueItem.State.OPEN).count(),
+    }
+
+
+def undo_deadline(*, annotator: Any) -> dt.datetime | None:
+    from annotation.services import UNDO_WINDOW
+
+    last = Answer.objects.filter(annotator=annotator).order_by("-created_at").values_list("created_at", flat=True)
+    first = last.first()
+    return first + UNDO_WINDOW if first is not None else None

@@ -1,0 +1,324 @@
+"""Annotation writes: filling the queue, claiming work under a lease, answers, skip, undo and consolidation.
+
+The algorithm (see docs/annotation.md for a worked example):
+
+* An annotator takes a *candidate* (a pass), never the same one twice, under a lease. Within the pass they are
+  asked the candidate's questions in order, starting at the first question whose consolidated answer is not
+  settled; questions already settled Yes are skipped; their pass ends at their first No, or at the last question.
+* Each question is consolidated by majority under adaptive overlap (two agreeing answers settle it; a
+  disagreement asks for a third). A question settled No closes the candidate: later questions are never asked.
+* ``QueueItem.wanted`` is how many more annotators the first unsettled question needs; a candidate can be
+  claimed while fewer leases than that are in flight. So a disagreement on an early question reopens the
+  candidate for one more annotator, who starts at that question and walks on through the later ones.
+* Claiming is ``SELECT ... FOR UPDATE SKIP LOCKED`` over the open queue ordered by priority (PostgreSQL), so
+  concurrent annotators never wait for each other nor get the same slot; leases that expire give their slot back.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass
+from typing import Any
+
+from django.db import IntegrityError, connection, transaction
+from django.db.models import F
+from django.utils import timezone
+
+from annotation.maths.consolidation import majority
+from annotation.models import Answer, Assignment, ConsolidatedLabel, Question, QueueItem
+from knowledge.errors import ApplicationError, Conflict, NotAllowed
+from knowledge.models import Candidate
+
+LEASE = dt.timedelta(minutes=10)
+UNDO_WINDOW = dt.timedelta(minutes=2)
+MIN_ANSWERS = 2
+MAX_ANSWERS = 3
+
+
+@dataclass(frozen=True)
+class Step:
+    """What the annotator is asked now: a question of a leased candidate (or nothing: the queue is empty)."""
+
+    assignment: Assignment
+    question: Question
+
+
+# --- the queue ----------------------------------------------------------------------------------------------
+
+
+def queue_fill(*, limit: int | None = None) -> int:
+    """Put pooled candidates that are not queued yet into the queue (set-based); returns how many were added."""
+    sql = (
+        "INSERT INTO annotation_queueitem (candidate_id, state, priority, wanted, in_flight, is_gold, created_at, "
+        "updated_at) SELECT c.id, 'open', 0, %s, 0, false, %s, %s FROM knowledge_candidate c "
+        "WHERE c.status = 'pooled' AND NOT EXISTS (SELECT 1 FROM annotation_queueitem q WHERE q.candidate_id = c.id) "
+        "ORDER BY c.id"
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = [MIN_ANSWERS, now, now]
+    if limit is not None:
+        sql += " LIMIT %s"
+        params.append(limit)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        return cursor.rowcount
+
+
+def _questions() -> list[Question]:
+    return list(Question.objects.filter(is_active=True).order_by("order"))
+
+
+def _expire_leases(now: dt.datetime) -> None:
+    """Give the slots of lapsed leases back (their answers stay; the annotator will not get the candidate again)."""
+    expired = list(
+        Assignment.objects.filter(status=Assignment.Status.LEASED, lease_expires_at__lt=now).values_list(
+            "pk", "candidate_id"
+        )[:500]
+    )
+    if not expired:
+        return
+    ids = [pk for pk, _ in expired]
+    changed = Assignment.objects.filter(pk__in=ids, status=Assignment.Status.LEASED).update(
+        status=Assignment.Status.EXPIRED, finished_at=now
+    )
+    if changed:
+        for _pk, candidate_id in expired:
+            QueueItem.objects.filter(candidate_id=candidate_id, in_flight__gt=0).update(in_flight=F("in_flight") - 1)
+
+
+def _labels(candidate_id: int) -> dict[int, ConsolidatedLabel]:
+    return {label.question_id: label for label in ConsolidatedLabel.objects.filter(candidate_id=candidate_id)}
+
+
+def _current_question(assignment: Assignment, questions: list[Question]) -> Question | None:
+    """The question this pass asks now, or None when the pass is over (see the module docstring)."""
+    own = dict(
+        Answer.objects.filter(candidate_id=assignment.candidate_id, annotator_id=assignment.annotator_id).values_list(
+            "question_id", "value"
+        )
+    )
+    labels = _labels(assignment.candidate_id)
+    for question in questions:
+        if question.pk in own:
+            if own[question.pk] is False:
+                return None
+            continue
+        label = labels.get(question.pk)
+        settled = label is not None and label.value is not None
+        if settled and label is not None and label.value:
+            continue
+        if settled:
+            return None
+        return question
+    return None
+
+
+def _recompute(candidate_id: int, questions: list[Question]) -> QueueItem:
+    """Consolidate every question of a candidate and decide whether it needs more annotators or is labelled.
+
+    Caller holds the queue item's row lock.
+    """
+    counts: dict[int, list[int]] = {}
+    for question_id, value in Answer.objects.filter(candidate_id=candidate_id).values_list("question_id", "value"):
+        counts.setdefault(question_id, [0, 0])[0 if value else 1] += 1
+    now = timezone.now()
+    wanted = 0
+    closed = False
+    for question in questions:
+        yes, no = counts.get(question.pk, (0, 0))
+        result = majority(yes, no, min_answers=MIN_ANSWERS, max_answers=MAX_ANSWERS)
+        if yes or no:
+            ConsolidatedLabel.objects.update_or_create(
+                candidate_id=candidate_id,
+                question=question,
+                defaults={
+                    "value": result.value,
+                    "confidence": result.confidence,
+                    "yes": yes,
+                    "no": no,
+                    "updated_at": now,
+                },
+            )
+        else:
+            ConsolidatedLabel.objects.filter(candidate_id=candidate_id, question=question).delete()
+        if result.value is True:
+            continue
+        if result.value is False or not result.needs_more:
+            closed = True
+        else:
+            wanted = (MIN_ANSWERS if no == 0 or yes == 0 else MAX_ANSWERS) - (yes + no)
+        break
+    else:
+        closed = True
+    item = QueueItem.objects.get(candidate_id=candidate_id)
+    item.wanted = 0 if closed else max(wanted, 0)
+    item.in_flight = min(item.in_flight, item.wanted) if closed else item.in_flight
+    item.state = QueueItem.State.CLOSED if closed and item.in_flight == 0 else QueueItem.State.OPEN
+    item.updated_at = now
+    item.save(update_fields=["wanted", "in_flight", "state", "updated_at"])
+    if item.state == QueueItem.State.CLOSED:
+        Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.IN_ANNOTATION).update(
+            status=Candidate.Status.LABELLED, updated_at=now
+        )
+    else:
+        Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.LABELLED).update(
+            status=Candidate.Status.IN_ANNOTATION, updated_at=now
+        )
+    return item
+
+
+def _claim(annotator: Any, now: dt.datetime) -> Assignment | None:
+    """Lease the highest-priority open candidate with a free slot that this annotator has never had."""
+    lock = " FOR UPDATE OF q SKIP LOCKED" if connection.vendor == "postgresql" else ""
+    sql = (
+        "SELECT q.candidate_id FROM annotation_queueitem q WHERE q.state = 'open' AND q.in_flight < q.wanted "
+        "AND NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.candidate_id = q.candidate_id "
+        "AND a.annotator_id = %s) ORDER BY q.priority DESC, q.candidate_id LIMIT 1" + lock
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [annotator.pk])
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    candidate_id = row[0]
+    QueueItem.objects.filter(candidate_id=candidate_id).update(in_flight=F("in_flight") + 1, updated_at=now)
+    Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.POOLED).update(
+        status=Candidate.Status.IN_ANNOTATION, updated_at=now
+    )
+    return Assignment.objects.create(candidate_id=candidate_id, annotator=annotator, lease_expires_at=now + LEASE)
+
+
+def _finish(assignment: Assignment, status: str, now: dt.datetime) -> None:
+    assignment.status = status
+    assignment.finished_at = now
+    assignment.save(update_fields=["status", "finished_at"])
+    QueueItem.objects.filter(candidate_id=assignment.candidate_id, in_flight__gt=0).update(
+        in_flight=F("in_flight") - 1, updated_at=now
+    )
+
+
+@transaction.atomic
+def assignment_next(*, annotator: Any) -> Step | None:
+    """The annotator's current question: their open lease if they hold one, else a newly claimed candidate."""
+    now = timezone.now()
+    _expire_leases(now)
+    questions = _questions()
+    for assignment in Assignment.objects.select_for_update().filter(
+        annotator=annotator, status=Assignment.Status.LEASED
+    ):
+        question = _current_question(assignment, questions)
+        if question is not None:
+            return Step(assignment, question)
+        _finish(assignment, Assignment.Status.DONE, now)
+        item = QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
+        _recompute(item.candidate_id, questions)
+    while True:
+        claimed = _claim(annotator, now)
+        if claimed is None:
+            return None
+        question = _current_question(claimed, questions)
+        if question is not None:
+            return Step(claimed, question)
+        _finish(claimed, Assignment.Status.DONE, now)  # settled meanwhile: nothing to ask
+
+
+def _own_assignment(annotator: Any, assignment_id: int) -> Assignment:
+    assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
+    if assignment is None or assignment.annotator_id != annotator.pk:
+        raise NotAllowed("This assignment is not yours.")
+    return assignment
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    answer: Answer
+    created: bool
+    next_step: Step | None
+
+
+@transaction.atomic
+def answer_submit(
+    *,
+    annotator: Any,
+    assignment_id: int,
+    question_slug: str,
+    value: bool,
+    idempotency_key: str,
+    seconds: float | None = None,
+) -> AnswerResult:
+    """Store an answer to the current question of one's own lease and move on; a retried key is stored once."""
+    if not idempotency_key or len(idempotency_key) > 64:
+        raise ApplicationError("An idempotency key of 1 to 64 characters is required.")
+    existing = Answer.objects.filter(annotator=annotator, idempotency_key=idempotency_key).first()
+    if existing is not None:
+        if existing.assignment_id != assignment_id or existing.value != value:
+            raise Conflict("This idempotency key was already used for another answer.")
+        return AnswerResult(existing, False, assignment_next(annotator=annotator))
+    assignment = _own_assignment(annotator, assignment_id)
+    now = timezone.now()
+    if assignment.status != Assignment.Status.LEASED:
+        raise Conflict(f"This lease is {assignment.status}; ask for the next question.")
+    questions = _questions()
+    item = QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
+    question = _current_question(assignment, questions)
+    if question is None or question.slug != question_slug:
+        raise Conflict("That is not the question this lease is asking now; ask for the next question.")
+    try:
+        with transaction.atomic():
+            answer = Answer.objects.create(
+                assignment=assignment,
+                candidate_id=assignment.candidate_id,
+                question=question,
+                annotator=annotator,
+                value=value,
+                idempotency_key=idempotency_key,
+                seconds=seconds,
+            )
+    except IntegrityError as exc:
+        raise Conflict("This question was already answered.") from exc
+    assignment.lease_expires_at = now + LEASE
+    assignment.save(update_fields=["lease_expires_at"])
+    if _current_question(assignment, questions) is None:
+        _finish(assignment, Assignment.Status.DONE, now)
+    _recompute(item.candidate_id, questions)
+    return AnswerResult(answer, True, assignment_next(annotator=annotator))
+
+
+@transaction.atomic
+def assignment_skip(*, annotator: Any, assignment_id: int) -> Step | None:
+    """Give a candidate up (it is never offered to this annotator again) and get the next question."""
+    assignment = _own_assignment(annotator, assignment_id)
+    if assignment.status != Assignment.Status.LEASED:
+        raise Conflict(f"This lease is {assignment.status}.")
+    QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
+    _finish(assignment, Assignment.Status.SKIPPED, timezone.now())
+    _recompute(assignment.candidate_id, _questions())
+    return assignment_next(annotator=annotator)
+
+
+@transaction.atomic
+def answer_undo(*, annotator: Any) -> Step | None:
+    """Take back one's last answer (within the undo window) and be asked that question again."""
+    now = timezone.now()
+    answer = Answer.objects.filter(annotator=annotator).order_by("-created_at", "-pk").first()
+    if answer is None or now - answer.created_at > UNDO_WINDOW:
+        raise Conflict("There is no answer of yours to undo (answers can be undone for two minutes).")
+    assignment = Assignment.objects.select_for_update().get(pk=answer.assignment_id)
+    QueueItem.objects.select_for_update().get(candidate_id=answer.candidate_id)
+    # Release any other lease first so that the undone question is the one asked next.
+    for other in Assignment.objects.select_for_update().filter(annotator=annotator, status=Assignment.Status.LEASED):
+        if other.pk != assignment.pk:
+            _finish(other, Assignment.Status.EXPIRED, now)
+            _recompute(other.candidate_id, _questions())
+    answer.delete()
+    if assignment.status != Assignment.Status.LEASED:
+        assignment.status = Assignment.Status.LEASED
+        assignment.finished_at = None
+        QueueItem.objects.filter(candidate_id=assignment.candidate_id).update(
+            in_flight=F("in_flight") + 1, state=QueueItem.State.OPEN
+        )
+    assignment.lease_expires_at = now + LEASE
+    assignment.save(update_fields=["status", "finished_at", "lease_expires_at"])
+    _recompute(assignment.candidate_id, _questions())
+    question = _current_question(assignment, _questions())
+    return Step(assignment, question) if question is not None else assignment_next(annotator=annotator)

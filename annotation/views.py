@@ -1,0 +1,17 @@
+"""The annotator's page: a shell that static/js/annotate.js fills from the annotation API."""
+
+from __future__ import annotations
+
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from knowledge.roles import user_roles
+
+
+@login_required
+def annotate(request: HttpRequest) -> HttpResponse:
+    if not user_roles(request.user):
+        raise PermissionDenied
+    return render(request, "annotation/annotate.html")

@@ -1,0 +1,142 @@
+// The annotator: one question at a time, keyboard first. Answers are posted in order through a serial chain,
+// each with its own idempotency key (a retried POST is stored once). After a Yes the following question of the
+// same candidate is shown at once (the server sent it ahead as then_if_yes); every response then brings the
+// authoritative next step. All text from the server is written with textContent: LLM text is untrusted.
+(function () {
+  "use strict";
+  const root = document.getElementById("annotator");
+  if (!root) return;
+  const $ = (id) => document.getElementById(id);
+  const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
+  let step = null;          // what is on screen: {assignment, question, candidate, then_if_yes}
+  let shownAt = performance.now();
+  let pending = 0;          // answers posted but not yet acknowledged
+  let chain = Promise.resolve();
+
+  function setStatus(text) { $("status").textContent = text; }
+
+  function render(next, progress, message) {
+    step = next;
+    if (progress) {
+      $("answered-today").textContent = String(progress.answered_today);
+      $("open-in-queue").textContent = String(progress.open_in_queue);
+    }
+    if (!step) {
+      $("task").hidden = true;
+      $("empty").hidden = false;
+      $("empty-message").textContent = message || "The queue is empty: there is nothing to annotate right now.";
+      return;
+    }
+    const c = step.candidate;
+    $("empty").hidden = true;
+    $("task").hidden = false;
+    $("context").textContent = c.context;
+    $("relation").textContent = c.relation.label;
+    $("category").textContent = c.categories.length ? c.categories.join(" / ") : "—";
+    $("tail").textContent = c.tail;
+    $("question-number").textContent = String(step.question.number);
+    $("question-total").textContent = String(step.question.total);
+    $("question-label").textContent = step.question.label;
+    $("question-text").textContent = step.question.text;
+    $("question-help").textContent = step.question.help;
+    $("question-text").focus({ preventScroll: true });
+    shownAt = performance.now();
+  }
+
+  async function call(url, options, attempts = 3) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        const response = await fetch(url, {
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", "X-CSRFToken": csrf },
+          ...options,
+        });
+        const body = await response.json().catch(() => ({}));
+        if (!response.ok) throw Object.assign(new Error(body.detail || response.statusText), { status: response.status });
+        return body;
+      } catch (error) {
+        if (error.status || attempt >= attempts) throw error;
+        await new Promise((resolve) => setTimeout(resolve, 300 * attempt));
+      }
+    }
+  }
+
+  function settle(body) {
+    pending -= 1;
+    if (pending === 0) render(body.step, body.progress, body.message);
+    else if (body.progress) $("answered-today").textContent = String(body.progress.answered_today);
+  }
+
+  function fail(error) {
+    pending = 0;
+    setStatus(error.message || "Something went wrong; reloading the current question.");
+    chain = Promise.resolve();
+    load();
+  }
+
+  function answer(value) {
+    if (!step) return;
+    const payload = {
+      assignment: step.assignment,
+      question: step.question.slug,
+      value,
+      idempotency_key: crypto.randomUUID(),
+      seconds: Math.round(performance.now() - shownAt) / 1000,
+    };
+    pending += 1;
+    setStatus("");
+    if (value && step.then_if_yes) {
+      // Show the same candidate's next question now; the response will confirm or correct it.
+      render({ ...step, question: step.then_if_yes, then_if_yes: null }, null);
+    } else {
+      $("task").setAttribute("aria-busy", "true");
+      step = null;
+    }
+    chain = chain
+      .then(() => call(root.dataset.answers, { method: "POST", body: JSON.stringify(payload) }))
+      .then((body) => { $("task").removeAttribute("aria-busy"); settle(body); })
+      .catch(fail);
+  }
+
+  function skip() {
+    if (!step || pending) return;
+    const url = `/api/annotation/assignments/${step.assignment}/skip`;
+    step = null;
+    call(url, { method: "POST" }).then((body) => render(body.step, body.progress, body.message)).catch(fail);
+  }
+
+  function undo() {
+    if (pending) return;
+    call(root.dataset.undo, { method: "POST" })
+      .then((body) => { setStatus("Your last answer was taken back."); render(body.step, body.progress, body.message); })
+      .catch((error) => setStatus(error.message));
+  }
+
+  function load() {
+    call(root.dataset.api, { method: "GET" }).then((body) => render(body.step, body.progress, body.message)).catch(
+      (error) => setStatus(error.message),
+    );
+  }
+
+  function toggleKeys() {
+    const dialog = $("keys");
+    if (dialog.open) dialog.close(); else dialog.showModal();
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    if ($("keys").open && event.key !== "?") return;
+    const key = event.key;
+    if (key === "y" || key === "Y" || key === "ArrowRight") { event.preventDefault(); answer(true); }
+    else if (key === "n" || key === "N" || key === "ArrowLeft") { event.preventDefault(); answer(false); }
+    else if (key === "s" || key === "S") { event.preventDefault(); skip(); }
+    else if (key === "u" || key === "U" || key === "Backspace") { event.preventDefault(); undo(); }
+    else if (key === "?") { event.preventDefault(); toggleKeys(); }
+  });
+  $("answer-yes").addEventListener("click", () => answer(true));
+  $("answer-no").addEventListener("click", () => answer(false));
+  $("skip").addEventListener("click", skip);
+  $("undo").addEventListener("click", undo);
+  $("show-keys").addEventListener("click", toggleKeys);
+  load();
+})();

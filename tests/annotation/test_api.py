@@ -1,0 +1,93 @@
+"""The annotation API: shape, one round trip per answer, idempotent retries, permissions, escaping."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.urls import reverse
+
+from annotation.models import Answer
+from annotation.services import queue_fill
+from tests.factories import CandidateFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def queue() -> None:
+    CandidateFactory(status="pooled", tail='<img src=x onerror="alert(1)"> grip {ice}')
+    CandidateFactory(status="pooled")
+    queue_fill()
+
+
+def test_next_returns_the_question_in_plain_language_with_its_context_and_the_question_after_a_yes(
+    queue: None, api_client_for: Any
+) -> None:
+    body = api_client_for("annotator").get(reverse("api-annotation-next")).json()
+    step = body["step"]
+    assert step["question"]["slug"] == "complete" and step["question"]["number"] == 1
+    assert step["then_if_yes"]["slug"] == "relevant"
+    candidate = step["candidate"]
+    assert candidate["context"].startswith("A shopper searched for “query")
+    assert candidate["tail"] in step["question"]["text"]
+    assert body["progress"] == {"answered_today": 0, "answered_total": 0, "open_in_queue": 2}
+
+
+def test_an_answer_carries_the_next_question_and_a_retry_is_stored_once(queue: None, api_client_for: Any) -> None:
+    client = api_client_for("annotator")
+    step = client.get(reverse("api-annotation-next")).json()["step"]
+    payload = {"assignment": step["assignment"], "question": "complete", "value": True, "idempotency_key": "k-1"}
+    first = client.post(reverse("api-annotation-answers"), payload, format="json")
+    assert first.status_code == 201
+    assert first.json()["step"]["question"]["slug"] == "relevant"
+    assert first.json()["progress"]["answered_today"] == 1
+    retry = client.post(reverse("api-annotation-answers"), payload, format="json")
+    assert retry.status_code == 200 and retry.json()["answer"] == first.json()["answer"]
+    assert Answer.objects.count() == 1
+
+
+def test_answering_a_question_that_is_not_current_is_a_409(queue: None, api_client_for: Any) -> None:
+    client = api_client_for("annotator")
+    step = client.get(reverse("api-annotation-next")).json()["step"]
+    payload = {"assignment": step["assignment"], "question": "typical", "value": True, "idempotency_key": "k"}
+    assert client.post(reverse("api-annotation-answers"), payload, format="json").status_code == 409
+
+
+def test_another_annotators_lease_is_forbidden_and_anonymous_gets_nothing(queue: None, api_client_for: Any) -> None:
+    step = api_client_for("annotator").get(reverse("api-annotation-next")).json()["step"]
+    payload = {"assignment": step["assignment"], "question": "complete", "value": True, "idempotency_key": "k"}
+    assert (
+        api_client_for("annotator").post(reverse("api-annotation-answers"), payload, format="json").status_code == 403
+    )
+    assert api_client_for(None).get(reverse("api-annotation-next")).status_code == 401
+    assert api_client_for("norole").get(reverse("api-annotation-next")).status_code == 403
+
+
+def test_bad_input_is_a_400_naming_the_field(api_client_for: Any) -> None:
+    response = api_client_for("annotator").post(
+        reverse("api-annotation-answers"), {"assignment": "x", "value": "maybe"}, format="json"
+    )
+    assert response.status_code == 400
+    assert {"assignment", "value", "question", "idempotency_key"} <= set(response.json())
+
+
+def test_an_empty_queue_says_so(api_client_for: Any) -> None:
+    body = api_client_for("annotator").get(reverse("api-annotation-next")).json()
+    assert body["step"] is None and "queue is empty" in body["message"]
+
+
+def test_skip_and_undo_answer_with_the_next_step(queue: None, api_client_for: Any) -> None:
+    client = api_client_for("annotator")
+    step = client.get(reverse("api-annotation-next")).json()["step"]
+    skipped = client.post(reverse("api-annotation-skip", args=[step["assignment"]])).json()
+    assert skipped["step"]["candidate"]["id"] != step["candidate"]["id"]
+    current = skipped["step"]
+    client.post(
+        reverse("api-annotation-answers"),
+        {"assignment": current["assignment"], "question": "complete", "value": False, "idempotency_key": "u"},
+        format="json",
+    )
+    undone = client.post(reverse("api-annotation-undo"))
+    assert undone.status_code == 200 and undone.json()["step"]["question"]["slug"] == "complete"
+    assert client.post(reverse("api-annotation-undo")).status_code == 409

@@ -1,0 +1,55 @@
+"""An annotator logs in and answers questions with the keyboard only."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from annotation.models import Answer
+from annotation.services import queue_fill
+from tests.factories import CandidateFactory, UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+
+def test_an_annotator_answers_by_keyboard_undoes_and_reaches_the_empty_queue(page: Page, log_in: Any) -> None:
+    CandidateFactory(status="pooled", tail="grip icy sidewalks <script>window.__pwned=1</script>")
+    queue_fill()
+    user = UserFactory(role="annotator")
+    log_in(page, user.username)
+    page.goto("/annotate/")
+    question = page.locator("#question-text")
+    expect(page.locator("#question-number")).to_have_text("1")
+    expect(page.locator("#tail")).to_have_text("grip icy sidewalks <script>window.__pwned=1</script>")
+    page.keyboard.press("y")
+    expect(page.locator("#question-number")).to_have_text("2")
+    expect(question).to_contain_text("about this search and this product")
+    page.keyboard.press("ArrowRight")
+    expect(page.locator("#question-number")).to_have_text("3")
+    page.keyboard.press("u")  # undo the answer to question 2
+    expect(page.locator("#status")).to_have_text("Your last answer was taken back.")
+    expect(page.locator("#question-number")).to_have_text("2")
+    page.keyboard.press("n")  # No ends this annotator's pass over the only candidate
+    expect(page.locator("#empty")).to_be_visible()
+    expect(page.locator("#answered-today")).to_have_text("2")
+    assert page.evaluate("window.__pwned") is None
+    assert sorted(Answer.objects.values_list("question__slug", "value")) == [("complete", True), ("relevant", False)]
+    page.keyboard.press("?")
+    expect(page.locator("#keys")).to_be_visible()
+
+
+def test_the_annotator_page_works_at_phone_width(page: Page, log_in: Any) -> None:
+    CandidateFactory(status="pooled")
+    queue_fill()
+    user = UserFactory(role="annotator")
+    page.set_viewport_size({"width": 375, "height": 740})
+    log_in(page, user.username)
+    page.goto("/annotate/")
+    yes = page.locator("#answer-yes")
+    expect(yes).to_be_visible()
+    box = yes.bounding_box()
+    assert box is not None and box["x"] + box["width"] <= 375
+    yes.click()
+    expect(page.locator("#question-number")).to_have_text("2")
