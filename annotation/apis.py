@@ -11,8 +11,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation import selectors
-from annotation.services import answer_submit, answer_undo, assignment_next, assignment_skip
-from knowledge.permissions import HasAnyRole
+from annotation.services import (
+    annotator_is_paused,
+    answer_submit,
+    answer_undo,
+    assignment_next,
+    assignment_skip,
+)
+from knowledge.permissions import HasAnyRole, IsCuratorOrAdmin
 
 
 class QuestionOutputSerializer(serializers.Serializer):
@@ -62,6 +68,12 @@ class NextOutputSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
+def _empty_message(annotator: Any) -> str:
+    if annotator_is_paused(annotator):
+        return "Your account is paused while the quality of its answers is reviewed; please ask an admin."
+    return "The queue is empty: there is nothing to annotate right now."
+
+
 def _next_response(
     annotator: Any, step: Any, *, status_code: int = 200, extra: dict[str, Any] | None = None
 ) -> Response:
@@ -69,7 +81,7 @@ def _next_response(
     body = {
         "step": data,
         "progress": selectors.annotator_progress(annotator=annotator),
-        "message": "" if data is not None else "The queue is empty: there is nothing to annotate right now.",
+        "message": "" if data is not None else _empty_message(annotator),
     }
     return Response(NextOutputSerializer(body).data | (extra or {}), status=status_code)
 
@@ -144,3 +156,24 @@ class AnswerUndoApi(APIView):
     )
     def post(self, request: Request) -> Response:
         return _next_response(request.user, answer_undo(annotator=request.user))
+
+
+class AgreementReportApi(APIView):
+    """Agreement per question and per-annotator statistics (curators and admins)."""
+
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(
+        operation_id="annotation_agreement",
+        responses=inline_serializer(
+            "AgreementReport",
+            {
+                "questions": serializers.ListField(child=serializers.DictField()),
+                "annotators": serializers.ListField(child=serializers.DictField()),
+            },
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        from annotation.reports import agreement_report
+
+        return Response(agreement_report())

@@ -138,3 +138,33 @@ class ConsolidatedLabel(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.candidate_id}/{self.question_id} = {self.value}"
+
+
+class AnnotatorProfile(models.Model):
+    """An annotator's record on gold questions, and whether they may annotate and whether their answers count."""
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="annotator_profile")
+    gold_correct = models.PositiveIntegerField(default=0)
+    gold_total = models.PositiveIntegerField(default=0)
+    flagged = models.BooleanField(default=False, help_text="Gold accuracy fell under the threshold.")
+    paused = models.BooleanField(default=False, help_text="Gets no more questions until an admin unpauses.")
+    excluded = models.BooleanField(default=False, help_text="Answers are left out of consolidation.")
+    updated_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"profile of {self.user_id}"
+
+    @property
+    def gold_accuracy(self) -> float | None:
+        return self.gold_correct / self.gold_total if self.gold_total else None
+
+
+class NewLabelCount(models.Model):
+    """Consolidated labels decided since the classifier last trained on a question (the retraining trigger)."""
+
+    question = models.OneToOneField(Question, on_delete=models.CASCADE, related_name="new_label_count")
+    count = models.PositiveIntegerField(default=0)
+    updated_at = models.DateTimeField(db_default=Now())
+
+    def __str__(self) -> str:
+        return f"{self.question_id}: {self.count}"

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.utils import timezone
@@ -108,11 +107,3 @@ def annotator_progress(*, annotator: Any) -> dict[str, int]:
         "answered_total": Answer.objects.filter(annotator=annotator).count(),
         "open_in_queue": QueueItem.objects.filter(state=QueueItem.State.OPEN).count(),
     }
-
-
-def undo_deadline(*, annotator: Any) -> dt.datetime | None:
-    from annotation.services import UNDO_WINDOW
-
-    last = Answer.objects.filter(annotator=annotator).order_by("-created_at").values_list("created_at", flat=True)
-    first = last.first()
-    return first + UNDO_WINDOW if first is not None else None

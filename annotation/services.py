@@ -12,27 +12,49 @@ The algorithm (see docs/annotation.md for a worked example):
   candidate for one more annotator, who starts at that question and walks on through the later ones.
 * Claiming is ``SELECT ... FOR UPDATE SKIP LOCKED`` over the open queue ordered by priority (PostgreSQL), so
   concurrent annotators never wait for each other nor get the same slot; leases that expire give their slot back.
+* Gold candidates (known answers from ingest) are mixed in at ``GOLD_RATE``, look like any other, stay open for
+  every annotator and never change their labels; answers to them score the annotator, who is flagged (and by
+  default paused and left out of consolidation) under ``GOLD_MIN_ACCURACY``.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import random
 from dataclasses import dataclass
 from typing import Any
 
+from django.conf import settings
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
 from annotation.maths.consolidation import majority
-from annotation.models import Answer, Assignment, ConsolidatedLabel, Question, QueueItem
+from annotation.models import (
+    AnnotatorProfile,
+    Answer,
+    Assignment,
+    ConsolidatedLabel,
+    NewLabelCount,
+    Question,
+    QueueItem,
+)
 from knowledge.errors import ApplicationError, Conflict, NotAllowed
 from knowledge.models import Candidate
 
-LEASE = dt.timedelta(minutes=10)
-UNDO_WINDOW = dt.timedelta(minutes=2)
-MIN_ANSWERS = 2
-MAX_ANSWERS = 3
+GOLD_WANTED = 32_000  # gold candidates stay open for every annotator
+
+
+def _conf(name: str) -> Any:
+    return settings.PLAUSI_ANNOTATION[name]
+
+
+def _lease() -> dt.timedelta:
+    return dt.timedelta(seconds=_conf("LEASE_SECONDS"))
+
+
+def undo_window() -> dt.timedelta:
+    return dt.timedelta(seconds=_conf("UNDO_SECONDS"))
 
 
 @dataclass(frozen=True)
@@ -46,16 +68,22 @@ class Step:
 # --- the queue ----------------------------------------------------------------------------------------------
 
 
-def queue_fill(*, limit: int | None = None) -> int:
-    """Put pooled candidates that are not queued yet into the queue (set-based); returns how many were added."""
+def queue_fill(*, limit: int | None = None, gold_from_known_labels: bool = True) -> int:
+    """Put pooled candidates that are not queued yet into the queue (set-based); returns how many were added.
+
+    Candidates with known answers become gold questions unless ``gold_from_known_labels`` is off (a simulation
+    or an evaluation set uses the known answers as the truth to annotate, not to test annotators).
+    """
+    no_labels = "'{}'::jsonb" if connection.vendor == "postgresql" else "'{}'"
+    gold = f"(c.known_labels IS NOT NULL AND c.known_labels <> {no_labels})" if gold_from_known_labels else "false"
     sql = (
         "INSERT INTO annotation_queueitem (candidate_id, state, priority, wanted, in_flight, is_gold, created_at, "
-        "updated_at) SELECT c.id, 'open', 0, %s, 0, false, %s, %s FROM knowledge_candidate c "
-        "WHERE c.status = 'pooled' AND NOT EXISTS (SELECT 1 FROM annotation_queueitem q WHERE q.candidate_id = c.id) "
-        "ORDER BY c.id"
+        f"updated_at) SELECT c.id, 'open', 0, CASE WHEN {gold} THEN %s ELSE %s END, 0, {gold}, %s, %s "
+        "FROM knowledge_candidate c WHERE c.status = 'pooled' "
+        "AND NOT EXISTS (SELECT 1 FROM annotation_queueitem q WHERE q.candidate_id = c.id) ORDER BY c.id"
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    params: list[Any] = [MIN_ANSWERS, now, now]
+    params: list[Any] = [GOLD_WANTED, _conf("MIN_ANSWERS"), now, now]
     if limit is not None:
         sql += " LIMIT %s"
         params.append(limit)
@@ -90,14 +118,22 @@ def _labels(candidate_id: int) -> dict[int, ConsolidatedLabel]:
     return {label.question_id: label for label in ConsolidatedLabel.objects.filter(candidate_id=candidate_id)}
 
 
-def _current_question(assignment: Assignment, questions: list[Question]) -> Question | None:
-    """The question this pass asks now, or None when the pass is over (see the module docstring)."""
+def _current_question(
+    assignment: Assignment, questions: list[Question], *, gold: bool | None = None
+) -> Question | None:
+    """The question this pass asks now, or None when the pass is over (see the module docstring).
+
+    On a gold candidate every question is asked in order until the annotator's first No: settled labels are
+    the known answers there, and skipping them would tell the annotator that the candidate is gold.
+    """
     own = dict(
         Answer.objects.filter(candidate_id=assignment.candidate_id, annotator_id=assignment.annotator_id).values_list(
             "question_id", "value"
         )
     )
-    labels = _labels(assignment.candidate_id)
+    if gold is None:
+        gold = QueueItem.objects.filter(candidate_id=assignment.candidate_id, is_gold=True).exists()
+    labels = {} if gold else _labels(assignment.candidate_id)
     for question in questions:
         if question.pk in own:
             if own[question.pk] is False:
@@ -118,15 +154,22 @@ def _recompute(candidate_id: int, questions: list[Question]) -> QueueItem:
 
     Caller holds the queue item's row lock.
     """
+    item = QueueItem.objects.get(candidate_id=candidate_id)
+    if item.is_gold:
+        return _recompute_gold(item, questions)
     counts: dict[int, list[int]] = {}
-    for question_id, value in Answer.objects.filter(candidate_id=candidate_id).values_list("question_id", "value"):
+    answers = Answer.objects.filter(candidate_id=candidate_id).exclude(annotator__annotator_profile__excluded=True)
+    for question_id, value in answers.values_list("question_id", "value"):
         counts.setdefault(question_id, [0, 0])[0 if value else 1] += 1
+    previous = {label.question_id: label.value for label in ConsolidatedLabel.objects.filter(candidate_id=candidate_id)}
     now = timezone.now()
     wanted = 0
     closed = False
     for question in questions:
         yes, no = counts.get(question.pk, (0, 0))
-        result = majority(yes, no, min_answers=MIN_ANSWERS, max_answers=MAX_ANSWERS)
+        result = majority(yes, no, min_answers=_conf("MIN_ANSWERS"), max_answers=_conf("MAX_ANSWERS"))
+        if result.value is not None and previous.get(question.pk) is None:
+            _count_new_label(question)
         if yes or no:
             ConsolidatedLabel.objects.update_or_create(
                 candidate_id=candidate_id,
@@ -146,11 +189,18 @@ def _recompute(candidate_id: int, questions: list[Question]) -> QueueItem:
         if result.value is False or not result.needs_more:
             closed = True
         else:
-            wanted = (MIN_ANSWERS if no == 0 or yes == 0 else MAX_ANSWERS) - (yes + no)
+            remaining = (_conf("MIN_ANSWERS") if no == 0 or yes == 0 else _conf("MAX_ANSWERS")) - (yes + no)
+            # Leases whose annotator already answered this question are walking later ones: they hold no slot.
+            walking_on = Assignment.objects.filter(
+                candidate_id=candidate_id,
+                status=Assignment.Status.LEASED,
+                annotator__answers__candidate_id=candidate_id,
+                annotator__answers__question=question,
+            ).count()
+            wanted = remaining + walking_on
         break
     else:
         closed = True
-    item = QueueItem.objects.get(candidate_id=candidate_id)
     item.wanted = 0 if closed else max(wanted, 0)
     item.in_flight = min(item.in_flight, item.wanted) if closed else item.in_flight
     item.state = QueueItem.State.CLOSED if closed and item.in_flight == 0 else QueueItem.State.OPEN
@@ -167,17 +217,70 @@ def _recompute(candidate_id: int, questions: list[Question]) -> QueueItem:
     return item
 
 
+def _count_new_label(question: Question) -> None:
+    updated = NewLabelCount.objects.filter(question=question).update(count=F("count") + 1, updated_at=timezone.now())
+    if not updated:
+        counter, _ = NewLabelCount.objects.get_or_create(question=question)
+        NewLabelCount.objects.filter(pk=counter.pk).update(count=F("count") + 1)
+
+
+def _recompute_gold(item: QueueItem, questions: list[Question]) -> QueueItem:
+    """Gold candidates keep their known answers as labels and stay open for every annotator."""
+    known = Candidate.objects.values_list("known_labels", flat=True).get(pk=item.candidate_id) or {}
+    for question in questions:
+        if question.slug in known:
+            ConsolidatedLabel.objects.update_or_create(
+                candidate_id=item.candidate_id,
+                question=question,
+                defaults={"value": bool(known[question.slug]), "confidence": 1.0, "method": "gold"},
+            )
+    return item
+
+
+def _score_gold(annotator: Any, candidate_id: int, question: Question, value: bool, *, sign: int = 1) -> None:
+    """Update the annotator's gold accuracy; flag (and pause/exclude, as configured) under the threshold.
+
+    ``sign=-1`` takes an undone answer back out of the record.
+    """
+    known = Candidate.objects.values_list("known_labels", flat=True).get(pk=candidate_id) or {}
+    if question.slug not in known:
+        return
+    profile, _ = AnnotatorProfile.objects.select_for_update().get_or_create(user=annotator)
+    profile.gold_total += sign
+    profile.gold_correct += sign * int(bool(known[question.slug]) == value)
+    accuracy = profile.gold_correct / profile.gold_total if profile.gold_total else 1.0
+    if profile.gold_total >= _conf("GOLD_MIN_ANSWERS") and accuracy < _conf("GOLD_MIN_ACCURACY"):
+        profile.flagged = True
+        profile.paused = profile.paused or bool(_conf("PAUSE_FLAGGED"))
+        profile.excluded = profile.excluded or bool(_conf("EXCLUDE_FLAGGED"))
+    profile.updated_at = timezone.now()
+    profile.save()
+
+
+def annotator_is_paused(annotator: Any) -> bool:
+    return AnnotatorProfile.objects.filter(user=annotator, paused=True).exists()
+
+
 def _claim(annotator: Any, now: dt.datetime) -> Assignment | None:
-    """Lease the highest-priority open candidate with a free slot that this annotator has never had."""
+    """Lease the highest-priority open candidate with a free slot that this annotator has never had.
+
+    A gold candidate is offered instead with probability ``GOLD_RATE`` (when one is left for this annotator).
+    """
     lock = " FOR UPDATE OF q SKIP LOCKED" if connection.vendor == "postgresql" else ""
     sql = (
-        "SELECT q.candidate_id FROM annotation_queueitem q WHERE q.state = 'open' AND q.in_flight < q.wanted "
-        "AND NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.candidate_id = q.candidate_id "
-        "AND a.annotator_id = %s) ORDER BY q.priority DESC, q.candidate_id LIMIT 1" + lock
+        "SELECT q.candidate_id FROM annotation_queueitem q WHERE q.state = 'open' AND q.is_gold = %s "
+        "AND q.in_flight < q.wanted AND NOT EXISTS (SELECT 1 FROM annotation_assignment a "
+        "WHERE a.candidate_id = q.candidate_id AND a.annotator_id = %s) "
+        "ORDER BY q.priority DESC, q.candidate_id LIMIT 1" + lock
     )
+    want_gold = random.random() < float(_conf("GOLD_RATE"))
+    row = None
     with connection.cursor() as cursor:
-        cursor.execute(sql, [annotator.pk])
-        row = cursor.fetchone()
+        for gold in (want_gold, not want_gold):
+            cursor.execute(sql, [gold, annotator.pk])
+            row = cursor.fetchone()
+            if row is not None:
+                break
     if row is None:
         return None
     candidate_id = row[0]
@@ -185,7 +288,7 @@ def _claim(annotator: Any, now: dt.datetime) -> Assignment | None:
     Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.POOLED).update(
         status=Candidate.Status.IN_ANNOTATION, updated_at=now
     )
-    return Assignment.objects.create(candidate_id=candidate_id, annotator=annotator, lease_expires_at=now + LEASE)
+    return Assignment.objects.create(candidate_id=candidate_id, annotator=annotator, lease_expires_at=now + _lease())
 
 
 def _finish(assignment: Assignment, status: str, now: dt.datetime) -> None:
@@ -202,6 +305,8 @@ def assignment_next(*, annotator: Any) -> Step | None:
     """The annotator's current question: their open lease if they hold one, else a newly claimed candidate."""
     now = timezone.now()
     _expire_leases(now)
+    if annotator_is_paused(annotator):
+        return None
     questions = _questions()
     for assignment in Assignment.objects.select_for_update().filter(
         annotator=annotator, status=Assignment.Status.LEASED
@@ -260,7 +365,7 @@ def answer_submit(
         raise Conflict(f"This lease is {assignment.status}; ask for the next question.")
     questions = _questions()
     item = QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
-    question = _current_question(assignment, questions)
+    question = _current_question(assignment, questions, gold=item.is_gold)
     if question is None or question.slug != question_slug:
         raise Conflict("That is not the question this lease is asking now; ask for the next question.")
     try:
@@ -276,9 +381,11 @@ def answer_submit(
             )
     except IntegrityError as exc:
         raise Conflict("This question was already answered.") from exc
-    assignment.lease_expires_at = now + LEASE
+    if item.is_gold:
+        _score_gold(annotator, assignment.candidate_id, question, value)
+    assignment.lease_expires_at = now + _lease()
     assignment.save(update_fields=["lease_expires_at"])
-    if _current_question(assignment, questions) is None:
+    if _current_question(assignment, questions, gold=item.is_gold) is None:
         _finish(assignment, Assignment.Status.DONE, now)
     _recompute(item.candidate_id, questions)
     return AnswerResult(answer, True, assignment_next(annotator=annotator))
@@ -301,7 +408,7 @@ def answer_undo(*, annotator: Any) -> Step | None:
     """Take back one's last answer (within the undo window) and be asked that question again."""
     now = timezone.now()
     answer = Answer.objects.filter(annotator=annotator).order_by("-created_at", "-pk").first()
-    if answer is None or now - answer.created_at > UNDO_WINDOW:
+    if answer is None or now - answer.created_at > undo_window():
         raise Conflict("There is no answer of yours to undo (answers can be undone for two minutes).")
     assignment = Assignment.objects.select_for_update().get(pk=answer.assignment_id)
     QueueItem.objects.select_for_update().get(candidate_id=answer.candidate_id)
@@ -310,6 +417,8 @@ def answer_undo(*, annotator: Any) -> Step | None:
         if other.pk != assignment.pk:
             _finish(other, Assignment.Status.EXPIRED, now)
             _recompute(other.candidate_id, _questions())
+    if QueueItem.objects.filter(candidate_id=answer.candidate_id, is_gold=True).exists():
+        _score_gold(annotator, answer.candidate_id, answer.question, answer.value, sign=-1)
     answer.delete()
     if assignment.status != Assignment.Status.LEASED:
         assignment.status = Assignment.Status.LEASED
@@ -317,7 +426,7 @@ def answer_undo(*, annotator: Any) -> Step | None:
         QueueItem.objects.filter(candidate_id=assignment.candidate_id).update(
             in_flight=F("in_flight") + 1, state=QueueItem.State.OPEN
         )
-    assignment.lease_expires_at = now + LEASE
+    assignment.lease_expires_at = now + _lease()
     assignment.save(update_fields=["status", "finished_at", "lease_expires_at"])
     _recompute(assignment.candidate_id, _questions())
     question = _current_question(assignment, _questions())

@@ -11,6 +11,10 @@ api_urlpatterns = [
         name="api-annotation-skip",
     ),
     path("annotation/undo", apis.AnswerUndoApi.as_view(), name="api-annotation-undo"),
+    path("annotation/agreement", apis.AgreementReportApi.as_view(), name="api-annotation-agreement"),
 ]
 
-urlpatterns = [path("annotate/", views.annotate, name="annotate")]
+urlpatterns = [
+    path("annotate/", views.annotate, name="annotate"),
+    path("annotation/agreement/", views.agreement, name="annotation-agreement"),
+]

@@ -144,6 +144,22 @@ CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
 
+# --- Annotation (docs/annotation.md) -------------------------------------------------------------------------
+PLAUSI_ANNOTATION = {
+    "LEASE_SECONDS": env.int("ANNOTATION_LEASE_SECONDS", default=600),
+    "UNDO_SECONDS": env.int("ANNOTATION_UNDO_SECONDS", default=120),
+    "MIN_ANSWERS": 2,  # two agreeing answers settle a question
+    "MAX_ANSWERS": 3,  # a disagreement asks for a third
+    "GOLD_RATE": env.float("ANNOTATION_GOLD_RATE", default=0.1),  # share of passes that are gold questions
+    "GOLD_MIN_ANSWERS": 5,  # gold answers before an annotator's accuracy is judged
+    "GOLD_MIN_ACCURACY": env.float("ANNOTATION_GOLD_MIN_ACCURACY", default=0.7),
+    "PAUSE_FLAGGED": env.bool("ANNOTATION_PAUSE_FLAGGED", default=True),
+    "EXCLUDE_FLAGGED": env.bool("ANNOTATION_EXCLUDE_FLAGGED", default=True),
+    # priority = broad * (1 - query specificity) + support * log-support + uncertainty * classifier uncertainty
+    #            + stratum * (1 - labels in the candidate's relation/category stratum / the most in any stratum)
+    "PRIORITY_WEIGHTS": {"broad": 1.0, "support": 0.5, "uncertainty": 2.0, "stratum": 0.5},
+}
+
 # --- Ingest -------------------------------------------------------------------------------------------------
 # Files larger than this once decompressed are refused (protects against gzip bombs).
 INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=4 * 1024**3)

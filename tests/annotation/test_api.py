@@ -91,3 +91,16 @@ def test_skip_and_undo_answer_with_the_next_step(queue: None, api_client_for: An
     undone = client.post(reverse("api-annotation-undo"))
     assert undone.status_code == 200 and undone.json()["step"]["question"]["slug"] == "complete"
     assert client.post(reverse("api-annotation-undo")).status_code == 409
+
+
+def test_the_agreement_page_is_for_curators_and_admins(queue: None) -> None:
+    from django.test import Client
+
+    from tests.factories import UserFactory
+
+    client = Client()
+    client.force_login(UserFactory(role="annotator"))
+    assert client.get(reverse("annotation-agreement")).status_code == 403
+    client.force_login(UserFactory(role="curator"))
+    page = client.get(reverse("annotation-agreement"))
+    assert page.status_code == 200 and "Krippendorff" in page.content.decode()

@@ -77,9 +77,11 @@ class Command(BaseCommand):
         filter_run_claim(run_id=filter_run.pk)
         filter_run = filter_run_execute(run_id=filter_run.pk)
         self.stdout.write(f"  {filter_run.message}")
+        from annotation.priorities import queue_priorities_recompute
         from annotation.services import queue_fill
 
         self.stdout.write(f"  {queue_fill()} pooled candidate(s) added to the annotation queue.")
+        queue_priorities_recompute()
         accounts = []
         for username, role in DEMO_ACCOUNTS:
             _user, password = user_create(username=username, role=role, reset_existing=True)

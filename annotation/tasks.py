@@ -1,0 +1,13 @@
+"""Celery adapters for annotation."""
+
+from __future__ import annotations
+
+from celery import shared_task
+
+from annotation.priorities import queue_priorities_recompute
+
+
+@shared_task(name="annotation.queue_priorities_recompute", acks_late=True, ignore_result=True)
+def queue_priorities_recompute_task() -> None:
+    """Recompute every open queue item's priority (idempotent: a pure function of the current pool)."""
+    queue_priorities_recompute()
