@@ -15,7 +15,7 @@ from annotation.services import (
     annotator_is_paused,
     answer_submit,
     answer_undo,
-    assignment_next,
+    assignment_next_with_prefetch,
     assignment_skip,
 )
 from knowledge.permissions import HasAnyRole, IsCuratorOrAdmin
@@ -64,6 +64,7 @@ class ProgressOutputSerializer(serializers.Serializer):
 
 class NextOutputSerializer(serializers.Serializer):
     step = StepOutputSerializer(allow_null=True)
+    prefetch = StepOutputSerializer(allow_null=True, help_text="The next candidate's question, leased ahead.")
     progress = ProgressOutputSerializer()
     message = serializers.CharField()
 
@@ -75,11 +76,17 @@ def _empty_message(annotator: Any) -> str:
 
 
 def _next_response(
-    annotator: Any, step: Any, *, status_code: int = 200, extra: dict[str, Any] | None = None
+    annotator: Any,
+    step: Any,
+    prefetch: Any = None,
+    *,
+    status_code: int = 200,
+    extra: dict[str, Any] | None = None,
 ) -> Response:
     data = selectors.step_data(step)
     body = {
         "step": data,
+        "prefetch": selectors.step_data(prefetch) if data is not None else None,
         "progress": selectors.annotator_progress(annotator=annotator),
         "message": "" if data is not None else _empty_message(annotator),
     }
@@ -93,7 +100,7 @@ class AnnotationNextApi(APIView):
 
     @extend_schema(operation_id="annotation_next", responses=NextOutputSerializer)
     def get(self, request: Request) -> Response:
-        return _next_response(request.user, assignment_next(annotator=request.user))
+        return _next_response(request.user, *assignment_next_with_prefetch(annotator=request.user))
 
 
 class AnswerCreateApi(APIView):
@@ -128,6 +135,7 @@ class AnswerCreateApi(APIView):
         return _next_response(
             request.user,
             result.next_step,
+            result.prefetch,
             status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
             extra={"answer": result.answer.pk},
         )
@@ -138,7 +146,8 @@ class AssignmentSkipApi(APIView):
 
     @extend_schema(operation_id="annotation_skip", request=None, responses=NextOutputSerializer)
     def post(self, request: Request, assignment_id: int) -> Response:
-        return _next_response(request.user, assignment_skip(annotator=request.user, assignment_id=assignment_id))
+        assignment_skip(annotator=request.user, assignment_id=assignment_id)
+        return _next_response(request.user, *assignment_next_with_prefetch(annotator=request.user))
 
 
 class AnswerUndoApi(APIView):
@@ -155,7 +164,8 @@ class AnswerUndoApi(APIView):
         },
     )
     def post(self, request: Request) -> Response:
-        return _next_response(request.user, answer_undo(annotator=request.user))
+        answer_undo(annotator=request.user)
+        return _next_response(request.user, *assignment_next_with_prefetch(annotator=request.user))
 
 
 class AgreementReportApi(APIView):

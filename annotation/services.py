@@ -300,31 +300,55 @@ def _finish(assignment: Assignment, status: str, now: dt.datetime) -> None:
     )
 
 
-@transaction.atomic
-def assignment_next(*, annotator: Any) -> Step | None:
-    """The annotator's current question: their open lease if they hold one, else a newly claimed candidate."""
+def _steps(annotator: Any, count: int) -> list[Step]:
+    """Up to ``count`` steps: the annotator's open leases, oldest first, then newly claimed candidates."""
     now = timezone.now()
     _expire_leases(now)
     if annotator_is_paused(annotator):
-        return None
+        return []
     questions = _questions()
-    for assignment in Assignment.objects.select_for_update().filter(
-        annotator=annotator, status=Assignment.Status.LEASED
+    steps: list[Step] = []
+    for assignment in (
+        Assignment.objects.select_for_update()
+        .filter(annotator=annotator, status=Assignment.Status.LEASED)
+        .order_by("created_at", "pk")
     ):
         question = _current_question(assignment, questions)
         if question is not None:
-            return Step(assignment, question)
+            if len(steps) < count:
+                steps.append(Step(assignment, question))
+            continue
         _finish(assignment, Assignment.Status.DONE, now)
         item = QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
         _recompute(item.candidate_id, questions)
-    while True:
+    while len(steps) < count:
         claimed = _claim(annotator, now)
         if claimed is None:
-            return None
+            break
         question = _current_question(claimed, questions)
         if question is not None:
-            return Step(claimed, question)
-        _finish(claimed, Assignment.Status.DONE, now)  # settled meanwhile: nothing to ask
+            steps.append(Step(claimed, question))
+        else:
+            _finish(claimed, Assignment.Status.DONE, now)  # settled meanwhile: nothing to ask
+    return steps
+
+
+@transaction.atomic
+def assignment_next(*, annotator: Any) -> Step | None:
+    """The annotator's current question: their oldest open lease, else a newly claimed candidate."""
+    steps = _steps(annotator, 1)
+    return steps[0] if steps else None
+
+
+@transaction.atomic
+def assignment_next_with_prefetch(*, annotator: Any) -> tuple[Step | None, Step | None]:
+    """The current question and the first question of the annotator's next candidate, leased ahead.
+
+    The UI shows the prefetched question the moment the current pass ends (a No, or the last question), so a
+    steady annotator never waits for the server; the prefetch lease is an ordinary lease (it holds one slot).
+    """
+    steps = _steps(annotator, 2)
+    return (steps[0] if steps else None, steps[1] if len(steps) > 1 else None)
 
 
 def _own_assignment(annotator: Any, assignment_id: int) -> Assignment:
@@ -339,6 +363,7 @@ class AnswerResult:
     answer: Answer
     created: bool
     next_step: Step | None
+    prefetch: Step | None
 
 
 @transaction.atomic
@@ -358,7 +383,7 @@ def answer_submit(
     if existing is not None:
         if existing.assignment_id != assignment_id or existing.value != value:
             raise Conflict("This idempotency key was already used for another answer.")
-        return AnswerResult(existing, False, assignment_next(annotator=annotator))
+        return AnswerResult(existing, False, *assignment_next_with_prefetch(annotator=annotator))
     assignment = _own_assignment(annotator, assignment_id)
     now = timezone.now()
     if assignment.status != Assignment.Status.LEASED:
@@ -388,7 +413,7 @@ def answer_submit(
     if _current_question(assignment, questions, gold=item.is_gold) is None:
         _finish(assignment, Assignment.Status.DONE, now)
     _recompute(item.candidate_id, questions)
-    return AnswerResult(answer, True, assignment_next(annotator=annotator))
+    return AnswerResult(answer, True, *assignment_next_with_prefetch(annotator=annotator))
 
 
 @transaction.atomic
@@ -412,11 +437,6 @@ def answer_undo(*, annotator: Any) -> Step | None:
         raise Conflict("There is no answer of yours to undo (answers can be undone for two minutes).")
     assignment = Assignment.objects.select_for_update().get(pk=answer.assignment_id)
     QueueItem.objects.select_for_update().get(candidate_id=answer.candidate_id)
-    # Release any other lease first so that the undone question is the one asked next.
-    for other in Assignment.objects.select_for_update().filter(annotator=annotator, status=Assignment.Status.LEASED):
-        if other.pk != assignment.pk:
-            _finish(other, Assignment.Status.EXPIRED, now)
-            _recompute(other.candidate_id, _questions())
     if QueueItem.objects.filter(candidate_id=answer.candidate_id, is_gold=True).exists():
         _score_gold(annotator, answer.candidate_id, answer.question, answer.value, sign=-1)
     answer.delete()

@@ -9,14 +9,16 @@
   const $ = (id) => document.getElementById(id);
   const csrf = (document.cookie.match(/(?:^|; )csrftoken=([^;]+)/) || [])[1] || "";
   let step = null;          // what is on screen: {assignment, question, candidate, then_if_yes}
+  let prefetch = null;      // the next candidate's first question, leased ahead by the server
   let shownAt = performance.now();
   let pending = 0;          // answers posted but not yet acknowledged
   let chain = Promise.resolve();
 
   function setStatus(text) { $("status").textContent = text; }
 
-  function render(next, progress, message) {
+  function render(next, progress, message, ahead) {
     step = next;
+    if (ahead !== undefined) prefetch = ahead;
     if (progress) {
       $("answered-today").textContent = String(progress.answered_today);
       $("open-in-queue").textContent = String(progress.open_in_queue);
@@ -63,7 +65,7 @@
 
   function settle(body) {
     pending -= 1;
-    if (pending === 0) render(body.step, body.progress, body.message);
+    if (pending === 0) render(body.step, body.progress, body.message, body.prefetch);
     else if (body.progress) $("answered-today").textContent = String(body.progress.answered_today);
   }
 
@@ -88,6 +90,11 @@
     if (value && step.then_if_yes) {
       // Show the same candidate's next question now; the response will confirm or correct it.
       render({ ...step, question: step.then_if_yes, then_if_yes: null }, null);
+    } else if (prefetch) {
+      // This pass ends here: show the next candidate, leased ahead, without waiting.
+      const ahead = prefetch;
+      prefetch = null;
+      render(ahead, null);
     } else {
       $("task").setAttribute("aria-busy", "true");
       step = null;
@@ -102,18 +109,21 @@
     if (!step || pending) return;
     const url = `/api/annotation/assignments/${step.assignment}/skip`;
     step = null;
-    call(url, { method: "POST" }).then((body) => render(body.step, body.progress, body.message)).catch(fail);
+    call(url, { method: "POST" }).then((body) => render(body.step, body.progress, body.message, body.prefetch)).catch(fail);
   }
 
   function undo() {
     if (pending) return;
     call(root.dataset.undo, { method: "POST" })
-      .then((body) => { setStatus("Your last answer was taken back."); render(body.step, body.progress, body.message); })
+      .then((body) => {
+        setStatus("Your last answer was taken back.");
+        render(body.step, body.progress, body.message, body.prefetch);
+      })
       .catch((error) => setStatus(error.message));
   }
 
   function load() {
-    call(root.dataset.api, { method: "GET" }).then((body) => render(body.step, body.progress, body.message)).catch(
+    call(root.dataset.api, { method: "GET" }).then((body) => render(body.step, body.progress, body.message, body.prefetch)).catch(
       (error) => setStatus(error.message),
     );
   }

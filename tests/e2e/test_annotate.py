@@ -53,3 +53,23 @@ def test_the_annotator_page_works_at_phone_width(page: Page, log_in: Any) -> Non
     assert box is not None and box["x"] + box["width"] <= 375
     yes.click()
     expect(page.locator("#question-number")).to_have_text("2")
+
+
+def test_after_a_no_the_next_candidate_appears_without_waiting_for_the_server(page: Page, log_in: Any) -> None:
+    first, second = (
+        CandidateFactory(status="pooled", tail="first tail"),
+        CandidateFactory(status="pooled", tail="second tail"),
+    )
+    queue_fill()
+    user = UserFactory(role="annotator")
+    log_in(page, user.username)
+    page.goto("/annotate/")
+    expect(page.locator("#tail")).to_have_text("first tail")
+    page.route("**/api/annotation/answers", lambda route: page.wait_for_timeout(1500) or route.continue_())
+    page.keyboard.press("n")
+    # The answer is still on its way (delayed 1.5 s), yet the prefetched candidate is already on screen.
+    expect(page.locator("#tail")).to_have_text("second tail", timeout=500)
+    expect(page.locator("#question-number")).to_have_text("1")
+    expect(page.locator("#answered-today")).to_have_text("1", timeout=5000)
+    assert Answer.objects.filter(candidate=first).count() == 1
+    assert second.pk != first.pk
