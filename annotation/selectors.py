@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 from django.utils import timezone
 
 from annotation.models import Answer, ConsolidatedLabel, Question, QuestionWording, QueueItem
 from annotation.services import Step
+from annotation.services import _questions as active_questions
 from knowledge.models import Candidate
 
 
@@ -53,17 +55,18 @@ def candidate_context(candidate: Candidate) -> dict[str, Any]:
     }
 
 
-def question_text(question: Question, candidate: Candidate, statement: str) -> str:
-    wording = QuestionWording.objects.filter(question=question, relation_id=candidate.relation_id).first()
-    template = wording.template if wording is not None else question.template
+def question_text(question: Question, candidate: Candidate, statement: str, wordings: dict[int, str]) -> str:
+    template = wordings.get(question.pk, question.template)
     return _fill(template, statement=statement, tail=candidate.tail)
 
 
-def _question_data(question: Question, candidate: Candidate, statement: str, total: int) -> dict[str, Any]:
+def _question_data(
+    question: Question, candidate: Candidate, statement: str, total: int, wordings: dict[int, str]
+) -> dict[str, Any]:
     return {
         "slug": question.slug,
         "label": question.label,
-        "text": question_text(question, candidate, statement),
+        "text": question_text(question, candidate, statement, wordings),
         "help": question.help_text,
         "number": question.order,
         "total": total,
@@ -82,28 +85,47 @@ def step_data(step: Step | None) -> dict[str, Any] | None:
         .get()
     )
     context = candidate_context(candidate)
-    questions = list(Question.objects.filter(is_active=True).order_by("order"))
+    questions = active_questions()
+    wordings = dict(
+        QuestionWording.objects.filter(relation_id=candidate.relation_id).values_list("question_id", "template")
+    )
     settled_yes = set(
         ConsolidatedLabel.objects.filter(candidate=candidate, value=True).values_list("question_id", flat=True)
     )
     following = None
     after = [q for q in questions if q.order > step.question.order and q.pk not in settled_yes]
     if after:
-        following = _question_data(after[0], candidate, context["statement"], len(questions))
+        following = _question_data(after[0], candidate, context["statement"], len(questions), wordings)
     return {
         "assignment": step.assignment.pk,
         "lease_expires_at": step.assignment.lease_expires_at,
-        "question": _question_data(step.question, candidate, context["statement"], len(questions)),
+        "question": _question_data(step.question, candidate, context["statement"], len(questions), wordings),
         "candidate": context,
         "then_if_yes": following,
     }
 
 
+_OPEN_COUNT_TTL_SECONDS = 5.0
+_open_count_cache: tuple[float, int] = (0.0, 0)
+
+
+def open_in_queue() -> int:
+    """Open queue items, counted at most every few seconds per process: on a pool of millions an exact count on
+    every answer would cost more than the answer itself, and the figure is only shown as progress."""
+    global _open_count_cache
+    counted_at, count = _open_count_cache
+    now = time.monotonic()
+    if now - counted_at > _OPEN_COUNT_TTL_SECONDS:
+        count = QueueItem.objects.filter(state=QueueItem.State.OPEN).count()
+        _open_count_cache = (now, count)
+    return count
+
+
 def annotator_progress(*, annotator: Any) -> dict[str, int]:
-    """Answers given today (UTC) and candidates still open in the queue."""
+    """Answers given today (UTC) and in all, and candidates still open in the queue."""
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "answered_today": Answer.objects.filter(annotator=annotator, created_at__gte=today).count(),
         "answered_total": Answer.objects.filter(annotator=annotator).count(),
-        "open_in_queue": QueueItem.objects.filter(state=QueueItem.State.OPEN).count(),
+        "open_in_queue": open_in_queue(),
     }

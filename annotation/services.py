@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import datetime as dt
 import random
+import time
 from dataclasses import dataclass
 from typing import Any
 
@@ -92,8 +93,25 @@ def queue_fill(*, limit: int | None = None, gold_from_known_labels: bool = True)
         return cursor.rowcount
 
 
+_QUESTIONS_TTL_SECONDS = 10.0
+_questions_cache: tuple[float, list[Question]] = (0.0, [])
+
+
 def _questions() -> list[Question]:
-    return list(Question.objects.filter(is_active=True).order_by("order"))
+    """The active questions in order, cached per process for a few seconds (they change only by admin edits,
+    and the answer path would otherwise read them several times per request)."""
+    global _questions_cache
+    loaded_at, questions = _questions_cache
+    now = time.monotonic()
+    if now - loaded_at > _QUESTIONS_TTL_SECONDS or not questions:
+        questions = list(Question.objects.filter(is_active=True).order_by("order"))
+        _questions_cache = (now, questions)
+    return questions
+
+
+def questions_cache_clear() -> None:
+    global _questions_cache
+    _questions_cache = (0.0, [])
 
 
 def _expire_leases(now: dt.datetime) -> None:
@@ -161,16 +179,17 @@ def _recompute(candidate_id: int, questions: list[Question]) -> QueueItem:
     answers = Answer.objects.filter(candidate_id=candidate_id).exclude(annotator__annotator_profile__excluded=True)
     for question_id, value in answers.values_list("question_id", "value"):
         counts.setdefault(question_id, [0, 0])[0 if value else 1] += 1
-    previous = {label.question_id: label.value for label in ConsolidatedLabel.objects.filter(candidate_id=candidate_id)}
+    stored = {label.question_id: label for label in ConsolidatedLabel.objects.filter(candidate_id=candidate_id)}
     now = timezone.now()
     wanted = 0
     closed = False
     for question in questions:
         yes, no = counts.get(question.pk, (0, 0))
         result = majority(yes, no, min_answers=_conf("MIN_ANSWERS"), max_answers=_conf("MAX_ANSWERS"))
-        if result.value is not None and previous.get(question.pk) is None:
+        label = stored.get(question.pk)
+        if result.value is not None and (label is None or label.value is None):
             _count_new_label(question)
-        if yes or no:
+        if (yes or no) and (label is None or (label.yes, label.no, label.method) != (yes, no, "majority")):
             ConsolidatedLabel.objects.update_or_create(
                 candidate_id=candidate_id,
                 question=question,
@@ -179,11 +198,12 @@ def _recompute(candidate_id: int, questions: list[Question]) -> QueueItem:
                     "confidence": result.confidence,
                     "yes": yes,
                     "no": no,
+                    "method": "majority",
                     "updated_at": now,
                 },
             )
-        else:
-            ConsolidatedLabel.objects.filter(candidate_id=candidate_id, question=question).delete()
+        elif not (yes or no) and label is not None:
+            label.delete()
         if result.value is True:
             continue
         if result.value is False or not result.needs_more:
