@@ -5,7 +5,16 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from annotation.models import Answer, Assignment, ConsolidatedLabel, Question, QuestionWording, QueueItem
+from annotation.models import (
+    AnnotatorProfile,
+    Answer,
+    Assignment,
+    ConsolidatedLabel,
+    NewLabelCount,
+    Question,
+    QuestionWording,
+    QueueItem,
+)
 from knowledge.admin import ReadOnlyAdmin
 
 
@@ -59,3 +68,19 @@ class QuestionWordingAdmin(admin.ModelAdmin):
     list_display = ["question", "relation", "template"]
     list_filter = ["question", "relation"]
     autocomplete_fields = ["relation"]
+
+
+@admin.register(AnnotatorProfile)
+class AnnotatorProfileAdmin(admin.ModelAdmin):
+    """Admins review flagged annotators here: unpause them or let their answers count again."""
+
+    list_display = ["user", "gold_correct", "gold_total", "flagged", "paused", "excluded", "updated_at"]
+    list_filter = ["flagged", "paused", "excluded"]
+    list_editable = ["paused", "excluded"]
+    search_fields = ["user__username"]
+    readonly_fields = ["user", "gold_correct", "gold_total"]
+
+
+@admin.register(NewLabelCount)
+class NewLabelCountAdmin(ReadOnlyAdmin):
+    list_display = ["question", "count", "updated_at"]

@@ -65,7 +65,12 @@ def test_after_a_no_the_next_candidate_appears_without_waiting_for_the_server(pa
     log_in(page, user.username)
     page.goto("/annotate/")
     expect(page.locator("#tail")).to_have_text("first tail")
-    page.route("**/api/annotation/answers", lambda route: page.wait_for_timeout(1500) or route.continue_())
+
+    def slow_answers(route: Any) -> None:
+        page.wait_for_timeout(1500)
+        route.continue_()
+
+    page.route("**/api/annotation/answers", slow_answers)
     page.keyboard.press("n")
     # The answer is still on its way (delayed 1.5 s), yet the prefetched candidate is already on screen.
     expect(page.locator("#tail")).to_have_text("second tail", timeout=500)

@@ -1,0 +1,304 @@
+"""``python manage.py simulate_annotators``: simulated annotators answer the real queue from known labels.
+
+    python manage.py simulate_annotators --answers labelled.jsonl --annotators 3 --error-rate 0.1 --seed 7
+
+Drives the annotation *services* (``assignment_next``, ``answer_submit``), not HTTP, so it exercises the same
+assignment, gating, overlap and consolidation code as the annotator page. With ``--answers FILE`` (ingest format,
+docs/formats.md) the file is ingested first, its candidates (found by the ingest's dedup identity) are pooled and
+the queue is filled; without it the queue as it stands is annotated. The known labels are the truth to annotate
+here, so the candidates queued by this command do not become gold questions.
+
+Each simulated annotator answers with the candidate's known label (``Candidate.known_labels``), flipped with
+probability ``--error-rate``; a question with no known label is answered Yes with probability 0.7. Annotators take
+turns, one answer each, until nobody is offered anything or ``--max-answers`` is reached; then agreement
+(``annotation.maths``) and the accuracy of the consolidated labels against the known labels are printed.
+"""
+
+from __future__ import annotations
+
+import random
+import sys
+import time
+import uuid
+from collections import defaultdict
+from collections.abc import Hashable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import IO, Any, cast
+
+from django.conf import settings
+from django.contrib.auth import get_user_model
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from tqdm import tqdm
+
+from annotation.maths import gwet_ac1, krippendorff_alpha_nominal, percent_agreement
+from annotation.models import ConsolidatedLabel, Question
+from annotation.services import Step, answer_submit, assignment_next, queue_fill
+from knowledge.errors import ApplicationError, Conflict
+from knowledge.ingest.parsing import STAGING_COLUMNS, LineParser, detect_format, iter_csv, iter_jsonl, open_content
+from knowledge.models import Candidate, IngestRun, Relation
+from knowledge.roles import Role, user_has_role
+from knowledge.services import (
+    IngestFileSpec,
+    candidate_status_transition,
+    ingest_run_claim,
+    ingest_run_create,
+    ingest_run_execute,
+    user_create,
+)
+
+USERNAME_PREFIX = "sim-annotator-"
+YES_WITHOUT_KNOWN_LABEL = 0.7
+_DEDUP_KEY = STAGING_COLUMNS.index("dedup_key")
+
+
+@dataclass(frozen=True)
+class Agreement:
+    answers: int
+    items: int  # items (candidate, question) with at least two answers
+    percent: float | None
+    alpha: float | None
+    ac1: float | None
+
+
+@dataclass
+class SimulationReport:
+    answers: int = 0
+    conflicts: int = 0
+    seconds: float = 0.0
+    touched: int = 0
+    labelled: int = 0
+    agreement: dict[str, Agreement] = field(default_factory=dict)  # per question slug, plus "all"
+    accuracy: dict[str, tuple[int, int]] = field(default_factory=dict)  # slug -> (correct, compared), plus "all"
+
+    @property
+    def answers_per_second(self) -> float:
+        return self.answers / self.seconds if self.seconds > 0 else 0.0
+
+
+def annotators_ensure(count: int) -> list[Any]:
+    """The users ``sim-annotator-1..count``, created (or given the annotator role) where needed."""
+    user_model = get_user_model()
+    users = []
+    for number in range(1, count + 1):
+        username = f"{USERNAME_PREFIX}{number}"
+        user: Any = user_model.objects.filter(username=username).first()
+        if user is None or not user_has_role(user, Role.ANNOTATOR):
+            user, _password = user_create(username=username, role=Role.ANNOTATOR, reset_existing=True)
+        users.append(user)
+    return users
+
+
+def file_candidate_ids(path: Path) -> list[int]:
+    """The ids of the candidates that the file's valid lines identify (the ingest's dedup identity)."""
+    relation_ids = dict(Relation.objects.values_list("slug", "pk"))
+    parser = LineParser(relation_ids=relation_ids, file_name=path.name, file_no=0)
+    iterate = iter_csv if detect_format(path.name) == "csv" else iter_jsonl
+    keys: set[str] = set()
+    with path.open("rb", buffering=1024 * 1024) as raw:
+        content = open_content(raw, max_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES)
+        for _line_no, row, _raw_line in iterate(content, parser):
+            if not isinstance(row, list):
+                keys.add(row[_DEDUP_KEY])
+    ids: list[int] = []
+    ordered = sorted(keys)
+    for start in range(0, len(ordered), 10_000):
+        ids.extend(Candidate.objects.filter(dedup_key__in=ordered[start : start + 10_000]).values_list("pk", flat=True))
+    return ids
+
+
+def candidates_load(path: Path) -> int:
+    """Ingest the file, pool its ingested candidates and fill the queue; returns how many candidates it names."""
+    run = ingest_run_create(files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.CLI)
+    ingest_run_claim(run_id=run.pk)
+    run = ingest_run_execute(run_id=run.pk)
+    if run.status != IngestRun.Status.SUCCEEDED:
+        raise ApplicationError(f"The ingest of {path.name} failed: {run.message}")
+    ids = file_candidate_ids(path)
+    candidate_status_transition(candidate_ids=ids, to_status=Candidate.Status.POOLED)
+    queue_fill(gold_from_known_labels=False)
+    return len(ids)
+
+
+class _Answerer:
+    """Chooses an annotator's answer: the known label, flipped with probability ``error_rate``."""
+
+    def __init__(self, *, error_rate: float, rng: random.Random) -> None:
+        self.error_rate = error_rate
+        self.rng = rng
+        self.known: dict[int, dict[str, bool]] = {}
+
+    def known_labels(self, candidate_id: int) -> dict[str, bool]:
+        if candidate_id not in self.known:
+            labels = Candidate.objects.filter(pk=candidate_id).values_list("known_labels", flat=True).first()
+            self.known[candidate_id] = dict(labels or {})
+        return self.known[candidate_id]
+
+    def value(self, candidate_id: int, slug: str) -> bool:
+        known = self.known_labels(candidate_id).get(slug)
+        if known is None:
+            return self.rng.random() < YES_WITHOUT_KNOWN_LABEL
+        return (not known) if self.rng.random() < self.error_rate else bool(known)
+
+
+def _agreement(answers: list[tuple[Hashable, Hashable, bool]]) -> Agreement:
+    per_item: dict[Hashable, int] = defaultdict(int)
+    for item, _annotator, _value in answers:
+        per_item[item] += 1
+    return Agreement(
+        answers=len(answers),
+        items=sum(1 for count in per_item.values() if count >= 2),
+        percent=percent_agreement(answers),
+        alpha=krippendorff_alpha_nominal(answers),
+        ac1=gwet_ac1(answers),
+    )
+
+
+def simulate(
+    *,
+    annotators: int,
+    error_rate: float,
+    seed: int | None = None,
+    max_answers: int | None = None,
+    answers_file: Path | None = None,
+    progress: IO[str] | None = None,
+) -> SimulationReport:
+    """Run the simulation (see the module docstring) and measure it."""
+    if annotators < 1:
+        raise ApplicationError("At least one annotator is needed.")
+    if not 0.0 <= error_rate <= 1.0:
+        raise ApplicationError("The error rate is a probability between 0 and 1.")
+    if answers_file is not None:
+        candidates_load(answers_file)
+    else:
+        queue_fill(gold_from_known_labels=False)
+    users = annotators_ensure(annotators)
+    answerer = _Answerer(error_rate=error_rate, rng=random.Random(seed))
+    report = SimulationReport()
+    given: list[tuple[int, str, int, bool]] = []  # (candidate, question slug, annotator, value)
+    pending: dict[int, Step | None] = {}
+    idle_turns = 0
+    turn = 0
+    bar = tqdm(total=max_answers, unit="answer", desc="simulate", file=progress or sys.stderr, disable=progress is None)
+    started = time.perf_counter()
+    try:
+        while max_answers is None or len(given) < max_answers:
+            user = users[turn % len(users)]
+            turn += 1
+            step = pending.pop(user.pk, None) or assignment_next(annotator=user)
+            if step is None:
+                # A full round in which nobody holds or gets a lease: the queue has nothing left for anyone.
+                idle_turns += 1
+                if idle_turns >= len(users):
+                    break
+                continue
+            idle_turns = 0
+            candidate_id = step.assignment.candidate_id
+            value = answerer.value(candidate_id, step.question.slug)
+            try:
+                result = answer_submit(
+                    annotator=user,
+                    assignment_id=step.assignment.pk,
+                    question_slug=step.question.slug,
+                    value=value,
+                    idempotency_key=uuid.uuid4().hex,
+                )
+            except Conflict:
+                # The question moved on meanwhile (others settled it): a real client asks for the next step.
+                report.conflicts += 1
+                continue
+            given.append((candidate_id, step.question.slug, user.pk, value))
+            pending[user.pk] = result.next_step
+            bar.update(1)
+    finally:
+        bar.close()
+    report.seconds = time.perf_counter() - started
+    report.answers = len(given)
+    touched = {candidate_id for candidate_id, _slug, _user, _value in given}
+    report.touched = len(touched)
+    report.labelled = Candidate.objects.filter(pk__in=touched, status=Candidate.Status.LABELLED).count()
+
+    by_question: dict[str, list[tuple[Hashable, Hashable, bool]]] = defaultdict(list)
+    for candidate_id, slug, user_pk, value in given:
+        by_question[slug].append((candidate_id, user_pk, value))
+    for slug in Question.objects.order_by("order").values_list("slug", flat=True):
+        if slug in by_question:
+            report.agreement[slug] = _agreement(by_question[slug])
+    if given:
+        report.agreement["all"] = _agreement([((c, q), u, v) for c, q, u, v in given])
+
+    correct: dict[str, int] = defaultdict(int)
+    compared: dict[str, int] = defaultdict(int)
+    labels = ConsolidatedLabel.objects.filter(candidate_id__in=touched, value__isnull=False).values_list(
+        "candidate_id", "question__slug", "value"
+    )
+    for candidate_id, slug, label_value in labels:
+        known = answerer.known_labels(candidate_id).get(slug)
+        if known is None:
+            continue
+        for key in (slug, "all"):
+            compared[key] += 1
+            correct[key] += int(label_value == known)
+    report.accuracy = {key: (correct[key], compared[key]) for key in compared}
+    return report
+
+
+def _number(value: float | None) -> str:
+    return "-" if value is None else f"{value:.3f}"
+
+
+class Command(BaseCommand):
+    help = "Simulated annotators answer the annotation queue from known labels through the real services."
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--answers", type=Path, default=None, help="Ingest-format file with labels, ingested and pooled first."
+        )
+        parser.add_argument("--annotators", type=int, default=3, help="How many simulated annotators (K).")
+        parser.add_argument("--error-rate", type=float, default=0.0, help="Probability of flipping a known label.")
+        parser.add_argument("--seed", type=int, default=None, help="Seed of the simulated answers.")
+        parser.add_argument("--max-answers", type=int, default=None, help="Stop after this many answers.")
+        parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+
+    def handle(self, *args: Any, **options: Any) -> None:
+        path = options["answers"]
+        if path is not None and not path.is_file():
+            raise CommandError(f"{path}: no such file.")
+        try:
+            report = simulate(
+                annotators=options["annotators"],
+                error_rate=options["error_rate"],
+                seed=options["seed"],
+                max_answers=options["max_answers"],
+                answers_file=path.resolve() if path is not None else None,
+                progress=None if options["no_progress"] else cast(IO[str], self.stderr._out),
+            )
+        except ApplicationError as exc:
+            raise CommandError(exc.message) from exc
+        self._print(report, options)
+
+    def _print(self, report: SimulationReport, options: dict[str, Any]) -> None:
+        write = self.stdout.write
+        write(
+            f"{options['annotators']} simulated annotator(s), error rate {options['error_rate']:.2f}, "
+            f"seed {options['seed']}"
+        )
+        write(f"answers given: {report.answers} in {report.seconds:.2f} s ({report.answers_per_second:.1f} answers/s)")
+        if report.conflicts:
+            write(f"answers refused because the question had moved on: {report.conflicts}")
+        write(
+            f"candidates labelled: {report.labelled} of {report.touched} annotated "
+            f"({report.touched - report.labelled} still in annotation)"
+        )
+        write("agreement per question (item = (candidate, question)):")
+        write(f"  {'question':<12} {'answers':>8} {'items>=2':>9} {'agreement':>10} {'alpha':>7} {'AC1':>7}")
+        for slug, agreement in report.agreement.items():
+            write(
+                f"  {slug:<12} {agreement.answers:>8} {agreement.items:>9} {_number(agreement.percent):>10} "
+                f"{_number(agreement.alpha):>7} {_number(agreement.ac1):>7}"
+            )
+        write("consolidated labels against known labels:")
+        if not report.accuracy:
+            write("  no consolidated label has a known label to compare with")
+        for slug, (correct, compared) in sorted(report.accuracy.items(), key=lambda entry: entry[0] == "all"):
+            write(f"  {slug:<12} {correct}/{compared} correct ({100 * correct / compared:.1f}%)")

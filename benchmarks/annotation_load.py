@@ -1,0 +1,987 @@
+#!/usr/bin/env python
+"""Annotation load benchmark: prints the figures of issue 4.
+
+    python benchmarks/annotation_load.py --candidates 100000          # a quick run
+    python benchmarks/annotation_load.py                              # 1,000,000 pooled candidates
+    python benchmarks/annotation_load.py --reuse-database --compare-servers
+
+A fresh PostgreSQL database (``plausi_bench_annotation``, or --database) gets N pooled candidates (the ingest
+benchmark's generator and the real ingest service, one UPDATE to ``pooled``, ``queue_fill()``: every 500th
+candidate has a known label and becomes gold). gunicorn serves the real API on loopback with
+``config.settings.test`` (DEBUG off) and persistent database connections (``conn_max_age=60``, as production
+sets CONN_MAX_AGE); the default is 2 gthread workers x 8 threads, one worker per core of the 2-core machine
+(``--compare-servers`` measures others; on this machine they were all within noise, the CPU being the limit).
+Each server is warmed up for 5 s before anything is measured. Simulated annotators speak HTTP from several
+client processes, each running one thread and one keep-alive ``http.client`` connection per annotator:
+``GET /api/annotation/next`` once, then one ``POST /api/annotation/answers`` per answer, using the next step
+that the answer's response carries. They answer gold questions with the known label (so they are never paused)
+and anything else Yes with probability 0.7.
+
+1. capacity: 50 annotators with no think time for 30 s: answers/s (target >= 300/s);
+2. latency: 200 annotators answering once per second each for 30 s: p50/p95/p99 of next and of answer
+   (target p99 <= 50 ms each). To sample ``next`` beyond the first request, every annotator also reloads
+   (``GET next``) before every --next-every'th answer, as the page does on a refresh. Offered load above the
+   capacity only measures queueing: ``--latency-annotators 20`` shows the latency at a sustainable load.
+
+After each scenario the database is checked: every answer acknowledged (201) is stored and nothing else was
+stored for those annotators; no (candidate, question, annotator) twice; no question of a non-gold candidate has
+more than MAX_ANSWERS answers; no annotator was assigned a candidate twice. Client and server CPU are reported,
+so a saturated load generator would show. Then the server side is profiled in-process, one client through the
+full Django stack: SQL statements per request with their time (``connection.execute_wrapper``), SQL time
+against Python time, a cProfile, and EXPLAIN ANALYZE of the slowest statements. Loopback only; every phase is
+bounded in time; gunicorn is always stopped (its process group is terminated).
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import hashlib
+import http.client
+import io
+import math
+import multiprocessing
+import os
+import pstats
+import random
+import re
+import resource
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import threading
+import time
+import uuid
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import orjson
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+HOST = "127.0.0.1"
+NEXT_PATH = "/api/annotation/next"
+ANSWER_PATH = "/api/annotation/answers"
+YES_WITHOUT_KNOWN_LABEL = 0.7
+TARGET_ANSWERS_PER_SECOND = 300
+TARGET_P99_MS = 50
+
+
+# --- the load generator (client processes; no Django) ------------------------------------------------------
+
+
+@dataclass
+class ClientResult:
+    next_ms: list[float] = field(default_factory=list)
+    answer_ms: list[float] = field(default_factory=list)
+    acknowledged: list[int] = field(default_factory=list)  # answer ids of 201 responses
+    replayed: list[int] = field(default_factory=list)  # answer ids of 200 responses (an idempotent retry)
+    conflicts: int = 0
+    empty: int = 0
+    errors: Counter[str] = field(default_factory=Counter)
+    cpu_seconds: float = 0.0
+
+
+class _Annotator:
+    """One simulated annotator: a keep-alive connection and a loop of answers (next step from each response)."""
+
+    def __init__(self, *, port: int, token: str, known: dict[int, dict[str, bool]], seed: int) -> None:
+        self.connection = http.client.HTTPConnection(HOST, port, timeout=30)
+        self.headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
+        self.post_headers = {**self.headers, "Content-Type": "application/json"}
+        self.known = known
+        self.rng = random.Random(seed)
+        self.result = ClientResult()
+
+    def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any, float]:
+        started = time.perf_counter()
+        for attempt in range(2):
+            try:
+                headers = self.post_headers if body is not None else self.headers
+                self.connection.request(method, path, body=body, headers=headers)
+                response = self.connection.getresponse()
+                data = response.read()
+                break
+            except (OSError, http.client.HTTPException):
+                # A dropped keep-alive connection: reconnect and send the same request once more (an answer
+                # carries its idempotency key, so a retried submit is stored once).
+                self.connection.close()
+                if attempt:
+                    raise
+        elapsed_ms = (time.perf_counter() - started) * 1000
+        try:
+            payload = orjson.loads(data) if data else None
+        except orjson.JSONDecodeError:
+            payload = None
+        return response.status, payload, elapsed_ms
+
+    def next_step(self) -> Any:
+        status, body, elapsed = self._request("GET", NEXT_PATH)
+        self.result.next_ms.append(elapsed)
+        if status != 200 or not isinstance(body, dict):
+            self.result.errors[f"next {status}"] += 1
+            return None
+        if body["step"] is None:
+            self.result.empty += 1
+        return body["step"]
+
+    def answer(self, step: dict[str, Any]) -> Any:
+        slug = step["question"]["slug"]
+        known = self.known.get(step["candidate"]["id"], {}).get(slug)
+        value = known if known is not None else self.rng.random() < YES_WITHOUT_KNOWN_LABEL
+        body = orjson.dumps(
+            {
+                "assignment": step["assignment"],
+                "question": slug,
+                "value": value,
+                "idempotency_key": uuid.uuid4().hex,
+                "seconds": round(self.rng.uniform(1, 5), 2),
+            }
+        )
+        status, payload, elapsed = self._request("POST", ANSWER_PATH, body)
+        self.result.answer_ms.append(elapsed)
+        if status in (200, 201) and isinstance(payload, dict):
+            (self.result.acknowledged if status == 201 else self.result.replayed).append(payload["answer"])
+            return payload["step"]
+        if status == 409:
+            self.result.conflicts += 1
+        else:
+            self.result.errors[f"answer {status}"] += 1
+        return None
+
+    def run(self, *, start_at: float, deadline: float, interval: float, next_every: int) -> None:
+        """Answer until the deadline; with an interval, one answer per interval (first one at a random offset)."""
+        time.sleep(max(0.0, start_at - time.time()))
+        tick = time.time() + (self.rng.uniform(0, interval) if interval else 0.0)
+        step = None
+        answers = 0
+        try:
+            while True:
+                if interval:
+                    time.sleep(max(0.0, tick - time.time()))
+                    tick = max(tick + interval, time.time())
+                if time.time() >= deadline:
+                    break
+                if step is None or (next_every and answers and answers % next_every == 0):
+                    step = self.next_step()
+                    if step is None:
+                        time.sleep(0.2)  # the queue has nothing for this annotator now
+                        continue
+                step = self.answer(step)
+                answers += 1
+        except Exception as exc:  # one broken annotator is reported, not fatal to the run
+            self.result.errors[type(exc).__name__] += 1
+        finally:
+            self.connection.close()
+
+
+def client_process(spec: dict[str, Any]) -> ClientResult:
+    """One client process: a thread per simulated annotator; returns the merged measurements."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
+    annotators = [
+        _Annotator(port=spec["port"], token=token, known=spec["known"], seed=spec["seed"] * 100_000 + number)
+        for number, token in enumerate(spec["tokens"])
+    ]
+    threads = [
+        threading.Thread(
+            target=annotator.run,
+            kwargs={
+                "start_at": spec["start_at"],
+                "deadline": spec["deadline"],
+                "interval": spec["interval"],
+                "next_every": spec["next_every"],
+            },
+            daemon=True,
+        )
+        for annotator in annotators
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(1.0, spec["deadline"] - time.time()) + 60)
+    merged = ClientResult()
+    for annotator in annotators:
+        result = annotator.result
+        merged.next_ms += result.next_ms
+        merged.answer_ms += result.answer_ms
+        merged.acknowledged += result.acknowledged
+        merged.replayed += result.replayed
+        merged.conflicts += result.conflicts
+        merged.empty += result.empty
+        merged.errors.update(result.errors)
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    merged.cpu_seconds = usage.ru_utime + usage.ru_stime - cpu_before
+    return merged
+
+
+# --- the server ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class ServerConfig:
+    worker_class: str
+    workers: int
+    threads: int
+
+    @classmethod
+    def parse(cls, text: str) -> ServerConfig:
+        worker_class, workers, threads = text.split(":")
+        return cls(worker_class, int(workers), int(threads))
+
+    def __str__(self) -> str:
+        return f"{self.worker_class}:{self.workers}:{self.threads}"
+
+    def describe(self) -> str:
+        if self.worker_class == "sync":
+            return f"{self.workers} sync workers"
+        return f"{self.workers} {self.worker_class} workers x {self.threads} threads"
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind((HOST, 0))
+        return int(probe.getsockname()[1])
+
+
+class Gunicorn:
+    """gunicorn serving config.wsgi on loopback, in its own process group so that stopping it stops its workers."""
+
+    def __init__(self, *, config: ServerConfig, database_url: str, log_path: Path) -> None:
+        self.config = config
+        self.port = _free_port()
+        env = {
+            **os.environ,
+            "DJANGO_SETTINGS_MODULE": "config.settings.test",
+            "TEST_DATABASE_URL": database_url,
+            "DEBUG": "false",
+        }
+        command = [
+            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "config.wsgi",
+            "--bind",
+            f"{HOST}:{self.port}",
+            "--worker-class",
+            config.worker_class,
+            "--workers",
+            str(config.workers),
+            "--keep-alive",
+            "30",
+            "--backlog",
+            "2048",
+            "--timeout",
+            "60",
+            "--log-level",
+            "warning",
+        ]
+        if config.worker_class == "gthread":
+            command += ["--threads", str(config.threads)]
+        self.log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def wait_ready(self, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
+            try:
+                connection = http.client.HTTPConnection(HOST, self.port, timeout=2)
+                connection.request("GET", "/healthz")
+                status = connection.getresponse().status
+                connection.close()
+                if status in (200, 503):  # 503: the broker is down, which the API does not need
+                    return
+            except OSError:
+                pass
+            time.sleep(0.3)
+        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s; see {self.log.name}")
+
+    def pids(self) -> list[int]:
+        try:
+            import psutil
+
+            parent = psutil.Process(self.process.pid)
+            return [parent.pid] + [child.pid for child in parent.children(recursive=True)]
+        except Exception:
+            return [self.process.pid]
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            os.killpg(self.process.pid, signal.SIGTERM)
+            try:
+                self.process.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.process.pid, signal.SIGKILL)
+                self.process.wait(timeout=10)
+        self.log.close()
+
+
+def warm_up(gunicorn: Gunicorn, token: str, *, seconds: float = 5.0) -> int:
+    """Concurrent GET next requests of one annotator for a few seconds, so that every worker has loaded Django
+    and opened its database connections before anything is measured. Returns how many requests were made."""
+    concurrency = gunicorn.config.workers * max(1, gunicorn.config.threads)
+    deadline = time.monotonic() + seconds
+    done = [0] * concurrency
+
+    def loop(index: int) -> None:
+        connection = http.client.HTTPConnection(HOST, gunicorn.port, timeout=30)
+        try:
+            while time.monotonic() < deadline:
+                connection.request("GET", NEXT_PATH, headers={"Authorization": f"Token {token}"})
+                connection.getresponse().read()
+                done[index] += 1
+        except (OSError, http.client.HTTPException):
+            pass
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=loop, args=(index,), daemon=True) for index in range(concurrency)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=seconds + 60)
+    return sum(done)
+
+
+class CpuMeter:
+    """CPU seconds of the server's processes (gunicorn, PostgreSQL backends) between start() and stop()."""
+
+    def __init__(self, gunicorn: Gunicorn) -> None:
+        self.gunicorn = gunicorn
+        self.available = True
+        try:
+            import psutil  # noqa: F401
+        except ImportError:
+            self.available = False
+
+    @staticmethod
+    def _cpu(pids: list[int]) -> dict[int, float]:
+        import psutil
+
+        seconds = {}
+        for pid in pids:
+            try:
+                times = psutil.Process(pid).cpu_times()
+                seconds[pid] = times.user + times.system
+            except psutil.Error:
+                continue
+        return seconds
+
+    def _postgres_pids(self) -> list[int]:
+        import psutil
+
+        return [proc.pid for proc in psutil.process_iter(["name"]) if (proc.info["name"] or "").startswith("postgres")]
+
+    def start(self) -> None:
+        if self.available:
+            self.before_web = self._cpu(self.gunicorn.pids())
+            self.before_db = self._cpu(self._postgres_pids())
+
+    def stop(self) -> tuple[float, float] | None:
+        """(gunicorn CPU seconds, PostgreSQL CPU seconds); processes born meanwhile count from zero."""
+        if not self.available:
+            return None
+        after_web = self._cpu(self.gunicorn.pids())
+        after_db = self._cpu(self._postgres_pids())
+        web = sum(value - self.before_web.get(pid, 0.0) for pid, value in after_web.items())
+        db = sum(value - self.before_db.get(pid, 0.0) for pid, value in after_db.items())
+        return web, db
+
+
+# --- the database -----------------------------------------------------------------------------------------
+
+
+def database_build(*, database: str, candidates: int, admin_url: dict[str, Any], database_url: str) -> None:
+    """Drop and recreate the database; ingest N synthetic candidates, pool them, fill the queue."""
+    import psycopg
+
+    with psycopg.connect(**admin_url, dbname="postgres", autocommit=True) as admin:
+        admin.execute(f'DROP DATABASE IF EXISTS "{database}" WITH (FORCE)')
+        admin.execute(f'CREATE DATABASE "{database}"')
+    _django_setup(database_url)
+    from django.core.management import call_command
+    from django.db import connection
+
+    from annotation.services import queue_fill
+    from benchmarks.ingest import generate
+    from knowledge.models import IngestRun
+    from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
+
+    call_command("migrate", verbosity=0)
+    folder = Path(tempfile.mkdtemp(prefix="plausi-bench-annotation-"))
+    path = folder / "candidates.jsonl.gz"
+    try:
+        started = time.perf_counter()
+        generate(path, candidates)
+        print(f"generated {candidates:,} lines in {time.perf_counter() - started:.1f} s", flush=True)
+        run = ingest_run_create(files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.CLI)
+        ingest_run_claim(run_id=run.pk)
+        started = time.perf_counter()
+        run = ingest_run_execute(run_id=run.pk)
+        if run.status != IngestRun.Status.SUCCEEDED:
+            raise RuntimeError(f"ingest failed: {run.message}")
+        print(f"ingested {run.candidates_created:,} candidates in {time.perf_counter() - started:.1f} s", flush=True)
+    finally:
+        path.unlink(missing_ok=True)
+        folder.rmdir()
+    started = time.perf_counter()
+    with connection.cursor() as cursor:
+        # The filters are not what is measured here: every candidate goes to the pool at once.
+        cursor.execute("UPDATE knowledge_candidate SET status = 'pooled' WHERE status = 'ingested'")
+        pooled = cursor.rowcount
+    queued = queue_fill()
+    print(f"pooled {pooled:,} and queued {queued:,} candidates in {time.perf_counter() - started:.1f} s", flush=True)
+    started = time.perf_counter()
+    with psycopg.connect(**admin_url, dbname=database, autocommit=True) as conn:
+        conn.execute("VACUUM ANALYZE knowledge_candidate")
+        conn.execute("VACUUM ANALYZE annotation_queueitem")
+    print(f"vacuum analyze: {time.perf_counter() - started:.1f} s", flush=True)
+
+
+def _django_setup(database_url: str) -> None:
+    os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
+    os.environ["TEST_DATABASE_URL"] = database_url
+    import django
+
+    django.setup()
+
+
+def _code_version() -> str:
+    """Digests of the annotation modules served, so that figures can be matched to the code they measured."""
+    digests = []
+    for name in ("services", "selectors", "apis", "models"):
+        data = (ROOT / "annotation" / f"{name}.py").read_bytes()
+        digests.append(f"{name}.py {hashlib.sha1(data, usedforsecurity=False).hexdigest()[:10]}")
+    return ", ".join(digests)
+
+
+def annotators_create(prefix: str, count: int) -> list[tuple[int, str]]:
+    """``count`` annotators with API tokens: [(user id, token)]."""
+    from rest_framework.authtoken.models import Token
+
+    from knowledge.roles import Role
+    from knowledge.services import user_create
+
+    made = []
+    for number in range(1, count + 1):
+        user, _password = user_create(username=f"{prefix}-{number}", role=Role.ANNOTATOR, reset_existing=True)
+        token, _created = Token.objects.get_or_create(user_id=user.pk)
+        made.append((user.pk, token.key))
+    return made
+
+
+def gold_known_labels() -> dict[int, dict[str, bool]]:
+    """Known answers of the gold candidates, so that simulated annotators pass their gold checks (not paused)."""
+    from annotation.models import QueueItem
+
+    return {
+        candidate_id: dict(labels or {})
+        for candidate_id, labels in QueueItem.objects.filter(is_gold=True).values_list(
+            "candidate_id", "candidate__known_labels"
+        )
+    }
+
+
+# --- scenarios --------------------------------------------------------------------------------------------
+
+
+def _percentile(values: list[float], percent: float) -> float:
+    ordered = sorted(values)
+    if not ordered:
+        return math.nan
+    return ordered[min(len(ordered) - 1, max(0, math.ceil(percent / 100 * len(ordered)) - 1))]
+
+
+def _latencies(name: str, values: list[float]) -> str:
+    if not values:
+        return f"{name}: no samples"
+    return (
+        f"{name}: n={len(values):,}  p50={_percentile(values, 50):.1f} ms  p95={_percentile(values, 95):.1f} ms  "
+        f"p99={_percentile(values, 99):.1f} ms  max={max(values):.1f} ms"
+    )
+
+
+@dataclass
+class ScenarioResult:
+    name: str
+    seconds: float
+    annotators: list[int]
+    merged: ClientResult
+    server_cpu: tuple[float, float] | None
+
+
+def scenario_run(
+    *,
+    name: str,
+    gunicorn: Gunicorn,
+    annotators: list[tuple[int, str]],
+    seconds: float,
+    interval: float,
+    next_every: int,
+    processes: int,
+    known: dict[int, dict[str, bool]],
+    seed: int,
+) -> ScenarioResult:
+    processes = max(1, min(processes, len(annotators)))
+    start_at = time.time() + 2.0
+    deadline = start_at + seconds
+    specs = [
+        {
+            "port": gunicorn.port,
+            "tokens": [token for _pk, token in annotators[index::processes]],
+            "known": known,
+            "seed": seed + index,
+            "start_at": start_at,
+            "deadline": deadline,
+            "interval": interval,
+            "next_every": next_every,
+        }
+        for index in range(processes)
+    ]
+    meter = CpuMeter(gunicorn)
+    context = multiprocessing.get_context("spawn")
+    with context.Pool(processes) as pool:
+        pending = pool.map_async(client_process, specs)
+        time.sleep(max(0.0, start_at - time.time()))
+        meter.start()
+        results = pending.get(timeout=seconds + 120)
+    server_cpu = meter.stop()
+    merged = ClientResult()
+    for result in results:
+        merged.next_ms += result.next_ms
+        merged.answer_ms += result.answer_ms
+        merged.acknowledged += result.acknowledged
+        merged.replayed += result.replayed
+        merged.conflicts += result.conflicts
+        merged.empty += result.empty
+        merged.errors.update(result.errors)
+        merged.cpu_seconds += result.cpu_seconds
+    return ScenarioResult(name, seconds, [pk for pk, _token in annotators], merged, server_cpu)
+
+
+def scenario_report(result: ScenarioResult, *, target: str) -> bool:
+    """Print a scenario's figures and its database checks; True when every correctness check holds."""
+    merged = result.merged
+    rate = len(merged.acknowledged) / result.seconds
+    print(f"answers acknowledged (201): {len(merged.acknowledged):,} in {result.seconds:.0f} s = {rate:,.1f} answers/s")
+    print(f"  {_latencies('next  ', merged.next_ms)}")
+    print(f"  {_latencies('answer', merged.answer_ms)}")
+    print(
+        f"  409 conflicts: {merged.conflicts}  empty queue answers: {merged.empty}  idempotent replays: "
+        f"{len(merged.replayed)}  errors: {dict(merged.errors) or 'none'}"
+    )
+    cpu = f"client CPU: {merged.cpu_seconds / result.seconds:.2f} cores"
+    if result.server_cpu is not None:
+        web, db = result.server_cpu
+        cpu += f"; gunicorn: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
+    print(f"  {cpu} (of {os.cpu_count()} on this machine)")
+    print(f"  target: {target}")
+    return database_checks(result)
+
+
+def database_checks(result: ScenarioResult) -> bool:
+    from django.conf import settings
+    from django.db import connection
+
+    from annotation.models import Answer
+
+    max_answers = settings.PLAUSI_ANNOTATION["MAX_ANSWERS"]
+    annotators = result.annotators
+    stored = set(Answer.objects.filter(annotator_id__in=annotators).values_list("pk", flat=True))
+    acknowledged = set(result.merged.acknowledged) | set(result.merged.replayed)
+    lost = acknowledged - stored
+    unacknowledged = stored - acknowledged
+    duplicates_acked = len(result.merged.acknowledged) - len(set(result.merged.acknowledged))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) - count(DISTINCT (candidate_id, question_id, annotator_id)) FROM annotation_answer "
+            "WHERE annotator_id = ANY(%s)",
+            [annotators],
+        )
+        duplicate_answers = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*), COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM annotation_answer a"
+            " JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id AND NOT q.is_gold"
+            " GROUP BY a.candidate_id, a.question_id HAVING count(*) > %s) over_overlap",
+            [max_answers],
+        )
+        over_overlap, worst = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM (SELECT a.candidate_id, a.question_id FROM annotation_answer a"
+            " JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id AND NOT q.is_gold"
+            " GROUP BY a.candidate_id, a.question_id"
+            " HAVING count(*) = %s AND (bool_and(a.value) OR NOT bool_or(a.value))) unanimous",
+            [max_answers],
+        )
+        unanimous_full = cursor.fetchone()[0]
+        cursor.execute(
+            "SELECT count(*), count(DISTINCT (candidate_id, annotator_id)) FROM annotation_assignment "
+            "WHERE annotator_id = ANY(%s)",
+            [annotators],
+        )
+        assignments, distinct_assignments = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FILTER (WHERE q.state = 'open'), count(*) FILTER (WHERE q.state = 'closed') FROM "
+            "annotation_queueitem q WHERE q.in_flight <> (SELECT count(*) FROM annotation_assignment a "
+            "WHERE a.candidate_id = q.candidate_id AND a.status = 'leased') AND q.candidate_id IN "
+            "(SELECT candidate_id FROM annotation_assignment WHERE annotator_id = ANY(%s))",
+            [annotators],
+        )
+        in_flight_mismatch, closed_with_lease = cursor.fetchone()
+        cursor.execute(
+            "SELECT count(*) FROM annotation_answer a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
+            "WHERE q.is_gold AND a.annotator_id = ANY(%s)",
+            [annotators],
+        )
+        gold_answers = cursor.fetchone()[0]
+    checks = [
+        (
+            "no answer lost or duplicated",
+            not lost and not unacknowledged and not duplicates_acked and duplicate_answers == 0,
+            f"stored {len(stored):,} == acknowledged {len(acknowledged):,}; lost {len(lost)}, stored but not "
+            f"acknowledged {len(unacknowledged)}, same (candidate, question, annotator) twice {duplicate_answers}",
+        ),
+        (
+            f"no question of a non-gold candidate has more than {max_answers} answers",
+            over_overlap == 0,
+            f"{over_overlap} over (worst {worst})",
+        ),
+        (
+            "no annotator was assigned a candidate twice",
+            assignments == distinct_assignments,
+            f"{assignments:,} assignments, {distinct_assignments:,} distinct (candidate, annotator)",
+        ),
+    ]
+    ok = True
+    print("  database checks:")
+    for label, passed, detail in checks:
+        ok = ok and passed
+        print(f"    [{'ok' if passed else 'FAIL'}] {label}: {detail}")
+    print(
+        f"    [info] questions asked {max_answers} times although all {max_answers} agreed (over-asked): "
+        f"{unanimous_full}; open queue rows whose in_flight differs from their live leases: {in_flight_mismatch}; "
+        f"closed candidates still leased by an annotator walking on (the pass ends at their next request): "
+        f"{closed_with_lease}; answers on gold candidates: {gold_answers}"
+    )
+    return ok
+
+
+# --- server-side profile (in-process, through the full Django stack) -------------------------------------
+
+
+_PLACEHOLDERS = re.compile(r"%s(, %s)+")
+
+
+_COLUMNS = re.compile(r"^SELECT (.{40,}?) FROM ")
+
+
+def _normalise(sql: str) -> str:
+    return _PLACEHOLDERS.sub("%s, ...", " ".join(sql.split()))
+
+
+def _short(sql: str, width: int = 200) -> str:
+    """A statement for a report line: no quotes, a long column list elided."""
+    text = _COLUMNS.sub("SELECT ... FROM ", sql.replace('"', ""))
+    return text if len(text) <= width else text[: width - 3] + "..."
+
+
+class QueryRecorder:
+    """Times every SQL statement (``connection.execute_wrapper``): count and seconds per statement shape."""
+
+    def __init__(self) -> None:
+        self.count: Counter[str] = Counter()
+        self.seconds: dict[str, float] = {}
+        self.example: dict[str, tuple[str, Any]] = {}
+        self.total = 0
+
+    def __call__(self, execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        started = time.perf_counter()
+        try:
+            return execute(sql, params, many, context)
+        finally:
+            key = _normalise(sql)
+            self.count[key] += 1
+            self.seconds[key] = self.seconds.get(key, 0.0) + time.perf_counter() - started
+            self.example.setdefault(key, (sql, params))
+            self.total += 1
+
+
+def _answer_payload(step: dict[str, Any], rng: random.Random, known: dict[int, dict[str, bool]]) -> dict[str, Any]:
+    slug = step["question"]["slug"]
+    value = known.get(step["candidate"]["id"], {}).get(slug)
+    return {
+        "assignment": step["assignment"],
+        "question": slug,
+        "value": value if value is not None else rng.random() < YES_WITHOUT_KNOWN_LABEL,
+        "idempotency_key": uuid.uuid4().hex,
+    }
+
+
+def profile(*, answers: int, known: dict[int, dict[str, bool]]) -> None:
+    """Where an answer's time goes on the server: queries per request, SQL time against Python time, cProfile."""
+    from django.db import connection
+    from django.test import Client
+
+    print(f"\n== server-side profile (in-process, one client, {answers} answers per phase, full Django stack) ==")
+    ((_pk, token),) = annotators_create(f"bench-profile-{uuid.uuid4().hex[:6]}", 1)
+    client = Client(HTTP_HOST=HOST, HTTP_AUTHORIZATION=f"Token {token}")
+    rng = random.Random(1)
+    state: dict[str, Any] = {"step": None}
+
+    def next_step() -> None:
+        state["step"] = client.get(NEXT_PATH).json()["step"]
+
+    def answer() -> bool:
+        if state["step"] is None:
+            next_step()
+            if state["step"] is None:
+                return False
+        response = client.post(ANSWER_PATH, _answer_payload(state["step"], rng, known), content_type="application/json")
+        if response.status_code in (200, 201):
+            state["step"] = response.json()["step"]
+        else:
+            state["step"] = None
+        return True
+
+    claim = QueryRecorder()
+    with connection.execute_wrapper(claim):
+        next_step()
+    held = QueryRecorder()
+    with connection.execute_wrapper(held):
+        next_step()
+    print(f"GET next: {claim.total} queries when it claims a new candidate, {held.total} when a lease is held")
+
+    # 1. Plain timing, nothing attached.
+    wall: list[float] = []
+    for _ in range(answers):
+        started = time.perf_counter()
+        if not answer():
+            break
+        wall.append((time.perf_counter() - started) * 1000)
+    # 2. Every statement timed.
+    recorder = QueryRecorder()
+    timed: list[float] = []
+    with connection.execute_wrapper(recorder):
+        for _ in range(answers):
+            started = time.perf_counter()
+            if not answer():
+                break
+            timed.append((time.perf_counter() - started) * 1000)
+    # 3. cProfile.
+    profiler = cProfile.Profile()
+    profiled = 0
+    profiler.enable()
+    for _ in range(answers):
+        if not answer():
+            break
+        profiled += 1
+    profiler.disable()
+    if len(wall) < answers or len(timed) < answers:
+        print("the queue ran dry (or the profiling annotator was paused): nothing to profile")
+        return
+    per_answer = recorder.total / len(timed)
+    sql_ms = sum(recorder.seconds.values()) * 1000 / len(timed)
+    wall_ms = sum(wall) / len(wall)
+    print(
+        f"POST answer: {wall_ms:.1f} ms on average (p50 {_percentile(wall, 50):.1f} ms) in-process for one client; "
+        f"{per_answer:.1f} SQL statements per answer taking {sql_ms:.1f} ms (execution + round trip), so about "
+        f"{max(0.0, sum(timed) / len(timed) - sql_ms):.1f} ms of Python per answer"
+    )
+    print("  statements per answer, by total time (count per answer, ms per answer, statement):")
+    ranked = sorted(recorder.count, key=lambda key: recorder.seconds[key], reverse=True)
+    for key in ranked[:30]:
+        count, ms = recorder.count[key] / len(timed), recorder.seconds[key] * 1000 / len(timed)
+        print(f"  {count:5.2f}x {ms:6.2f} ms  {_short(key)}")
+    buffer = io.StringIO()
+    stats = pstats.Stats(profiler, stream=buffer)
+    stats.sort_stats("cumulative").print_stats(r"(annotation|knowledge|rest_framework/(views|serializers))", 30)
+    print(f"  cProfile over {profiled} answers (cumulative; project and DRF functions):")
+    print("\n".join("  " + line for line in buffer.getvalue().splitlines() if line.strip()))
+    slow = [key for key in ranked if key.lstrip().upper().startswith("SELECT")][:4]
+    explain([(f"#{rank} by time", *recorder.example[key]) for rank, key in enumerate(slow, start=1)])
+
+
+def explain(statements: list[tuple[str, str, Any]]) -> None:
+    """EXPLAIN ANALYZE statements inside a transaction that is rolled back (some take row locks)."""
+    from django.db import connection, transaction
+
+    for label, sql, params in statements:
+        with transaction.atomic(), connection.cursor() as cursor:
+            cursor.execute("EXPLAIN (ANALYZE, BUFFERS, COSTS OFF) " + sql, params)
+            plan = [row[0] for row in cursor.fetchall()]
+            transaction.set_rollback(True)
+        print(f"\nEXPLAIN ANALYZE {label}: {_short(_normalise(sql), 300)}")
+        print("\n".join("  " + line for line in plan))
+
+
+# --- main -------------------------------------------------------------------------------------------------
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--candidates", type=int, default=1_000_000)
+    parser.add_argument("--database", default="plausi_bench_annotation")
+    parser.add_argument("--host", default=os.environ.get("PGHOST", "127.0.0.1"))
+    parser.add_argument("--user", default=os.environ.get("PGUSER", "postgres"))
+    parser.add_argument("--reuse-database", action="store_true", help="Keep the database of an earlier run.")
+    parser.add_argument("--server", default="gthread:2:8", help="worker class:workers:threads (default %(default)s)")
+    parser.add_argument(
+        "--compare-servers",
+        nargs="*",
+        default=None,
+        metavar="CLASS:WORKERS:THREADS",
+        help="First measure capacity with each configuration (default: a few) and keep the best.",
+    )
+    parser.add_argument("--compare-seconds", type=float, default=10)
+    parser.add_argument("--processes", type=int, default=3, help="Client processes (default %(default)s).")
+    parser.add_argument("--capacity-annotators", type=int, default=50)
+    parser.add_argument("--capacity-seconds", type=float, default=30)
+    parser.add_argument("--latency-annotators", type=int, default=200)
+    parser.add_argument("--latency-seconds", type=float, default=30)
+    parser.add_argument("--latency-interval", type=float, default=1.0, help="Seconds between an annotator's answers.")
+    parser.add_argument("--next-every", type=int, default=5, help="Latency scenario: GET next before every n-th.")
+    parser.add_argument("--scenario", choices=["capacity", "latency", "both", "none"], default="both")
+    parser.add_argument("--profile-answers", type=int, default=200, help="0: no server-side profile.")
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument(
+        "--db-options",
+        default="",
+        help="More database URL options for the server and the profile, e.g. server_side_binding=True.",
+    )
+    args = parser.parse_args()
+
+    admin_url: dict[str, Any] = {"host": args.host, "user": args.user}
+    # Persistent connections, as production sets CONN_MAX_AGE (django-environ reads options from the URL).
+    database_url = f"postgres://{args.user}@{args.host}:5432/{args.database}?conn_max_age=60"
+    if args.db_options:
+        database_url += "&" + args.db_options
+    started = time.perf_counter()
+    if args.reuse_database:
+        _django_setup(database_url)
+    else:
+        database_build(
+            database=args.database, candidates=args.candidates, admin_url=admin_url, database_url=database_url
+        )
+    print(f"code under test: {_code_version()}")
+    from annotation.models import QueueItem
+
+    print(
+        f"database {args.database}: {QueueItem.objects.count():,} queued candidates "
+        f"({QueueItem.objects.filter(is_gold=True).count():,} gold), "
+        f"{QueueItem.objects.filter(state='open').count():,} open; setup {time.perf_counter() - started:.0f} s",
+        flush=True,
+    )
+    known = gold_known_labels()
+    tag = uuid.uuid4().hex[:6]
+    ((_warm_pk, warm_token),) = annotators_create(f"bench-{tag}-warm", 1)
+    log_path = Path(tempfile.gettempdir()) / f"plausi-bench-gunicorn-{tag}.log"
+
+    config = ServerConfig.parse(args.server)
+    if args.compare_servers is not None:
+        candidates = [ServerConfig.parse(text) for text in args.compare_servers] or [
+            ServerConfig("sync", 5, 1),
+            ServerConfig("gthread", 2, 8),
+            ServerConfig("gthread", 4, 8),
+            ServerConfig("gthread", 4, 4),
+        ]
+        best = None
+        print(f"\n== server configurations: capacity for {args.compare_seconds:.0f} s each ==", flush=True)
+        for index, candidate in enumerate(candidates):
+            users = annotators_create(f"bench-{tag}-cmp{index}", args.capacity_annotators)
+            server = Gunicorn(config=candidate, database_url=database_url, log_path=log_path)
+            try:
+                server.wait_ready()
+                warm_up(server, warm_token)
+                result = scenario_run(
+                    name="compare",
+                    gunicorn=server,
+                    annotators=users,
+                    seconds=args.compare_seconds,
+                    interval=0.0,
+                    next_every=0,
+                    processes=args.processes,
+                    known=known,
+                    seed=args.seed,
+                )
+            finally:
+                server.stop()
+            rate = len(result.merged.acknowledged) / result.seconds
+            print(
+                f"{candidate.describe():<36} {rate:7.1f} answers/s   {_latencies('answer', result.merged.answer_ms)}",
+                flush=True,
+            )
+            if best is None or rate > best[0]:
+                best = (rate, candidate)
+        assert best is not None
+        config = best[1]
+        print(f"keeping {config.describe()}", flush=True)
+
+    all_ok = True
+    server = Gunicorn(config=config, database_url=database_url, log_path=log_path)
+    try:
+        server.wait_ready()
+        warmed = warm_up(server, warm_token)
+        print(f"\ngunicorn config.wsgi on {HOST}:{server.port}: {config.describe()}, keep-alive 30 s; log {log_path}")
+        print(f"warm-up: {warmed:,} GET next requests in 5 s before measuring")
+        print(f"client: {args.processes} processes, one thread and one keep-alive connection per annotator")
+        if args.scenario in ("capacity", "both"):
+            print(
+                f"\n== 1. capacity: {args.capacity_annotators} annotators, no think time, "
+                f"{args.capacity_seconds:.0f} s ==",
+                flush=True,
+            )
+            result = scenario_run(
+                name="capacity",
+                gunicorn=server,
+                annotators=annotators_create(f"bench-{tag}-cap", args.capacity_annotators),
+                seconds=args.capacity_seconds,
+                interval=0.0,
+                next_every=0,
+                processes=args.processes,
+                known=known,
+                seed=args.seed,
+            )
+            rate = len(result.merged.acknowledged) / result.seconds
+            verdict = "met" if rate >= TARGET_ANSWERS_PER_SECOND else "NOT met"
+            target = f">= {TARGET_ANSWERS_PER_SECOND} answers/s: {verdict}"
+            all_ok = scenario_report(result, target=target) and all_ok
+        if args.scenario in ("latency", "both"):
+            print(
+                f"\n== 2. latency: {args.latency_annotators} annotators, one answer each per "
+                f"{args.latency_interval:g} s, {args.latency_seconds:.0f} s (offered: "
+                f"{args.latency_annotators / args.latency_interval:.0f} answers/s) ==",
+                flush=True,
+            )
+            result = scenario_run(
+                name="latency",
+                gunicorn=server,
+                annotators=annotators_create(f"bench-{tag}-lat", args.latency_annotators),
+                seconds=args.latency_seconds,
+                interval=args.latency_interval,
+                next_every=args.next_every,
+                processes=args.processes,
+                known=known,
+                seed=args.seed + 1000,
+            )
+            p99_next = _percentile(result.merged.next_ms, 99)
+            p99_answer = _percentile(result.merged.answer_ms, 99)
+            met = p99_next <= TARGET_P99_MS and p99_answer <= TARGET_P99_MS
+            target = f"p99 <= {TARGET_P99_MS} ms for next and for answer: {'met' if met else 'NOT met'}"
+            all_ok = scenario_report(result, target=target) and all_ok
+    finally:
+        server.stop()
+    if args.profile_answers:
+        profile(answers=args.profile_answers, known=known)
+    print(f"\ncorrectness checks: {'all passed' if all_ok else 'FAILED'}")
+    return 0 if all_ok else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
