@@ -58,8 +58,7 @@ class StepOutputSerializer(serializers.Serializer):
 
 class ProgressOutputSerializer(serializers.Serializer):
     answered_today = serializers.IntegerField()
-    answered_total = serializers.IntegerField()
-    open_in_queue = serializers.IntegerField()
+    open_in_queue = serializers.IntegerField(help_text="Capped at 10,000 (shown as 10000+).")
 
 
 class NextOutputSerializer(serializers.Serializer):

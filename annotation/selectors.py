@@ -106,26 +106,26 @@ def step_data(step: Step | None) -> dict[str, Any] | None:
 
 
 _OPEN_COUNT_TTL_SECONDS = 5.0
+OPEN_COUNT_CAP = 10_000
 _open_count_cache: tuple[float, int] = (0.0, 0)
 
 
 def open_in_queue() -> int:
-    """Open queue items, counted at most every few seconds per process: on a pool of millions an exact count on
-    every answer would cost more than the answer itself, and the figure is only shown as progress."""
+    """Open queue items up to ``OPEN_COUNT_CAP`` (the page shows "10000+"), counted at most every few seconds
+    per process: on a pool of millions an exact count costs more than an answer, and it is only progress."""
     global _open_count_cache
     counted_at, count = _open_count_cache
     now = time.monotonic()
     if now - counted_at > _OPEN_COUNT_TTL_SECONDS:
-        count = QueueItem.objects.filter(state=QueueItem.State.OPEN).count()
+        count = len(QueueItem.objects.filter(state=QueueItem.State.OPEN).values_list("pk", flat=True)[:OPEN_COUNT_CAP])
         _open_count_cache = (now, count)
     return count
 
 
 def annotator_progress(*, annotator: Any) -> dict[str, int]:
-    """Answers given today (UTC) and in all, and candidates still open in the queue."""
+    """Answers given today (UTC) and candidates still open in the queue (capped, see ``open_in_queue``)."""
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
     return {
         "answered_today": Answer.objects.filter(annotator=annotator, created_at__gte=today).count(),
-        "answered_total": Answer.objects.filter(annotator=annotator).count(),
         "open_in_queue": open_in_queue(),
     }

@@ -21,7 +21,7 @@
     if (ahead !== undefined) prefetch = ahead;
     if (progress) {
       $("answered-today").textContent = String(progress.answered_today);
-      $("open-in-queue").textContent = String(progress.open_in_queue);
+      $("open-in-queue").textContent = progress.open_in_queue >= 10000 ? "10000+" : String(progress.open_in_queue);
     }
     if (!step) {
       $("task").hidden = true;

@@ -31,7 +31,7 @@ def test_next_returns_the_question_in_plain_language_with_its_context_and_the_qu
     candidate = step["candidate"]
     assert candidate["context"].startswith("A shopper searched for “query")
     assert candidate["tail"] in step["question"]["text"]
-    assert body["progress"] == {"answered_today": 0, "answered_total": 0, "open_in_queue": 2}
+    assert body["progress"] == {"answered_today": 0, "open_in_queue": 2}
     assert body["prefetch"]["candidate"]["id"] != candidate["id"]  # the next candidate, leased ahead
     assert body["prefetch"]["question"]["slug"] == "complete"
 

@@ -53,6 +53,7 @@ def test_the_annotator_page_works_at_phone_width(page: Page, log_in: Any) -> Non
     assert box is not None and box["x"] + box["width"] <= 375
     yes.click()
     expect(page.locator("#question-number")).to_have_text("2")
+    expect(page.locator("#answered-today")).to_have_text("1")  # the answer landed before the test ends
 
 
 def test_after_a_no_the_next_candidate_appears_without_waiting_for_the_server(page: Page, log_in: Any) -> None:
