@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import time
+from collections import OrderedDict
 from typing import Any
 
 from django.utils import timezone
@@ -55,18 +56,43 @@ def candidate_context(candidate: Candidate) -> dict[str, Any]:
     }
 
 
-def question_text(question: Question, candidate: Candidate, statement: str, wordings: dict[int, str]) -> str:
-    template = wordings.get(question.pk, question.template)
-    return _fill(template, statement=statement, tail=candidate.tail)
+_CONTEXT_CACHE_SIZE = 20_000
+_context_cache: OrderedDict[int, tuple[dict[str, Any], int]] = OrderedDict()
 
 
-def _question_data(
-    question: Question, candidate: Candidate, statement: str, total: int, wordings: dict[int, str]
+def _cached_context(candidate_id: int) -> tuple[dict[str, Any], int]:
+    """(context, relation id) of a candidate, from a bounded per-process LRU: the text of a candidate never
+    changes, and a prefetched candidate is rendered again when it becomes the current one."""
+    found = _context_cache.get(candidate_id)
+    if found is not None:
+        _context_cache.move_to_end(candidate_id)
+        return found
+    candidate = (
+        Candidate.objects.select_related(
+            "relation", "pair__query", "pair__product__category", "pair__other_product__category"
+        )
+        .filter(pk=candidate_id)
+        .get()
+    )
+    found = (candidate_context(candidate), candidate.relation_id)
+    _context_cache[candidate_id] = found
+    if len(_context_cache) > _CONTEXT_CACHE_SIZE:
+        _context_cache.popitem(last=False)
+    return found
+
+
+def context_cache_clear() -> None:
+    _context_cache.clear()
+
+
+def _question_payload(
+    question: Question, context: dict[str, Any], total: int, wordings: dict[int, str]
 ) -> dict[str, Any]:
+    template = wordings.get(question.pk, question.template)
     return {
         "slug": question.slug,
         "label": question.label,
-        "text": question_text(question, candidate, statement, wordings),
+        "text": _fill(template, statement=context["statement"], tail=context["tail"]),
         "help": question.help_text,
         "number": question.order,
         "total": total,
@@ -77,31 +103,21 @@ def step_data(step: Step | None) -> dict[str, Any] | None:
     """A step for the API: the question, the candidate's context, and the question that follows a Yes."""
     if step is None:
         return None
-    candidate = (
-        Candidate.objects.select_related(
-            "relation", "pair__query", "pair__product__category", "pair__other_product__category"
-        )
-        .filter(pk=step.assignment.candidate_id)
-        .get()
-    )
-    context = candidate_context(candidate)
+    context, relation_id = _cached_context(step.assignment.candidate_id)
     questions = active_questions()
-    wordings = dict(
-        QuestionWording.objects.filter(relation_id=candidate.relation_id).values_list("question_id", "template")
-    )
+    wordings = dict(QuestionWording.objects.filter(relation_id=relation_id).values_list("question_id", "template"))
     settled_yes = set(
-        ConsolidatedLabel.objects.filter(candidate=candidate, value=True).values_list("question_id", flat=True)
+        ConsolidatedLabel.objects.filter(candidate_id=step.assignment.candidate_id, value=True).values_list(
+            "question_id", flat=True
+        )
     )
-    following = None
     after = [q for q in questions if q.order > step.question.order and q.pk not in settled_yes]
-    if after:
-        following = _question_data(after[0], candidate, context["statement"], len(questions), wordings)
     return {
         "assignment": step.assignment.pk,
         "lease_expires_at": step.assignment.lease_expires_at,
-        "question": _question_data(step.question, candidate, context["statement"], len(questions), wordings),
+        "question": _question_payload(step.question, context, len(questions), wordings),
         "candidate": context,
-        "then_if_yes": following,
+        "then_if_yes": _question_payload(after[0], context, len(questions), wordings) if after else None,
     }
 
 

@@ -179,5 +179,6 @@ def _fresh_process_caches() -> Iterator[None]:
     from annotation.services import questions_cache_clear
 
     questions_cache_clear()
+    annotation_selectors.context_cache_clear()
     annotation_selectors._open_count_cache = (0.0, 0)
     yield

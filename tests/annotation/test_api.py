@@ -106,3 +106,15 @@ def test_the_agreement_page_is_for_curators_and_admins(queue: None) -> None:
     client.force_login(UserFactory(role="curator"))
     page = client.get(reverse("annotation-agreement"))
     assert page.status_code == 200 and "Krippendorff" in page.content.decode()
+
+
+def test_the_next_response_has_exactly_the_documented_shape(queue: None, api_client_for: Any) -> None:
+    from annotation.apis import NextOutputSerializer, StepOutputSerializer
+
+    body = api_client_for("annotator").get(reverse("api-annotation-next")).json()
+    assert set(body) == set(NextOutputSerializer().fields)
+    step_fields = StepOutputSerializer().fields
+    assert set(body["step"]) == set(step_fields)
+    for name in ("question", "candidate"):
+        assert set(body["step"][name]) == set(step_fields[name].fields)
+    assert set(body["progress"]) == set(NextOutputSerializer().fields["progress"].fields)
