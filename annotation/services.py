@@ -132,8 +132,37 @@ def _expire_leases(now: dt.datetime) -> None:
             QueueItem.objects.filter(candidate_id=candidate_id, in_flight__gt=0).update(in_flight=F("in_flight") - 1)
 
 
-def _labels(candidate_id: int) -> dict[int, ConsolidatedLabel]:
-    return {label.question_id: label for label in ConsolidatedLabel.objects.filter(candidate_id=candidate_id)}
+def _walk(questions: list[Question], own: dict[int, bool], settled: dict[int, bool | None]) -> Question | None:
+    """The question a pass asks, given the annotator's own answers and the settled labels (pure)."""
+    for question in questions:
+        if question.pk in own:
+            if own[question.pk] is False:
+                return None
+            continue
+        value = settled.get(question.pk)
+        if value is True:
+            continue
+        if value is False:
+            return None
+        return question
+    return None
+
+
+def _pass_state(assignment: Assignment, *, gold: bool) -> tuple[dict[int, bool], dict[int, bool | None]]:
+    """The annotator's own answers on the candidate and its settled labels (none for gold: see below)."""
+    own = dict(
+        Answer.objects.filter(candidate_id=assignment.candidate_id, annotator_id=assignment.annotator_id).values_list(
+            "question_id", "value"
+        )
+    )
+    settled: dict[int, bool | None] = (
+        {}
+        if gold
+        else dict(
+            ConsolidatedLabel.objects.filter(candidate_id=assignment.candidate_id).values_list("question_id", "value")
+        )
+    )
+    return own, settled
 
 
 def _current_question(
@@ -144,37 +173,21 @@ def _current_question(
     On a gold candidate every question is asked in order until the annotator's first No: settled labels are
     the known answers there, and skipping them would tell the annotator that the candidate is gold.
     """
-    own = dict(
-        Answer.objects.filter(candidate_id=assignment.candidate_id, annotator_id=assignment.annotator_id).values_list(
-            "question_id", "value"
-        )
-    )
     if gold is None:
         gold = QueueItem.objects.filter(candidate_id=assignment.candidate_id, is_gold=True).exists()
-    labels = {} if gold else _labels(assignment.candidate_id)
-    for question in questions:
-        if question.pk in own:
-            if own[question.pk] is False:
-                return None
-            continue
-        label = labels.get(question.pk)
-        settled = label is not None and label.value is not None
-        if settled and label is not None and label.value:
-            continue
-        if settled:
-            return None
-        return question
-    return None
+    return _walk(questions, *_pass_state(assignment, gold=gold))
 
 
-def _recompute(candidate_id: int, questions: list[Question]) -> QueueItem:
+def _recompute(candidate_id: int, questions: list[Question], item: QueueItem | None = None) -> QueueItem:
     """Consolidate every question of a candidate and decide whether it needs more annotators or is labelled.
 
     Caller holds the queue item's row lock.
     """
-    item = QueueItem.objects.get(candidate_id=candidate_id)
+    if item is None:
+        item = QueueItem.objects.get(candidate_id=candidate_id)
     if item.is_gold:
         return _recompute_gold(item, questions)
+    was_closed = item.state == QueueItem.State.CLOSED
     counts: dict[int, list[int]] = {}
     answers = Answer.objects.filter(candidate_id=candidate_id).exclude(annotator__annotator_profile__excluded=True)
     for question_id, value in answers.values_list("question_id", "value"):
@@ -226,11 +239,11 @@ def _recompute(candidate_id: int, questions: list[Question]) -> QueueItem:
     item.state = QueueItem.State.CLOSED if closed and item.in_flight == 0 else QueueItem.State.OPEN
     item.updated_at = now
     item.save(update_fields=["wanted", "in_flight", "state", "updated_at"])
-    if item.state == QueueItem.State.CLOSED:
+    if item.state == QueueItem.State.CLOSED and not was_closed:
         Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.IN_ANNOTATION).update(
             status=Candidate.Status.LABELLED, updated_at=now
         )
-    else:
+    elif item.state == QueueItem.State.OPEN and was_closed:
         Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.LABELLED).update(
             status=Candidate.Status.IN_ANNOTATION, updated_at=now
         )
@@ -281,7 +294,7 @@ def annotator_is_paused(annotator: Any) -> bool:
     return AnnotatorProfile.objects.filter(user=annotator, paused=True).exists()
 
 
-def _claim(annotator: Any, now: dt.datetime) -> Assignment | None:
+def _claim(annotator: Any, now: dt.datetime) -> tuple[Assignment, bool] | None:
     """Lease the highest-priority open candidate with a free slot that this annotator has never had.
 
     A gold candidate is offered instead with probability ``GOLD_RATE`` (when one is left for this annotator).
@@ -295,6 +308,7 @@ def _claim(annotator: Any, now: dt.datetime) -> Assignment | None:
     )
     want_gold = random.random() < float(_conf("GOLD_RATE"))
     row = None
+    gold = want_gold
     with connection.cursor() as cursor:
         for gold in (want_gold, not want_gold):
             cursor.execute(sql, [gold, annotator.pk])
@@ -308,7 +322,10 @@ def _claim(annotator: Any, now: dt.datetime) -> Assignment | None:
     Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.POOLED).update(
         status=Candidate.Status.IN_ANNOTATION, updated_at=now
     )
-    return Assignment.objects.create(candidate_id=candidate_id, annotator=annotator, lease_expires_at=now + _lease())
+    assignment = Assignment.objects.create(
+        candidate_id=candidate_id, annotator=annotator, lease_expires_at=now + _lease()
+    )
+    return assignment, gold
 
 
 def _finish(assignment: Assignment, status: str, now: dt.datetime) -> None:
@@ -342,10 +359,11 @@ def _steps(annotator: Any, count: int) -> list[Step]:
         item = QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
         _recompute(item.candidate_id, questions)
     while len(steps) < count:
-        claimed = _claim(annotator, now)
-        if claimed is None:
+        found = _claim(annotator, now)
+        if found is None:
             break
-        question = _current_question(claimed, questions)
+        claimed, claimed_gold = found
+        question = _current_question(claimed, questions, gold=claimed_gold)
         if question is not None:
             steps.append(Step(claimed, question))
         else:
@@ -410,7 +428,8 @@ def answer_submit(
         raise Conflict(f"This lease is {assignment.status}; ask for the next question.")
     questions = _questions()
     item = QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
-    question = _current_question(assignment, questions, gold=item.is_gold)
+    own, settled = _pass_state(assignment, gold=item.is_gold)
+    question = _walk(questions, own, settled)
     if question is None or question.slug != question_slug:
         raise Conflict("That is not the question this lease is asking now; ask for the next question.")
     try:
@@ -430,9 +449,10 @@ def answer_submit(
         _score_gold(annotator, assignment.candidate_id, question, value)
     assignment.lease_expires_at = now + _lease()
     assignment.save(update_fields=["lease_expires_at"])
-    if _current_question(assignment, questions, gold=item.is_gold) is None:
+    own[question.pk] = value
+    if _walk(questions, own, settled) is None:
         _finish(assignment, Assignment.Status.DONE, now)
-    _recompute(item.candidate_id, questions)
+    _recompute(item.candidate_id, questions)  # re-reads the row: _finish changed in_flight in the database
     return AnswerResult(answer, True, *assignment_next_with_prefetch(annotator=annotator))
 
 
@@ -463,9 +483,7 @@ def answer_undo(*, annotator: Any) -> Step | None:
     if assignment.status != Assignment.Status.LEASED:
         assignment.status = Assignment.Status.LEASED
         assignment.finished_at = None
-        QueueItem.objects.filter(candidate_id=assignment.candidate_id).update(
-            in_flight=F("in_flight") + 1, state=QueueItem.State.OPEN
-        )
+        QueueItem.objects.filter(candidate_id=assignment.candidate_id).update(in_flight=F("in_flight") + 1)
     assignment.lease_expires_at = now + _lease()
     assignment.save(update_fields=["status", "finished_at", "lease_expires_at"])
     _recompute(assignment.candidate_id, _questions())
