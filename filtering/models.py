@@ -7,6 +7,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from knowledge.runs import RunProgress
+
 
 class FilterConfiguration(models.Model):
     """One version of the rule set and every threshold. Versions are immutable; a run keeps a copy of its own."""
@@ -30,7 +32,7 @@ class FilterConfiguration(models.Model):
         return f"filter configuration v{self.version}{' (active)' if self.is_active else ''}"
 
 
-class FilterRun(models.Model):
+class FilterRun(RunProgress, models.Model):
     """One pass of the filters over the pool: moves candidates between ingested, pooled and filtered out."""
 
     class Status(models.TextChoices):
@@ -65,14 +67,6 @@ class FilterRun(models.Model):
 
     def __str__(self) -> str:
         return f"filter run #{self.pk} ({self.status})"
-
-    @property
-    def progress_fraction(self) -> float:
-        if self.status == self.Status.SUCCEEDED:
-            return 1.0
-        if not self.progress_total:
-            return 0.0
-        return min(1.0, self.progress_done / self.progress_total)
 
 
 class FilterDecision(models.Model):

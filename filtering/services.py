@@ -28,7 +28,8 @@ from filtering.rules import build_rules, evaluate
 from filtering.rules.generic import TailStats
 from filtering.types import Verdict
 from knowledge.bulk import rows_copy
-from knowledge.errors import ApplicationError, ServiceUnavailable
+from knowledge.errors import ApplicationError
+from knowledge.runs import run_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -112,18 +113,7 @@ def filter_run_create(
 def _enqueue(run_id: int) -> None:
     from filtering.tasks import filter_run_execute_task
 
-    try:
-        filter_run_execute_task.delay(run_id)
-    except Exception as exc:  # the broker is unreachable: say so, never run the work in the web process
-        logger.exception("could not enqueue filter run %s", run_id)
-        FilterRun.objects.filter(pk=run_id, status=FilterRun.Status.QUEUED).update(
-            status=FilterRun.Status.FAILED,
-            message=f"The task queue is unreachable ({type(exc).__name__}). Try again.",
-            finished_at=timezone.now(),
-        )
-        raise ServiceUnavailable(
-            "The task queue is unreachable; the filter run was not started.", extra={"run_id": run_id}
-        ) from exc
+    run_enqueue(task=filter_run_execute_task, run_model=FilterRun, run_id=run_id, what="filter run")
 
 
 def filter_run_claim(*, run_id: int) -> bool:

@@ -10,6 +10,8 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
+from knowledge.runs import RunProgress
+
 
 class Category(models.Model):
     name = models.CharField(max_length=200, unique=True)
@@ -218,7 +220,7 @@ class Candidate(models.Model):
         return f"#{self.pk} {self.relation_id}: {self.tail[:60]}"
 
 
-class IngestRun(models.Model):
+class IngestRun(RunProgress, models.Model):
     """One ingest of one or more files: the record the CLI, the API and the UI read."""
 
     class Status(models.TextChoices):
@@ -271,14 +273,6 @@ class IngestRun(models.Model):
 
     def __str__(self) -> str:
         return f"ingest #{self.pk} ({self.status})"
-
-    @property
-    def progress_fraction(self) -> float:
-        if self.status == self.Status.SUCCEEDED:
-            return 1.0
-        if not self.progress_total:
-            return 0.0
-        return min(1.0, self.progress_done / self.progress_total)
 
 
 class IngestedFile(models.Model):

@@ -23,7 +23,7 @@ from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
-from knowledge.errors import ApplicationError, ServiceUnavailable
+from knowledge.errors import ApplicationError
 from knowledge.ingest import staging
 from knowledge.ingest.parsing import (
     FileTooLarge,
@@ -36,6 +36,7 @@ from knowledge.ingest.parsing import (
     open_content,
 )
 from knowledge.models import IngestedFile, IngestRun, Relation
+from knowledge.runs import run_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -99,19 +100,7 @@ def ingest_run_create(
 def _enqueue(run_id: int) -> None:
     from knowledge.tasks import ingest_run_execute_task
 
-    try:
-        ingest_run_execute_task.delay(run_id)
-    except Exception as exc:  # the broker is unreachable: say so, never run the work in the web process
-        logger.exception("could not enqueue ingest run %s", run_id)
-        IngestRun.objects.filter(pk=run_id, status=IngestRun.Status.QUEUED).update(
-            status=IngestRun.Status.FAILED,
-            message=f"The task queue is unreachable ({type(exc).__name__}); nothing was imported. Try again.",
-            finished_at=timezone.now(),
-        )
-        raise ServiceUnavailable(
-            "The task queue is unreachable; the ingest was not started. Try again later.",
-            extra={"run_id": run_id},
-        ) from exc
+    run_enqueue(task=ingest_run_execute_task, run_model=IngestRun, run_id=run_id, what="ingest")
 
 
 def ingest_run_create_from_uploads(
