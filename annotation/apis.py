@@ -185,6 +185,6 @@ class AgreementReportApi(APIView):
         ),
     )
     def get(self, request: Request) -> Response:
-        from annotation.reports import agreement_report
+        from annotation.reports import agreement_report_cached
 
-        return Response(agreement_report())
+        return Response(agreement_report_cached())

@@ -6,6 +6,7 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
+from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
@@ -71,6 +72,19 @@ def agreement_report(*, max_answers: int = 500_000) -> dict[str, Any]:
         entry["flagged"] = bool(profile and profile.flagged)
         entry["paused"] = bool(profile and profile.paused)
     return {"questions": questions, "annotators": sorted(per_annotator.values(), key=lambda e: -e["answers"])}
+
+
+AGREEMENT_CACHE_SECONDS = 60
+
+
+def agreement_report_cached() -> dict[str, Any]:
+    """The agreement report for web requests: computed at most once a minute per cache, since it reads up to
+    ``max_answers`` answers, which is too much work to repeat on every page view."""
+    report = cache.get("annotation:agreement-report")
+    if report is None:
+        report = agreement_report()
+        cache.set("annotation:agreement-report", report, AGREEMENT_CACHE_SECONDS)
+    return report
 
 
 @transaction.atomic

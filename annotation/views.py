@@ -20,9 +20,9 @@ def annotate(request: HttpRequest) -> HttpResponse:
 @login_required
 def agreement(request: HttpRequest) -> HttpResponse:
     """Agreement per question and annotator statistics (curators and admins)."""
-    from annotation.reports import agreement_report
+    from annotation.reports import agreement_report_cached
     from knowledge.roles import Role, user_has_role
 
     if not user_has_role(request.user, Role.CURATOR, Role.ADMIN):
         raise PermissionDenied
-    return render(request, "annotation/agreement.html", {"report": agreement_report()})
+    return render(request, "annotation/agreement.html", {"report": agreement_report_cached()})

@@ -175,9 +175,12 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float = 30, interval: 
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> Iterator[None]:
     """Per-process TTL caches (active questions, the open-queue count) must not leak from one test to the next."""
+    from django.core.cache import cache
+
     from annotation import selectors as annotation_selectors
     from annotation.services import questions_cache_clear
 
+    cache.clear()
     questions_cache_clear()
     annotation_selectors.context_cache_clear()
     annotation_selectors._open_count_cache = (0.0, 0)
