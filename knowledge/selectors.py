@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.core.cache import cache
 from django.db.models import Count, QuerySet
 
 from knowledge.models import Candidate, IngestRun, Relation
@@ -41,11 +42,21 @@ def candidate_get(*, candidate_id: int) -> Candidate | None:
     return candidate_list().filter(pk=candidate_id).first()
 
 
+STATUS_COUNTS_CACHE_SECONDS = 30
+
+
 def candidate_status_counts() -> dict[str, int]:
-    """How many candidates are in each lifecycle status (every status present, zero when empty)."""
+    """How many candidates are in each lifecycle status (every status present, zero when empty).
+
+    Counted over the whole pool, so web pages see it through a short cache rather than once per view.
+    """
+    cached = cache.get("knowledge:status-counts")
+    if cached is not None:
+        return dict(cached)
     counts = {status.value: 0 for status in Candidate.Status}
     for row in Candidate.objects.values("status").annotate(n=Count("id")).order_by():
         counts[row["status"]] = row["n"]
+    cache.set("knowledge:status-counts", counts, STATUS_COUNTS_CACHE_SECONDS)
     return counts
 
 
