@@ -10,14 +10,11 @@ from __future__ import annotations
 from collections.abc import Callable, Iterator
 from typing import Any
 
-from django.db import transaction
-
 from filtering import selectors
+from filtering.decisions import decision_rows, decisions_write
 from filtering.embedding_cache import DatabaseEmbeddingCache
-from filtering.models import FilterDecision
 from filtering.similarity import TfidfEncoder, make_encoder, similarity_filter
 from filtering.types import Verdict
-from knowledge.bulk import rows_copy
 
 CHUNK_CANDIDATES = 5_000
 TFIDF_CHUNK_CANDIDATES = 50_000
@@ -68,15 +65,10 @@ def similarity_stage(
             if not verdicts:
                 continue
             dropped[candidate.id] = verdicts
-            decisions.extend((run_id, candidate.id, v.rule, float(v.score), v.reason[:2000]) for v in verdicts)
+            decisions.extend(decision_rows(run_id, candidate.id, verdicts))
             if duplicate_verdict is not None:
                 representative = int(duplicate_verdict.extra["representative_id"])  # type: ignore[call-overload]
                 duplicates[candidate.id] = (representative, support[candidate.id])
-        with transaction.atomic():
-            rows_copy(
-                table=FilterDecision._meta.db_table,
-                columns=("run_id", "candidate_id", "rule", "score", "reason"),
-                rows=decisions,
-            )
+        decisions_write(decisions)
         advance(len(candidates))
     return dropped, duplicates

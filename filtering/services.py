@@ -13,7 +13,7 @@ import itertools
 import logging
 import time
 from collections import Counter, defaultdict
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from itertools import combinations
 from typing import Any
 
@@ -23,7 +23,8 @@ from django.utils import timezone
 
 from filtering import selectors
 from filtering.config import DEFAULT_CONFIG, ConfigError, validate_config
-from filtering.models import FilterConfiguration, FilterDecision, FilterRun
+from filtering.decisions import decision_rows, decisions_write
+from filtering.models import FilterConfiguration, FilterRun
 from filtering.rules import build_rules, evaluate
 from filtering.rules.generic import TailStats
 from filtering.types import Verdict
@@ -160,20 +161,6 @@ def _pool_tail_stats(config: dict[str, Any]) -> dict[str, TailStats]:
     }
 
 
-def _write_decisions(rows: list[tuple[Any, ...]]) -> None:
-    if rows:
-        with transaction.atomic():
-            rows_copy(
-                table=FilterDecision._meta.db_table,
-                columns=("run_id", "candidate_id", "rule", "score", "reason"),
-                rows=rows,
-            )
-
-
-def _decision_rows(run_id: int, candidate_id: int, verdicts: Iterable[Verdict]) -> list[tuple[Any, ...]]:
-    return [(run_id, candidate_id, v.rule, float(v.score), v.reason[:2000]) for v in verdicts]
-
-
 def filter_run_execute(*, run_id: int, progress: ProgressCallback | None = None) -> FilterRun:
     """Execute a claimed run; see the module docstring for the stages and the guarantees."""
     run = FilterRun.objects.get(pk=run_id)
@@ -215,15 +202,15 @@ def _execute(run: FilterRun, progress_callback: ProgressCallback | None) -> Filt
     for candidate, verdicts in evaluate(rules, pool):
         if verdicts:
             dropped[candidate.id] = verdicts
-            decisions.extend(_decision_rows(run.pk, candidate.id, verdicts))
+            decisions.extend(decision_rows(run.pk, candidate.id, verdicts))
         else:
             kept.append((candidate.head_key, candidate.id))
         pending += 1
         if pending >= DECISION_BATCH:
-            _write_decisions(decisions)
+            decisions_write(decisions)
             progress.advance(pending, phase="rules")
             decisions, pending = [], 0
-    _write_decisions(decisions)
+    decisions_write(decisions)
     progress.advance(pending, phase="rules")
     timings["rules"] = round(time.monotonic() - stage, 3)
 
