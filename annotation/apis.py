@@ -138,7 +138,7 @@ class AnswerCreateApi(APIView):
             result.next_step,
             result.prefetch,
             status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
-            extra={"answer": result.answer.pk},
+            extra={"answer": result.answer_id},
         )
 
 

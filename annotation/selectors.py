@@ -6,10 +6,11 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+from django.db import connection
 from django.utils import timezone
 
-from annotation.models import Answer, ConsolidatedLabel, Question, QuestionWording, QueueItem
-from annotation.services import Step
+from annotation.models import ConsolidatedLabel, Question, QueueItem
+from annotation.services import Step, question_wordings
 from annotation.services import _questions as active_questions
 from knowledge.models import Candidate
 
@@ -21,39 +22,94 @@ def _fill(template: str, **values: str) -> str:
     return template
 
 
-def _head_name(candidate: Candidate) -> str:
-    pair = candidate.pair
-    if pair is None:
-        return candidate.head_text
-    return pair.product.title or pair.product.external_id
+def _context(
+    *,
+    candidate_id: int,
+    head_kind: str,
+    head_text: str,
+    tail: str,
+    query: str,
+    products: list[tuple[str, str, str | None]],
+    relation: tuple[str, str, str],
+) -> dict[str, Any]:
+    """The context dict from plain values: ``products`` are (title, external id, category name or None) and
+    ``relation`` is (slug, label, sentence template)."""
+    titles = [title or external_id for title, external_id, _ in products]
+    categories = [category for _, _, category in products if category is not None]
+    if head_kind == Candidate.HeadKind.SEARCH_BUY:
+        sentence = f"A shopper searched for “{query}” and bought “{titles[0]}”."
+    elif head_kind == Candidate.HeadKind.CO_BUY:
+        sentence = f"A shopper bought “{titles[0]}” and “{titles[1]}” together."
+    else:
+        sentence = f"About “{head_text}”."
+    head_name = titles[0] if titles else head_text
+    slug, label, template = relation
+    return {
+        "id": candidate_id,
+        "head_kind": head_kind,
+        "query": query,
+        "titles": titles,
+        "categories": categories,
+        "head_text": head_text,
+        "relation": {"slug": slug, "label": label},
+        "tail": tail,
+        "statement": _fill(template, head=head_name, tail=tail),
+        "context": sentence,
+    }
 
 
 def candidate_context(candidate: Candidate) -> dict[str, Any]:
     """The behaviour behind a candidate, as plain data (the UI escapes it) and as one plain sentence."""
     pair = candidate.pair
-    query = pair.query.text if pair is not None and pair.query is not None else ""
     products = [] if pair is None else [p for p in (pair.product, pair.other_product) if p is not None]
-    titles = [product.title or product.external_id for product in products]
-    categories = [product.category.name for product in products if product.category is not None]
-    if candidate.head_kind == Candidate.HeadKind.SEARCH_BUY:
-        sentence = f"A shopper searched for “{query}” and bought “{titles[0]}”."
-    elif candidate.head_kind == Candidate.HeadKind.CO_BUY:
-        sentence = f"A shopper bought “{titles[0]}” and “{titles[1]}” together."
-    else:
-        sentence = f"About “{candidate.head_text}”."
-    statement = _fill(candidate.relation.sentence_template, head=_head_name(candidate), tail=candidate.tail)
-    return {
-        "id": candidate.pk,
-        "head_kind": candidate.head_kind,
-        "query": query,
-        "titles": titles,
-        "categories": categories,
-        "head_text": candidate.head_text,
-        "relation": {"slug": candidate.relation.slug, "label": candidate.relation.label},
-        "tail": candidate.tail,
-        "statement": statement,
-        "context": sentence,
-    }
+    return _context(
+        candidate_id=candidate.pk,
+        head_kind=candidate.head_kind,
+        head_text=candidate.head_text,
+        tail=candidate.tail,
+        query=pair.query.text if pair is not None and pair.query is not None else "",
+        products=[(p.title, p.external_id, p.category.name if p.category is not None else None) for p in products],
+        relation=(candidate.relation.slug, candidate.relation.label, candidate.relation.sentence_template),
+    )
+
+
+_CONTEXT_SQL = (
+    "SELECT c.head_kind, c.head_text, c.tail, c.relation_id, r.slug, r.label, r.sentence_template, c.pair_id, "
+    "sq.text, p1.title, p1.external_id, k1.name, p2.id, p2.title, p2.external_id, k2.name "
+    "FROM knowledge_candidate c JOIN knowledge_relation r ON r.id = c.relation_id "
+    "LEFT JOIN knowledge_behaviourpair bp ON bp.id = c.pair_id "
+    "LEFT JOIN knowledge_searchquery sq ON sq.id = bp.query_id "
+    "LEFT JOIN knowledge_product p1 ON p1.id = bp.product_id "
+    "LEFT JOIN knowledge_category k1 ON k1.id = p1.category_id "
+    "LEFT JOIN knowledge_product p2 ON p2.id = bp.other_product_id "
+    "LEFT JOIN knowledge_category k2 ON k2.id = p2.category_id "
+    "WHERE c.id = %s"
+)
+
+
+def _load_context(candidate_id: int) -> tuple[dict[str, Any], int]:
+    """One statement (the answer path renders a new candidate every two or three answers)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_CONTEXT_SQL, [candidate_id])
+        row = cursor.fetchone()
+    if row is None:
+        raise Candidate.DoesNotExist(f"candidate {candidate_id} does not exist")
+    head_kind, head_text, tail, relation_id, slug, label, template, pair_id, query = row[:9]
+    products: list[tuple[str, str, str | None]] = []
+    if pair_id is not None:
+        products.append((row[9], row[10], row[11]))
+        if row[12] is not None:
+            products.append((row[13], row[14], row[15]))
+    context = _context(
+        candidate_id=candidate_id,
+        head_kind=head_kind,
+        head_text=head_text,
+        tail=tail,
+        query=query or "",
+        products=products,
+        relation=(slug, label, template),
+    )
+    return context, relation_id
 
 
 _CONTEXT_CACHE_SIZE = 20_000
@@ -67,14 +123,7 @@ def _cached_context(candidate_id: int) -> tuple[dict[str, Any], int]:
     if found is not None:
         _context_cache.move_to_end(candidate_id)
         return found
-    candidate = (
-        Candidate.objects.select_related(
-            "relation", "pair__query", "pair__product__category", "pair__other_product__category"
-        )
-        .filter(pk=candidate_id)
-        .get()
-    )
-    found = (candidate_context(candidate), candidate.relation_id)
+    found = _load_context(candidate_id)
     _context_cache[candidate_id] = found
     if len(_context_cache) > _CONTEXT_CACHE_SIZE:
         _context_cache.popitem(last=False)
@@ -105,12 +154,14 @@ def step_data(step: Step | None) -> dict[str, Any] | None:
         return None
     context, relation_id = _cached_context(step.assignment.candidate_id)
     questions = active_questions()
-    wordings = dict(QuestionWording.objects.filter(relation_id=relation_id).values_list("question_id", "template"))
-    settled_yes = set(
-        ConsolidatedLabel.objects.filter(candidate_id=step.assignment.candidate_id, value=True).values_list(
-            "question_id", flat=True
+    wordings = question_wordings().get(relation_id, {})
+    settled_yes = step.settled_yes
+    if settled_yes is None:
+        settled_yes = frozenset(
+            ConsolidatedLabel.objects.filter(candidate_id=step.assignment.candidate_id, value=True).values_list(
+                "question_id", flat=True
+            )
         )
-    )
     after = [q for q in questions if q.order > step.question.order and q.pk not in settled_yes]
     return {
         "assignment": step.assignment.pk,
@@ -141,7 +192,13 @@ def open_in_queue() -> int:
 def annotator_progress(*, annotator: Any) -> dict[str, int]:
     """Answers given today (UTC) and candidates still open in the queue (capped, see ``open_in_queue``)."""
     today = timezone.now().replace(hour=0, minute=0, second=0, microsecond=0)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*) FROM annotation_answer WHERE annotator_id = %s AND created_at >= %s",
+            [annotator.pk, connection.ops.adapt_datetimefield_value(today)],
+        )
+        answered_today = int(cursor.fetchone()[0])
     return {
-        "answered_today": Answer.objects.filter(annotator=annotator, created_at__gte=today).count(),
+        "answered_today": answered_today,
         "open_in_queue": open_in_queue(),
     }

@@ -22,22 +22,23 @@ from __future__ import annotations
 import datetime as dt
 import random
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
+import orjson
 from django.conf import settings
-from django.db import IntegrityError, connection, transaction
+from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django.utils.dateparse import parse_datetime
 
 from annotation.maths.consolidation import majority
 from annotation.models import (
     AnnotatorProfile,
     Answer,
     Assignment,
-    ConsolidatedLabel,
-    NewLabelCount,
     Question,
+    QuestionWording,
     QueueItem,
 )
 from knowledge.errors import ApplicationError, Conflict, NotAllowed
@@ -58,12 +59,27 @@ def undo_window() -> dt.timedelta:
     return dt.timedelta(seconds=_conf("UNDO_SECONDS"))
 
 
+def _ts(value: dt.datetime) -> Any:
+    """A datetime as a raw-SQL parameter (SQLite stores naive UTC text; psycopg takes it as it is)."""
+    return connection.ops.adapt_datetimefield_value(value)
+
+
+def _read_ts(value: Any) -> dt.datetime:
+    """A datetime read by raw SQL (SQLite returns text)."""
+    if isinstance(value, str):
+        parsed = parse_datetime(value)
+        assert parsed is not None
+        return parsed if timezone.is_aware(parsed) else timezone.make_aware(parsed, dt.UTC)
+    return value
+
+
 @dataclass(frozen=True)
 class Step:
     """What the annotator is asked now: a question of a leased candidate (or nothing: the queue is empty)."""
 
     assignment: Assignment
     question: Question
+    settled_yes: frozenset[int] | None = None  # questions settled Yes (None: not read yet)
 
 
 # --- the queue ----------------------------------------------------------------------------------------------
@@ -109,27 +125,312 @@ def _questions() -> list[Question]:
     return questions
 
 
+_wordings_cache: tuple[float, dict[int, dict[int, str]]] = (0.0, {})
+
+
+def question_wordings() -> dict[int, dict[int, str]]:
+    """Per-relation wordings, ``{relation_id: {question_id: template}}``, cached like ``_questions``."""
+    global _wordings_cache
+    loaded_at, wordings = _wordings_cache
+    now = time.monotonic()
+    if now - loaded_at > _QUESTIONS_TTL_SECONDS:
+        wordings = {}
+        for question_id, relation_id, template in QuestionWording.objects.values_list(
+            "question_id", "relation_id", "template"
+        ):
+            wordings.setdefault(relation_id, {})[question_id] = template
+        _wordings_cache = (now, wordings)
+    return wordings
+
+
 def questions_cache_clear() -> None:
-    global _questions_cache
+    global _questions_cache, _wordings_cache
     _questions_cache = (0.0, [])
+    _wordings_cache = (0.0, {})
 
 
-def _expire_leases(now: dt.datetime) -> None:
-    """Give the slots of lapsed leases back (their answers stay; the annotator will not get the candidate again)."""
-    expired = list(
-        Assignment.objects.filter(status=Assignment.Status.LEASED, lease_expires_at__lt=now).values_list(
-            "pk", "candidate_id"
-        )[:500]
+# --- the per-candidate state the answer path works on -------------------------------------------------------
+
+
+@dataclass
+class _Item:
+    """A queue item's row as the answer path holds it (locked) and writes it back."""
+
+    candidate_id: int
+    is_gold: bool
+    state: str
+    wanted: int
+    in_flight: int
+
+
+@dataclass
+class _Label:
+    value: bool | None
+    yes: int
+    no: int
+    method: str
+
+
+@dataclass
+class _CandidateState:
+    """Everything consolidation needs about one candidate, read in one statement (see ``_load_states``)."""
+
+    answers: list[tuple[int, int, bool, bool]] = field(default_factory=list)  # annotator, question, value, excluded
+    labels: dict[int, _Label] = field(default_factory=dict)
+    leased: list[int] = field(default_factory=list)  # annotators holding a lease on it now
+
+    def own(self, annotator_id: int) -> dict[int, bool]:
+        return {question: value for annotator, question, value, _ in self.answers if annotator == annotator_id}
+
+    def settled(self) -> dict[int, bool | None]:
+        return {question: label.value for question, label in self.labels.items()}
+
+    def settled_yes(self) -> frozenset[int]:
+        return frozenset(question for question, label in self.labels.items() if label.value is True)
+
+
+def _placeholders(values: list[Any]) -> str:
+    return ", ".join(["%s"] * len(values))
+
+
+def _load_states(
+    candidate_ids: list[int], *, annotator_id: int, with_leases: bool = False
+) -> dict[int, _CandidateState]:
+    """The answers, labels and lease holders of some candidates, in one round trip, as ``annotator_id`` needs
+    them: on gold candidates only that annotator's own rows (gold labels are the known answers, and a gold
+    candidate collects answers from every annotator: reading them all would grow with the team). With
+    ``with_leases``, also every candidate the annotator holds a lease on (the answer path reads its next steps'
+    states in the same statement)."""
+    states = {candidate_id: _CandidateState() for candidate_id in candidate_ids}
+    if not candidate_ids and not with_leases:
+        return states
+    ids = " UNION ALL ".join(["SELECT CAST(%s AS bigint)"] * len(candidate_ids))
+    id_params: list[Any] = list(candidate_ids)
+    if with_leases:
+        leased = "SELECT candidate_id FROM annotation_assignment WHERE annotator_id = %s AND status = 'leased'"
+        ids = f"{leased} UNION ALL {ids}" if ids else leased
+        id_params = [annotator_id, *id_params]
+    sql = (
+        "SELECT 'a', s.candidate_id, s.annotator_id, s.question_id, s.value, COALESCE(p.excluded, FALSE), 0, 0, '' "
+        "FROM annotation_answer s JOIN annotation_queueitem g ON g.candidate_id = s.candidate_id "
+        "LEFT JOIN annotation_annotatorprofile p ON p.user_id = s.annotator_id "
+        f"WHERE s.candidate_id IN ({ids}) AND (NOT g.is_gold OR s.annotator_id = %s) "
+        "UNION ALL SELECT 'l', l.candidate_id, 0, l.question_id, l.value, FALSE, l.yes, l.no, l.method "
+        f"FROM annotation_consolidatedlabel l WHERE l.candidate_id IN ({ids}) "
+        # Every lease of the candidates, live or not (a status predicate here made PostgreSQL scan the partial
+        # index of all live leases); the 'p' rows carry "is live" in the sixth column.
+        "UNION ALL SELECT 'p', a.candidate_id, a.annotator_id, 0, NULL, a.status = 'leased', 0, 0, '' "
+        "FROM annotation_assignment a JOIN annotation_queueitem g ON g.candidate_id = a.candidate_id "
+        f"WHERE a.candidate_id IN ({ids}) AND (NOT g.is_gold OR a.annotator_id = %s)"
     )
-    if not expired:
+    params = [*id_params, annotator_id, *id_params, *id_params, annotator_id]
+    with connection.cursor() as cursor:
+        cursor.execute(sql, params)
+        rows = cursor.fetchall()
+    for kind, candidate_id, row_annotator, question_id, value, flag, yes, no, method in rows:
+        state = states.setdefault(candidate_id, _CandidateState())
+        if kind == "a":
+            state.answers.append((row_annotator, question_id, bool(value), bool(flag)))
+        elif kind == "l":
+            state.labels[question_id] = _Label(None if value is None else bool(value), yes, no, method)
+        elif flag:  # a 'p' row of a live lease
+            state.leased.append(row_annotator)
+    return states
+
+
+def _lock_item(candidate_id: int, *, skip_locked: bool = False) -> _Item | None:
+    """Lock and read a queue item; with ``skip_locked``, None when another transaction holds it."""
+    lock = ""
+    if connection.vendor == "postgresql":
+        lock = " FOR UPDATE SKIP LOCKED" if skip_locked else " FOR UPDATE"
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT candidate_id, is_gold, state, wanted, in_flight FROM annotation_queueitem "
+            "WHERE candidate_id = %s" + lock,
+            [candidate_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        if skip_locked:
+            return None
+        raise QueueItem.DoesNotExist(f"candidate {candidate_id} is not queued")
+    return _Item(row[0], bool(row[1]), row[2], row[3], row[4])
+
+
+def _known_labels(raw: Any) -> dict[str, Any]:
+    if raw is None:
+        return {}
+    if isinstance(raw, str | bytes):
+        raw = orjson.loads(raw)
+    return raw if isinstance(raw, dict) else {}
+
+
+# --- consolidation ------------------------------------------------------------------------------------------
+
+
+def _settle(
+    item: _Item,
+    state: _CandidateState,
+    questions: list[Question],
+    now: dt.datetime,
+    *,
+    known: dict[str, Any] | None = None,
+) -> None:
+    """Consolidate every question of a candidate, decide whether it needs more annotators or is labelled, and
+    write the labels, the queue item and the candidate's status (set-based: a few statements whatever changed).
+
+    The caller holds the queue item's row lock and passes its current values (``in_flight`` already adjusted
+    for a lease it finished); ``state`` is updated in place to what was written.
+    """
+    if item.is_gold:
+        _settle_gold(item, state, questions, now, known)
         return
-    ids = [pk for pk, _ in expired]
-    changed = Assignment.objects.filter(pk__in=ids, status=Assignment.Status.LEASED).update(
-        status=Assignment.Status.EXPIRED, finished_at=now
-    )
-    if changed:
-        for _pk, candidate_id in expired:
-            QueueItem.objects.filter(candidate_id=candidate_id, in_flight__gt=0).update(in_flight=F("in_flight") - 1)
+    was_closed = item.state == QueueItem.State.CLOSED
+    min_answers, max_answers = _conf("MIN_ANSWERS"), _conf("MAX_ANSWERS")
+    counts: dict[int, list[int]] = {}
+    answered_by: dict[int, set[int]] = {}
+    for annotator_id, question_id, value, excluded in state.answers:
+        answered_by.setdefault(question_id, set()).add(annotator_id)
+        if not excluded:
+            counts.setdefault(question_id, [0, 0])[0 if value else 1] += 1
+    upserts: list[tuple[int, bool | None, float, int, int]] = []
+    deletes: list[int] = []
+    new_labels: list[int] = []
+    wanted = 0
+    closed = False
+    for question in questions:
+        yes, no = counts.get(question.pk, (0, 0))
+        result = majority(yes, no, min_answers=min_answers, max_answers=max_answers)
+        label = state.labels.get(question.pk)
+        if result.value is not None and (label is None or label.value is None):
+            new_labels.append(question.pk)
+        if (yes or no) and (label is None or (label.yes, label.no, label.method) != (yes, no, "majority")):
+            upserts.append((question.pk, result.value, result.confidence, yes, no))
+            state.labels[question.pk] = _Label(result.value, yes, no, "majority")
+        elif not (yes or no) and label is not None:
+            deletes.append(question.pk)
+            del state.labels[question.pk]
+        if result.value is True:
+            continue
+        if result.value is False or not result.needs_more:
+            closed = True
+        else:
+            remaining = (min_answers if no == 0 or yes == 0 else max_answers) - (yes + no)
+            # Leases whose annotator already answered this question are walking later ones: they hold no slot.
+            answered = answered_by.get(question.pk, set())
+            walking_on = sum(1 for annotator_id in state.leased if annotator_id in answered)
+            wanted = remaining + walking_on
+        break
+    else:
+        closed = True
+    item.wanted = 0 if closed else max(wanted, 0)
+    if closed:
+        item.in_flight = min(item.in_flight, item.wanted)
+    item.state = QueueItem.State.CLOSED if closed and item.in_flight == 0 else QueueItem.State.OPEN
+    _write_labels(item.candidate_id, upserts, deletes, now)
+    _count_new_labels(new_labels, now)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE annotation_queueitem SET wanted = %s, in_flight = %s, state = %s, updated_at = %s "
+            "WHERE candidate_id = %s",
+            [item.wanted, item.in_flight, item.state, _ts(now), item.candidate_id],
+        )
+        if item.state == QueueItem.State.CLOSED and not was_closed:
+            moved = (Candidate.Status.IN_ANNOTATION, Candidate.Status.LABELLED)
+        elif item.state == QueueItem.State.OPEN and was_closed:
+            moved = (Candidate.Status.LABELLED, Candidate.Status.IN_ANNOTATION)
+        else:
+            return
+        cursor.execute(
+            "UPDATE knowledge_candidate SET status = %s, updated_at = %s WHERE id = %s AND status = %s",
+            [moved[1], _ts(now), item.candidate_id, moved[0]],
+        )
+
+
+def _write_labels(
+    candidate_id: int, upserts: list[tuple[int, bool | None, float, int, int]], deletes: list[int], now: dt.datetime
+) -> None:
+    with connection.cursor() as cursor:
+        if upserts:
+            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, 'majority', %s)"] * len(upserts))
+            params: list[Any] = []
+            for question_id, value, confidence, yes, no in upserts:
+                params += [candidate_id, question_id, value, confidence, yes, no, _ts(now)]
+            cursor.execute(
+                "INSERT INTO annotation_consolidatedlabel (candidate_id, question_id, value, confidence, yes, no, "
+                f"method, updated_at) VALUES {rows} ON CONFLICT (candidate_id, question_id) DO UPDATE SET "
+                "value = excluded.value, confidence = excluded.confidence, yes = excluded.yes, no = excluded.no, "
+                "method = excluded.method, updated_at = excluded.updated_at",
+                params,
+            )
+        if deletes:
+            cursor.execute(
+                "DELETE FROM annotation_consolidatedlabel WHERE candidate_id = %s "
+                f"AND question_id IN ({_placeholders(deletes)})",
+                [candidate_id, *deletes],
+            )
+
+
+def _count_new_labels(question_ids: list[int], now: dt.datetime) -> None:
+    """Count newly decided labels toward the classifier's retraining trigger (one upsert)."""
+    if not question_ids:
+        return
+    rows = ", ".join(["(%s, 1, %s)"] * len(question_ids))
+    params: list[Any] = []
+    for question_id in question_ids:
+        params += [question_id, _ts(now)]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO annotation_newlabelcount (question_id, count, updated_at) VALUES {rows} "
+            "ON CONFLICT (question_id) DO UPDATE SET count = annotation_newlabelcount.count + 1, "
+            "updated_at = excluded.updated_at",
+            params,
+        )
+
+
+def _settle_gold(
+    item: _Item, state: _CandidateState, questions: list[Question], now: dt.datetime, known: dict[str, Any] | None
+) -> None:
+    """Gold candidates keep their known answers as labels and stay open for every annotator."""
+    if known is None:
+        known = _known_labels(Candidate.objects.values_list("known_labels", flat=True).get(pk=item.candidate_id))
+    missing = [
+        question
+        for question in questions
+        if question.slug in known
+        and (
+            (label := state.labels.get(question.pk)) is None
+            or (label.value, label.method) != (bool(known[question.slug]), "gold")
+        )
+    ]
+    if missing:
+        rows = ", ".join(["(%s, %s, %s, 1.0, 0, 0, 'gold', %s)"] * len(missing))
+        params: list[Any] = []
+        for question in missing:
+            params += [item.candidate_id, question.pk, bool(known[question.slug]), _ts(now)]
+            state.labels[question.pk] = _Label(bool(known[question.slug]), 0, 0, "gold")
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "INSERT INTO annotation_consolidatedlabel (candidate_id, question_id, value, confidence, yes, no, "
+                f"method, updated_at) VALUES {rows} ON CONFLICT (candidate_id, question_id) DO UPDATE SET "
+                "value = excluded.value, confidence = excluded.confidence, method = excluded.method, "
+                "updated_at = excluded.updated_at",
+                params,
+            )
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE annotation_queueitem SET in_flight = %s, updated_at = %s WHERE candidate_id = %s",
+            [item.in_flight, _ts(now), item.candidate_id],
+        )
+
+
+def _recompute(candidate_id: int, questions: list[Question], *, annotator_id: int) -> _Item:
+    """Lock a candidate's queue item, read its state and consolidate it (the paths other than answering)."""
+    item = _lock_item(candidate_id)
+    assert item is not None  # not skip_locked: it waited for the lock
+    state = _load_states([candidate_id], annotator_id=annotator_id)[candidate_id]
+    _settle(item, state, questions, timezone.now())
+    return item
 
 
 def _walk(questions: list[Question], own: dict[int, bool], settled: dict[int, bool | None]) -> Question | None:
@@ -148,23 +449,6 @@ def _walk(questions: list[Question], own: dict[int, bool], settled: dict[int, bo
     return None
 
 
-def _pass_state(assignment: Assignment, *, gold: bool) -> tuple[dict[int, bool], dict[int, bool | None]]:
-    """The annotator's own answers on the candidate and its settled labels (none for gold: see below)."""
-    own = dict(
-        Answer.objects.filter(candidate_id=assignment.candidate_id, annotator_id=assignment.annotator_id).values_list(
-            "question_id", "value"
-        )
-    )
-    settled: dict[int, bool | None] = (
-        {}
-        if gold
-        else dict(
-            ConsolidatedLabel.objects.filter(candidate_id=assignment.candidate_id).values_list("question_id", "value")
-        )
-    )
-    return own, settled
-
-
 def _current_question(
     assignment: Assignment, questions: list[Question], *, gold: bool | None = None
 ) -> Question | None:
@@ -175,107 +459,20 @@ def _current_question(
     """
     if gold is None:
         gold = QueueItem.objects.filter(candidate_id=assignment.candidate_id, is_gold=True).exists()
-    return _walk(questions, *_pass_state(assignment, gold=gold))
+    state = _load_states([assignment.candidate_id], annotator_id=assignment.annotator_id)[assignment.candidate_id]
+    return _walk(questions, state.own(assignment.annotator_id), {} if gold else state.settled())
 
 
-def _recompute(candidate_id: int, questions: list[Question], item: QueueItem | None = None) -> QueueItem:
-    """Consolidate every question of a candidate and decide whether it needs more annotators or is labelled.
-
-    Caller holds the queue item's row lock.
-    """
-    if item is None:
-        item = QueueItem.objects.get(candidate_id=candidate_id)
-    if item.is_gold:
-        return _recompute_gold(item, questions)
-    was_closed = item.state == QueueItem.State.CLOSED
-    counts: dict[int, list[int]] = {}
-    answers = Answer.objects.filter(candidate_id=candidate_id).exclude(annotator__annotator_profile__excluded=True)
-    for question_id, value in answers.values_list("question_id", "value"):
-        counts.setdefault(question_id, [0, 0])[0 if value else 1] += 1
-    stored = {label.question_id: label for label in ConsolidatedLabel.objects.filter(candidate_id=candidate_id)}
-    now = timezone.now()
-    wanted = 0
-    closed = False
-    for question in questions:
-        yes, no = counts.get(question.pk, (0, 0))
-        result = majority(yes, no, min_answers=_conf("MIN_ANSWERS"), max_answers=_conf("MAX_ANSWERS"))
-        label = stored.get(question.pk)
-        if result.value is not None and (label is None or label.value is None):
-            _count_new_label(question)
-        if (yes or no) and (label is None or (label.yes, label.no, label.method) != (yes, no, "majority")):
-            ConsolidatedLabel.objects.update_or_create(
-                candidate_id=candidate_id,
-                question=question,
-                defaults={
-                    "value": result.value,
-                    "confidence": result.confidence,
-                    "yes": yes,
-                    "no": no,
-                    "method": "majority",
-                    "updated_at": now,
-                },
-            )
-        elif not (yes or no) and label is not None:
-            label.delete()
-        if result.value is True:
-            continue
-        if result.value is False or not result.needs_more:
-            closed = True
-        else:
-            remaining = (_conf("MIN_ANSWERS") if no == 0 or yes == 0 else _conf("MAX_ANSWERS")) - (yes + no)
-            # Leases whose annotator already answered this question are walking later ones: they hold no slot.
-            walking_on = Assignment.objects.filter(
-                candidate_id=candidate_id,
-                status=Assignment.Status.LEASED,
-                annotator__answers__candidate_id=candidate_id,
-                annotator__answers__question=question,
-            ).count()
-            wanted = remaining + walking_on
-        break
-    else:
-        closed = True
-    item.wanted = 0 if closed else max(wanted, 0)
-    item.in_flight = min(item.in_flight, item.wanted) if closed else item.in_flight
-    item.state = QueueItem.State.CLOSED if closed and item.in_flight == 0 else QueueItem.State.OPEN
-    item.updated_at = now
-    item.save(update_fields=["wanted", "in_flight", "state", "updated_at"])
-    if item.state == QueueItem.State.CLOSED and not was_closed:
-        Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.IN_ANNOTATION).update(
-            status=Candidate.Status.LABELLED, updated_at=now
-        )
-    elif item.state == QueueItem.State.OPEN and was_closed:
-        Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.LABELLED).update(
-            status=Candidate.Status.IN_ANNOTATION, updated_at=now
-        )
-    return item
-
-
-def _count_new_label(question: Question) -> None:
-    updated = NewLabelCount.objects.filter(question=question).update(count=F("count") + 1, updated_at=timezone.now())
-    if not updated:
-        counter, _ = NewLabelCount.objects.get_or_create(question=question)
-        NewLabelCount.objects.filter(pk=counter.pk).update(count=F("count") + 1)
-
-
-def _recompute_gold(item: QueueItem, questions: list[Question]) -> QueueItem:
-    """Gold candidates keep their known answers as labels and stay open for every annotator."""
-    known = Candidate.objects.values_list("known_labels", flat=True).get(pk=item.candidate_id) or {}
-    for question in questions:
-        if question.slug in known:
-            ConsolidatedLabel.objects.update_or_create(
-                candidate_id=item.candidate_id,
-                question=question,
-                defaults={"value": bool(known[question.slug]), "confidence": 1.0, "method": "gold"},
-            )
-    return item
-
-
-def _score_gold(annotator: Any, candidate_id: int, question: Question, value: bool, *, sign: int = 1) -> None:
+def _score_gold(
+    annotator: Any, candidate_id: int, question: Question, value: bool, *, sign: int = 1, known: Any = None
+) -> None:
     """Update the annotator's gold accuracy; flag (and pause/exclude, as configured) under the threshold.
 
     ``sign=-1`` takes an undone answer back out of the record.
     """
-    known = Candidate.objects.values_list("known_labels", flat=True).get(pk=candidate_id) or {}
+    if known is None:
+        known = Candidate.objects.values_list("known_labels", flat=True).get(pk=candidate_id)
+    known = _known_labels(known)
     if question.slug not in known:
         return
     profile, _ = AnnotatorProfile.objects.select_for_update().get_or_create(user=annotator)
@@ -294,117 +491,258 @@ def annotator_is_paused(annotator: Any) -> bool:
     return AnnotatorProfile.objects.filter(user=annotator, paused=True).exists()
 
 
+# --- leases -------------------------------------------------------------------------------------------------
+
+
+_SWEEP_EVERY_SECONDS = 1.0
+_last_sweep = 0.0
+
+
+def leases_expire(*, now: dt.datetime | None = None, limit: int = 500) -> int:
+    """Give the slots of lapsed leases back (their answers stay; the annotator will not get the candidate again).
+
+    Returns how many leases expired. It never waits for a lock (``SKIP LOCKED`` on the lease and on its queue
+    item), so it can run inside any transaction of the answer path without ordering locks against it; a lease
+    whose candidate is being consolidated right now expires at the next sweep.
+    """
+    now = now or timezone.now()
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(
+                "WITH lapsed AS (SELECT a.id FROM annotation_assignment a "
+                "JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
+                "WHERE a.status = 'leased' AND a.lease_expires_at < %s ORDER BY a.lease_expires_at LIMIT %s "
+                "FOR UPDATE OF a, q SKIP LOCKED), "
+                "gone AS (UPDATE annotation_assignment a SET status = 'expired', finished_at = %s FROM lapsed "
+                "WHERE a.id = lapsed.id RETURNING a.candidate_id), "
+                "slots AS (UPDATE annotation_queueitem q SET in_flight = GREATEST(q.in_flight - g.n, 0) "
+                "FROM (SELECT candidate_id, count(*) AS n FROM gone GROUP BY candidate_id) g "
+                "WHERE q.candidate_id = g.candidate_id RETURNING 1) "
+                "SELECT count(*) FROM gone",
+                [_ts(now), limit, _ts(now)],
+            )
+            return int(cursor.fetchone()[0])
+        cursor.execute(
+            "SELECT id, candidate_id FROM annotation_assignment WHERE status = 'leased' AND lease_expires_at < %s "
+            "ORDER BY lease_expires_at LIMIT %s",
+            [_ts(now), limit],
+        )
+        expired = cursor.fetchall()
+        for assignment_id, candidate_id in expired:
+            cursor.execute(
+                "UPDATE annotation_assignment SET status = 'expired', finished_at = %s WHERE id = %s "
+                "AND status = 'leased'",
+                [_ts(now), assignment_id],
+            )
+            if cursor.rowcount:
+                cursor.execute(
+                    "UPDATE annotation_queueitem SET in_flight = in_flight - 1 WHERE candidate_id = %s "
+                    "AND in_flight > 0",
+                    [candidate_id],
+                )
+        return len(expired)
+
+
+def _sweep_due() -> bool:
+    """At most one routine sweep per second per process (a claim that finds nothing sweeps at once)."""
+    global _last_sweep
+    now = time.monotonic()
+    if now - _last_sweep < _SWEEP_EVERY_SECONDS:
+        return False
+    _last_sweep = now
+    return True
+
+
+def _assignment(assignment_id: int, candidate_id: int, annotator_id: int, lease_expires_at: dt.datetime) -> Assignment:
+    """An Assignment instance for a row the answer path already read (no extra query)."""
+    assignment = Assignment(
+        id=assignment_id,
+        candidate_id=candidate_id,
+        annotator_id=annotator_id,
+        status=Assignment.Status.LEASED,
+        lease_expires_at=lease_expires_at,
+    )
+    assignment._state.adding = False
+    assignment._state.db = "default"
+    return assignment
+
+
 def _claim(annotator: Any, now: dt.datetime) -> tuple[Assignment, bool] | None:
     """Lease the highest-priority open candidate with a free slot that this annotator has never had.
 
     A gold candidate is offered instead with probability ``GOLD_RATE`` (when one is left for this annotator).
+    On PostgreSQL one statement picks the row (``FOR UPDATE SKIP LOCKED``: concurrent annotators neither wait
+    for each other nor get the same slot), takes a slot, moves the candidate into annotation and inserts the lease.
     """
-    lock = " FOR UPDATE OF q SKIP LOCKED" if connection.vendor == "postgresql" else ""
-    sql = (
+    want_gold = random.random() < float(_conf("GOLD_RATE"))
+    expires = now + _lease()
+    pick = (
         "SELECT q.candidate_id FROM annotation_queueitem q WHERE q.state = 'open' AND q.is_gold = %s "
         "AND q.in_flight < q.wanted AND NOT EXISTS (SELECT 1 FROM annotation_assignment a "
         "WHERE a.candidate_id = q.candidate_id AND a.annotator_id = %s) "
-        "ORDER BY q.priority DESC, q.candidate_id LIMIT 1" + lock
+        "ORDER BY q.priority DESC, q.candidate_id LIMIT 1"
     )
-    want_gold = random.random() < float(_conf("GOLD_RATE"))
-    row = None
-    gold = want_gold
     with connection.cursor() as cursor:
         for gold in (want_gold, not want_gold):
-            cursor.execute(sql, [gold, annotator.pk])
-            row = cursor.fetchone()
+            if connection.vendor == "postgresql":
+                cursor.execute(
+                    f"WITH picked AS ({pick} FOR UPDATE OF q SKIP LOCKED), "
+                    "slot AS (UPDATE annotation_queueitem q SET in_flight = q.in_flight + 1, updated_at = %s "
+                    "FROM picked WHERE q.candidate_id = picked.candidate_id RETURNING q.candidate_id), "
+                    "moved AS (UPDATE knowledge_candidate c SET status = 'in_annotation', updated_at = %s "
+                    "FROM picked WHERE c.id = picked.candidate_id AND c.status = 'pooled' RETURNING 1) "
+                    "INSERT INTO annotation_assignment (candidate_id, annotator_id, status, lease_expires_at, "
+                    "created_at) SELECT candidate_id, %s, 'leased', %s, %s FROM slot RETURNING id, candidate_id",
+                    [gold, annotator.pk, _ts(now), _ts(now), annotator.pk, _ts(expires), _ts(now)],
+                )
+                row = cursor.fetchone()
+            else:
+                cursor.execute(pick, [gold, annotator.pk])
+                picked = cursor.fetchone()
+                row = None
+                if picked is not None:
+                    cursor.execute(
+                        "UPDATE annotation_queueitem SET in_flight = in_flight + 1, updated_at = %s "
+                        "WHERE candidate_id = %s",
+                        [_ts(now), picked[0]],
+                    )
+                    cursor.execute(
+                        "UPDATE knowledge_candidate SET status = 'in_annotation', updated_at = %s "
+                        "WHERE id = %s AND status = 'pooled'",
+                        [_ts(now), picked[0]],
+                    )
+                    cursor.execute(
+                        "INSERT INTO annotation_assignment (candidate_id, annotator_id, status, lease_expires_at, "
+                        "created_at) VALUES (%s, %s, 'leased', %s, %s) RETURNING id, candidate_id",
+                        [picked[0], annotator.pk, _ts(expires), _ts(now)],
+                    )
+                    row = cursor.fetchone()
             if row is not None:
-                break
-    if row is None:
-        return None
-    candidate_id = row[0]
-    QueueItem.objects.filter(candidate_id=candidate_id).update(in_flight=F("in_flight") + 1, updated_at=now)
-    Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.POOLED).update(
-        status=Candidate.Status.IN_ANNOTATION, updated_at=now
-    )
-    assignment = Assignment.objects.create(
-        candidate_id=candidate_id, annotator=annotator, lease_expires_at=now + _lease()
-    )
-    return assignment, gold
+                return _assignment(row[0], row[1], annotator.pk, expires), gold
+    return None
 
 
-def _finish(assignment: Assignment, status: str, now: dt.datetime) -> None:
+def _finish(assignment: Assignment, status: str, now: dt.datetime) -> bool:
+    """End a lease and give its slot back; False when it had already ended (claimed by a conditional UPDATE)."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "UPDATE annotation_assignment SET status = %s, finished_at = %s WHERE id = %s AND status = 'leased'",
+            [status, _ts(now), assignment.pk],
+        )
+        if not cursor.rowcount:
+            return False
+        cursor.execute(
+            "UPDATE annotation_queueitem SET in_flight = in_flight - 1, updated_at = %s "
+            "WHERE candidate_id = %s AND in_flight > 0",
+            [_ts(now), assignment.candidate_id],
+        )
     assignment.status = status
     assignment.finished_at = now
-    assignment.save(update_fields=["status", "finished_at"])
-    QueueItem.objects.filter(candidate_id=assignment.candidate_id, in_flight__gt=0).update(
-        in_flight=F("in_flight") - 1, updated_at=now
-    )
+    return True
 
 
-def _steps(annotator: Any, count: int) -> list[Step]:
-    """Up to ``count`` steps: the annotator's open leases, oldest first, then newly claimed candidates."""
+def _steps(annotator: Any, count: int, *, states: dict[int, _CandidateState] | None = None) -> list[Step]:
+    """Up to ``count`` steps: the annotator's open leases, oldest first, then newly claimed candidates.
+
+    ``states`` are candidate states the caller already holds (the answer path passes the one it just wrote).
+    """
     now = timezone.now()
-    _expire_leases(now)
-    if annotator_is_paused(annotator):
-        return []
     questions = _questions()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT 0, a.id, a.candidate_id, a.lease_expires_at, q.is_gold, a.created_at "
+            "FROM annotation_assignment a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
+            "WHERE a.annotator_id = %s AND a.status = 'leased' "
+            "UNION ALL SELECT 1, 0, 0, NULL, FALSE, NULL FROM annotation_annotatorprofile "
+            "WHERE user_id = %s AND paused ORDER BY 1, 6, 2",
+            [annotator.pk, annotator.pk],
+        )
+        rows = cursor.fetchall()
+    if rows and rows[-1][0] == 1:
+        return []  # paused
+    states = dict(states or {})
+    states.update(_load_states([row[2] for row in rows if row[2] not in states], annotator_id=annotator.pk))
     steps: list[Step] = []
-    for assignment in (
-        Assignment.objects.select_for_update()
-        .filter(annotator=annotator, status=Assignment.Status.LEASED)
-        .order_by("created_at", "pk")
-    ):
-        question = _current_question(assignment, questions)
+    for _, assignment_id, candidate_id, expires, is_gold, _created in rows:
+        state = states[candidate_id]
+        assignment = _assignment(assignment_id, candidate_id, annotator.pk, _read_ts(expires))
+        question = _walk(questions, state.own(annotator.pk), {} if is_gold else state.settled())
         if question is not None:
             if len(steps) < count:
-                steps.append(Step(assignment, question))
+                steps.append(Step(assignment, question, state.settled_yes()))
             continue
-        _finish(assignment, Assignment.Status.DONE, now)
-        item = QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
-        _recompute(item.candidate_id, questions)
+        # Settled meanwhile: nothing left to ask. Finish it unless someone is consolidating the candidate right
+        # now (never wait for that lock here: it would order locks against the answer path); a later request will.
+        if _lock_item(candidate_id, skip_locked=True) is not None and _finish(assignment, Assignment.Status.DONE, now):
+            _recompute(candidate_id, questions, annotator_id=annotator.pk)
+    if len(steps) < count and _sweep_due():
+        leases_expire(now=now)
     while len(steps) < count:
         found = _claim(annotator, now)
+        if found is None and leases_expire(now=now):
+            found = _claim(annotator, now)  # lapsed leases gave slots back
         if found is None:
             break
         claimed, claimed_gold = found
-        question = _current_question(claimed, questions, gold=claimed_gold)
+        state = (
+            _CandidateState()
+            if claimed_gold
+            else _load_states([claimed.candidate_id], annotator_id=annotator.pk)[claimed.candidate_id]
+        )
+        # A new pass: on gold every question is asked in order (see _current_question).
+        question = _walk(questions, {}, {} if claimed_gold else state.settled())
         if question is not None:
-            steps.append(Step(claimed, question))
+            steps.append(Step(claimed, question, frozenset() if claimed_gold else state.settled_yes()))
         else:
             _finish(claimed, Assignment.Status.DONE, now)  # settled meanwhile: nothing to ask
     return steps
 
 
-@transaction.atomic
 def assignment_next(*, annotator: Any) -> Step | None:
     """The annotator's current question: their oldest open lease, else a newly claimed candidate."""
-    steps = _steps(annotator, 1)
+    with transaction.atomic():
+        steps = _steps(annotator, 1)
     return steps[0] if steps else None
 
 
-@transaction.atomic
 def assignment_next_with_prefetch(*, annotator: Any) -> tuple[Step | None, Step | None]:
     """The current question and the first question of the annotator's next candidate, leased ahead.
 
     The UI shows the prefetched question the moment the current pass ends (a No, or the last question), so a
     steady annotator never waits for the server; the prefetch lease is an ordinary lease (it holds one slot).
     """
-    steps = _steps(annotator, 2)
+    with transaction.atomic():
+        steps = _steps(annotator, 2)
     return (steps[0] if steps else None, steps[1] if len(steps) > 1 else None)
-
-
-def _own_assignment(annotator: Any, assignment_id: int) -> Assignment:
-    assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
-    if assignment is None or assignment.annotator_id != annotator.pk:
-        raise NotAllowed("This assignment is not yours.")
-    return assignment
 
 
 @dataclass(frozen=True)
 class AnswerResult:
-    answer: Answer
+    answer_id: int
     created: bool
     next_step: Step | None
     prefetch: Step | None
 
 
-@transaction.atomic
+def _answer_by_key(annotator: Any, idempotency_key: str) -> tuple[int, int, bool] | None:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT id, assignment_id, value FROM annotation_answer WHERE annotator_id = %s AND idempotency_key = %s",
+            [annotator.pk, idempotency_key],
+        )
+        row = cursor.fetchone()
+    return None if row is None else (row[0], row[1], bool(row[2]))
+
+
+def _replay(annotator: Any, assignment_id: int, value: bool, existing: tuple[int, int, bool]) -> AnswerResult:
+    """A retried submit: the stored answer, and the annotator's next steps as they are now."""
+    answer_id, stored_assignment, stored_value = existing
+    if stored_assignment != assignment_id or stored_value != value:
+        raise Conflict("This idempotency key was already used for another answer.")
+    steps = _steps(annotator, 2)
+    return AnswerResult(answer_id, False, steps[0] if steps else None, steps[1] if len(steps) > 1 else None)
+
+
 def answer_submit(
     *,
     annotator: Any,
@@ -414,78 +752,139 @@ def answer_submit(
     idempotency_key: str,
     seconds: float | None = None,
 ) -> AnswerResult:
-    """Store an answer to the current question of one's own lease and move on; a retried key is stored once."""
+    """Store an answer to the current question of one's own lease and move on; a retried key is stored once.
+
+    One transaction of about ten statements, whatever the pool size: lock the lease and its queue item (reading
+    the idempotency key and the annotator's exclusion with them), read the candidate's answers, labels and lease
+    holders in one statement, insert the answer, write the consolidation, then list the annotator's leases and
+    claim a new one as needed for the response's next and prefetched steps.
+    """
     if not idempotency_key or len(idempotency_key) > 64:
         raise ApplicationError("An idempotency key of 1 to 64 characters is required.")
-    existing = Answer.objects.filter(annotator=annotator, idempotency_key=idempotency_key).first()
-    if existing is not None:
-        if existing.assignment_id != assignment_id or existing.value != value:
-            raise Conflict("This idempotency key was already used for another answer.")
-        return AnswerResult(existing, False, *assignment_next_with_prefetch(annotator=annotator))
-    assignment = _own_assignment(annotator, assignment_id)
-    now = timezone.now()
-    if assignment.status != Assignment.Status.LEASED:
-        raise Conflict(f"This lease is {assignment.status}; ask for the next question.")
+    with transaction.atomic():
+        return _answer_submit(annotator, assignment_id, question_slug, value, idempotency_key, seconds)
+
+
+def _answer_submit(
+    annotator: Any, assignment_id: int, question_slug: str, value: bool, idempotency_key: str, seconds: float | None
+) -> AnswerResult:
+    lock = " FOR UPDATE OF a, q" if connection.vendor == "postgresql" else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT a.candidate_id, a.annotator_id, a.status, q.is_gold, q.state, q.wanted, q.in_flight, "
+            "CASE WHEN q.is_gold THEN c.known_labels END, k.id, k.assignment_id, k.value, "
+            "COALESCE((SELECT p.excluded FROM annotation_annotatorprofile p WHERE p.user_id = %s), FALSE) "
+            "FROM annotation_assignment a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
+            "JOIN knowledge_candidate c ON c.id = a.candidate_id "
+            "LEFT JOIN annotation_answer k ON k.annotator_id = %s AND k.idempotency_key = %s "
+            "WHERE a.id = %s" + lock,
+            [annotator.pk, annotator.pk, idempotency_key, assignment_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        existing = _answer_by_key(annotator, idempotency_key)
+        if existing is not None:
+            return _replay(annotator, assignment_id, value, existing)
+        raise NotAllowed("This assignment is not yours.")
+    (candidate_id, owner_id, status, is_gold, item_state, wanted, in_flight, known) = row[:8]
+    key_id, key_assignment, key_value, excluded = row[8:]
+    if owner_id != annotator.pk:
+        raise NotAllowed("This assignment is not yours.")
+    if key_id is not None:
+        return _replay(annotator, assignment_id, value, (key_id, key_assignment, bool(key_value)))
+    if status != Assignment.Status.LEASED:
+        raise Conflict(f"This lease is {status}; ask for the next question.")
+    item = _Item(candidate_id, bool(is_gold), item_state, wanted, in_flight)
     questions = _questions()
-    item = QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
-    own, settled = _pass_state(assignment, gold=item.is_gold)
+    states = _load_states([candidate_id], annotator_id=annotator.pk, with_leases=True)
+    state = states[candidate_id]
+    own = state.own(annotator.pk)
+    settled = {} if item.is_gold else state.settled()
     question = _walk(questions, own, settled)
     if question is None or question.slug != question_slug:
         raise Conflict("That is not the question this lease is asking now; ask for the next question.")
-    try:
-        with transaction.atomic():
-            answer = Answer.objects.create(
-                assignment=assignment,
-                candidate_id=assignment.candidate_id,
-                question=question,
-                annotator=annotator,
-                value=value,
-                idempotency_key=idempotency_key,
-                seconds=seconds,
-            )
-    except IntegrityError as exc:
-        raise Conflict("This question was already answered.") from exc
+    now = timezone.now()
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "INSERT INTO annotation_answer (assignment_id, candidate_id, question_id, annotator_id, value, "
+            "idempotency_key, seconds, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            [assignment_id, candidate_id, question.pk, annotator.pk, value, idempotency_key, seconds, _ts(now)],
+        )
+        inserted = cursor.fetchone()
+    if inserted is None:  # a concurrent retry of the same key won the race, or the question was answered
+        existing = _answer_by_key(annotator, idempotency_key)
+        if existing is not None:
+            return _replay(annotator, assignment_id, value, existing)
+        raise Conflict("This question was already answered.")
     if item.is_gold:
-        _score_gold(annotator, assignment.candidate_id, question, value)
-    assignment.lease_expires_at = now + _lease()
-    assignment.save(update_fields=["lease_expires_at"])
+        _score_gold(annotator, candidate_id, question, value, known=known)
+    state.answers.append((annotator.pk, question.pk, value, bool(excluded)))
     own[question.pk] = value
-    if _walk(questions, own, settled) is None:
-        _finish(assignment, Assignment.Status.DONE, now)
-    _recompute(item.candidate_id, questions)  # re-reads the row: _finish changed in_flight in the database
-    return AnswerResult(answer, True, *assignment_next_with_prefetch(annotator=annotator))
+    pass_over = _walk(questions, own, settled) is None
+    with connection.cursor() as cursor:
+        if pass_over:
+            cursor.execute(
+                "UPDATE annotation_assignment SET status = 'done', finished_at = %s, lease_expires_at = %s "
+                "WHERE id = %s",
+                [_ts(now), _ts(now + _lease()), assignment_id],
+            )
+        else:
+            cursor.execute(
+                "UPDATE annotation_assignment SET lease_expires_at = %s WHERE id = %s",
+                [_ts(now + _lease()), assignment_id],
+            )
+    if pass_over:
+        item.in_flight = max(item.in_flight - 1, 0)
+        if annotator.pk in state.leased:
+            state.leased.remove(annotator.pk)
+    _settle(item, state, questions, now, known=_known_labels(known) if item.is_gold else None)
+    steps = _steps(annotator, 2, states=states)
+    return AnswerResult(inserted[0], True, steps[0] if steps else None, steps[1] if len(steps) > 1 else None)
 
 
-@transaction.atomic
+def _own_assignment(annotator: Any, assignment_id: int) -> Assignment:
+    assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
+    if assignment is None or assignment.annotator_id != annotator.pk:
+        raise NotAllowed("This assignment is not yours.")
+    return assignment
+
+
 def assignment_skip(*, annotator: Any, assignment_id: int) -> Step | None:
     """Give a candidate up (it is never offered to this annotator again) and get the next question."""
-    assignment = _own_assignment(annotator, assignment_id)
-    if assignment.status != Assignment.Status.LEASED:
-        raise Conflict(f"This lease is {assignment.status}.")
-    QueueItem.objects.select_for_update().get(candidate_id=assignment.candidate_id)
-    _finish(assignment, Assignment.Status.SKIPPED, timezone.now())
-    _recompute(assignment.candidate_id, _questions())
-    return assignment_next(annotator=annotator)
+    with transaction.atomic():
+        assignment = _own_assignment(annotator, assignment_id)
+        if assignment.status != Assignment.Status.LEASED:
+            raise Conflict(f"This lease is {assignment.status}.")
+        _lock_item(assignment.candidate_id)
+        _finish(assignment, Assignment.Status.SKIPPED, timezone.now())
+        _recompute(assignment.candidate_id, _questions(), annotator_id=annotator.pk)
+        steps = _steps(annotator, 1)
+    return steps[0] if steps else None
 
 
-@transaction.atomic
 def answer_undo(*, annotator: Any) -> Step | None:
     """Take back one's last answer (within the undo window) and be asked that question again."""
-    now = timezone.now()
-    answer = Answer.objects.filter(annotator=annotator).order_by("-created_at", "-pk").first()
-    if answer is None or now - answer.created_at > undo_window():
-        raise Conflict("There is no answer of yours to undo (answers can be undone for two minutes).")
-    assignment = Assignment.objects.select_for_update().get(pk=answer.assignment_id)
-    QueueItem.objects.select_for_update().get(candidate_id=answer.candidate_id)
-    if QueueItem.objects.filter(candidate_id=answer.candidate_id, is_gold=True).exists():
-        _score_gold(annotator, answer.candidate_id, answer.question, answer.value, sign=-1)
-    answer.delete()
-    if assignment.status != Assignment.Status.LEASED:
-        assignment.status = Assignment.Status.LEASED
-        assignment.finished_at = None
-        QueueItem.objects.filter(candidate_id=assignment.candidate_id).update(in_flight=F("in_flight") + 1)
-    assignment.lease_expires_at = now + _lease()
-    assignment.save(update_fields=["status", "finished_at", "lease_expires_at"])
-    _recompute(assignment.candidate_id, _questions())
-    question = _current_question(assignment, _questions())
-    return Step(assignment, question) if question is not None else assignment_next(annotator=annotator)
+    with transaction.atomic():
+        now = timezone.now()
+        answer = Answer.objects.filter(annotator=annotator).order_by("-created_at", "-pk").first()
+        if answer is None or now - answer.created_at > undo_window():
+            raise Conflict("There is no answer of yours to undo (answers can be undone for two minutes).")
+        assignment = Assignment.objects.select_for_update().get(pk=answer.assignment_id)
+        item = _lock_item(answer.candidate_id)
+        if item is not None and item.is_gold:
+            _score_gold(annotator, answer.candidate_id, answer.question, answer.value, sign=-1)
+        answer.delete()
+        if assignment.status != Assignment.Status.LEASED:
+            assignment.status = Assignment.Status.LEASED
+            assignment.finished_at = None
+            QueueItem.objects.filter(candidate_id=assignment.candidate_id).update(in_flight=F("in_flight") + 1)
+        assignment.lease_expires_at = now + _lease()
+        assignment.save(update_fields=["status", "finished_at", "lease_expires_at"])
+        questions = _questions()
+        _recompute(assignment.candidate_id, questions, annotator_id=annotator.pk)
+        question = _current_question(assignment, questions)
+        if question is not None:
+            return Step(assignment, question)
+        steps = _steps(annotator, 1)
+    return steps[0] if steps else None

@@ -263,6 +263,8 @@ class Gunicorn:
         }
         command = [
             str(ROOT / ".venv" / "bin" / "gunicorn"),
+            "--config",
+            str(ROOT / "config" / "gunicorn.py"),
             "config.wsgi",
             "--bind",
             f"{HOST}:{self.port}",
@@ -281,6 +283,8 @@ class Gunicorn:
         ]
         if config.worker_class == "gthread":
             command += ["--threads", str(config.threads)]
+        if os.environ.get("PLAUSI_BENCH_ACCESS_LOG"):  # diagnosis: per-request server time in microseconds
+            command += ["--access-logfile", os.environ["PLAUSI_BENCH_ACCESS_LOG"], "--access-logformat", "%(U)s %(D)s"]
         self.log = log_path.open("ab")
         self.process = subprocess.Popen(
             command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True

@@ -179,9 +179,11 @@ def _fresh_process_caches() -> Iterator[None]:
 
     from annotation import selectors as annotation_selectors
     from annotation.services import questions_cache_clear
+    from knowledge.roles import roles_cache_clear
 
     cache.clear()
     questions_cache_clear()
+    roles_cache_clear()
     annotation_selectors.context_cache_clear()
     annotation_selectors._open_count_cache = (0.0, 0)
     yield

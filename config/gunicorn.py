@@ -1,0 +1,25 @@
+"""gunicorn settings for the web process (``gunicorn -c config/gunicorn.py config.wsgi``); each can be overridden
+on the command line or with GUNICORN_CMD_ARGS.
+
+Threaded workers keep one keep-alive connection per annotator cheaply; the GIL switch interval is lowered from
+CPython's 5 ms because the worker's main thread (which accepts and dispatches requests) otherwise waits up to a
+full interval behind request threads each time it needs the GIL, which showed as tail latency under load
+(benchmarks/annotation_load.py, see docs/annotation.md).
+"""
+
+import os
+import sys
+from typing import Any
+
+bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+worker_class = "gthread"
+workers = int(os.environ.get("WEB_CONCURRENCY", "2"))
+threads = int(os.environ.get("WEB_THREADS", "8"))
+keepalive = 30
+backlog = 2048
+timeout = 60
+SWITCH_INTERVAL_SECONDS = float(os.environ.get("WEB_GIL_SWITCH_INTERVAL", "0.0005"))
+
+
+def post_worker_init(worker: Any) -> None:
+    sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
