@@ -41,7 +41,11 @@ class HashedFeatures:
         self._words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), n_features=_WORD_FEATURES, **common)
         self._chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), n_features=_CHAR_FEATURES, **common)
         self._tagged = HashingVectorizer(
-            analyzer="word", ngram_range=(1, 1), n_features=_TAGGED_FEATURES, token_pattern=r"\S+", **common
+            analyzer="word",
+            ngram_range=(1, 1),
+            n_features=_TAGGED_FEATURES,
+            token_pattern=r"\S+",  # noqa: S106 (a regular expression, not a password)
+            **common,
         )
 
     def _text_block(self, texts: Sequence[str]) -> csr_matrix:

@@ -118,7 +118,7 @@ def evaluate(y: np.ndarray, p: np.ndarray, *, target_precision: float) -> dict[s
     """Everything a model version stores about its held-out predictions."""
     threshold, precision, recall = threshold_for_precision(y, p, target_precision)
     return {
-        "n": int(len(y)),
+        "n": len(y),
         "positives": int(np.asarray(y).sum()),
         "roc_auc": roc_auc(y, p),
         "macro_f1": macro_f1(y, p, 0.5),

