@@ -109,8 +109,9 @@ def calibration(y: np.ndarray, p: np.ndarray, bins: int = 10) -> dict[str, Any]:
             continue
         predicted, observed = float(p[mask].mean()), float(y[mask].mean())
         ece += n / len(y) * abs(predicted - observed)
-        rows.append({"low": float(edges[b]), "high": float(edges[b + 1]), "n": n, "predicted": predicted,
-                     "observed": observed})
+        rows.append(
+            {"low": float(edges[b]), "high": float(edges[b + 1]), "n": n, "predicted": predicted, "observed": observed}
+        )
     return {"bins": rows, "ece": ece if len(y) else None}
 
 

