@@ -81,12 +81,13 @@ def _next_response(
     *,
     status_code: int = 200,
     extra: dict[str, Any] | None = None,
+    answered_today: int | None = None,
 ) -> Response:
     data = selectors.step_data(step)
     body = {
         "step": data,
         "prefetch": selectors.step_data(prefetch) if data is not None else None,
-        "progress": selectors.annotator_progress(annotator=annotator),
+        "progress": selectors.annotator_progress(annotator=annotator, answered_today=answered_today),
         "message": "" if data is not None else _empty_message(annotator),
     }
     # The body is plain data already shaped like NextOutputSerializer (which documents it in the schema);
@@ -139,6 +140,7 @@ class AnswerCreateApi(APIView):
             result.prefetch,
             status_code=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK,
             extra={"answer": result.answer_id},
+            answered_today=result.answered_today,
         )
 
 

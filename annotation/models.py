@@ -149,6 +149,10 @@ class AnnotatorProfile(models.Model):
     flagged = models.BooleanField(default=False, help_text="Gold accuracy fell under the threshold.")
     paused = models.BooleanField(default=False, help_text="Gets no more questions until an admin unpauses.")
     excluded = models.BooleanField(default=False, help_text="Answers are left out of consolidation.")
+    answered_on = models.DateField(null=True, blank=True, help_text="The (UTC) day answered_that_day counts.")
+    answered_that_day = models.PositiveIntegerField(
+        default=0, help_text="Answers given on answered_on (kept by the answer path; counting them grew with the day)."
+    )
     updated_at = models.DateTimeField(db_default=Now())
 
     def __str__(self) -> str:

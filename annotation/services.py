@@ -268,6 +268,31 @@ def _known_labels(raw: Any) -> dict[str, Any]:
 # --- consolidation ------------------------------------------------------------------------------------------
 
 
+Write = tuple[str, list[Any]]
+
+
+def _run_writes(writes: list[Write], *, result: str | None = None) -> Any:
+    """Execute write statements that touch different rows. On PostgreSQL they go as one statement of
+    data-modifying CTEs (one round trip, one plan each once prepared); elsewhere one after the other.
+    ``result`` names a write (``w0``, ``w1``...) whose RETURNING row's first column comes back."""
+    if not writes:
+        return None
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            parts = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(writes))
+            params = [value for _, values in writes for value in values]
+            cursor.execute(f"WITH {parts} SELECT " + (f"(SELECT * FROM {result} LIMIT 1)" if result else "1"), params)
+            row = cursor.fetchone()
+            return row[0] if result and row else None
+        value = None
+        for i, (sql, params) in enumerate(writes):
+            cursor.execute(sql, params)
+            if result == f"w{i}":
+                row = cursor.fetchone()
+                value = row[0] if row else None
+        return value
+
+
 def _settle(
     item: _Item,
     state: _CandidateState,
@@ -275,16 +300,28 @@ def _settle(
     now: dt.datetime,
     *,
     known: dict[str, Any] | None = None,
+    writes: list[Write] | None = None,
 ) -> None:
     """Consolidate every question of a candidate, decide whether it needs more annotators or is labelled, and
     write the labels, the queue item and the candidate's status (set-based: a few statements whatever changed).
 
     The caller holds the queue item's row lock and passes its current values (``in_flight`` already adjusted
-    for a lease it finished); ``state`` is updated in place to what was written.
+    for a lease it finished); ``state`` is updated in place to what was written. With ``writes``, the
+    statements are appended there for the caller to run with its own (see ``_run_writes``).
     """
+    own_writes = writes is None
+    writes = [] if writes is None else writes
     if item.is_gold:
-        _settle_gold(item, state, questions, now, known)
-        return
+        _settle_gold(item, state, questions, now, known, writes)
+    else:
+        _settle_majority(item, state, questions, now, writes)
+    if own_writes:
+        _run_writes(writes)
+
+
+def _settle_majority(
+    item: _Item, state: _CandidateState, questions: list[Question], now: dt.datetime, writes: list[Write]
+) -> None:
     was_closed = item.state == QueueItem.State.CLOSED
     min_answers, max_answers = _conf("MIN_ANSWERS"), _conf("MAX_ANSWERS")
     counts: dict[int, list[int]] = {}
@@ -327,69 +364,69 @@ def _settle(
     if closed:
         item.in_flight = min(item.in_flight, item.wanted)
     item.state = QueueItem.State.CLOSED if closed and item.in_flight == 0 else QueueItem.State.OPEN
-    _write_labels(item.candidate_id, upserts, deletes, now)
-    _count_new_labels(new_labels, now)
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "UPDATE annotation_queueitem SET wanted = %s, in_flight = %s, state = %s, updated_at = %s "
-            "WHERE candidate_id = %s",
-            [item.wanted, item.in_flight, item.state, _ts(now), item.candidate_id],
-        )
-        if item.state == QueueItem.State.CLOSED and not was_closed:
-            moved = (Candidate.Status.IN_ANNOTATION, Candidate.Status.LABELLED)
-        elif item.state == QueueItem.State.OPEN and was_closed:
-            moved = (Candidate.Status.LABELLED, Candidate.Status.IN_ANNOTATION)
-        else:
-            return
-        cursor.execute(
-            "UPDATE knowledge_candidate SET status = %s, updated_at = %s WHERE id = %s AND status = %s",
-            [moved[1], _ts(now), item.candidate_id, moved[0]],
-        )
-
-
-def _write_labels(
-    candidate_id: int, upserts: list[tuple[int, bool | None, float, int, int]], deletes: list[int], now: dt.datetime
-) -> None:
-    with connection.cursor() as cursor:
-        if upserts:
-            rows = ", ".join(["(%s, %s, %s, %s, %s, %s, 'majority', %s)"] * len(upserts))
-            params: list[Any] = []
-            for question_id, value, confidence, yes, no in upserts:
-                params += [candidate_id, question_id, value, confidence, yes, no, _ts(now)]
-            cursor.execute(
+    if upserts:
+        rows = ", ".join(["(%s, %s, %s, %s, %s, %s, 'majority', %s)"] * len(upserts))
+        params: list[Any] = []
+        for question_id, decided, confidence, yes, no in upserts:
+            params += [item.candidate_id, question_id, decided, confidence, yes, no, _ts(now)]
+        writes.append(
+            (
                 "INSERT INTO annotation_consolidatedlabel (candidate_id, question_id, value, confidence, yes, no, "
                 f"method, updated_at) VALUES {rows} ON CONFLICT (candidate_id, question_id) DO UPDATE SET "
                 "value = excluded.value, confidence = excluded.confidence, yes = excluded.yes, no = excluded.no, "
                 "method = excluded.method, updated_at = excluded.updated_at",
                 params,
             )
-        if deletes:
-            cursor.execute(
+        )
+    if deletes:
+        writes.append(
+            (
                 "DELETE FROM annotation_consolidatedlabel WHERE candidate_id = %s "
                 f"AND question_id IN ({_placeholders(deletes)})",
-                [candidate_id, *deletes],
+                [item.candidate_id, *deletes],
             )
-
-
-def _count_new_labels(question_ids: list[int], now: dt.datetime) -> None:
-    """Count newly decided labels toward the classifier's retraining trigger (one upsert)."""
-    if not question_ids:
-        return
-    rows = ", ".join(["(%s, 1, %s)"] * len(question_ids))
-    params: list[Any] = []
-    for question_id in question_ids:
-        params += [question_id, _ts(now)]
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO annotation_newlabelcount (question_id, count, updated_at) VALUES {rows} "
-            "ON CONFLICT (question_id) DO UPDATE SET count = annotation_newlabelcount.count + 1, "
-            "updated_at = excluded.updated_at",
-            params,
         )
+    if new_labels:  # counted toward the classifier's retraining trigger
+        rows = ", ".join(["(%s, 1, %s)"] * len(new_labels))
+        params = []
+        for question_id in new_labels:
+            params += [question_id, _ts(now)]
+        writes.append(
+            (
+                f"INSERT INTO annotation_newlabelcount (question_id, count, updated_at) VALUES {rows} "
+                "ON CONFLICT (question_id) DO UPDATE SET count = annotation_newlabelcount.count + 1, "
+                "updated_at = excluded.updated_at",
+                params,
+            )
+        )
+    writes.append(
+        (
+            "UPDATE annotation_queueitem SET wanted = %s, in_flight = %s, state = %s, updated_at = %s "
+            "WHERE candidate_id = %s",
+            [item.wanted, item.in_flight, item.state, _ts(now), item.candidate_id],
+        )
+    )
+    if item.state == QueueItem.State.CLOSED and not was_closed:
+        moved = (Candidate.Status.IN_ANNOTATION, Candidate.Status.LABELLED)
+    elif item.state == QueueItem.State.OPEN and was_closed:
+        moved = (Candidate.Status.LABELLED, Candidate.Status.IN_ANNOTATION)
+    else:
+        return
+    writes.append(
+        (
+            "UPDATE knowledge_candidate SET status = %s, updated_at = %s WHERE id = %s AND status = %s",
+            [moved[1], _ts(now), item.candidate_id, moved[0]],
+        )
+    )
 
 
 def _settle_gold(
-    item: _Item, state: _CandidateState, questions: list[Question], now: dt.datetime, known: dict[str, Any] | None
+    item: _Item,
+    state: _CandidateState,
+    questions: list[Question],
+    now: dt.datetime,
+    known: dict[str, Any] | None,
+    writes: list[Write],
 ) -> None:
     """Gold candidates keep their known answers as labels and stay open for every annotator."""
     if known is None:
@@ -409,19 +446,21 @@ def _settle_gold(
         for question in missing:
             params += [item.candidate_id, question.pk, bool(known[question.slug]), _ts(now)]
             state.labels[question.pk] = _Label(bool(known[question.slug]), 0, 0, "gold")
-        with connection.cursor() as cursor:
-            cursor.execute(
+        writes.append(
+            (
                 "INSERT INTO annotation_consolidatedlabel (candidate_id, question_id, value, confidence, yes, no, "
                 f"method, updated_at) VALUES {rows} ON CONFLICT (candidate_id, question_id) DO UPDATE SET "
                 "value = excluded.value, confidence = excluded.confidence, method = excluded.method, "
                 "updated_at = excluded.updated_at",
                 params,
             )
-    with connection.cursor() as cursor:
-        cursor.execute(
+        )
+    writes.append(
+        (
             "UPDATE annotation_queueitem SET in_flight = %s, updated_at = %s WHERE candidate_id = %s",
             [item.in_flight, _ts(now), item.candidate_id],
         )
+    )
 
 
 def _recompute(candidate_id: int, questions: list[Question], *, annotator_id: int) -> _Item:
@@ -567,10 +606,12 @@ def _assignment(assignment_id: int, candidate_id: int, annotator_id: int, lease_
     return assignment
 
 
-def _claim(annotator: Any, now: dt.datetime) -> tuple[Assignment, bool] | None:
+def _claim(annotator: Any, now: dt.datetime) -> tuple[Assignment, bool, bool] | None:
     """Lease the highest-priority open candidate with a free slot that this annotator has never had.
 
     A gold candidate is offered instead with probability ``GOLD_RATE`` (when one is left for this annotator).
+    Returns the lease, whether it is gold, and whether the candidate has labels already (else its state is
+    known without reading it: a fresh pass over an unlabelled candidate).
     On PostgreSQL one statement picks the row (``FOR UPDATE SKIP LOCKED``: concurrent annotators neither wait
     for each other nor get the same slot), takes a slot, moves the candidate into annotation and inserts the lease.
     """
@@ -592,7 +633,9 @@ def _claim(annotator: Any, now: dt.datetime) -> tuple[Assignment, bool] | None:
                     "moved AS (UPDATE knowledge_candidate c SET status = 'in_annotation', updated_at = %s "
                     "FROM picked WHERE c.id = picked.candidate_id AND c.status = 'pooled' RETURNING 1) "
                     "INSERT INTO annotation_assignment (candidate_id, annotator_id, status, lease_expires_at, "
-                    "created_at) SELECT candidate_id, %s, 'leased', %s, %s FROM slot RETURNING id, candidate_id",
+                    "created_at) SELECT candidate_id, %s, 'leased', %s, %s FROM slot RETURNING id, candidate_id, "
+                    "EXISTS (SELECT 1 FROM annotation_consolidatedlabel l "
+                    "WHERE l.candidate_id = annotation_assignment.candidate_id)",
                     [gold, annotator.pk, _ts(now), _ts(now), annotator.pk, _ts(expires), _ts(now)],
                 )
                 row = cursor.fetchone()
@@ -613,12 +656,12 @@ def _claim(annotator: Any, now: dt.datetime) -> tuple[Assignment, bool] | None:
                     )
                     cursor.execute(
                         "INSERT INTO annotation_assignment (candidate_id, annotator_id, status, lease_expires_at, "
-                        "created_at) VALUES (%s, %s, 'leased', %s, %s) RETURNING id, candidate_id",
+                        "created_at) VALUES (%s, %s, 'leased', %s, %s) RETURNING id, candidate_id, TRUE",
                         [picked[0], annotator.pk, _ts(expires), _ts(now)],
                     )
                     row = cursor.fetchone()
             if row is not None:
-                return _assignment(row[0], row[1], annotator.pk, expires), gold
+                return _assignment(row[0], row[1], annotator.pk, expires), gold, bool(row[2])
     return None
 
 
@@ -683,11 +726,11 @@ def _steps(annotator: Any, count: int, *, states: dict[int, _CandidateState] | N
             found = _claim(annotator, now)  # lapsed leases gave slots back
         if found is None:
             break
-        claimed, claimed_gold = found
+        claimed, claimed_gold, has_labels = found
         state = (
-            _CandidateState()
-            if claimed_gold
-            else _load_states([claimed.candidate_id], annotator_id=annotator.pk)[claimed.candidate_id]
+            _load_states([claimed.candidate_id], annotator_id=annotator.pk)[claimed.candidate_id]
+            if has_labels and not claimed_gold
+            else _CandidateState()
         )
         # A new pass: on gold every question is asked in order (see _current_question).
         question = _walk(questions, {}, {} if claimed_gold else state.settled())
@@ -722,6 +765,7 @@ class AnswerResult:
     created: bool
     next_step: Step | None
     prefetch: Step | None
+    answered_today: int | None = None  # known when the answer was stored now (None: read it from the profile)
 
 
 def _answer_by_key(annotator: Any, idempotency_key: str) -> tuple[int, int, bool] | None:
@@ -822,25 +866,37 @@ def _answer_submit(
     state.answers.append((annotator.pk, question.pk, value, bool(excluded)))
     own[question.pk] = value
     pass_over = _walk(questions, own, settled) is None
-    with connection.cursor() as cursor:
-        if pass_over:
-            cursor.execute(
-                "UPDATE annotation_assignment SET status = 'done', finished_at = %s, lease_expires_at = %s "
-                "WHERE id = %s",
-                [_ts(now), _ts(now + _lease()), assignment_id],
-            )
-        else:
-            cursor.execute(
-                "UPDATE annotation_assignment SET lease_expires_at = %s WHERE id = %s",
-                [_ts(now + _lease()), assignment_id],
-            )
+    writes: list[Write] = [
+        (
+            "UPDATE annotation_assignment SET status = 'done', finished_at = %s, lease_expires_at = %s WHERE id = %s"
+            if pass_over
+            else "UPDATE annotation_assignment SET finished_at = %s, lease_expires_at = %s WHERE id = %s",
+            [_ts(now) if pass_over else None, _ts(now + _lease()), assignment_id],
+        ),
+        (
+            "INSERT INTO annotation_annotatorprofile (user_id, gold_correct, gold_total, flagged, paused, excluded, "
+            "answered_on, answered_that_day, updated_at) VALUES (%s, 0, 0, FALSE, FALSE, FALSE, %s, 1, %s) "
+            "ON CONFLICT (user_id) DO UPDATE SET answered_that_day = CASE WHEN "
+            "annotation_annotatorprofile.answered_on = excluded.answered_on "
+            "THEN annotation_annotatorprofile.answered_that_day + 1 ELSE 1 END, answered_on = excluded.answered_on "
+            "RETURNING answered_that_day",
+            [annotator.pk, now.date(), _ts(now)],
+        ),
+    ]
     if pass_over:
         item.in_flight = max(item.in_flight - 1, 0)
         if annotator.pk in state.leased:
             state.leased.remove(annotator.pk)
-    _settle(item, state, questions, now, known=_known_labels(known) if item.is_gold else None)
+    _settle(item, state, questions, now, known=_known_labels(known) if item.is_gold else None, writes=writes)
+    answered_today = _run_writes(writes, result="w1")
     steps = _steps(annotator, 2, states=states)
-    return AnswerResult(inserted[0], True, steps[0] if steps else None, steps[1] if len(steps) > 1 else None)
+    return AnswerResult(
+        inserted[0],
+        True,
+        steps[0] if steps else None,
+        steps[1] if len(steps) > 1 else None,
+        answered_today=int(answered_today or 0),
+    )
 
 
 def _own_assignment(annotator: Any, assignment_id: int) -> Assignment:
@@ -875,6 +931,9 @@ def answer_undo(*, annotator: Any) -> Step | None:
         if item is not None and item.is_gold:
             _score_gold(annotator, answer.candidate_id, answer.question, answer.value, sign=-1)
         answer.delete()
+        AnnotatorProfile.objects.filter(
+            user=annotator, answered_on=answer.created_at.astimezone(dt.UTC).date(), answered_that_day__gt=0
+        ).update(answered_that_day=F("answered_that_day") - 1)
         if assignment.status != Assignment.Status.LEASED:
             assignment.status = Assignment.Status.LEASED
             assignment.finished_at = None

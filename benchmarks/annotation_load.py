@@ -869,6 +869,9 @@ def main() -> int:
     started = time.perf_counter()
     if args.reuse_database:
         _django_setup(database_url)
+        from django.core.management import call_command
+
+        call_command("migrate", verbosity=0)  # the kept database may predate the code under test
     else:
         database_build(
             database=args.database, candidates=args.candidates, admin_url=admin_url, database_url=database_url

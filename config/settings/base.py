@@ -67,7 +67,30 @@ TEMPLATES = [
     },
 ]
 
-DATABASES = {"default": env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'plausi.sqlite3'}")}
+
+def postgres_tuning(database: dict) -> dict:
+    """PostgreSQL options from the environment (or typed from a DATABASE_URL query string, where django-environ
+    leaves them as text). ``DATABASE_PREPARED_STATEMENTS=true`` (the default) binds parameters on the server and
+    lets psycopg prepare a statement after its 5th use on a connection, so the answer path's statements are
+    planned once per connection instead of on every request. Turn it off behind a transaction-mode pooler
+    (PgBouncer before 1.21), which cannot keep prepared statements."""
+    if not str(database.get("ENGINE", "")).endswith("postgresql"):
+        return database
+    options = database.setdefault("OPTIONS", {})
+    prepared = env.bool("DATABASE_PREPARED_STATEMENTS", default=True)
+    if "server_side_binding" in options:
+        options["server_side_binding"] = str(options["server_side_binding"]).lower() in ("1", "true", "yes", "on")
+    else:
+        options["server_side_binding"] = prepared
+    if "prepare_threshold" in options:
+        value = options["prepare_threshold"]
+        options["prepare_threshold"] = None if str(value).lower() in ("", "none") else int(value)
+    elif options["server_side_binding"] and prepared:
+        options["prepare_threshold"] = 5
+    return database
+
+
+DATABASES = {"default": postgres_tuning(env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'plausi.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 AUTH_PASSWORD_VALIDATORS = [
@@ -95,7 +118,7 @@ LOGOUT_REDIRECT_URL = "login"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request then gets 401 with "WWW-Authenticate: Token".
-        "rest_framework.authentication.TokenAuthentication",
+        "knowledge.authentication.FastTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
     "DEFAULT_PERMISSION_CLASSES": ["knowledge.permissions.HasAnyRole"],

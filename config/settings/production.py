@@ -6,7 +6,7 @@ Refuses to start with a missing or default secret key, DEBUG on, or no database/
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env
+from config.settings.base import env, postgres_tuning
 
 DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
@@ -23,7 +23,7 @@ for _required in ("DATABASE_URL", "CELERY_BROKER_URL", "ALLOWED_HOSTS"):
     if not env.str(_required, default=""):
         raise ImproperlyConfigured(f"{_required} must be set in production.")
 
-DATABASES = {"default": env.db("DATABASE_URL")}
+DATABASES = {"default": postgres_tuning(env.db("DATABASE_URL"))}
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=60)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")

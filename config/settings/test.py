@@ -7,14 +7,14 @@ machine (a developer's and CI's) can run their suites at the same time without t
 import hashlib
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import BASE_DIR, env
+from config.settings.base import BASE_DIR, env, postgres_tuning
 
 CHECKOUT_ID = hashlib.sha1(str(BASE_DIR).encode(), usedforsecurity=False).hexdigest()[:8]
 
 SECRET_KEY = "plausi-tests-only"  # noqa: S105
 DEBUG = False
 DATABASES = {
-    "default": env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/plausi"),
+    "default": postgres_tuning(env.db("TEST_DATABASE_URL", default="postgres://postgres@127.0.0.1:5432/plausi")),
 }
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_plausi_{CHECKOUT_ID}")}
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")

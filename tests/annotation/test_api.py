@@ -46,7 +46,11 @@ def test_an_answer_carries_the_next_question_and_a_retry_is_stored_once(queue: N
     assert first.json()["progress"]["answered_today"] == 1
     retry = client.post(reverse("api-annotation-answers"), payload, format="json")
     assert retry.status_code == 200 and retry.json()["answer"] == first.json()["answer"]
+    assert retry.json()["progress"]["answered_today"] == 1  # a retry is not counted twice
     assert Answer.objects.count() == 1
+    assert client.get(reverse("api-annotation-next")).json()["progress"]["answered_today"] == 1
+    undone = client.post(reverse("api-annotation-undo"))
+    assert undone.status_code == 200 and undone.json()["progress"]["answered_today"] == 0
 
 
 def test_answering_a_question_that_is_not_current_is_a_409(queue: None, api_client_for: Any) -> None:

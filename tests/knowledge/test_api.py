@@ -127,3 +127,16 @@ def test_llm_text_comes_back_verbatim_as_json_data(api_client_for: Any, ingest: 
     ingest(write_lines([search_buy(payload)]))
     body = api_client_for("admin").get(reverse("api-candidates")).json()
     assert body["results"][0]["tail"] == payload
+
+
+def test_a_token_of_an_inactive_user_or_an_unknown_token_is_refused(make_user: Any) -> None:
+    user = make_user("annotator", username="ina")
+    token = Token.objects.create(user=user)
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    assert client.get(reverse("api-me")).json()["username"] == "ina"
+    user.is_active = False
+    user.save()
+    assert client.get(reverse("api-me")).status_code == 401
+    client.credentials(HTTP_AUTHORIZATION="Token " + "0" * 40)
+    assert client.get(reverse("api-me")).status_code == 401
