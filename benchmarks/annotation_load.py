@@ -835,7 +835,7 @@ def main() -> int:
     parser.add_argument("--host", default=os.environ.get("PGHOST", "127.0.0.1"))
     parser.add_argument("--user", default=os.environ.get("PGUSER", "postgres"))
     parser.add_argument("--reuse-database", action="store_true", help="Keep the database of an earlier run.")
-    parser.add_argument("--server", default="gthread:2:8", help="worker class:workers:threads (default %(default)s)")
+    parser.add_argument("--server", default="gthread:3:4", help="worker class:workers:threads (default %(default)s)")
     parser.add_argument(
         "--compare-servers",
         nargs="*",

@@ -163,6 +163,12 @@ CELERY_TASK_ROUTES = {
     "filtering.*": {"queue": "cpu"},
     "classifiers.score_*": {"queue": "gpu"},
 }
+CELERY_BEAT_SCHEDULE = {
+    # debounce: new labels are looked at twice a minute, never per answer
+    "classifiers-retrain-check": {"task": "classifiers.retraining_check", "schedule": 30.0},
+    # re-enqueue scoring chunks whose task was lost (a broker restart, a purged queue)
+    "classifiers-scoring-sweep": {"task": "classifiers.scoring_sweep", "schedule": 120.0},
+}
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
@@ -181,6 +187,22 @@ PLAUSI_ANNOTATION = {
     # priority = broad * (1 - query specificity) + support * log-support + uncertainty * classifier uncertainty
     #            + stratum * (1 - labels in the candidate's relation/category stratum / the most in any stratum)
     "PRIORITY_WEIGHTS": {"broad": 1.0, "support": 0.5, "uncertainty": 2.0, "stratum": 0.5},
+}
+
+# --- Classifiers (docs/classifiers.md) -----------------------------------------------------------------------
+PLAUSI_CLASSIFIERS = {
+    "MODEL_ROOT": Path(env.str("PLAUSI_MODEL_ROOT", default=str(VAR_DIR / "models"))),
+    # cached per-candidate features (hashed n-grams), by scheme and id range; safe to delete (recomputed)
+    "FEATURE_ROOT": Path(env.str("PLAUSI_FEATURE_ROOT", default=str(VAR_DIR / "features"))),
+    "TARGETS": ["plausible", "typical"],  # one classifier each; a candidate is accepted when all pass
+    "DEFAULT_KIND": env.str("CLASSIFIER_KIND", default="tfidf_lr"),
+    "RETRAIN_EVERY": env.int("CLASSIFIER_RETRAIN_EVERY", default=200),  # new consolidated labels per target
+    "MIN_LABELS": env.int("CLASSIFIER_MIN_LABELS", default=30),  # labelled candidates before a first training
+    "TARGET_PRECISION": env.float("CLASSIFIER_TARGET_PRECISION", default=0.9),
+    "FOLDS": 5,  # cross-validation folds of the held-out evaluation
+    "CHUNK_SIZE": env.int("CLASSIFIER_CHUNK_SIZE", default=50_000),  # candidate ids per scoring task
+    "CROSS_ENCODER_PATH": env.str("CLASSIFIER_CROSS_ENCODER_PATH", default=""),  # "" = the packaged MiniLM
+    "ENCODER_PATH": env.str("CLASSIFIER_ENCODER_PATH", default=""),  # frozen encoder of encoder_lr
 }
 
 # --- Ingest -------------------------------------------------------------------------------------------------

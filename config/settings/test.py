@@ -21,3 +21,10 @@ CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1
 CELERY_BROKER_TRANSPORT_OPTIONS = {"global_keyprefix": f"plausi-test-{CHECKOUT_ID}:"}
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only
 PRIVATE_MEDIA_ROOT = BASE_DIR / "var" / "test-private"
+PLAUSI_CLASSIFIERS = {
+    **PLAUSI_CLASSIFIERS,  # noqa: F405
+    "MODEL_ROOT": BASE_DIR / "var" / f"test-models-{CHECKOUT_ID}",
+    "FEATURE_ROOT": BASE_DIR / "var" / f"test-features-{CHECKOUT_ID}",
+    "MIN_LABELS": 6,
+    "FOLDS": 3,
+}

@@ -1,0 +1,131 @@
+"""Reads for the classifiers: training labels per target, the text of candidates, the registry."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator
+from typing import Any
+
+from django.db import connection
+
+from classifiers.ml.data import Example
+from classifiers.models import ModelVersion
+
+#: Statuses whose candidates are scored: everything that passed the filters.
+SCORABLE = ("pooled", "in_annotation", "labelled", "scored", "accepted", "rejected")
+
+_EXAMPLE_SQL = (
+    "SELECT c.id, c.head_kind, c.head_text, c.tail, r.slug, sq.text, p1.title, p1.external_id, k1.name, "
+    "p2.title, p2.external_id "
+    "FROM knowledge_candidate c JOIN knowledge_relation r ON r.id = c.relation_id "
+    "LEFT JOIN knowledge_behaviourpair bp ON bp.id = c.pair_id "
+    "LEFT JOIN knowledge_searchquery sq ON sq.id = bp.query_id "
+    "LEFT JOIN knowledge_product p1 ON p1.id = bp.product_id "
+    "LEFT JOIN knowledge_category k1 ON k1.id = p1.category_id "
+    "LEFT JOIN knowledge_product p2 ON p2.id = bp.other_product_id "
+)
+
+
+def _example(row: tuple[Any, ...]) -> tuple[int, Example]:
+    """The head as a classifier reads it: the behaviour in a few words (query, titles, category)."""
+    candidate_id, head_kind, head_text, tail, relation, query, title, external_id, category, other, other_id = row
+    product = title or external_id
+    if head_kind == "search_buy":
+        head = f"searched: {query or ''} | bought: {product or head_text}"
+    elif head_kind == "co_buy":
+        head = f"bought together: {product or head_text} | {other or other_id or ''}"
+    else:
+        head = head_text
+    if category:
+        head += f" | category: {category}"
+    return int(candidate_id), Example(head=head, relation=relation, tail=tail)
+
+
+def candidate_examples(candidate_ids: list[int], *, chunk: int = 5_000) -> dict[int, Example]:
+    """The examples of some candidates (missing ids are left out)."""
+    found: dict[int, Example] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(candidate_ids), chunk):
+            part = candidate_ids[start : start + chunk]
+            cursor.execute(_EXAMPLE_SQL + f"WHERE c.id IN ({', '.join(['%s'] * len(part))})", part)
+            found.update(_example(row) for row in cursor.fetchall())
+    return found
+
+
+def scorable_ids_in_range(start_id: int, end_id: int) -> list[int]:
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT id FROM knowledge_candidate WHERE id >= %s AND id < %s AND status IN "
+            f"({', '.join(['%s'] * len(SCORABLE))}) ORDER BY id",
+            [start_id, end_id, *SCORABLE],
+        )
+        return [row[0] for row in cursor.fetchall()]
+
+
+def scorable_id_bounds() -> tuple[int, int] | None:
+    """(lowest id, highest id + 1) of the scorable candidates, or None when there are none."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT min(id), max(id) FROM knowledge_candidate WHERE status IN ({', '.join(['%s'] * len(SCORABLE))})",
+            list(SCORABLE),
+        )
+        low, high = cursor.fetchone()
+    return None if low is None else (int(low), int(high) + 1)
+
+
+def target_labels(target: str) -> dict[int, int]:
+    """``{candidate id: 1 or 0}`` for a target question, from the consolidated labels.
+
+    Yes when the target was settled Yes and no question up to it was settled No; No when the target, or any
+    question before it in the gate order, was settled No (a candidate that is incomplete, irrelevant or
+    uninformative is not plausible or typical knowledge either; the gate stopped annotators before asking).
+    Undecided and tied labels are left out.
+    """
+    with connection.cursor() as cursor:
+        cursor.execute(
+            'SELECT l.candidate_id, q.slug, l.value FROM annotation_consolidatedlabel l '
+            'JOIN annotation_question q ON q.id = l.question_id '
+            'WHERE l.value IS NOT NULL AND q.is_active AND q."order" <= '
+            '(SELECT "order" FROM annotation_question WHERE slug = %s)',
+            [target],
+        )
+        rows = cursor.fetchall()
+    positive: set[int] = set()
+    negative: set[int] = set()
+    for candidate_id, slug, value in rows:
+        if not value:
+            negative.add(candidate_id)
+        elif slug == target:
+            positive.add(candidate_id)
+    labels = {candidate_id: 1 for candidate_id in positive - negative}
+    labels.update({candidate_id: 0 for candidate_id in negative})
+    return labels
+
+
+def active_versions() -> dict[str, ModelVersion]:
+    return {version.target: version for version in ModelVersion.objects.filter(is_active=True)}
+
+
+def learning_curve(target: str) -> list[dict[str, Any]]:
+    """Metric against label count across the versions of a target, oldest first."""
+    return [
+        {
+            "version": version.pk,
+            "kind": version.kind,
+            "labels": version.label_count,
+            "roc_auc": version.metrics.get("roc_auc"),
+            "macro_f1": version.metrics.get("macro_f1"),
+            "recall_at_threshold": version.metrics.get("recall_at_threshold"),
+            "active": version.is_active,
+            "created_at": version.created_at,
+        }
+        for version in ModelVersion.objects.filter(target=target).order_by("created_at", "id")
+    ]
+
+
+def iter_chunks(values: list[int], size: int) -> Iterator[list[int]]:
+    for start in range(0, len(values), size):
+        yield values[start : start + size]
+
+
+def first(values: Iterable[Any]) -> Any:
+    return next(iter(values), None)
