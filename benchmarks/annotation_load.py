@@ -9,7 +9,7 @@ A fresh PostgreSQL database (``plausi_bench_annotation``, or --database) gets N 
 benchmark's generator and the real ingest service, one UPDATE to ``pooled``, ``queue_fill()``: every 500th
 candidate has a known label and becomes gold). gunicorn serves the real API on loopback with
 ``config.settings.test`` (DEBUG off) and persistent database connections (``conn_max_age=60``, as production
-sets CONN_MAX_AGE); the default is 2 gthread workers x 8 threads, one worker per core of the 2-core machine
+sets CONN_MAX_AGE); the default is 3 gthread workers x 4 threads (config/gunicorn.py), on the 2-core machine
 (``--compare-servers`` measures others; on this machine they were all within noise, the CPU being the limit).
 Each server is warmed up for 5 s before anything is measured. Simulated annotators speak HTTP from several
 client processes, each running one thread and one keep-alive ``http.client`` connection per annotator:

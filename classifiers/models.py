@@ -100,7 +100,9 @@ class ModelVersion(models.Model):
     class Meta:
         ordering = ["-created_at", "-id"]
         constraints = [
-            models.UniqueConstraint(fields=["target"], condition=Q(is_active=True), name="one_active_version_per_target")
+            models.UniqueConstraint(
+                fields=["target"], condition=Q(is_active=True), name="one_active_version_per_target"
+            )
         ]
 
     def __str__(self) -> str:

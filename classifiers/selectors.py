@@ -82,8 +82,8 @@ def target_labels(target: str) -> dict[int, int]:
     """
     with connection.cursor() as cursor:
         cursor.execute(
-            'SELECT l.candidate_id, q.slug, l.value FROM annotation_consolidatedlabel l '
-            'JOIN annotation_question q ON q.id = l.question_id '
+            "SELECT l.candidate_id, q.slug, l.value FROM annotation_consolidatedlabel l "
+            "JOIN annotation_question q ON q.id = l.question_id "
             'WHERE l.value IS NOT NULL AND q.is_active AND q."order" <= '
             '(SELECT "order" FROM annotation_question WHERE slug = %s)',
             [target],

@@ -9,6 +9,7 @@ independent, idempotent tasks; the last chunk finishes the run.
 
 from __future__ import annotations
 
+import datetime as dt
 import logging
 import shutil
 import time
@@ -180,7 +181,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
     started = time.perf_counter()
     try:
         _phase(run, "reading labels")
-        ids, batch, y = _dataset(run.target)
+        _ids, batch, y = _dataset(run.target)
         positives = int(y.sum())
         if len(y) < _conf("MIN_LABELS") or positives == 0 or positives == len(y):
             raise ApplicationError(
@@ -245,9 +246,7 @@ def _phase(run: TrainingRun, phase: str, *, total: int | None = None) -> None:
     TrainingRun.objects.filter(pk=run.pk).update(**values)
 
 
-def _promotion(
-    version: ModelVersion, batch: Batch, y: np.ndarray, folds: np.ndarray, *, force: bool
-) -> dict[str, Any]:
+def _promotion(version: ModelVersion, batch: Batch, y: np.ndarray, folds: np.ndarray, *, force: bool) -> dict[str, Any]:
     """Activate when there is no active version, when forced, or when the new version's cross-validated ROC
     AUC is at least the active version's, refitted with its own kind and parameters on the same folds."""
     active = ModelVersion.objects.filter(target=version.target, is_active=True).first()
@@ -347,7 +346,7 @@ def scoring_chunk_claim(*, chunk_id: int, claimer: str) -> bool:
     """Claim a pending chunk; a running one only by the same claimer (a redelivery after its worker died) or
     once its claim is stale."""
     now = timezone.now()
-    stale = now - timezone.timedelta(seconds=STALE_CLAIM_SECONDS)
+    stale = now - dt.timedelta(seconds=STALE_CLAIM_SECONDS)
     from django.db.models import Q
 
     return bool(
@@ -404,7 +403,9 @@ def scoring_chunk_execute(*, chunk_id: int, claimer: str) -> int:
     run = chunk.run
     version = run.model_version
     started = time.perf_counter()
-    superseded = not ModelVersion.objects.filter(pk=version.pk, is_active=True, version_token=run.version_token).exists()
+    superseded = not ModelVersion.objects.filter(
+        pk=version.pk, is_active=True, version_token=run.version_token
+    ).exists()
     ids, scores = np.zeros(0, dtype=np.int64), np.zeros(0, dtype=np.float32)
     if not superseded:
         ids, scores, _info = _chunk_scores(version, chunk)
@@ -543,7 +544,7 @@ def classifier_uncertainty() -> dict[int, float]:
 
 def scoring_sweep() -> int:
     """Enqueue again the chunks of running runs that are pending or whose claim went stale (a lost task)."""
-    stale = timezone.now() - timezone.timedelta(seconds=STALE_CLAIM_SECONDS)
+    stale = timezone.now() - dt.timedelta(seconds=STALE_CLAIM_SECONDS)
     from django.db.models import Q
 
     chunks = list(

@@ -161,7 +161,7 @@ CELERY_TASK_QUEUES = [Queue("default"), Queue("cpu"), Queue("gpu")]
 CELERY_TASK_ROUTES = {
     "knowledge.*": {"queue": "default"},
     "filtering.*": {"queue": "cpu"},
-    "classifiers.score_*": {"queue": "gpu"},
+    # classifiers.* tasks pick "cpu" or "gpu" by model kind when enqueued; the periodic ones run on "default"
 }
 CELERY_BEAT_SCHEDULE = {
     # debounce: new labels are looked at twice a minute, never per answer

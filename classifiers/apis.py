@@ -1,0 +1,203 @@
+"""REST API of the classifiers: the registry, training and scoring runs (polled by the UI), the learning curve.
+
+Curators and admins read; admins request trainings and activate versions (no model inference happens in a
+request: a training is a queued run, an activation starts a queued scoring run).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.conf import settings
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from classifiers import selectors
+from classifiers.models import ModelKind, ModelVersion, ScoringRun, TrainingRun
+from classifiers.services import model_version_activate, training_run_request
+from knowledge.errors import Conflict
+from knowledge.permissions import IsAdmin, IsCuratorOrAdmin
+
+
+class ModelVersionOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    target = serializers.CharField()
+    kind = serializers.CharField()
+    params = serializers.JSONField()
+    label_count = serializers.IntegerField()
+    metrics = serializers.JSONField()
+    threshold = serializers.FloatField(allow_null=True)
+    is_active = serializers.BooleanField()
+    version_token = serializers.IntegerField(allow_null=True)
+    promotion = serializers.JSONField()
+    training_run = serializers.IntegerField(source="training_run_id", allow_null=True)
+    created_at = serializers.DateTimeField()
+    activated_at = serializers.DateTimeField(allow_null=True)
+
+
+class TrainingRunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    target = serializers.CharField()
+    kind = serializers.CharField()
+    params = serializers.JSONField()
+    trigger = serializers.CharField()
+    status = serializers.CharField()
+    phase = serializers.CharField()
+    progress = serializers.FloatField(source="progress_fraction")
+    label_count = serializers.IntegerField()
+    timings = serializers.JSONField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    started_at = serializers.DateTimeField(allow_null=True)
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ScoringRunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    model_version = serializers.IntegerField(source="model_version_id")
+    version_token = serializers.IntegerField()
+    status = serializers.CharField()
+    phase = serializers.SerializerMethodField()
+    progress = serializers.FloatField(source="progress_fraction")
+    progress_done = serializers.IntegerField()
+    progress_total = serializers.IntegerField()
+    chunks_done = serializers.IntegerField()
+    chunks_total = serializers.IntegerField()
+    timings = serializers.JSONField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+    def get_phase(self, run: ScoringRun) -> str:
+        return f"{run.chunks_done}/{run.chunks_total} chunks"
+
+
+class ModelVersionListApi(GenericAPIView):
+    """Model versions, newest first; ``?target=`` filters."""
+
+    permission_classes = [IsCuratorOrAdmin]
+    serializer_class = ModelVersionOutputSerializer
+
+    @extend_schema(
+        operation_id="classifier_versions_list", parameters=[OpenApiParameter("target", str, required=False)]
+    )
+    def get(self, request: Request) -> Response:
+        versions = ModelVersion.objects.all()
+        if request.query_params.get("target"):
+            versions = versions.filter(target=request.query_params["target"])
+        page = self.paginate_queryset(versions)
+        return self.get_paginated_response(ModelVersionOutputSerializer(page, many=True).data)
+
+
+class ModelVersionActivateApi(APIView):
+    """Activate a version (admins): it becomes the active one of its target and the pool is rescored. Needed
+    for a version the promotion rule kept back (``force``, recorded), or to roll back."""
+
+    permission_classes = [IsAdmin]
+
+    class ActivateInputSerializer(serializers.Serializer):
+        force = serializers.BooleanField(default=False)
+
+    @extend_schema(
+        operation_id="classifier_version_activate",
+        request=ActivateInputSerializer,
+        responses={202: ScoringRunOutputSerializer},
+    )
+    def post(self, request: Request, version_id: int) -> Response:
+        version = get_object_or_404(ModelVersion, pk=version_id)
+        data = self.ActivateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        if not version.promotion.get("activate", True) and not data.validated_data["force"]:
+            raise Conflict("The promotion rule kept this version back; send force=true to activate it anyway.")
+        run = model_version_activate(version_id=version.pk, user=request.user, force=data.validated_data["force"])
+        return Response(ScoringRunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingRunListApi(GenericAPIView):
+    """Training runs (curators, admins); request one on demand (admins, POST)."""
+
+    permission_classes = [IsCuratorOrAdmin]
+    serializer_class = TrainingRunOutputSerializer
+
+    class TrainingRequestInputSerializer(serializers.Serializer):
+        target = serializers.ChoiceField(choices=[])
+        kind = serializers.ChoiceField(choices=ModelKind.choices, required=False)
+        params = serializers.DictField(required=False, default=dict)
+        force = serializers.BooleanField(default=False)
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.fields["target"].choices = settings.PLAUSI_CLASSIFIERS["TARGETS"]  # type: ignore[attr-defined]
+
+    def get_permissions(self) -> Any:
+        return [IsAdmin()] if self.request.method == "POST" else super().get_permissions()
+
+    @extend_schema(operation_id="classifier_training_runs_list")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(TrainingRun.objects.all())
+        return self.get_paginated_response(TrainingRunOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="classifier_training_request",
+        request=TrainingRequestInputSerializer,
+        responses={
+            202: TrainingRunOutputSerializer,
+            409: inline_serializer("TrainingInFlight", {"detail": serializers.CharField()}),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        data = self.TrainingRequestInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        run = training_run_request(requested_by=request.user, **data.validated_data)
+        if run is None:
+            raise Conflict("A training of this target is already queued or running.")
+        return Response(TrainingRunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class TrainingRunDetailApi(APIView):
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(operation_id="classifier_training_run", responses=TrainingRunOutputSerializer)
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(TrainingRunOutputSerializer(get_object_or_404(TrainingRun, pk=run_id)).data)
+
+
+class ScoringRunListApi(GenericAPIView):
+    permission_classes = [IsCuratorOrAdmin]
+    serializer_class = ScoringRunOutputSerializer
+
+    @extend_schema(operation_id="classifier_scoring_runs_list")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(ScoringRun.objects.all())
+        return self.get_paginated_response(ScoringRunOutputSerializer(page, many=True).data)
+
+
+class ScoringRunDetailApi(APIView):
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(operation_id="classifier_scoring_run", responses=ScoringRunOutputSerializer)
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(ScoringRunOutputSerializer(get_object_or_404(ScoringRun, pk=run_id)).data)
+
+
+class LearningCurveApi(APIView):
+    """Held-out metrics against label count, across the versions of each target, oldest first."""
+
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(
+        operation_id="classifier_learning_curve",
+        responses=inline_serializer(
+            "LearningCurve",
+            {"targets": serializers.DictField(child=serializers.ListField(child=serializers.DictField()))},
+        ),
+    )
+    def get(self, request: Request) -> Response:
+        return Response(
+            {"targets": {target: selectors.learning_curve(target) for target in settings.PLAUSI_CLASSIFIERS["TARGETS"]}}
+        )

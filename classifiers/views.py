@@ -1,0 +1,30 @@
+"""The classifiers page (curators, admins): versions and their metrics, the learning curve, runs in progress."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import render
+
+from classifiers import selectors
+from classifiers.models import ModelVersion, ScoringRun, TrainingRun
+from knowledge.roles import Role, user_has_role
+
+
+@login_required
+def classifiers_page(request: HttpRequest) -> HttpResponse:
+    if not user_has_role(request.user, Role.CURATOR, Role.ADMIN):
+        raise PermissionDenied
+    targets = settings.PLAUSI_CLASSIFIERS["TARGETS"]
+    return render(
+        request,
+        "classifiers/classifiers.html",
+        {
+            "curves": {target: selectors.learning_curve(target) for target in targets},
+            "versions": list(ModelVersion.objects.all()[:30]),
+            "training_runs": list(TrainingRun.objects.all()[:20]),
+            "scoring_runs": list(ScoringRun.objects.select_related("model_version")[:20]),
+        },
+    )
