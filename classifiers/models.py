@@ -48,7 +48,7 @@ class TrainingRun(RunProgress, models.Model):
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
     status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    phase = models.CharField(max_length=32, blank=True)
+    phase = models.CharField(max_length=64, blank=True)
     progress_done = models.BigIntegerField(default=0)
     progress_total = models.BigIntegerField(default=0)
     label_count = models.PositiveIntegerField(default=0)

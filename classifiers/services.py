@@ -53,8 +53,9 @@ def _conf(name: str) -> Any:
 
 
 def queue_for(kind: str) -> str:
-    """Cross-encoders train and score on the ``gpu`` queue; the linear kinds on ``cpu``."""
-    return "gpu" if kind == ModelKind.CROSS_ENCODER else "cpu"
+    """Cross-encoders train and score on the ``gpu`` queue; the linear kinds on ``cpu`` (with the configured
+    prefix: deployments that share a broker, and tests that run their own workers, use their own queues)."""
+    return _conf("QUEUE_PREFIX") + ("gpu" if kind == ModelKind.CROSS_ENCODER else "cpu")
 
 
 def _default_params(kind: str) -> dict[str, Any]:

@@ -106,10 +106,13 @@ def _redis_forget_queued_tasks(url: str, prefix: str) -> None:
         client.delete(*keys)
 
 
-@pytest.fixture(scope="session")
-def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes]]:
-    """A real Celery worker process on the test Redis, using the test database (tests must commit data)."""
-    _redis_forget_queued_tasks(settings.CELERY_BROKER_URL, settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"])
+def start_celery_worker(
+    *,
+    queues: str = "default,cpu,gpu",
+    log_name: str = "test-celery-worker.log",
+    extra_env: dict[str, str] | None = None,
+) -> subprocess.Popen[bytes]:
+    """A real Celery worker process (solo pool) on the test Redis and the test database; returns once ready."""
     db = settings.DATABASES["default"]
     env = {
         **os.environ,
@@ -118,8 +121,10 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
             f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         ),
         "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        **(extra_env or {}),
     }
-    log = open(ROOT / "var" / "test-celery-worker.log", "wb")  # noqa: SIM115
+    log_path = ROOT / "var" / log_name
+    log = open(log_path, "wb")  # noqa: SIM115
     process = subprocess.Popen(
         [
             sys.executable,
@@ -129,9 +134,11 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
             "config",
             "worker",
             "--queues",
-            "default,cpu,gpu",
+            queues,
             "--pool",
             "solo",
+            "--prefetch-multiplier",
+            "1",
             "--loglevel",
             "INFO",
             "--without-heartbeat",
@@ -144,23 +151,32 @@ def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Itera
         stderr=subprocess.STDOUT,
         start_new_session=True,
     )
+    log.close()
     deadline = time.monotonic() + 60
-    ready = False
     while time.monotonic() < deadline and process.poll() is None:
-        if b"ready." in (ROOT / "var" / "test-celery-worker.log").read_bytes():
-            ready = True
-            break
+        if b"ready." in log_path.read_bytes():
+            return process
         time.sleep(0.2)
-    if not ready:
-        process.kill()
-        raise RuntimeError("The Celery worker did not start: see var/test-celery-worker.log")
-    yield process
+    process.kill()
+    raise RuntimeError(f"The Celery worker did not start: see var/{log_name}")
+
+
+def stop_celery_worker(process: subprocess.Popen[bytes]) -> None:
     process.send_signal(signal.SIGTERM)
     try:
         process.wait(timeout=20)
     except subprocess.TimeoutExpired:
         process.kill()
-    log.close()
+        process.wait(timeout=10)
+
+
+@pytest.fixture(scope="session")
+def celery_worker_process(django_db_setup: Any, django_db_blocker: Any) -> Iterator[subprocess.Popen[bytes]]:
+    """A real Celery worker process on the test Redis, using the test database (tests must commit data)."""
+    _redis_forget_queued_tasks(settings.CELERY_BROKER_URL, settings.CELERY_BROKER_TRANSPORT_OPTIONS["global_keyprefix"])
+    process = start_celery_worker()
+    yield process
+    stop_celery_worker(process)
 
 
 def wait_until(predicate: Callable[[], bool], *, timeout: float = 30, interval: float = 0.2) -> bool:

@@ -86,7 +86,9 @@ def tfidf_logits(counts: csr_matrix, weights: np.ndarray, idf_squared: np.ndarra
 class TfidfLogistic:
     kind: ClassVar[str] = "tfidf_lr"
 
-    def __init__(self, *, c: float = 4.0) -> None:
+    def __init__(self, *, c: float = 4.0, features: str = SCHEME) -> None:
+        if features != SCHEME:
+            raise ValueError(f"features {features!r} are not this code's {SCHEME!r}")
         self.c = c
         self.idf: np.ndarray | None = None
         self.coef: np.ndarray | None = None

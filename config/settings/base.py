@@ -203,6 +203,7 @@ PLAUSI_CLASSIFIERS = {
     "CHUNK_SIZE": env.int("CLASSIFIER_CHUNK_SIZE", default=50_000),  # candidate ids per scoring task
     "CROSS_ENCODER_PATH": env.str("CLASSIFIER_CROSS_ENCODER_PATH", default=""),  # "" = the packaged MiniLM
     "ENCODER_PATH": env.str("CLASSIFIER_ENCODER_PATH", default=""),  # frozen encoder of encoder_lr
+    "QUEUE_PREFIX": env.str("CLASSIFIER_QUEUE_PREFIX", default=""),  # "" = the cpu and gpu queues
 }
 
 # --- Ingest -------------------------------------------------------------------------------------------------

@@ -1,0 +1,239 @@
+"""The classifier loop without a worker: labels -> training run -> registry -> scoring chunks -> scored pool."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+import pytest
+from django.urls import reverse
+
+from classifiers import selectors, services
+from classifiers.ml import metrics
+from classifiers.models import CandidateScore, ModelVersion, ScoringChunk, ScoringRun, TrainingRun
+from knowledge.models import Candidate
+from tests.classifiers.helpers import labelled_pool
+
+pytestmark = pytest.mark.django_db
+
+
+def train(target: str, **options: Any) -> TrainingRun:
+    run = services.training_run_request(target=target, **options)
+    assert run is not None
+    assert services.training_run_claim(run_id=run.pk)
+    return services.training_run_execute(run_id=run.pk)
+
+
+def score_everything() -> None:
+    for run in ScoringRun.objects.filter(status="running"):
+        for chunk in run.chunks.filter(status="pending"):
+            assert services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="test")
+            services.scoring_chunk_execute(chunk_id=chunk.pk, claimer="test")
+
+
+def test_gate_failures_are_negatives_and_undecided_labels_are_left_out() -> None:
+    labelled, _pool = labelled_pool(repeat=1, unlabelled=0)
+    labels = selectors.target_labels("typical")
+    assert sorted(labels.values()) == [0] * 6 + [1] * 6
+    assert all(
+        labels[c.pk] == (0 if c.tail.split()[0] in {"be", "the", "buy", "is", "a", "winter"} else 1) for c in labelled
+    )
+
+
+def test_training_registers_an_active_version_that_scores_the_pool_and_marks_passing_candidates_scored(
+    settings: Any,
+) -> None:
+    settings.PLAUSI_CLASSIFIERS = {**settings.PLAUSI_CLASSIFIERS, "CHUNK_SIZE": 7, "TARGET_PRECISION": 0.8}
+    labelled, pool = labelled_pool()
+    for target in ("plausible", "typical"):
+        run = train(target)
+        assert run.status == "succeeded", run.message
+        assert run.label_count == len(labelled)
+    versions = selectors.active_versions()
+    assert set(versions) == {"plausible", "typical"}
+    version = versions["typical"]
+    assert version.metrics["roc_auc"] > 0.9 and version.threshold is not None
+    assert {"macro_f1", "calibration", "at_thresholds", "precision_at_threshold"} <= set(version.metrics)
+    assert version.promotion["activate"] and version.version_token
+    scoring = ScoringRun.objects.filter(model_version=version).get()
+    assert scoring.chunks_total == ScoringChunk.objects.filter(run=scoring).count() > 1
+    score_everything()
+    scoring.refresh_from_db()
+    assert scoring.status == "succeeded" and scoring.progress_done == scoring.progress_total == len(labelled) + len(
+        pool
+    )
+    scored = CandidateScore.objects.filter(target="typical")
+    assert scored.count() == len(labelled) + len(pool)  # one score per candidate, none twice
+    statuses = dict(Candidate.objects.filter(pk__in=[c.pk for c in pool]).values_list("tail", "status"))
+    assert statuses["grip icy sidewalks again"] == "scored"
+    assert statuses["the product again"] == "pooled"
+    assert not Candidate.objects.filter(pk__in=[c.pk for c in labelled], status="scored").exists()
+
+
+def test_a_worse_version_is_kept_back_unless_an_admin_forces_it(api_client_for: Any) -> None:
+    labelled_pool()
+    assert train("typical").status == "succeeded"
+    first = ModelVersion.objects.get(target="typical", is_active=True)
+    _ids, batch, y = services._dataset("typical")
+    folds = metrics.stratified_folds(y, 3, seed=1)
+    worse = ModelVersion.objects.create(target="typical", kind="tfidf_lr", artifact="x", metrics={"roc_auc": 0.5})
+    decision = services._promotion(worse, batch, y, folds, force=False)
+    assert not decision["activate"] and "kept the active" in decision["reason"]
+    assert decision["active_auc"] > 0.9 and decision["compared_with"] == first.pk
+    assert services._promotion(worse, batch, y, folds, force=True)["forced"]
+    worse.promotion = decision
+    worse.artifact = first.artifact
+    worse.save()
+    admin = api_client_for("admin")
+    url = reverse("api-classifier-activate", args=[worse.pk])
+    assert admin.post(url, {}, format="json").status_code == 409
+    assert api_client_for("curator").post(url, {"force": True}, format="json").status_code == 403
+    response = admin.post(url, {"force": True}, format="json")
+    assert response.status_code == 202 and response.json()["model_version"] == worse.pk
+    worse.refresh_from_db()
+    first.refresh_from_db()
+    assert worse.is_active and not first.is_active
+    assert (worse.version_token or 0) > (first.version_token or 0)
+    assert worse.promotion["forced_by_admin"]
+
+
+def test_an_equal_or_better_retraining_replaces_the_active_version() -> None:
+    labelled_pool()
+    first = ModelVersion.objects.get(training_run=train("typical"))
+    second = ModelVersion.objects.get(training_run=train("typical"))
+    first.refresh_from_db()
+    assert second.is_active and not first.is_active
+    assert "same folds" in second.promotion["reason"]
+
+
+def test_training_is_single_flight_per_target() -> None:
+    labelled_pool(repeat=1)
+    first = services.training_run_request(target="typical")
+    assert first is not None
+    assert services.training_run_request(target="typical") is None
+    assert services.training_run_request(target="plausible") is not None
+
+
+def test_too_few_labels_fail_the_run_with_a_reason() -> None:
+    run = train("typical")
+    assert run.status == "failed" and "training needs at least" in run.message
+    assert not ModelVersion.objects.exists()
+
+
+def test_retraining_is_triggered_by_new_labels_once_per_batch(settings: Any) -> None:
+    settings.PLAUSI_CLASSIFIERS = {**settings.PLAUSI_CLASSIFIERS, "RETRAIN_EVERY": 50}
+    labelled_pool(repeat=1)
+    requested = services.retraining_check()
+    assert {run.target for run in requested} == {"plausible", "typical"}
+    TrainingRun.objects.update(status="succeeded")
+    ModelVersion.objects.create(target="typical", kind="tfidf_lr", artifact="x")
+    assert services.retraining_check() == []  # no new labels since
+    from annotation.models import NewLabelCount
+
+    NewLabelCount.objects.filter(question__slug="complete").update(count=10_000)
+    assert {run.target for run in services.retraining_check()} == {"plausible", "typical"}
+
+
+def test_an_older_version_token_never_overwrites_a_newer_score() -> None:
+    _labelled, pool = labelled_pool(repeat=1, unlabelled=2)
+    version = ModelVersion.objects.create(target="typical", kind="tfidf_lr", artifact="x")
+    ids = np.array([pool[0].pk, pool[1].pk])
+    assert services.scores_write(ids=ids, scores=np.array([0.9, 0.8]), version=version, token=5) == 2
+    services.scores_write(ids=ids, scores=np.array([0.1, 0.1]), version=version, token=4)  # a late, older task
+    assert sorted(CandidateScore.objects.values_list("score", flat=True)) == [0.8, 0.9]
+    services.scores_write(ids=ids, scores=np.array([0.2, 0.3]), version=version, token=6)
+    assert sorted(CandidateScore.objects.values_list("score", flat=True)) == [0.2, 0.3]
+    assert CandidateScore.objects.count() == 2
+
+
+def test_chunk_claims_admit_one_claimer_a_redelivery_of_the_same_task_and_a_stale_takeover() -> None:
+    version = ModelVersion.objects.create(
+        target="typical", kind="tfidf_lr", artifact="x", is_active=True, version_token=1
+    )
+    run = ScoringRun.objects.create(model_version=version, version_token=1, status="running")
+    chunk = ScoringChunk.objects.create(run=run, start_id=1, end_id=10)
+    assert services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-a")
+    assert not services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-b")
+    assert services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-a")  # redelivered after its worker died
+    from django.utils import timezone
+
+    ScoringChunk.objects.filter(pk=chunk.pk).update(claimed_at=timezone.now() - timezone.timedelta(hours=1))
+    assert services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-b")
+    ScoringChunk.objects.filter(pk=chunk.pk).update(status="done")
+    assert not services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-b")
+
+
+def test_feature_rows_are_cached_per_range_and_reused(settings: Any) -> None:
+    settings.PLAUSI_CLASSIFIERS = {**settings.PLAUSI_CLASSIFIERS, "CHUNK_SIZE": 1000}
+    labelled_pool(repeat=1)
+    assert train("typical").status == "succeeded"
+    score_everything()
+    store = services.feature_store()
+    run = ScoringRun.objects.get()
+    chunk = run.chunks.get()
+    cached = store.get(chunk.start_id, chunk.end_id)
+    assert cached is not None and len(cached[0]) == Candidate.objects.count()
+    ids = selectors.scorable_ids_in_range(chunk.start_id, chunk.end_id)
+    found, rows, computed = store.rows_for(
+        chunk.start_id,
+        chunk.end_id,
+        ids,
+        selectors.candidate_examples,
+        lambda examples: pytest.fail("nothing should be recomputed"),
+    )
+    assert computed == 0 and rows.shape[0] == len(found) == len(ids)
+
+
+def test_uncertainty_feeds_the_annotation_priority() -> None:
+    from annotation.models import QueueItem
+    from annotation.services import queue_fill
+    from annotation.tasks import queue_priorities_recompute_task
+
+    labelled_pool(repeat=1, unlabelled=4)
+    queue_fill()
+    assert train("typical").status == "succeeded"
+    score_everything()
+    uncertainty = services.classifier_uncertainty()
+    assert uncertainty and all(0.0 <= value <= 1.0 for value in uncertainty.values())
+    queue_priorities_recompute_task()
+    most_uncertain = max(uncertainty, key=uncertainty.__getitem__)
+    least = min(uncertainty, key=uncertainty.__getitem__)
+    if uncertainty[most_uncertain] - uncertainty[least] > 0.2:
+        priorities = dict(QueueItem.objects.values_list("candidate_id", "priority"))
+        assert priorities[most_uncertain] > priorities[least] - 1.0  # the uncertainty term (weight 2) counts
+
+
+def test_the_api_lists_versions_runs_and_the_learning_curve_and_only_admins_request_trainings(
+    api_client_for: Any,
+) -> None:
+    labelled_pool(repeat=1)
+    assert train("typical").status == "succeeded"
+    curator = api_client_for("curator")
+    versions = curator.get(reverse("api-classifier-versions")).json()["results"]
+    assert versions[0]["target"] == "typical" and versions[0]["is_active"]
+    curve = curator.get(reverse("api-learning-curve")).json()["targets"]["typical"]
+    assert curve[0]["labels"] == 12 and curve[0]["roc_auc"] is not None
+    assert curator.post(reverse("api-training-runs"), {"target": "typical"}, format="json").status_code == 403
+    assert api_client_for("annotator").get(reverse("api-classifier-versions")).status_code == 403
+    admin = api_client_for("admin")
+    response = admin.post(reverse("api-training-runs"), {"target": "typical"}, format="json")
+    assert response.status_code == 202, response.content
+    again = admin.post(reverse("api-training-runs"), {"target": "typical"}, format="json")
+    assert again.status_code == 409
+    bad = admin.post(reverse("api-training-runs"), {"target": "nonsense", "kind": "magic"}, format="json")
+    assert bad.status_code == 400 and {"target", "kind"} <= set(bad.json())
+    run_id = response.json()["id"]
+    assert curator.get(reverse("api-training-run", args=[run_id])).json()["status"] == "queued"
+
+
+def test_the_classifiers_page_shows_versions_and_runs_to_curators_only(client: Any) -> None:
+    from tests.factories import UserFactory
+
+    labelled_pool(repeat=1)
+    assert train("typical").status == "succeeded"
+    client.force_login(UserFactory(role="annotator"))
+    assert client.get(reverse("classifiers")).status_code == 403
+    client.force_login(UserFactory(role="curator"))
+    page = client.get(reverse("classifiers"))
+    assert page.status_code == 200
+    assert b"Learning curve" in page.content and b"first version of this target" in page.content
