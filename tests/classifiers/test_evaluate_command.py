@@ -1,0 +1,88 @@
+"""``manage.py evaluate_classifier``: external labelled files, the learning curve, and bad files refused."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+from typing import Any
+
+import orjson
+import pytest
+from django.core.management import CommandError, call_command
+
+from tests.classifiers.helpers import BAD, GOOD, labelled_pool
+
+pytestmark = pytest.mark.django_db
+
+
+def labelled_file(path: Path, rounds: int) -> Path:
+    lines = []
+    for round_ in range(rounds):
+        for tail in GOOD:
+            lines.append(
+                {
+                    "query": f"winter boots {round_}",
+                    "product": {"id": f"B{round_}", "title": "Ankle boot"},
+                    "relation": "capable_of",
+                    "tail": f"{tail} {round_}",
+                    "labels": {"complete": True, "plausible": True, "typical": True},
+                }
+            )
+        for tail in BAD:
+            lines.append(
+                {
+                    "query": f"winter boots {round_}",
+                    "product": {"id": f"B{round_}", "title": "Ankle boot"},
+                    "relation": "capable_of",
+                    "tail": f"{tail} {round_}",
+                    "labels": {"informative": False},
+                }
+            )
+    path.write_bytes(b"\n".join(orjson.dumps(line) for line in lines) + b"\n")
+    return path
+
+
+def test_training_on_the_platform_labels_and_evaluating_on_an_external_file(tmp_path: Path) -> None:
+    labelled_pool(repeat=3)
+    out = io.StringIO()
+    call_command("evaluate_classifier", "--labels", str(labelled_file(tmp_path / "ext.jsonl", 2)), stdout=out)
+    text = out.getvalue()
+    assert "training on 36 labelled candidates from the platform's labels" in text
+    assert "evaluating on 24" in text
+    auc = float(text.split("ROC AUC ")[1].split()[0])
+    assert auc > 0.8 and "precision" in text
+
+
+def test_a_learning_curve_compares_uncertainty_and_random_sampling(tmp_path: Path) -> None:
+    out = io.StringIO()
+    call_command(
+        "evaluate_classifier",
+        "--train",
+        str(labelled_file(tmp_path / "train.jsonl", 6)),
+        "--labels",
+        str(labelled_file(tmp_path / "test.jsonl", 2)),
+        "--learning-curve",
+        "--start",
+        "8",
+        "--step",
+        "12",
+        "--steps",
+        "4",
+        stdout=out,
+    )
+    rows = [line.split() for line in out.getvalue().splitlines() if line.strip()[:1].isdigit()]
+    assert [int(row[0]) for row in rows] == [8, 20, 32, 44]
+    assert all(row[1] != "n/a" for row in rows)
+
+
+def test_a_bad_external_file_is_refused_naming_the_line_and_field(tmp_path: Path, db: Any) -> None:
+    path = tmp_path / "bad.jsonl"
+    path.write_text(
+        '{"query": "q", "product": {"id": "p"}, "relation": "capable_of", "tail": "ok", '
+        '"labels": {"typical": true}}\n{"relation": "no_such_relation", "tail": "x"}\nnot json\n'
+    )
+    with pytest.raises(CommandError) as error:
+        call_command("evaluate_classifier", "--labels", str(path), "--train", str(path))
+    message = str(error.value)
+    assert "bad.jsonl:2: relation unknown relation 'no_such_relation'" in message
+    assert "bad.jsonl:3: (line) is not valid JSON" in message
