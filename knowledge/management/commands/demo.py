@@ -109,6 +109,9 @@ class Command(BaseCommand):
                 "default,cpu,gpu",
                 "--concurrency",
                 "1",
+                "--beat",  # the periodic retraining check and scoring sweep (docs/classifiers.md)
+                "--schedule",
+                str(Path(settings.VAR_DIR) / "celerybeat-schedule"),
                 "--loglevel",
                 "INFO",
             ],
