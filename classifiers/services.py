@@ -29,7 +29,7 @@ from classifiers.ml import metrics
 from classifiers.ml.data import Batch, Example
 from classifiers.ml.feature_store import FeatureStore
 from classifiers.ml.features import N_FEATURES, SCHEME, HashedFeatures
-from classifiers.ml.models import Classifier, TfidfLogistic, load_model, make_model
+from classifiers.ml.models import Classifier, EncoderLogistic, TfidfLogistic, load_model, make_model
 from classifiers.models import (
     IN_FLIGHT,
     CandidateScore,
@@ -56,6 +56,15 @@ def queue_for(kind: str) -> str:
     """Cross-encoders train and score on the ``gpu`` queue; the linear kinds on ``cpu`` (with the configured
     prefix: deployments that share a broker, and tests that run their own workers, use their own queues)."""
     return _conf("QUEUE_PREFIX") + ("gpu" if kind == ModelKind.CROSS_ENCODER else "cpu")
+
+
+def _with_caches(model: Classifier) -> Classifier:
+    """Give an encoder model the database embedding cache (vectors depend only on the text)."""
+    if isinstance(model, EncoderLogistic):
+        from filtering.embedding_cache import DatabaseEmbeddingCache
+
+        model.embedding_cache = DatabaseEmbeddingCache()
+    return model
 
 
 def _default_params(kind: str) -> dict[str, Any]:
@@ -161,7 +170,7 @@ def cross_validated(
         train, test = np.flatnonzero(folds != fold), np.flatnonzero(folds == fold)
         if len(np.unique(y[train])) < 2 or not len(test):
             continue
-        model = make_model(kind, params)
+        model = _with_caches(make_model(kind, params))
         model.fit(batch.subset(train), y[train])
         rows_out.append(test)
         scores_out.append(model.predict_proba(batch.subset(test)))
@@ -196,7 +205,7 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
         evaluation = metrics.evaluate(y[rows], scores, target_precision=float(_conf("TARGET_PRECISION")))
         timings["evaluate_s"] = time.perf_counter() - started - timings["read_s"]
         _phase(run, "fitting")
-        model = make_model(run.kind, run.params)
+        model = _with_caches(make_model(run.kind, run.params))
         fit_started = time.perf_counter()
         model.fit(batch, y)
         timings["fit_s"] = time.perf_counter() - fit_started
@@ -368,7 +377,7 @@ def _loaded(version: ModelVersion) -> Classifier:
     """The model of a version, loaded once per worker process (two kept)."""
     model = _MODELS.get(version.pk)
     if model is None:
-        model = load_model(Path(_conf("MODEL_ROOT")) / version.artifact)
+        model = _with_caches(load_model(Path(_conf("MODEL_ROOT")) / version.artifact))
         _MODELS[version.pk] = model
         while len(_MODELS) > 2:
             _MODELS.popitem(last=False)

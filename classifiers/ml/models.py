@@ -161,16 +161,19 @@ class EncoderLogistic:
         self.coef: np.ndarray | None = None
         self.intercept = 0.0
         self._encoder: Any = None
+        #: Where vectors are cached by (encoder, text): set by the caller (the Django side passes the database
+        #: cache of filtering, so a text shared by many candidates, or seen by an earlier version, is encoded once).
+        self.embedding_cache: Any = None
 
     def params(self) -> dict[str, Any]:
         return {"c": self.c, "encoder_path": self.encoder_path, "relations": self.relations}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
-        if self._encoder is None:
-            from filtering.similarity import TransformerEncoder
+        from filtering.similarity import TransformerEncoder, embed_with_cache
 
+        if self._encoder is None:
             self._encoder = TransformerEncoder(self.encoder_path or default_encoder_path(), max_length=64)
-        return np.asarray(self._encoder.encode(texts), dtype=np.float32)
+        return np.asarray(embed_with_cache(self._encoder, texts, self.embedding_cache), dtype=np.float32)
 
     def design(self, batch: Batch) -> np.ndarray:
         """``[h, t, h*t, |h-t|, relation one-hot]`` from cached vectors, or encoding the texts."""

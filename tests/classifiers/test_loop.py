@@ -237,3 +237,25 @@ def test_the_classifiers_page_shows_versions_and_runs_to_curators_only(client: A
     page = client.get(reverse("classifiers"))
     assert page.status_code == 200
     assert b"Learning curve" in page.content and b"first version of this target" in page.content
+
+
+def test_the_encoder_model_trains_and_scores_with_vectors_cached_once_per_text(tmp_path: Any) -> None:
+    from filtering.models import TextEmbedding
+    from tests.classifiers.test_ml import tiny_bert
+
+    labelled_pool(repeat=2, unlabelled=4)
+    run = train("typical", kind="encoder_lr", params={"encoder_path": tiny_bert(tmp_path / "bert")})
+    assert run.status == "succeeded", run.message
+    cached = TextEmbedding.objects.count()
+    examples = selectors.candidate_examples(list(Candidate.objects.values_list("pk", flat=True)))
+    texts = {e.head for e in examples.values()} | {e.tail for e in examples.values()}
+    labelled_texts = {
+        t for c, e in examples.items() if c in selectors.target_labels("typical") for t in (e.head, e.tail)
+    }
+    assert len(labelled_texts) <= cached <= len(texts)  # each text of the training set encoded (and stored) once
+    score_everything()
+    assert CandidateScore.objects.filter(target="typical").count() == Candidate.objects.count()
+    assert TextEmbedding.objects.count() == len(texts)  # scoring encoded only the texts training had not seen
+    services.scoring_run_start(version=ModelVersion.objects.get(target="typical", is_active=True))
+    score_everything()  # a rescoring encodes nothing
+    assert TextEmbedding.objects.count() == len(texts)
