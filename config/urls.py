@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
+from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from knowledge import views as knowledge_views
 from knowledge.urls import api_urlpatterns as knowledge_api
@@ -20,12 +21,14 @@ urlpatterns = [
     path("api/", include(filtering_api)),
     path("api/", include(annotation_api)),
     path("api/", include(classifiers_api)),
+    path("api/", include(curation_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("knowledge.urls")),
     path("", include("filtering.urls")),
     path("", include("annotation.urls")),
     path("", include("classifiers.urls")),
+    path("", include("curation.urls")),
 ]
 
 admin.site.site_header = "Plausi administration"

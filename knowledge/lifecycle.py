@@ -5,7 +5,8 @@ pooled -> in_annotation | scored | filtered_out (a re-run of the filters)
 filtered_out -> pooled (a re-run of the filters with a new configuration)
 in_annotation -> labelled | pooled (its leases lapsed)
 labelled -> scored | accepted | rejected
-scored -> accepted | rejected | in_annotation (uncertain: back to annotators)
+scored -> accepted | rejected | in_annotation (uncertain: back to annotators) | pooled (a new model or a
+    rejected review batch no longer accepts it)
 accepted | rejected -> pooled (a curator reopens it)
 """
 
@@ -26,7 +27,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     POOLED: frozenset({IN_ANNOTATION, SCORED, FILTERED_OUT}),
     IN_ANNOTATION: frozenset({LABELLED, POOLED}),
     LABELLED: frozenset({SCORED, ACCEPTED, REJECTED, IN_ANNOTATION}),
-    SCORED: frozenset({ACCEPTED, REJECTED, IN_ANNOTATION}),
+    SCORED: frozenset({ACCEPTED, REJECTED, IN_ANNOTATION, POOLED}),
     ACCEPTED: frozenset({POOLED}),
     REJECTED: frozenset({POOLED}),
 }

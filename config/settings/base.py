@@ -36,6 +36,7 @@ INSTALLED_APPS = [
     "filtering",
     "annotation",
     "classifiers",
+    "curation",
 ]
 
 MIDDLEWARE = [
@@ -161,6 +162,7 @@ CELERY_TASK_QUEUES = [Queue("default"), Queue("cpu"), Queue("gpu")]
 CELERY_TASK_ROUTES = {
     "knowledge.*": {"queue": "default"},
     "filtering.*": {"queue": "cpu"},
+    "curation.*": {"queue": "default"},
     # classifiers.* tasks pick "cpu" or "gpu" by model kind when enqueued; the periodic ones run on "default"
 }
 CELERY_BEAT_SCHEDULE = {
@@ -204,6 +206,16 @@ PLAUSI_CLASSIFIERS = {
     "CROSS_ENCODER_PATH": env.str("CLASSIFIER_CROSS_ENCODER_PATH", default=""),  # "" = the packaged MiniLM
     "ENCODER_PATH": env.str("CLASSIFIER_ENCODER_PATH", default=""),  # frozen encoder of encoder_lr
     "QUEUE_PREFIX": env.str("CLASSIFIER_QUEUE_PREFIX", default=""),  # "" = the cpu and gpu queues
+}
+
+# --- Curation and export (docs/curation.md) ------------------------------------------------------------------
+PLAUSI_CURATION = {
+    "BATCH_MAX_SIZE": env.int("CURATION_BATCH_MAX_SIZE", default=2_000),
+    "SCORE_BANDS": [0.0, 0.8, 0.9, 0.95, 1.0],  # a batch holds one band of the lowest target score
+    "AUDIT_HALF_WIDTH": env.float("CURATION_AUDIT_HALF_WIDTH", default=0.05),  # of the 95% interval on precision
+    "MIN_PRECISION": env.float("CURATION_MIN_PRECISION", default=0.85),  # below it, approving needs a reason
+    "REJECTED_PRIORITY_PENALTY": 5.0,  # a rejected batch's candidates go back to the queue this much lower
+    "RDF_BASE": env.str("CURATION_RDF_BASE", default="urn:plausi:"),  # IRIs: <base>node/<id>, <base>relation/<slug>
 }
 
 # --- Ingest -------------------------------------------------------------------------------------------------

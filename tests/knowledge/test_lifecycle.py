@@ -23,6 +23,7 @@ def test_predecessors_are_read_off_the_transition_table() -> None:
         "ingested",
         "filtered_out",
         "in_annotation",
+        "scored",  # a new model, or a rejected review batch, no longer accepts it
         "accepted",
         "rejected",
     }

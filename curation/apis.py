@@ -1,0 +1,263 @@
+"""REST API of curation: review batches and their audits, decisions, the graph, exports (admins) and the log."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import FileResponse, Http404
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from curation import selectors
+from curation.models import CurationEvent, ExportRun, GraphNode, ReviewBatch
+from curation.services import (
+    audit_answer,
+    batch_decide,
+    batch_estimate,
+    candidate_decide,
+    export_folder,
+    export_run_create,
+    review_batches_create,
+)
+from knowledge.permissions import IsAdmin, IsCuratorOrAdmin
+
+
+class EstimateSerializer(serializers.Serializer):
+    audited = serializers.IntegerField()
+    audit_size = serializers.IntegerField()
+    precision = serializers.FloatField(allow_null=True)
+    wilson_low = serializers.FloatField()
+    wilson_high = serializers.FloatField()
+    complete = serializers.BooleanField()
+    min_precision = serializers.FloatField()
+
+
+class BatchOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    relation = serializers.CharField(source="relation.slug")
+    category = serializers.CharField(source="category.name", allow_null=True, default=None)
+    score_low = serializers.FloatField()
+    score_high = serializers.FloatField()
+    size = serializers.IntegerField()
+    audit_size = serializers.IntegerField()
+    estimate = serializers.SerializerMethodField()
+    versions = serializers.JSONField()
+    created_at = serializers.DateTimeField()
+    decided_at = serializers.DateTimeField(allow_null=True)
+    override_reason = serializers.CharField()
+
+    @extend_schema_field(EstimateSerializer)
+    def get_estimate(self, batch: ReviewBatch) -> dict[str, Any]:
+        return batch_estimate(batch)
+
+
+class BatchListApi(GenericAPIView):
+    """Review batches, newest first (``?status=auditing|approved|rejected``); POST groups every scored candidate
+    that is in no open batch into new batches."""
+
+    permission_classes = [IsCuratorOrAdmin]
+    serializer_class = BatchOutputSerializer
+
+    @extend_schema(operation_id="curation_batches_list", parameters=[OpenApiParameter("status", str, required=False)])
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(selectors.batch_list(status=request.query_params.get("status")))
+        return self.get_paginated_response(BatchOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="curation_batches_create", request=None, responses={201: BatchOutputSerializer(many=True)}
+    )
+    def post(self, request: Request) -> Response:
+        batches = review_batches_create(actor=request.user)
+        return Response(BatchOutputSerializer(batches, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class BatchDetailApi(APIView):
+    """A batch with its estimate, score histogram, audit sample (contexts and answers) and examples."""
+
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(operation_id="curation_batch", responses=OpenApiResponse(description="The batch in detail."))
+    def get(self, request: Request, batch_id: int) -> Response:
+        detail = selectors.batch_detail(get_object_or_404(ReviewBatch, pk=batch_id))
+        return Response({**detail, "batch": BatchOutputSerializer(detail["batch"]).data})
+
+
+class AuditAnswerApi(APIView):
+    permission_classes = [IsCuratorOrAdmin]
+
+    class AuditInputSerializer(serializers.Serializer):
+        candidate = serializers.IntegerField(min_value=1)
+        value = serializers.BooleanField()
+
+    @extend_schema(operation_id="curation_audit_answer", request=AuditInputSerializer, responses=EstimateSerializer)
+    def post(self, request: Request, batch_id: int) -> Response:
+        data = self.AuditInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch = audit_answer(
+            batch_id=batch_id,
+            candidate_id=data.validated_data["candidate"],
+            value=data.validated_data["value"],
+            curator=request.user,
+        )
+        return Response(batch_estimate(batch))
+
+
+class BatchDecisionApi(APIView):
+    """Approve (every candidate becomes accepted knowledge, audited No's are rejected) or reject a fully audited
+    batch. Approving under the precision bar needs ``override_reason``."""
+
+    permission_classes = [IsCuratorOrAdmin]
+
+    class DecisionInputSerializer(serializers.Serializer):
+        approve = serializers.BooleanField()
+        override_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    @extend_schema(
+        operation_id="curation_batch_decide", request=DecisionInputSerializer, responses=BatchOutputSerializer
+    )
+    def post(self, request: Request, batch_id: int) -> Response:
+        data = self.DecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        batch = batch_decide(batch_id=batch_id, curator=request.user, **data.validated_data)
+        return Response(BatchOutputSerializer(batch).data)
+
+
+class CandidateDecisionApi(APIView):
+    permission_classes = [IsCuratorOrAdmin]
+
+    class CandidateDecisionInputSerializer(serializers.Serializer):
+        accept = serializers.BooleanField()
+        note = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+
+    @extend_schema(
+        operation_id="curation_candidate_decide",
+        request=CandidateDecisionInputSerializer,
+        responses={200: OpenApiResponse(description="The candidate's new status.")},
+    )
+    def post(self, request: Request, candidate_id: int) -> Response:
+        data = self.CandidateDecisionInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        candidate = candidate_decide(candidate_id=candidate_id, curator=request.user, **data.validated_data)
+        return Response({"candidate": candidate.pk, "status": candidate.status})
+
+
+class GraphSummaryApi(APIView):
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(operation_id="graph_summary", responses=OpenApiResponse(description="Counts of nodes and edges."))
+    def get(self, request: Request) -> Response:
+        return Response(selectors.graph_summary())
+
+
+class GraphNodeApi(APIView):
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(operation_id="graph_node", responses=OpenApiResponse(description="A node and its edges."))
+    def get(self, request: Request, node_id: int) -> Response:
+        return Response(selectors.node_edges(get_object_or_404(GraphNode, pk=node_id)))
+
+
+class ExportRunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    format = serializers.CharField()
+    filters = serializers.JSONField()
+    progress = serializers.FloatField(source="progress_fraction")
+    progress_done = serializers.IntegerField()
+    progress_total = serializers.IntegerField()
+    file_size = serializers.IntegerField()
+    sha256 = serializers.CharField()
+    counts = serializers.JSONField()
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class ExportFiltersSerializer(serializers.Serializer):
+    relations = serializers.ListField(child=serializers.SlugField(max_length=64), required=False)
+    categories = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
+    min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
+    approved_from = serializers.DateTimeField(required=False)
+    approved_to = serializers.DateTimeField(required=False)
+
+
+class ExportRunListApi(GenericAPIView):
+    """Exports of the accepted graph (admins only): list, or queue one (``format``: jsonl, neo4j, ntriples)."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = ExportRunOutputSerializer
+
+    class ExportCreateInputSerializer(serializers.Serializer):
+        format = serializers.ChoiceField(choices=ExportRun.Format.choices)
+        filters = ExportFiltersSerializer(required=False, default=dict)
+
+    @extend_schema(operation_id="exports_list")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(ExportRun.objects.all())
+        return self.get_paginated_response(ExportRunOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="exports_create", request=ExportCreateInputSerializer, responses={202: ExportRunOutputSerializer}
+    )
+    def post(self, request: Request) -> Response:
+        data = self.ExportCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        filters = {
+            key: (value.isoformat() if hasattr(value, "isoformat") else value)
+            for key, value in data.validated_data.get("filters", {}).items()
+        }
+        run = export_run_create(format=data.validated_data["format"], filters=filters, actor=request.user)
+        return Response(ExportRunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class ExportRunDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(operation_id="export_run", responses=ExportRunOutputSerializer)
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(ExportRunOutputSerializer(get_object_or_404(ExportRun, pk=run_id)).data)
+
+
+class ExportDownloadApi(APIView):
+    """The export file, streamed to an admin (files are never served from a public URL)."""
+
+    permission_classes = [IsAdmin]
+
+    @extend_schema(operation_id="export_download", responses={200: OpenApiResponse(description="The file.")})
+    def get(self, request: Request, run_id: int) -> FileResponse:
+        run = get_object_or_404(ExportRun, pk=run_id, status=ExportRun.Status.SUCCEEDED)
+        path = export_folder() / run.file_name
+        if not run.file_name or not path.is_file():
+            raise Http404("The export file is gone.")
+        response = FileResponse(path.open("rb"), as_attachment=True, filename=run.file_name)
+        response["X-Checksum-SHA256"] = run.sha256
+        return response
+
+
+class CurationEventsApi(APIView):
+    """The curation audit log, newest first."""
+
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(operation_id="curation_events", responses=OpenApiResponse(description="Events."))
+    def get(self, request: Request) -> Response:
+        events: list[CurationEvent] = list(selectors.events())
+        return Response(
+            [
+                {
+                    "action": e.action,
+                    "actor": e.actor.get_username() if e.actor else None,
+                    "batch": e.batch_id,
+                    "candidate": e.candidate_id,
+                    "details": e.details,
+                    "created_at": e.created_at,
+                }
+                for e in events
+            ]
+        )

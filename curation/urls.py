@@ -1,0 +1,30 @@
+from django.urls import path
+
+from curation import apis, views
+
+api_urlpatterns = [
+    path("curation/batches", apis.BatchListApi.as_view(), name="api-batches"),
+    path("curation/batches/<int:batch_id>", apis.BatchDetailApi.as_view(), name="api-batch"),
+    path("curation/batches/<int:batch_id>/audit", apis.AuditAnswerApi.as_view(), name="api-batch-audit"),
+    path("curation/batches/<int:batch_id>/decision", apis.BatchDecisionApi.as_view(), name="api-batch-decision"),
+    path(
+        "curation/candidates/<int:candidate_id>/decision",
+        apis.CandidateDecisionApi.as_view(),
+        name="api-candidate-decision",
+    ),
+    path("curation/events", apis.CurationEventsApi.as_view(), name="api-curation-events"),
+    path("graph/summary", apis.GraphSummaryApi.as_view(), name="api-graph-summary"),
+    path("graph/nodes/<int:node_id>", apis.GraphNodeApi.as_view(), name="api-graph-node"),
+    path("exports", apis.ExportRunListApi.as_view(), name="api-exports"),
+    path("exports/<int:run_id>", apis.ExportRunDetailApi.as_view(), name="api-export"),
+    path("exports/<int:run_id>/download", apis.ExportDownloadApi.as_view(), name="api-export-download"),
+]
+
+urlpatterns = [
+    path("curation/", views.batches, name="curation-batches"),
+    path("curation/batches/new", views.batches_create, name="curation-batches-create"),
+    path("curation/batches/<int:batch_id>/", views.batch_audit, name="curation-batch"),
+    path("graph/", views.graph, name="graph"),
+    path("graph/nodes/<int:node_id>/", views.graph_node, name="graph-node"),
+    path("exports/", views.exports, name="exports"),
+]

@@ -1,0 +1,104 @@
+"""Curation pages (thin: a selector or a service, a template): batches and their audit, the graph, exports."""
+
+from __future__ import annotations
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.core.exceptions import PermissionDenied
+from django.db.models import Count
+from django.http import HttpRequest, HttpResponse
+from django.shortcuts import get_object_or_404, redirect, render
+from django.views.decorators.http import require_POST
+
+from curation import selectors
+from curation.models import ExportRun, GraphNode, ReviewBatch
+from curation.services import export_run_create, review_batches_create
+from knowledge.errors import ApplicationError
+from knowledge.models import Category, Relation
+from knowledge.roles import Role, user_has_role
+
+
+def _require(request: HttpRequest, *roles: Role) -> None:
+    if not user_has_role(request.user, *roles):
+        raise PermissionDenied
+
+
+@login_required
+def batches(request: HttpRequest) -> HttpResponse:
+    _require(request, Role.CURATOR, Role.ADMIN)
+    listed = list(selectors.batch_list()[:100])
+    from curation.services import batch_estimate
+
+    rows = [(batch, batch_estimate(batch)) for batch in listed]
+    return render(request, "curation/batches.html", {"rows": rows})
+
+
+@login_required
+@require_POST
+def batches_create(request: HttpRequest) -> HttpResponse:
+    _require(request, Role.CURATOR, Role.ADMIN)
+    try:
+        created = review_batches_create(actor=request.user)
+        messages.success(request, f"{len(created)} new batch(es).")
+    except ApplicationError as exc:
+        messages.error(request, str(exc))
+    return redirect("curation-batches")
+
+
+@login_required
+def batch_audit(request: HttpRequest, batch_id: int) -> HttpResponse:
+    _require(request, Role.CURATOR, Role.ADMIN)
+    detail = selectors.batch_detail(
+        get_object_or_404(ReviewBatch.objects.select_related("relation", "category"), pk=batch_id)
+    )
+    peak = max(detail["histogram"]) or 1
+    detail["bars"] = [(i / 10, count, round(100 * count / peak)) for i, count in enumerate(detail["histogram"])]
+    return render(request, "curation/batch.html", detail)
+
+
+@login_required
+def graph(request: HttpRequest) -> HttpResponse:
+    _require(request, Role.CURATOR, Role.ADMIN)
+    top = GraphNode.objects.annotate(degree=Count("out_edges")).filter(degree__gt=0).order_by("-degree", "id")[:30]
+    return render(request, "curation/graph.html", {"summary": selectors.graph_summary(), "top": top})
+
+
+@login_required
+def graph_node(request: HttpRequest, node_id: int) -> HttpResponse:
+    _require(request, Role.CURATOR, Role.ADMIN)
+    return render(request, "curation/node.html", selectors.node_edges(get_object_or_404(GraphNode, pk=node_id)))
+
+
+@login_required
+def exports(request: HttpRequest) -> HttpResponse:
+    _require(request, Role.ADMIN)
+    if request.method == "POST":
+        filters: dict[str, object] = {}
+        if request.POST.getlist("relations"):
+            filters["relations"] = request.POST.getlist("relations")
+        if request.POST.getlist("categories"):
+            filters["categories"] = request.POST.getlist("categories")
+        if request.POST.get("min_score"):
+            try:
+                filters["min_score"] = float(request.POST["min_score"])
+            except ValueError:
+                messages.error(request, "The minimum score must be a number between 0 and 1.")
+                return redirect("exports")
+        for key in ("approved_from", "approved_to"):
+            if request.POST.get(key):
+                filters[key] = request.POST[key]
+        try:
+            export_run_create(format=request.POST.get("format", ""), filters=filters, actor=request.user)
+        except ApplicationError as exc:
+            messages.error(request, str(exc))
+        return redirect("exports")
+    return render(
+        request,
+        "curation/exports.html",
+        {
+            "runs": list(ExportRun.objects.all()[:50]),
+            "formats": ExportRun.Format.choices,
+            "relations": Relation.objects.order_by("slug"),
+            "categories": Category.objects.order_by("name"),
+        },
+    )

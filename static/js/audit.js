@@ -1,0 +1,80 @@
+// The batch audit table: keyboard first (J/K or arrows move, Y/N answer), answers posted to the audit API, the
+// estimate updated from its response. Every text is written with textContent: candidate text is untrusted.
+(function () {
+  "use strict";
+  const section = document.getElementById("batch");
+  if (!section) return;
+  const rows = [...document.querySelectorAll("#audit tbody tr")];
+  const csrf = document.querySelector("input[name=csrfmiddlewaretoken]").value;
+  let current = 0;
+
+  async function post(url, body) {
+    const response = await fetch(url, {
+      method: "POST",
+      credentials: "same-origin",
+      headers: { "Content-Type": "application/json", "X-CSRFToken": csrf, Accept: "application/json" },
+      body: JSON.stringify(body),
+    });
+    let data = {};
+    try { data = await response.json(); } catch (error) { data = {}; }
+    return { ok: response.ok, data };
+  }
+
+  function focus(index) {
+    if (!rows.length) return;
+    current = Math.max(0, Math.min(rows.length - 1, index));
+    rows.forEach((row, i) => row.classList.toggle("current", i === current));
+    rows[current].focus();
+  }
+
+  function showEstimate(estimate) {
+    document.getElementById("precision").textContent =
+      estimate.precision === null ? "—" : estimate.precision.toFixed(3);
+    document.getElementById("wilson").textContent =
+      `${estimate.wilson_low.toFixed(3)}–${estimate.wilson_high.toFixed(3)}`;
+    document.getElementById("audited").textContent = String(estimate.audited);
+  }
+
+  async function answer(value) {
+    const row = rows[current];
+    if (!row || section.dataset.status !== "auditing") return;
+    const result = await post(section.dataset.auditUrl, { candidate: Number(row.dataset.candidate), value });
+    if (!result.ok) {
+      document.getElementById("decision-message").textContent = result.data.detail || "The answer was not saved.";
+      return;
+    }
+    row.dataset.value = value ? "yes" : "no";
+    row.querySelector(".answer").textContent = value ? "correct" : "wrong";
+    showEstimate(result.data);
+    focus(current + 1);
+  }
+
+  async function decide(approve) {
+    const reason = document.getElementById("override").value;
+    const result = await post(section.dataset.decisionUrl, { approve, override_reason: reason });
+    const message = document.getElementById("decision-message");
+    if (!result.ok) {
+      message.textContent = result.data.detail || "The decision was not saved.";
+      return;
+    }
+    section.dataset.status = result.data.status;
+    document.getElementById("batch-status").textContent = result.data.status;
+    message.textContent = `Batch ${result.data.status}.`;
+  }
+
+  document.addEventListener("keydown", (event) => {
+    if (event.target.tagName === "TEXTAREA" || event.target.tagName === "INPUT") return;
+    if (event.ctrlKey || event.metaKey || event.altKey) return;
+    const key = event.key.toLowerCase();
+    if (key === "j" || key === "arrowdown") { focus(current + 1); event.preventDefault(); }
+    else if (key === "k" || key === "arrowup") { focus(current - 1); event.preventDefault(); }
+    else if (key === "y") { answer(true); event.preventDefault(); }
+    else if (key === "n") { answer(false); event.preventDefault(); }
+  });
+  rows.forEach((row, index) => row.addEventListener("click", () => focus(index)));
+  const approve = document.getElementById("approve");
+  if (approve) approve.addEventListener("click", () => decide(true));
+  const reject = document.getElementById("reject");
+  if (reject) reject.addEventListener("click", () => decide(false));
+  focus(Math.max(0, rows.findIndex((row) => !row.dataset.value)));
+})();
