@@ -6,7 +6,7 @@ from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.db.models import Count
-from django.http import HttpRequest, HttpResponse
+from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -102,3 +102,52 @@ def exports(request: HttpRequest) -> HttpResponse:
             "categories": Category.objects.order_by("name"),
         },
     )
+
+
+@login_required
+def dashboard(request: HttpRequest) -> HttpResponse:
+    """Funnel, throughput, agreement, the learning curve and precision/recall, batch estimates, runs in progress."""
+    _require(request, Role.CURATOR, Role.ADMIN)
+    from annotation.reports import agreement_report_cached
+    from classifiers.models import ScoringRun, TrainingRun
+    from classifiers.selectors import active_versions
+    from curation.dashboard import batch_estimates, funnel
+    from filtering.models import FilterRun
+    from knowledge.models import IngestRun
+
+    active = ["queued", "running"]
+    runs: list[tuple[str, str, object]] = []
+    for label, model, url_name in (
+        ("ingest", IngestRun, "api-ingest-run"),
+        ("filter", FilterRun, "api-filter-run"),
+        ("training", TrainingRun, "api-training-run"),
+        ("scoring", ScoringRun, "api-scoring-run"),
+    ):
+        runs += [(label, url_name, run) for run in model.objects.filter(status__in=active)[:10]]
+    if user_has_role(request.user, Role.ADMIN):
+        runs += [("export", "api-export", run) for run in ExportRun.objects.filter(status__in=active)[:10]]
+    return render(
+        request,
+        "curation/dashboard.html",
+        {
+            "funnel": funnel(),
+            "agreement": agreement_report_cached()["questions"],
+            "versions": sorted(active_versions().values(), key=lambda v: v.target),
+            "batches": batch_estimates()[::-1],
+            "runs": runs,
+            "plots": ["funnel", "throughput", "learning-curve", "batches"],
+        },
+    )
+
+
+@login_required
+def dashboard_plot(request: HttpRequest, name: str) -> HttpResponse:
+    _require(request, Role.CURATOR, Role.ADMIN)
+    from curation.dashboard import PLOTS, plot
+
+    if name not in PLOTS:
+        raise Http404("No such plot.")
+    response = HttpResponse(plot(name), content_type="image/svg+xml")
+    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
+    response["Cache-Control"] = "private, max-age=30"
+    return response

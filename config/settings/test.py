@@ -25,7 +25,7 @@ CELERY_BROKER_TRANSPORT_OPTIONS = {
     "visibility_timeout": env.int("TEST_CELERY_VISIBILITY_TIMEOUT", default=3600),
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only
-PRIVATE_MEDIA_ROOT = BASE_DIR / "var" / "test-private"
+PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "test-private")))
 PLAUSI_CLASSIFIERS = {
     **PLAUSI_CLASSIFIERS,  # noqa: F405
     "MODEL_ROOT": Path(env.str("PLAUSI_MODEL_ROOT", default=str(BASE_DIR / "var" / f"test-models-{CHECKOUT_ID}"))),
