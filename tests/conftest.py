@@ -17,9 +17,10 @@ import pytest
 from django.conf import settings
 from rest_framework.test import APIClient
 
-from knowledge.models import IngestRun
+from classifiers.models import CandidateScore, ModelVersion
+from knowledge.models import Candidate, IngestRun, Relation
 from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
-from tests.factories import UserFactory
+from tests.factories import CandidateFactory, CategoryFactory, ProductFactory, SearchBuyPairFactory, UserFactory
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = ("annotator", "curator", "admin")
@@ -203,3 +204,42 @@ def _fresh_process_caches() -> Iterator[None]:
     annotation_selectors.context_cache_clear()
     annotation_selectors._open_count_cache = (0.0, 0)
     yield
+
+
+@pytest.fixture
+def scored_pool(db: Any) -> Any:
+    """Make scored candidates: two active classifiers (plausible, typical) whose scores the candidates pass."""
+
+    def make(
+        count: int = 30, *, relation: str = "capable_of", category: str = "Shoes", tails: list[str] | None = None
+    ) -> list[Candidate]:
+        versions = {}
+        for token, target in enumerate(("plausible", "typical"), start=1):
+            versions[target] = ModelVersion.objects.filter(target=target, is_active=True).first() or (
+                ModelVersion.objects.create(
+                    target=target, kind="tfidf_lr", artifact="x", is_active=True, version_token=token, threshold=0.5
+                )
+            )
+        kind = CategoryFactory(name=category)
+        product = ProductFactory(category=kind, title="Slip-resistant ankle boot")
+        candidates = []
+        for i in range(count):
+            tail = tails[i % len(tails)] + f" {i}" if tails else f"grip icy sidewalks {i}"
+            candidate = CandidateFactory(
+                status="scored",
+                relation=Relation.objects.get(slug=relation),
+                tail=tail,
+                pair=SearchBuyPairFactory(product=product),
+            )
+            for target, version in versions.items():
+                CandidateScore.objects.create(
+                    candidate=candidate,
+                    target=target,
+                    model_version=version,
+                    version_token=version.version_token,
+                    score=0.99 - i * 0.001 if target == "typical" else 0.97,
+                )
+            candidates.append(candidate)
+        return candidates  # type: ignore[return-value]  # factory_boy stubs type instances as factories
+
+    return make

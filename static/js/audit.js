@@ -35,21 +35,29 @@
     document.getElementById("audited").textContent = String(estimate.audited);
   }
 
-  async function answer(value) {
+  // Answers move the focus at once (a curator types ahead) and are sent one after the other, in order.
+  let queue = Promise.resolve();
+  function answer(value) {
     const row = rows[current];
     if (!row || section.dataset.status !== "auditing") return;
-    const result = await post(section.dataset.auditUrl, { candidate: Number(row.dataset.candidate), value });
-    if (!result.ok) {
-      document.getElementById("decision-message").textContent = result.data.detail || "The answer was not saved.";
-      return;
-    }
+    const previous = row.dataset.value;
     row.dataset.value = value ? "yes" : "no";
     row.querySelector(".answer").textContent = value ? "correct" : "wrong";
-    showEstimate(result.data);
     focus(current + 1);
+    queue = queue.then(async () => {
+      const result = await post(section.dataset.auditUrl, { candidate: Number(row.dataset.candidate), value });
+      if (!result.ok) {
+        row.dataset.value = previous || "";
+        row.querySelector(".answer").textContent = previous ? (previous === "yes" ? "correct" : "wrong") : "—";
+        document.getElementById("decision-message").textContent = result.data.detail || "The answer was not saved.";
+        return;
+      }
+      showEstimate(result.data);
+    });
   }
 
   async function decide(approve) {
+    await queue;  // every answer typed so far is stored first
     const reason = document.getElementById("override").value;
     const result = await post(section.dataset.decisionUrl, { approve, override_reason: reason });
     const message = document.getElementById("decision-message");
