@@ -276,3 +276,91 @@ def file_sha256(path: Path) -> str:
         while block := handle.read(1 << 20):
             digest.update(block)
     return digest.hexdigest()
+
+
+_LABEL_SQL = (
+    "SELECT c.id, q.slug, l.value, c.head_kind, c.head_text, c.tail, r.slug, sq.text, p1.title, p1.external_id, "
+    "p2.title, p2.external_id, b.id "
+    "FROM annotation_consolidatedlabel l JOIN annotation_question q ON q.id = l.question_id "
+    "JOIN knowledge_candidate c ON c.id = l.candidate_id JOIN knowledge_relation r ON r.id = c.relation_id "
+    "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
+    "LEFT JOIN knowledge_searchquery sq ON sq.id = b.query_id "
+    "LEFT JOIN knowledge_product p1 ON p1.id = b.product_id "
+    "LEFT JOIN knowledge_product p2 ON p2.id = b.other_product_id "
+    "WHERE l.value IS NOT NULL AND q.slug IN ('plausible', 'typical') ORDER BY c.id, q.slug"
+)
+
+
+def split_of(head_key: str, validation_share: float = 0.1) -> str:
+    """train or validation by a hash of the head (the behaviour pair, or a plain head's text), so one head's
+    examples are never on both sides."""
+    digest = hashlib.sha1(head_key.encode(), usedforsecurity=False).digest()
+    return "validation" if int.from_bytes(digest[:4], "big") / 2**32 < validation_share else "train"
+
+
+def _behaviour(head_kind: str, query: str | None, product: str | None, other: str | None, head_text: str) -> str:
+    if head_kind == "search_buy":
+        return f'A shopper searched for "{query}" and bought "{product}".'
+    if head_kind == "co_buy":
+        return f'A shopper bought "{product}" and "{other}" together.'
+    return f'About "{head_text}".'
+
+
+def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progress) -> dict[str, int]:
+    """Multi-task instruction-tuning data (COSMO-LM): ``generate`` (behaviour + relation -> an accepted tail) from
+    the accepted edges, and ``plausibility`` / ``typicality`` judgements (candidate -> yes/no) from the consolidated
+    labels, negatives included. ``split`` is decided by the head, never mixing one head across train/validation."""
+    counts = {"edges": 0, "generate": 0, "plausibility": 0, "typicality": 0, "train": 0, "validation": 0}
+    where, params = edge_filter_sql(filters)
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(
+            "SELECT b.id, r.slug, t.label, e.candidate_id, c.head_kind, c.head_text, sq.text, "
+            "p1.title, p2.title FROM curation_acceptededge e JOIN curation_graphnode h ON h.id = e.head_id "
+            "JOIN knowledge_relation r ON r.id = e.relation_id JOIN curation_graphnode t ON t.id = e.tail_id "
+            "LEFT JOIN knowledge_category k ON k.id = e.category_id "
+            "JOIN knowledge_candidate c ON c.id = e.candidate_id "
+            "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
+            "LEFT JOIN knowledge_searchquery sq ON sq.id = b.query_id "
+            "LEFT JOIN knowledge_product p1 ON p1.id = b.product_id "
+            "LEFT JOIN knowledge_product p2 ON p2.id = b.other_product_id" + where + " ORDER BY e.id",
+            params,
+        )
+        while rows := cursor.fetchmany(SLICE):
+            for pair, relation, tail, candidate, head_kind, head_text, query, product, other in rows:
+                split = split_of(f"pair:{pair}" if pair else f"head:{head_text}")
+                record = {
+                    "task": "generate",
+                    "instruction": f"Explain the shopping behaviour with the relation {relation}: answer with a "
+                    "short phrase.",
+                    "input": _behaviour(head_kind, query, product, other, head_text),
+                    "output": tail,
+                    "split": split,
+                    "candidate": candidate,
+                }
+                out.write(orjson.dumps(record) + b"\n")
+                counts["edges"] += 1
+                counts["generate"] += 1
+                counts[split] += 1
+            progress(counts["edges"])
+    with connection.chunked_cursor() as cursor:
+        cursor.execute(_LABEL_SQL)
+        while rows := cursor.fetchmany(SLICE):
+            for row in rows:
+                candidate, slug, value, head_kind, head_text, tail, relation, query, p1, p1_id, p2, p2_id, pair = row
+                task = "plausibility" if slug == "plausible" else "typicality"
+                head_key = f"pair:{pair}" if pair else f"head:{head_text}"
+                split = split_of(head_key)
+                statement = _behaviour(head_kind, query, p1 or p1_id, p2 or p2_id, head_text)
+                record = {
+                    "task": task,
+                    "instruction": f"Is this a {'plausible' if task == 'plausibility' else 'typical'} reason for "
+                    "the behaviour? Answer yes or no.",
+                    "input": f"{statement} Reason ({relation}): {tail}",
+                    "output": "yes" if value else "no",
+                    "split": split,
+                    "candidate": candidate,
+                }
+                out.write(orjson.dumps(record) + b"\n")
+                counts[task] += 1
+                counts[split] += 1
+    return counts

@@ -169,9 +169,10 @@ class ExportRun(RunProgress, models.Model):
         JSONL = "jsonl", "JSON Lines (one edge per line, with provenance)"
         NEO4J = "neo4j", "CSV nodes + relationships for neo4j-admin import (zip)"
         NTRIPLES = "ntriples", "RDF N-Triples"
+        INSTRUCTIONS = "instructions", "Instruction-tuning JSON Lines (COSMO-LM)"
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    format = models.CharField(max_length=10, choices=Format.choices)
+    format = models.CharField(max_length=16, choices=Format.choices)
     filters = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"

@@ -390,7 +390,7 @@ def _accept(
 
 # --- exports ----------------------------------------------------------------------------------------------------
 
-EXPORT_SUFFIX = {"jsonl": ".jsonl", "neo4j": ".zip", "ntriples": ".nt"}
+EXPORT_SUFFIX = {"jsonl": ".jsonl", "neo4j": ".zip", "ntriples": ".nt", "instructions": ".instructions.jsonl"}
 
 
 def export_folder() -> Path:
@@ -450,6 +450,8 @@ def export_run_execute(*, run_id: int, progress: Callable[[int], None] | None = 
             with path.open("wb") as out:
                 if run.format == ExportRun.Format.JSONL:
                     counts = exports.write_jsonl(out, run.filters, report)
+                elif run.format == ExportRun.Format.INSTRUCTIONS:
+                    counts = exports.write_instructions(out, run.filters, report)
                 else:
                     counts = exports.write_ntriples(out, run.filters, report, base=_conf("RDF_BASE"))
         ExportRun.objects.filter(pk=run.pk).update(

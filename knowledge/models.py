@@ -238,10 +238,11 @@ class IngestRun(RunProgress, models.Model):
     class Source(models.TextChoices):
         CLI = "cli"
         API = "api"
+        GENERATION = "generation"
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
     phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.WAITING)
-    source = models.CharField(max_length=8, choices=Source.choices)
+    source = models.CharField(max_length=16, choices=Source.choices)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="ingest_runs"
     )

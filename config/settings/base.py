@@ -37,6 +37,7 @@ INSTALLED_APPS = [
     "annotation",
     "classifiers",
     "curation",
+    "generation",
 ]
 
 MIDDLEWARE = [
@@ -216,6 +217,20 @@ PLAUSI_CURATION = {
     "MIN_PRECISION": env.float("CURATION_MIN_PRECISION", default=0.85),  # below it, approving needs a reason
     "REJECTED_PRIORITY_PENALTY": 5.0,  # a rejected batch's candidates go back to the queue this much lower
     "RDF_BASE": env.str("CURATION_RDF_BASE", default="urn:plausi:"),  # IRIs: <base>node/<id>, <base>relation/<slug>
+}
+
+# --- Generation (docs/generation.md) --------------------------------------------------------------------------
+PLAUSI_GENERATION = {
+    "OPENAI_BASE_URL": env.str("GENERATION_OPENAI_BASE_URL", default="http://127.0.0.1:8080/v1"),
+    "OPENAI_MODEL": env.str("GENERATION_OPENAI_MODEL", default="local-model"),
+    "OPENAI_API_KEY": env.str("GENERATION_OPENAI_API_KEY", default=""),
+    "MAX_CONCURRENCY": env.int("GENERATION_MAX_CONCURRENCY", default=32),
+    "REQUESTS_PER_SECOND": env.float("GENERATION_REQUESTS_PER_SECOND", default=0.0),  # 0 = unlimited
+    "MAX_RETRIES": env.int("GENERATION_MAX_RETRIES", default=3),
+    "TIMEOUT_SECONDS": env.float("GENERATION_TIMEOUT_SECONDS", default=60.0),
+    "LOCAL_MODEL_PATH": env.str("GENERATION_LOCAL_MODEL_PATH", default=""),
+    "LOCAL_GGUF_FILE": env.str("GENERATION_LOCAL_GGUF_FILE", default=""),
+    "PROMPTS_PER_STEP": 64,  # prompts sent together; the run's progress and resumability step
 }
 
 # --- Ingest -------------------------------------------------------------------------------------------------

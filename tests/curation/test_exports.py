@@ -108,3 +108,28 @@ def test_the_export_command_writes_the_same_file(graph: Any, tmp_path: Path) -> 
     )
     assert (tmp_path / "g.jsonl").read_bytes().count(b"\n") == AcceptedEdge.objects.count()
     assert "sha256" in out.getvalue()
+
+
+def test_instruction_data_has_generation_and_judgement_tasks_and_never_splits_a_head(graph: Any) -> None:
+    from annotation.models import ConsolidatedLabel, Question
+
+    plausible = Question.objects.get(slug="plausible")
+    typical = Question.objects.get(slug="typical")
+    for i, candidate in enumerate(graph):
+        ConsolidatedLabel.objects.create(candidate=candidate, question=plausible, value=i % 2 == 0)
+        ConsolidatedLabel.objects.create(candidate=candidate, question=typical, value=False)
+    out = io.StringIO()
+    call_command("export_graph", "--format", "instructions", "--no-progress", stdout=out)
+    run = ExportRun.objects.get(format="instructions")
+    records = [orjson.loads(line) for line in (export_folder() / run.file_name).read_bytes().splitlines()]
+    tasks = [r["task"] for r in records]
+    assert tasks.count("generate") == 6 and tasks.count("plausibility") == 6 and tasks.count("typicality") == 6
+    assert {r["output"] for r in records if r["task"] == "typicality"} == {"no"}  # negatives are kept
+    assert {r["output"] for r in records if r["task"] == "plausibility"} == {"yes", "no"}
+    generate = next(r for r in records if r["task"] == "generate")
+    assert generate["input"].startswith("A shopper searched for") and generate["output"]
+    by_candidate: dict[int, set[str]] = {}
+    for record in records:
+        by_candidate.setdefault(record["candidate"], set()).add(record["split"])
+    assert all(len(splits) == 1 for splits in by_candidate.values())  # one head's examples share a side
+    assert run.counts["train"] + run.counts["validation"] == len(records)

@@ -1,0 +1,1 @@
+"""Prompting an LLM for explanations of behaviour pairs: prompts, output parsing, backends. No Django here."""

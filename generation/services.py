@@ -1,0 +1,343 @@
+"""Generation writes: runs that prompt an LLM about behaviour pairs, parse the answers and ingest the explanations
+through the same path as any file (dedup, support counts), then filter them.
+
+A run is a set of tasks, one per (behaviour pair, relation), created up front; executing the run works on its
+pending tasks ``PROMPTS_PER_STEP`` at a time and stores each answer and its parsed explanations on the task, so a
+run interrupted anywhere (a killed worker, a restart) resumes where it stopped when executed again. Prompts that
+fail after the backend's retries (transient errors only) are counted, never crash the run.
+"""
+
+from __future__ import annotations
+
+import tempfile
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import orjson
+from django.conf import settings
+from django.db import connection, transaction
+from django.db.models import Count, Q
+from django.utils import timezone
+
+from generation.llm.backends import Backend, LocalCausalLMBackend, OpenAICompatibleBackend, Sampling
+from generation.llm.parsing import parse_explanations
+from generation.llm.prompts import Behaviour, render
+from generation.models import GenerationRun, GenerationTask, PromptTemplate
+from knowledge.errors import ApplicationError
+from knowledge.models import BehaviourPair, IngestRun, Relation
+from knowledge.runs import run_enqueue
+
+
+def _conf(name: str) -> Any:
+    return settings.PLAUSI_GENERATION[name]
+
+
+def prompt_template_save(*, relation_slug: str, head_kind: str, text: str, actor: Any = None) -> PromptTemplate:
+    """A new active version of a prompt (the previous one stays, inactive, for provenance)."""
+    if "{question}" not in text and "{relation}" not in text:
+        raise ApplicationError("A prompt must ask something: use {question} (or {relation}).")
+    relation = Relation.objects.get(slug=relation_slug)
+    with transaction.atomic():
+        latest = (
+            PromptTemplate.objects.select_for_update()
+            .filter(relation=relation, head_kind=head_kind)
+            .order_by("-version")
+            .first()
+        )
+        PromptTemplate.objects.filter(relation=relation, head_kind=head_kind, is_active=True).update(is_active=False)
+        return PromptTemplate.objects.create(
+            relation=relation,
+            head_kind=head_kind,
+            version=(latest.version + 1) if latest else 1,
+            text=text,
+            is_active=True,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+
+
+def select_pairs(
+    *,
+    count: int,
+    categories: list[str] | None = None,
+    min_specificity: float | None = None,
+    max_specificity: float | None = None,
+    kinds: list[str] | None = None,
+) -> list[int]:
+    """Behaviour pairs to explain, the most observed first: optionally of some categories, of queries within a
+    specificity range (COSMO favoured broad queries: a low maximum), of some kinds."""
+    pairs = BehaviourPair.objects.filter(kind__in=kinds or ["search_buy", "co_buy"])
+    if categories:
+        pairs = pairs.filter(product__category__name__in=categories)
+    if min_specificity is not None:
+        pairs = pairs.filter(query__specificity__gte=min_specificity)
+    if max_specificity is not None:
+        pairs = pairs.filter(Q(query__specificity__lte=max_specificity) | Q(query__isnull=True))
+    return list(pairs.order_by("-observation_count", "id").values_list("pk", flat=True)[:count])
+
+
+def generation_run_create(
+    *,
+    backend: str,
+    relations: list[str],
+    pair_ids: list[int],
+    selection: dict[str, Any] | None = None,
+    model_name: str = "",
+    sampling: dict[str, Any] | None = None,
+    actor: Any = None,
+    enqueue: bool = True,
+) -> GenerationRun:
+    if backend not in GenerationRun.Backend.values:
+        raise ApplicationError(f"Unknown backend {backend!r}; backends: {', '.join(GenerationRun.Backend.values)}.")
+    found = dict(Relation.objects.filter(slug__in=relations).values_list("slug", "pk"))
+    unknown = sorted(set(relations) - set(found))
+    if unknown or not relations:
+        raise ApplicationError(f"Unknown or missing relations: {', '.join(unknown) or '(none given)'}.")
+    if not pair_ids:
+        raise ApplicationError("No behaviour pair matches the selection.")
+    model_name = model_name or (
+        _conf("OPENAI_MODEL") if backend == GenerationRun.Backend.OPENAI else _conf("LOCAL_MODEL_PATH")
+    )
+    if not model_name:
+        raise ApplicationError("Name a model (GENERATION_LOCAL_MODEL_PATH for the local backend).")
+    params = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 160, "seed": None, "items": 5, **(sampling or {})}
+    with transaction.atomic():
+        run = GenerationRun.objects.create(
+            backend=backend,
+            model_name=model_name,
+            sampling=params,
+            selection=selection or {"pairs": len(pair_ids)},
+            relations=relations,
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+            progress_total=len(pair_ids) * len(relations),
+        )
+        GenerationTask.objects.bulk_create(
+            [GenerationTask(run=run, pair_id=pair, relation_id=found[slug]) for pair in pair_ids for slug in relations],
+            batch_size=5000,
+        )
+    if enqueue:
+        from generation.tasks import generation_run_execute_task
+
+        transaction.on_commit(
+            lambda: run_enqueue(
+                task=generation_run_execute_task, run_model=GenerationRun, run_id=run.pk, what="generation"
+            )
+        )
+    return run
+
+
+def generation_run_claim(*, run_id: int) -> bool:
+    """Claim a queued run, take over a running one (a redelivery after its worker died) or resume a failed one
+    (the endpoint was down): only its pending prompts are asked, nothing twice."""
+    resumable = [GenerationRun.Status.QUEUED, GenerationRun.Status.RUNNING, GenerationRun.Status.FAILED]
+    return bool(
+        GenerationRun.objects.filter(pk=run_id, status__in=resumable).update(
+            status=GenerationRun.Status.RUNNING, started_at=timezone.now(), finished_at=None
+        )
+    )
+
+
+def make_backend(run: GenerationRun) -> Backend:
+    if run.backend == GenerationRun.Backend.OPENAI:
+        return OpenAICompatibleBackend(
+            base_url=_conf("OPENAI_BASE_URL"),
+            model=run.model_name,
+            api_key=_conf("OPENAI_API_KEY"),
+            max_concurrency=_conf("MAX_CONCURRENCY"),
+            requests_per_second=_conf("REQUESTS_PER_SECOND") or None,
+            timeout=_conf("TIMEOUT_SECONDS"),
+            max_retries=_conf("MAX_RETRIES"),
+        )
+    return LocalCausalLMBackend(model_path=run.model_name, gguf_file=_conf("LOCAL_GGUF_FILE") or None)
+
+
+def _behaviours(pair_ids: list[int]) -> dict[int, Behaviour]:
+    pairs = BehaviourPair.objects.filter(pk__in=pair_ids).select_related("query", "product__category", "other_product")
+    return {
+        pair.pk: Behaviour(
+            head_kind=pair.kind,
+            query=pair.query.text if pair.query else "",
+            product=pair.product.title or pair.product.external_id,
+            other_product=(pair.other_product.title or pair.other_product.external_id) if pair.other_product else "",
+            category=pair.product.category.name if pair.product.category else "",
+        )
+        for pair in pairs
+    }
+
+
+def generation_run_execute(*, run_id: int, backend: Backend | None = None) -> GenerationRun:
+    run = GenerationRun.objects.get(pk=run_id)
+    started = time.perf_counter()
+    try:
+        backend = backend or make_backend(run)
+        sampling = Sampling(
+            temperature=float(run.sampling["temperature"]),
+            top_p=float(run.sampling["top_p"]),
+            max_tokens=int(run.sampling["max_tokens"]),
+            seed=run.sampling.get("seed"),
+        )
+        templates = {
+            (t.relation_id, t.head_kind): t
+            for t in PromptTemplate.objects.filter(is_active=True).select_related("relation")
+        }
+        GenerationRun.objects.filter(pk=run.pk).update(phase="prompting")
+        while True:
+            tasks = list(
+                GenerationTask.objects.filter(run=run, status=GenerationTask.Status.PENDING)
+                .select_related("relation")
+                .order_by("id")[: _conf("PROMPTS_PER_STEP")]
+            )
+            if not tasks:
+                break
+            behaviours = _behaviours([task.pair_id for task in tasks])
+            prompts = []
+            for task in tasks:
+                template = templates.get((task.relation_id, behaviours[task.pair_id].head_kind))
+                if template is None:
+                    raise ApplicationError(
+                        f"No active prompt for {task.relation.slug} / {behaviours[task.pair_id].head_kind}."
+                    )
+                task.template = template
+                prompts.append(
+                    render(
+                        template.text, behaviours[task.pair_id], task.relation.slug, items=int(run.sampling["items"])
+                    )
+                )
+            completions = backend.generate(prompts, sampling)
+            for task, completion in zip(tasks, completions, strict=True):
+                task.attempts += completion.attempts
+                if completion.text is None:
+                    task.status = GenerationTask.Status.FAILED
+                    task.error = (completion.error or "no answer")[:300]
+                else:
+                    parsed = parse_explanations(completion.text, max_items=int(run.sampling["items"]))
+                    task.status = GenerationTask.Status.DONE
+                    task.output = completion.text[:20_000]
+                    task.explanations = parsed.explanations
+                    task.error = "; ".join(f"{reason}: {n}" for reason, n in parsed.dropped.items())[:300]
+            with transaction.atomic():
+                GenerationTask.objects.bulk_update(
+                    tasks, ["status", "attempts", "output", "explanations", "error", "template"]
+                )
+                done = GenerationTask.objects.filter(run=run).exclude(status=GenerationTask.Status.PENDING).count()
+                GenerationRun.objects.filter(pk=run.pk).update(progress_done=done)
+        counts = _counts(run)
+        GenerationRun.objects.filter(pk=run.pk).update(phase="ingesting", counts=counts)
+        ingest = _ingest(run)
+        moved = _filter()
+        GenerationRun.objects.filter(pk=run.pk).update(
+            status=GenerationRun.Status.SUCCEEDED,
+            phase="done",
+            ingest_run=ingest,
+            counts={
+                **counts,
+                "candidates_created": ingest.candidates_created if ingest else 0,
+                "candidates_merged": ingest.candidates_merged if ingest else 0,
+                **moved,
+            },
+            timings={"total_s": round(time.perf_counter() - started, 3)},
+            message=f"{counts['explanations']} explanations from {counts['answers']} answers; "
+            f"{counts['failed_prompts']} prompt(s) failed",
+            finished_at=timezone.now(),
+        )
+    except Exception as exc:
+        GenerationRun.objects.filter(pk=run.pk).update(
+            status=GenerationRun.Status.FAILED,
+            message=f"{type(exc).__name__}: {exc}"[:2000],
+            finished_at=timezone.now(),
+        )
+        raise
+    run.refresh_from_db()
+    return run
+
+
+def _counts(run: GenerationRun) -> dict[str, Any]:
+    by_status = dict(
+        GenerationTask.objects.filter(run=run).values("status").annotate(n=Count("id")).values_list("status", "n")
+    )
+    explanations = 0
+    empty = 0
+    dropped: Counter[str] = Counter()
+    for items, error in GenerationTask.objects.filter(run=run, status=GenerationTask.Status.DONE).values_list(
+        "explanations", "error"
+    ):
+        explanations += len(items)
+        empty += not items
+        for part in filter(None, (error or "").split("; ")):
+            reason, _, n = part.rpartition(": ")
+            dropped[reason] += int(n) if n.isdigit() else 1
+    return {
+        "prompts": sum(by_status.values()),
+        "answers": by_status.get("done", 0),
+        "failed_prompts": by_status.get("failed", 0),
+        "answers_without_explanations": empty,
+        "explanations": explanations,
+        "dropped": dict(dropped),
+    }
+
+
+def _ingest(run: GenerationRun) -> IngestRun | None:
+    """Write the explanations as an ingest file and import it through the ingest service (dedup, support)."""
+    from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
+
+    rows = (
+        GenerationTask.objects.filter(run=run, status=GenerationTask.Status.DONE)
+        .exclude(explanations=[])
+        .select_related("pair__query", "pair__product__category", "pair__other_product", "relation", "template")
+    )
+    folder = Path(tempfile.mkdtemp(prefix="plausi-generation-"))
+    path = folder / f"generation-{run.pk}.jsonl"
+    written = 0
+    with path.open("wb") as out:
+        for task in rows.iterator(chunk_size=2000):
+            pair = task.pair
+            base: dict[str, Any] = {
+                "kind": pair.kind,
+                "product": _product(pair.product),
+                "relation": task.relation.slug,
+                "generator": run.model_name[:200],
+                "prompt_id": task.template.prompt_id if task.template else "",
+            }
+            if pair.query is not None:
+                base["query"] = pair.query.text
+            if pair.other_product is not None:
+                base["other_product"] = _product(pair.other_product)
+            for tail in task.explanations:
+                out.write(orjson.dumps({**base, "tail": tail}) + b"\n")
+                written += 1
+    try:
+        if not written:
+            return None
+        ingest = ingest_run_create(
+            files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.GENERATION, skip_invalid=True
+        )
+        ingest_run_claim(run_id=ingest.pk)
+        return ingest_run_execute(run_id=ingest.pk)
+    finally:
+        path.unlink(missing_ok=True)
+        for leftover in folder.iterdir():
+            leftover.unlink()
+        folder.rmdir()
+
+
+def _product(product: Any) -> dict[str, Any]:
+    out: dict[str, Any] = {"id": product.external_id, "title": product.title}
+    if product.category_id:
+        out["category"] = product.category.name
+    return out
+
+
+def _filter() -> dict[str, int]:
+    """Run the filters over what was ingested (the active configuration), as for any ingest."""
+    from filtering.services import filter_run_claim, filter_run_create, filter_run_execute
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM knowledge_candidate WHERE status = 'ingested'")
+        waiting = int(cursor.fetchone()[0])
+    if not waiting:
+        return {"filtered": 0}
+    run = filter_run_create()
+    filter_run_claim(run_id=run.pk)
+    run = filter_run_execute(run_id=run.pk)
+    return {"pooled": run.moved_to_pooled, "filtered_out": run.moved_to_filtered_out}
