@@ -9,6 +9,7 @@ from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
 from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
+from generation.urls import api_urlpatterns as generation_api
 from knowledge import views as knowledge_views
 from knowledge.urls import api_urlpatterns as knowledge_api
 
@@ -22,6 +23,7 @@ urlpatterns = [
     path("api/", include(annotation_api)),
     path("api/", include(classifiers_api)),
     path("api/", include(curation_api)),
+    path("api/", include(generation_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("knowledge.urls")),

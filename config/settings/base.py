@@ -164,6 +164,7 @@ CELERY_TASK_ROUTES = {
     "knowledge.*": {"queue": "default"},
     "filtering.*": {"queue": "cpu"},
     "curation.*": {"queue": "default"},
+    "generation.*": {"queue": "default"},  # HTTP backends wait on the network; run local models on a gpu worker
     # classifiers.* tasks pick "cpu" or "gpu" by model kind when enqueued; the periodic ones run on "default"
 }
 CELERY_BEAT_SCHEDULE = {

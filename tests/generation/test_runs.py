@@ -137,3 +137,17 @@ def test_prompt_templates_are_versioned(db: Any) -> None:
     assert new.version == first.version + 1 and new.is_active and not first.is_active
     with pytest.raises(ApplicationError, match="must ask"):
         services.prompt_template_save(relation_slug="x_want", head_kind="co_buy", text="nothing to answer")
+
+
+def test_admins_start_runs_through_the_api_and_others_cannot(pairs: Any, api_client_for: Any) -> None:
+    pairs("winter boots", "rain boots")
+    payload = {"backend": "openai", "relations": ["capable_of"], "pairs": 2, "model": "fake-llm"}
+    assert api_client_for("curator").post("/api/generation/runs", payload, format="json").status_code == 403
+    bad = api_client_for("admin").post("/api/generation/runs", {"backend": "x", "relations": []}, format="json")
+    assert bad.status_code == 400 and {"backend", "relations", "pairs"} <= set(bad.json())
+    response = api_client_for("admin").post("/api/generation/runs", payload, format="json")
+    assert response.status_code == 202, response.content
+    body = response.json()
+    assert body["status"] == "queued" and body["progress_total"] == 2 and body["model_name"] == "fake-llm"
+    detail = api_client_for("admin").get(f"/api/generation/runs/{body['id']}").json()
+    assert detail["id"] == body["id"]

@@ -1,0 +1,100 @@
+"""REST API of generation (admins): start a run over selected behaviour pairs, follow its progress."""
+
+from __future__ import annotations
+
+from django.shortcuts import get_object_or_404
+from drf_spectacular.utils import extend_schema
+from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
+from rest_framework.request import Request
+from rest_framework.response import Response
+from rest_framework.views import APIView
+
+from generation.models import GenerationRun
+from generation.services import generation_run_create, select_pairs
+from knowledge.permissions import IsAdmin
+
+
+class GenerationRunOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    status = serializers.CharField()
+    phase = serializers.CharField()
+    backend = serializers.CharField()
+    model_name = serializers.CharField()
+    sampling = serializers.JSONField()
+    selection = serializers.JSONField()
+    relations = serializers.JSONField()
+    progress = serializers.FloatField(source="progress_fraction")
+    progress_done = serializers.IntegerField()
+    progress_total = serializers.IntegerField()
+    counts = serializers.JSONField()
+    ingest_run = serializers.IntegerField(source="ingest_run_id", allow_null=True)
+    message = serializers.CharField()
+    created_at = serializers.DateTimeField()
+    finished_at = serializers.DateTimeField(allow_null=True)
+
+
+class GenerationRunListApi(GenericAPIView):
+    """Generation runs; POST selects behaviour pairs and queues a run (a worker prompts the model)."""
+
+    permission_classes = [IsAdmin]
+    serializer_class = GenerationRunOutputSerializer
+
+    class GenerationRunCreateInputSerializer(serializers.Serializer):
+        backend = serializers.ChoiceField(choices=GenerationRun.Backend.choices)
+        relations = serializers.ListField(child=serializers.SlugField(max_length=64), min_length=1, max_length=15)
+        pairs = serializers.IntegerField(
+            min_value=1, max_value=1_000_000, help_text="How many pairs, most observed first."
+        )
+        categories = serializers.ListField(child=serializers.CharField(max_length=200), required=False)
+        min_specificity = serializers.FloatField(required=False, min_value=0, max_value=1)
+        max_specificity = serializers.FloatField(required=False, min_value=0, max_value=1)
+        kinds = serializers.ListField(child=serializers.ChoiceField(choices=["search_buy", "co_buy"]), required=False)
+        model = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
+        temperature = serializers.FloatField(required=False, min_value=0, max_value=2, default=0.7)
+        max_tokens = serializers.IntegerField(required=False, min_value=8, max_value=2048, default=160)
+        items = serializers.IntegerField(required=False, min_value=1, max_value=20, default=5)
+
+    @extend_schema(operation_id="generation_runs_list")
+    def get(self, request: Request) -> Response:
+        page = self.paginate_queryset(GenerationRun.objects.all())
+        return self.get_paginated_response(GenerationRunOutputSerializer(page, many=True).data)
+
+    @extend_schema(
+        operation_id="generation_runs_create",
+        request=GenerationRunCreateInputSerializer,
+        responses={202: GenerationRunOutputSerializer},
+    )
+    def post(self, request: Request) -> Response:
+        data = self.GenerationRunCreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        values = data.validated_data
+        selection = {
+            "count": values["pairs"],
+            "categories": values.get("categories"),
+            "min_specificity": values.get("min_specificity"),
+            "max_specificity": values.get("max_specificity"),
+            "kinds": values.get("kinds"),
+        }
+        run = generation_run_create(
+            backend=values["backend"],
+            relations=values["relations"],
+            pair_ids=select_pairs(**selection),
+            selection=selection,
+            model_name=values["model"],
+            sampling={
+                "temperature": values["temperature"],
+                "max_tokens": values["max_tokens"],
+                "items": values["items"],
+            },
+            actor=request.user,
+        )
+        return Response(GenerationRunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
+
+
+class GenerationRunDetailApi(APIView):
+    permission_classes = [IsAdmin]
+
+    @extend_schema(operation_id="generation_run", responses=GenerationRunOutputSerializer)
+    def get(self, request: Request, run_id: int) -> Response:
+        return Response(GenerationRunOutputSerializer(get_object_or_404(GenerationRun, pk=run_id)).data)
