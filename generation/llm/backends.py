@@ -178,12 +178,13 @@ class LocalCausalLMBackend:
         self.stats = BackendStats()
 
     def _text(self, prompt: str) -> str:
+        """The prompt as the model reads it, ending with "1." (a prefilled start of the answer: small models
+        then write the numbered list they were asked for instead of a sentence)."""
         if getattr(self.tokenizer, "chat_template", None):
-            return str(
-                self.tokenizer.apply_chat_template(
-                    [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
-                )
+            chat = self.tokenizer.apply_chat_template(
+                [{"role": "user", "content": prompt}], tokenize=False, add_generation_prompt=True
             )
+            return f"{chat}1."
         return prompt + "\n1."
 
     def generate(self, prompts: Sequence[str], sampling: Sampling) -> list[Completion]:
@@ -208,8 +209,7 @@ class LocalCausalLMBackend:
                     )
                 new_tokens = generated[:, inputs["input_ids"].shape[1] :]
                 texts = self.tokenizer.batch_decode(new_tokens, skip_special_tokens=True)
-                prefix = "" if getattr(self.tokenizer, "chat_template", None) else "1."
-                out += [Completion(prefix + text) for text in texts]
+                out += [Completion("1." + text) for text in texts]
             except Exception as exc:  # one failing batch is counted, the run goes on
                 out += [Completion(None, f"{type(exc).__name__}: {exc}"[:300]) for _ in chunk]
         return out
