@@ -11,11 +11,12 @@ from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
 from knowledge import views as knowledge_views
+from knowledge.login import RateLimitedLoginView
 from knowledge.urls import api_urlpatterns as knowledge_api
 
 urlpatterns = [
     path("healthz", knowledge_views.healthz, name="healthz"),
-    path("login/", auth_views.LoginView.as_view(redirect_authenticated_user=True), name="login"),
+    path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
     path("api/", include(knowledge_api)),

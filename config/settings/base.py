@@ -144,6 +144,9 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=10)
+LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+
 # --- Celery -----------------------------------------------------------------------------------------------
 # Read by config/celery.py through the CELERY_ namespace; tests/config/test_celery_config.py asserts the
 # effective values, because Celery silently ignores a misspelt setting.

@@ -75,3 +75,18 @@ def test_the_create_user_command_gives_exactly_one_role(capsys: Any) -> None:
     assert "cur (admin) password: " in capsys.readouterr().out
     with pytest.raises(CommandError, match="already exists"):
         call_command("create_user", "cur", "--role", "annotator")
+
+
+def test_the_login_page_slows_password_guessing(client: Any, settings: Any) -> None:
+    from django.core.cache import cache
+
+    cache.clear()
+    settings.LOGIN_MAX_FAILURES = 3
+    user = UserFactory(role="annotator", username="guessme")
+    for _ in range(3):
+        response = client.post("/login/", {"username": "guessme", "password": "wrong"})
+        assert response.status_code == 200  # the form again, with an error
+    blocked = client.post("/login/", {"username": "guessme", "password": TEST_PASSWORD})
+    assert blocked.status_code == 429 and b"Too many failed sign-ins" in blocked.content
+    cache.clear()  # the window passed
+    assert client.post("/login/", {"username": user.username, "password": TEST_PASSWORD}).status_code == 302
