@@ -382,7 +382,7 @@ def _accept(
             )
             for pk, head, relation_id, concept, product, category_id in plans
         ],
-        batch_size=5000,
+        batch_size=2000,  # 13 columns: stay under PostgreSQL's 65,535 bound parameters (server-side binding)
     )
     Candidate.objects.filter(pk__in=[p[0] for p in plans]).update(status=Candidate.Status.ACCEPTED, updated_at=now)
     return len(plans)

@@ -48,6 +48,9 @@ class FilterRun(RunProgress, models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    claimed_by = models.CharField(
+        max_length=64, blank=True, help_text="The task that runs it (a redelivery of the same task may take it over)."
+    )
     progress_done = models.BigIntegerField(default=0)
     progress_total = models.BigIntegerField(default=0)
     candidates_seen = models.BigIntegerField(default=0)

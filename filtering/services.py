@@ -18,13 +18,13 @@ from itertools import combinations
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max
+from django.db.models import Max, Q
 from django.utils import timezone
 
 from filtering import selectors
 from filtering.config import DEFAULT_CONFIG, ConfigError, validate_config
 from filtering.decisions import decision_rows, decisions_write
-from filtering.models import FilterConfiguration, FilterRun
+from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.rules import build_rules, evaluate
 from filtering.rules.generic import TailStats
 from filtering.types import Verdict
@@ -117,11 +117,18 @@ def _enqueue(run_id: int) -> None:
     run_enqueue(task=filter_run_execute_task, run_model=FilterRun, run_id=run_id, what="filter run")
 
 
-def filter_run_claim(*, run_id: int) -> bool:
-    """Take a queued run for execution; False when another worker already has it."""
+def filter_run_claim(*, run_id: int, claimer: str = "") -> bool:
+    """Take a queued run for execution; False when another worker already has it. A running run is taken over
+    by the same ``claimer`` (the broker delivered the task again because its worker died mid-run): execution
+    starts over from its first phase, clearing what the dead worker had recorded."""
+    takeover = Q(status=FilterRun.Status.RUNNING, claimed_by=claimer) if claimer else Q(pk__in=[])
     return (
-        FilterRun.objects.filter(pk=run_id, status=FilterRun.Status.QUEUED).update(
-            status=FilterRun.Status.RUNNING, phase="statistics", started_at=timezone.now()
+        FilterRun.objects.filter(Q(status=FilterRun.Status.QUEUED) | takeover, pk=run_id).update(
+            status=FilterRun.Status.RUNNING,
+            phase="statistics",
+            started_at=timezone.now(),
+            claimed_by=claimer,
+            progress_done=0,
         )
         == 1
     )
@@ -181,6 +188,9 @@ def filter_run_execute(*, run_id: int, progress: ProgressCallback | None = None)
 def _execute(run: FilterRun, progress_callback: ProgressCallback | None) -> FilterRun:
     timings: dict[str, float] = {}
     started = time.monotonic()
+    # A run taken over after its worker died starts again: what it had recorded goes (statuses only ever move
+    # in the final transaction, so there is nothing else to undo).
+    FilterDecision.objects.filter(run=run).delete()
     config = run.config
     total = selectors.filterable_count()
     similarity_on = bool(config.get("similarity", {}).get("enabled", False))
