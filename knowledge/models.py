@@ -241,6 +241,9 @@ class IngestRun(RunProgress, models.Model):
         GENERATION = "generation"
 
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
+    claimed_by = models.CharField(
+        max_length=64, blank=True, help_text="The task that runs it (a redelivery of the same task may take it over)."
+    )
     phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.WAITING)
     source = models.CharField(max_length=16, choices=Source.choices)
     created_by = models.ForeignKey(

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from knowledge.services import ingest_run_claim, ingest_run_execute
 
 
-@shared_task(name="knowledge.ingest_run_execute", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def ingest_run_execute_task(run_id: int) -> None:
-    """Execute a queued ingest run; a duplicate delivery finds it already claimed and does nothing."""
-    if ingest_run_claim(run_id=run_id):
+@shared_task(
+    name="knowledge.ingest_run_execute", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def ingest_run_execute_task(self: Any, run_id: int) -> None:
+    """Execute a queued ingest run. A duplicate delivery finds it claimed and does nothing; the same task
+    delivered again after its worker died takes the run over."""
+    if ingest_run_claim(run_id=run_id, claimer=str(self.request.id or "")):
         ingest_run_execute(run_id=run_id)

@@ -21,6 +21,7 @@ import orjson
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from knowledge.errors import ApplicationError
@@ -141,11 +142,18 @@ def ingest_run_create_from_uploads(
     )
 
 
-def ingest_run_claim(*, run_id: int) -> bool:
-    """Take a queued run for execution; False when another worker already has it (at-most-once start)."""
+def ingest_run_claim(*, run_id: int, claimer: str = "") -> bool:
+    """Take a queued run for execution; False when another worker already has it (at-most-once start). A
+    running run is taken over by the same ``claimer`` (the broker delivered the task again because its worker
+    died): execution starts over, which is safe because the staging table is recreated and the merge is one
+    transaction."""
+    takeover = Q(status=IngestRun.Status.RUNNING, claimed_by=claimer) if claimer else Q(pk__in=[])
     return (
-        IngestRun.objects.filter(pk=run_id, status=IngestRun.Status.QUEUED).update(
-            status=IngestRun.Status.RUNNING, phase=IngestRun.Phase.READING, started_at=timezone.now()
+        IngestRun.objects.filter(Q(status=IngestRun.Status.QUEUED) | takeover, pk=run_id).update(
+            status=IngestRun.Status.RUNNING,
+            phase=IngestRun.Phase.READING,
+            started_at=timezone.now(),
+            claimed_by=claimer,
         )
         == 1
     )

@@ -239,3 +239,20 @@ def test_a_file_whose_format_cannot_be_told_is_refused_before_anything_runs(db: 
     with pytest.raises(CommandError, match="cannot tell the format"):
         call_command("ingest", str(path), "--no-progress")
     assert IngestRun.objects.count() == 0
+
+
+def test_a_running_ingest_is_taken_over_only_by_a_redelivery_of_its_own_task(
+    ingest: Any, write_lines: Any, db: Any
+) -> None:
+    from knowledge.models import IngestRun
+    from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
+    from tests.conftest import search_buy
+
+    path = write_lines([search_buy("grip icy sidewalks"), search_buy("keep feet warm")], name="takeover.jsonl")
+    run = ingest_run_create(files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.CLI)
+    assert ingest_run_claim(run_id=run.pk, claimer="task-1")
+    assert not ingest_run_claim(run_id=run.pk, claimer="task-2")  # someone else's run
+    assert not ingest_run_claim(run_id=run.pk)  # a plain second claim
+    assert ingest_run_claim(run_id=run.pk, claimer="task-1")  # the same task, delivered again: starts over
+    run = ingest_run_execute(run_id=run.pk)
+    assert run.status == "succeeded" and run.candidates_created == 2
