@@ -6,13 +6,13 @@ import statistics
 from collections import defaultdict
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
 from django.utils import timezone
 
 from annotation.maths.agreement import gwet_ac1, krippendorff_alpha_nominal, pairwise_cohen_kappa, percent_agreement
 from annotation.maths.consolidation import dawid_skene
 from annotation.models import AnnotatorProfile, Answer, ConsolidatedLabel, Question, QueueItem
+from knowledge.cache import cache_get, cache_set
 
 
 def _round(value: float | None) -> float | None:
@@ -80,10 +80,10 @@ AGREEMENT_CACHE_SECONDS = 60
 def agreement_report_cached() -> dict[str, Any]:
     """The agreement report for web requests: computed at most once a minute per cache, since it reads up to
     ``max_answers`` answers, which is too much work to repeat on every page view."""
-    report = cache.get("annotation:agreement-report")
+    report = cache_get("annotation:agreement-report")
     if report is None:
         report = agreement_report()
-        cache.set("annotation:agreement-report", report, AGREEMENT_CACHE_SECONDS)
+        cache_set("annotation:agreement-report", report, AGREEMENT_CACHE_SECONDS)
     return report
 
 

@@ -8,13 +8,13 @@ import io
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
 from django.utils import timezone
 
 from classifiers.selectors import learning_curve
 from curation.maths import wilson_interval
 from curation.models import ReviewBatch
+from knowledge.cache import cache_get, cache_set
 
 FUNNEL = ("ingested", "filtered_out", "pooled", "in_annotation", "labelled", "scored", "accepted", "rejected")
 PLOT_CACHE_SECONDS = 30
@@ -150,8 +150,8 @@ PLOTS = {
 
 def plot(name: str) -> bytes:
     key = f"dashboard:plot:{name}"
-    svg = cache.get(key)
+    svg = cache_get(key)
     if svg is None:
         svg = PLOTS[name]()
-        cache.set(key, svg, PLOT_CACHE_SECONDS)
+        cache_set(key, svg, PLOT_CACHE_SECONDS)
     return bytes(svg)

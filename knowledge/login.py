@@ -8,8 +8,9 @@ from typing import Any
 
 from django.conf import settings
 from django.contrib.auth import views as auth_views
-from django.core.cache import cache
 from django.http import HttpRequest, HttpResponse
+
+from knowledge.cache import cache_count, cache_get
 
 
 def _keys(request: HttpRequest) -> list[str]:
@@ -20,7 +21,7 @@ def _keys(request: HttpRequest) -> list[str]:
 
 def _limited(request: HttpRequest) -> bool:
     limit = settings.LOGIN_MAX_FAILURES
-    return any(int(cache.get(key, 0)) >= limit for key in _keys(request))
+    return any(int(cache_get(key, 0) or 0) >= limit for key in _keys(request))  # fails open if the cache is down
 
 
 class RateLimitedLoginView(auth_views.LoginView):
@@ -34,9 +35,5 @@ class RateLimitedLoginView(auth_views.LoginView):
 
     def form_invalid(self, form: Any) -> HttpResponse:
         for key in _keys(self.request):
-            cache.add(key, 0, settings.LOGIN_FAILURE_WINDOW_SECONDS)
-            try:
-                cache.incr(key)
-            except ValueError:  # expired between add and incr
-                cache.set(key, 1, settings.LOGIN_FAILURE_WINDOW_SECONDS)
+            cache_count(key, settings.LOGIN_FAILURE_WINDOW_SECONDS)
         return super().form_invalid(form)

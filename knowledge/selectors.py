@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.core.cache import cache
 from django.db.models import Count, QuerySet
 
+from knowledge.cache import cache_get, cache_set
 from knowledge.models import Candidate, IngestRun, Relation
 
 
@@ -50,13 +50,13 @@ def candidate_status_counts() -> dict[str, int]:
 
     Counted over the whole pool, so web pages see it through a short cache rather than once per view.
     """
-    cached = cache.get("knowledge:status-counts")
+    cached = cache_get("knowledge:status-counts")
     if cached is not None:
         return dict(cached)
     counts = {status.value: 0 for status in Candidate.Status}
     for row in Candidate.objects.values("status").annotate(n=Count("id")).order_by():
         counts[row["status"]] = row["n"]
-    cache.set("knowledge:status-counts", counts, STATUS_COUNTS_CACHE_SECONDS)
+    cache_set("knowledge:status-counts", counts, STATUS_COUNTS_CACHE_SECONDS)
     return counts
 
 

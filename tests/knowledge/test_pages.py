@@ -90,3 +90,20 @@ def test_the_login_page_slows_password_guessing(client: Any, settings: Any) -> N
     assert blocked.status_code == 429 and b"Too many failed sign-ins" in blocked.content
     cache.clear()  # the window passed
     assert client.post("/login/", {"username": user.username, "password": TEST_PASSWORD}).status_code == 302
+
+
+def test_a_cache_that_is_down_is_a_miss_not_an_error(client: Any, settings: Any) -> None:
+    """Production's cache is Redis; pages and the login limit keep working (failing open) when it is down."""
+    settings.CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": "redis://127.0.0.1:1/0"}
+    }
+    from django.core.cache import cache
+
+    with pytest.raises(Exception):  # whatever the Redis client raises: it is down
+        cache.get("anything")
+    user = UserFactory(role="curator", username="cachedown")
+    response = client.post("/login/", {"username": "cachedown", "password": TEST_PASSWORD})
+    assert response.status_code == 302
+    client.force_login(user)
+    assert client.get("/").status_code == 200
+    assert client.get("/annotation/agreement/").status_code == 200
