@@ -72,3 +72,9 @@ class CandidateScoreAdmin(ReadOnlyAdmin):
     list_display = ["candidate", "target", "score", "model_version", "version_token", "updated_at"]
     list_filter = ["target"]
     raw_id_fields = ["candidate", "model_version"]
+
+
+@admin.register(ScoringChunk)
+class ScoringChunkAdmin(ReadOnlyAdmin):
+    list_display = ["run", "start_id", "end_id", "status", "attempts", "scored", "seconds", "claimed_at"]
+    list_filter = ["status"]

@@ -41,7 +41,7 @@ from classifiers.models import (
     TrainingRun,
 )
 from knowledge.errors import ApplicationError, Conflict
-from knowledge.runs import run_enqueue
+from knowledge.runs import outbox_enqueue, run_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -102,6 +102,8 @@ def training_run_request(
         raise ApplicationError(f"Unknown target {target!r}; targets: {', '.join(_conf('TARGETS'))}.")
     if kind not in ModelKind.values:
         raise ApplicationError(f"Unknown model kind {kind!r}; kinds: {', '.join(ModelKind.values)}.")
+    from classifiers.tasks import training_run_execute_task
+
     try:
         with transaction.atomic():
             run = TrainingRun.objects.create(
@@ -113,18 +115,9 @@ def training_run_request(
                 requested_by=requested_by,
                 label_counter=label_counter(target),
             )
+            run_enqueue(task=training_run_execute_task.s().set(queue=queue_for(kind)), run_id=run.pk)
     except IntegrityError:
         return None
-    from classifiers.tasks import training_run_execute_task
-
-    transaction.on_commit(
-        lambda: run_enqueue(
-            task=training_run_execute_task.s().set(queue=queue_for(kind)),
-            run_model=TrainingRun,
-            run_id=run.pk,
-            what="training",
-        )
-    )
     return run
 
 
@@ -336,20 +329,15 @@ def scoring_run_start(*, version: ModelVersion, chunk_size: int | None = None) -
         _scoring_run_finish(run.pk)
     else:
         chunk_ids = list(ScoringChunk.objects.filter(run=run).values_list("pk", flat=True))
-        transaction.on_commit(lambda: _enqueue_chunks(chunk_ids, queue_for(version.kind)))
+        _enqueue_chunks(chunk_ids, queue_for(version.kind))
     run.refresh_from_db()
     return run
 
 
 def _enqueue_chunks(chunk_ids: list[int], queue: str) -> None:
-    from classifiers.tasks import scoring_chunk_execute_task
-
+    """One task per chunk, through the outbox (published after the caller's commit, or by the relay)."""
     for chunk_id in chunk_ids:
-        try:
-            scoring_chunk_execute_task.apply_async((chunk_id,), queue=queue)
-        except Exception:  # the broker is down: scoring_sweep enqueues them again later
-            logger.exception("could not enqueue scoring chunk %s", chunk_id)
-            return
+        outbox_enqueue(task_name="classifiers.scoring_chunk_execute", args=[chunk_id], queue=queue)
 
 
 def scoring_chunk_claim(*, chunk_id: int, claimer: str) -> bool:
@@ -489,16 +477,7 @@ def _scoring_run_finish(run_id: int) -> None:
         run = ScoringRun.objects.get(pk=run_id)
         run.timings = {**run.timings, "candidates_scored": moved}
         run.save(update_fields=["timings"])
-    from annotation.tasks import queue_priorities_recompute_task
-
-    transaction.on_commit(lambda: _enqueue_quietly(queue_priorities_recompute_task))
-
-
-def _enqueue_quietly(task: Any) -> None:
-    try:
-        task.delay()
-    except Exception:
-        logger.exception("could not enqueue %s", task.name)
+        outbox_enqueue(task_name="annotation.queue_priorities_recompute", args=[])
 
 
 def candidates_mark_scored() -> int:

@@ -404,18 +404,16 @@ def export_run_create(
     ``enqueue=False`` is for the management command, which runs it in its own process."""
     if format not in ExportRun.Format.values:
         raise ApplicationError(f"Unknown format {format!r}; formats: {', '.join(ExportRun.Format.values)}.")
-    run = ExportRun.objects.create(
-        format=format,
-        filters=filters or {},
-        created_by=actor if getattr(actor, "is_authenticated", False) else None,
-    )
-    if not enqueue:
-        return run
-    from curation.tasks import export_run_execute_task
+    with transaction.atomic():
+        run = ExportRun.objects.create(
+            format=format,
+            filters=filters or {},
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        if enqueue:
+            from curation.tasks import export_run_execute_task
 
-    transaction.on_commit(
-        lambda: run_enqueue(task=export_run_execute_task, run_model=ExportRun, run_id=run.pk, what="export")
-    )
+            run_enqueue(task=export_run_execute_task, run_id=run.pk)  # through the outbox
     return run
 
 

@@ -101,13 +101,14 @@ def filter_run_create(
         if found is None:
             raise ApplicationError(f"There is no filter configuration version {configuration_version}.")
         configuration = found
-    run = FilterRun.objects.create(
-        configuration=configuration,
-        config=configuration.config,
-        created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
-    )
-    if enqueue:
-        transaction.on_commit(lambda: _enqueue(run.pk))
+    with transaction.atomic():
+        run = FilterRun.objects.create(
+            configuration=configuration,
+            config=configuration.config,
+            created_by=created_by if getattr(created_by, "is_authenticated", False) else None,
+        )
+        if enqueue:
+            _enqueue(run.pk)  # through the outbox, in this transaction
     return run
 
 

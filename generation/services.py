@@ -116,14 +116,10 @@ def generation_run_create(
             [GenerationTask(run=run, pair_id=pair, relation_id=found[slug]) for pair in pair_ids for slug in relations],
             batch_size=5000,
         )
-    if enqueue:
-        from generation.tasks import generation_run_execute_task
+        if enqueue:
+            from generation.tasks import generation_run_execute_task
 
-        transaction.on_commit(
-            lambda: run_enqueue(
-                task=generation_run_execute_task, run_model=GenerationRun, run_id=run.pk, what="generation"
-            )
-        )
+            run_enqueue(task=generation_run_execute_task, run_id=run.pk)  # through the outbox
     return run
 
 

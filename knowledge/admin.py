@@ -13,6 +13,7 @@ from knowledge.models import (
     Category,
     IngestedFile,
     IngestRun,
+    OutboxMessage,
     Product,
     Relation,
     SearchQuery,
@@ -132,3 +133,11 @@ class IngestRunAdmin(ReadOnlyAdmin):
 class IngestedFileAdmin(ReadOnlyAdmin):
     list_display = ["name", "run", "size", "line_count", "sha256", "created_at"]
     search_fields = ["name", "sha256"]
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Task messages waiting for the broker (written while it was down) and the ones already published."""
+
+    list_display = ["id", "task", "args", "queue", "attempts", "last_error", "created_at", "sent_at"]
+    list_filter = ["task"]

@@ -171,6 +171,7 @@ CELERY_TASK_ROUTES = {
     # classifiers.* tasks pick "cpu" or "gpu" by model kind when enqueued; the periodic ones run on "default"
 }
 CELERY_BEAT_SCHEDULE = {
+    "knowledge-outbox-flush": {"task": "knowledge.outbox_flush", "schedule": 15.0},
     # debounce: new labels are looked at twice a minute, never per answer
     "classifiers-retrain-check": {"task": "classifiers.retraining_check", "schedule": 30.0},
     # re-enqueue scoring chunks whose task was lost (a broker restart, a purged queue)

@@ -94,7 +94,7 @@ def ingest_run_create(
         progress_total=sum(spec.path.stat().st_size for spec in specs),
     )
     if enqueue:
-        transaction.on_commit(lambda: _enqueue(run.pk))
+        _enqueue(run.pk)  # through the outbox, in this transaction
     return run
 
 

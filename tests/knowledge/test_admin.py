@@ -18,13 +18,18 @@ pytestmark = pytest.mark.django_db
 EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 KNOWLEDGE_MODELS = list(apps.get_app_config("knowledge").get_models())
 PROJECT_MODELS = [
-    model for label in ("knowledge", "filtering", "annotation") for model in apps.get_app_config(label).get_models()
+    model
+    for label in ("knowledge", "filtering", "annotation", "classifiers", "curation", "generation")
+    for model in apps.get_app_config(label).get_models()
 ]
 
 
 @pytest.fixture
 def admin_client_with_data(ingest: Any) -> Client:
     ingest(EXAMPLES / "candidates.jsonl")
+    from knowledge.models import OutboxMessage
+
+    OutboxMessage.objects.create(task="knowledge.ingest_run_execute", args=[1])  # a message sent while Redis was down
     client = Client()
     client.force_login(UserFactory(role="admin"))
     return client

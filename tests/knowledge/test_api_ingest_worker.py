@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from pathlib import Path
 from typing import Any
 
@@ -59,10 +60,14 @@ def test_a_bad_upload_fails_on_the_worker_with_the_line_named_and_imports_nothin
     assert Candidate.objects.count() == 0
 
 
-def test_an_upload_while_the_broker_is_down_fails_loudly_and_runs_nothing_in_the_web_process(
-    api_client_for: Any, settings: Any
+def test_an_upload_while_the_broker_is_down_is_kept_in_the_outbox_and_runs_once_the_broker_is_back(
+    celery_worker_process: Any, api_client_for: Any, settings: Any
 ) -> None:
+    """Redis is down: the upload is accepted and nothing runs in the web process; the message to start the run
+    waits in the outbox, and the relay publishes it once Redis is back, so the worker ingests the file once."""
     from config.celery import app
+    from knowledge.models import OutboxMessage
+    from knowledge.runs import outbox_send
 
     def reconnect(broker_url: str) -> None:
         app.conf.broker_url = broker_url
@@ -74,9 +79,17 @@ def test_an_upload_while_the_broker_is_down_fails_loudly_and_runs_nothing_in_the
     try:
         upload = SimpleUploadedFile("c.jsonl", (EXAMPLES / "candidates.jsonl").read_bytes())
         response = api_client_for("admin").post(reverse("api-ingest"), {"files": [upload]}, format="multipart")
+        assert response.status_code == 202, response.content
+        run_id = response.json()["id"]
+        assert outbox_send() == 0  # the relay cannot publish either while the broker is down
     finally:
         reconnect(original)
-    assert response.status_code == 503
-    run = IngestRun.objects.get(pk=response.json()["run_id"])
-    assert run.status == "failed" and "unreachable" in run.message
-    assert Candidate.objects.count() == 0
+    time.sleep(1)
+    run = IngestRun.objects.get(pk=run_id)
+    assert run.status == "queued" and Candidate.objects.count() == 0  # nothing ran in the web process
+    message = OutboxMessage.objects.get(sent_at__isnull=True)
+    assert message.args == [run_id] and message.attempts == 2 and message.last_error
+    assert outbox_send() == 1  # Redis is back: the relay publishes it
+    assert wait_until(lambda: _finished(run_id), timeout=60)
+    assert IngestRun.objects.get(pk=run_id).status == "succeeded" and Candidate.objects.count() > 0
+    assert outbox_send() == 0  # published once
