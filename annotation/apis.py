@@ -6,6 +6,8 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.parsers import JSONParser
+from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -99,6 +101,8 @@ class AnnotationNextApi(APIView):
     """The current question of your lease, or a newly leased candidate's first open question."""
 
     permission_classes = [HasAnyRole]
+    renderer_classes = [JSONRenderer]  # the hot path: no content negotiation among several renderers
+    parser_classes = [JSONParser]
 
     @extend_schema(operation_id="annotation_next", responses=NextOutputSerializer)
     def get(self, request: Request) -> Response:
@@ -109,6 +113,8 @@ class AnswerCreateApi(APIView):
     """Answer the current question. The response carries the next question (one round trip per answer)."""
 
     permission_classes = [HasAnyRole]
+    renderer_classes = [JSONRenderer]  # the hot path: no content negotiation among several renderers
+    parser_classes = [JSONParser]
 
     class AnswerCreateInputSerializer(serializers.Serializer):
         assignment = serializers.IntegerField(min_value=1)

@@ -18,23 +18,32 @@ class FastTokenAuthentication(TokenAuthentication):
     with ``Model.from_db`` (psycopg already returns Python values for every column of the user table); other
     databases take DRF's own path."""
 
+    _statement: tuple[str, list[str]] | None = None  # (SQL, attribute names), built once per process
+
+    @classmethod
+    def _query(cls) -> tuple[str, list[str]]:
+        if cls._statement is None:
+            user_model = get_user_model()
+            fields = list(user_model._meta.concrete_fields)
+            columns = ", ".join(f"u.{connection.ops.quote_name(str(field.column))}" for field in fields)
+            # Names come from the user model's metadata; the key is a parameter.
+            sql = (
+                f"SELECT {columns} FROM authtoken_token t JOIN {user_model._meta.db_table} u "  # noqa: S608
+                "ON u.id = t.user_id WHERE t.key = %s"
+            )
+            cls._statement = (sql, [field.attname for field in fields])
+        return cls._statement
+
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         if connection.vendor != "postgresql":
             return super().authenticate_credentials(key)
-        user_model = get_user_model()
-        fields = list(user_model._meta.concrete_fields)
-        columns = ", ".join(f"u.{connection.ops.quote_name(str(field.column))}" for field in fields)
+        sql, attnames = self._query()
         with connection.cursor() as cursor:
-            # Names come from the user model's metadata; the key is a parameter.
-            cursor.execute(
-                f"SELECT {columns} FROM authtoken_token t JOIN {user_model._meta.db_table} u "  # noqa: S608
-                "ON u.id = t.user_id WHERE t.key = %s",
-                [key],
-            )
+            cursor.execute(sql, [key])
             row = cursor.fetchone()
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user = user_model.from_db(connection.alias, [field.attname for field in fields], row)
+        user = get_user_model().from_db(connection.alias, attnames, row)
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         return user, Token(key=key, user=user)
