@@ -7,6 +7,7 @@ import time
 from collections import OrderedDict
 from typing import Any
 
+import orjson
 from django.db import connection
 from django.utils import timezone
 
@@ -114,7 +115,9 @@ def _load_context(candidate_id: int) -> tuple[dict[str, Any], int]:
 
 
 _CONTEXT_CACHE_SIZE = 20_000
-_context_cache: OrderedDict[int, tuple[dict[str, Any], int]] = OrderedDict()
+# Contexts are kept as JSON bytes: 20,000 nested dicts would be ~200,000 objects for the garbage collector to
+# walk on every full collection (a pause for every thread of the worker); bytes are not tracked at all.
+_context_cache: OrderedDict[int, tuple[bytes, int]] = OrderedDict()
 
 
 def _cached_context(candidate_id: int) -> tuple[dict[str, Any], int]:
@@ -123,12 +126,12 @@ def _cached_context(candidate_id: int) -> tuple[dict[str, Any], int]:
     found = _context_cache.get(candidate_id)
     if found is not None:
         _context_cache.move_to_end(candidate_id)
-        return found
-    found = _load_context(candidate_id)
-    _context_cache[candidate_id] = found
+        return orjson.loads(found[0]), found[1]
+    context, relation_id = _load_context(candidate_id)
+    _context_cache[candidate_id] = (orjson.dumps(context), relation_id)
     if len(_context_cache) > _CONTEXT_CACHE_SIZE:
         _context_cache.popitem(last=False)
-    return found
+    return context, relation_id
 
 
 def context_cache_clear() -> None:

@@ -1,12 +1,14 @@
 """gunicorn settings for the web process (``gunicorn -c config/gunicorn.py config.wsgi``); each can be overridden
 on the command line or with GUNICORN_CMD_ARGS.
 
-Threaded workers keep one keep-alive connection per annotator cheaply; the GIL switch interval is lowered from
+Threaded workers keep one keep-alive connection per annotator cheaply; garbage collection is tuned (below); the
+GIL switch interval is lowered from
 CPython's 5 ms because the worker's main thread (which accepts and dispatches requests) otherwise waits up to a
 full interval behind request threads each time it needs the GIL, which showed as tail latency under load
 (benchmarks/annotation_load.py, see docs/annotation.md).
 """
 
+import gc
 import os
 import sys
 from typing import Any
@@ -19,7 +21,17 @@ keepalive = 30
 backlog = 2048
 timeout = 60
 SWITCH_INTERVAL_SECONDS = float(os.environ.get("WEB_GIL_SWITCH_INTERVAL", "0.0005"))
+# Garbage collection pauses every thread of a worker. Objects alive after start-up (Django, the URL map, models)
+# are frozen out of the collector, and the young generation is collected ten times less often: fewer, cheaper
+# pauses in the latency tail (the answer path allocates short-lived objects that reference counting frees).
+GC_THRESHOLD = (int(os.environ.get("WEB_GC_THRESHOLD", "7000")), 10, 10)
 
 
 def post_worker_init(worker: Any) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
+    import django
+
+    django.setup()  # load the application now, then freeze what start-up allocated
+    gc.collect()
+    gc.freeze()
+    gc.set_threshold(*GC_THRESHOLD)
