@@ -12,6 +12,7 @@ from __future__ import annotations
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -162,7 +163,9 @@ def _behaviours(pair_ids: list[int]) -> dict[int, Behaviour]:
     }
 
 
-def generation_run_execute(*, run_id: int, backend: Backend | None = None) -> GenerationRun:
+def generation_run_execute(
+    *, run_id: int, backend: Backend | None = None, progress: Callable[[int], None] | None = None
+) -> GenerationRun:
     run = GenerationRun.objects.get(pk=run_id)
     started = time.perf_counter()
     try:
@@ -218,6 +221,8 @@ def generation_run_execute(*, run_id: int, backend: Backend | None = None) -> Ge
                 )
                 done = GenerationTask.objects.filter(run=run).exclude(status=GenerationTask.Status.PENDING).count()
                 GenerationRun.objects.filter(pk=run.pk).update(progress_done=done)
+            if progress is not None:
+                progress(done)
         counts = _counts(run)
         GenerationRun.objects.filter(pk=run.pk).update(phase="ingesting", counts=counts)
         ingest = _ingest(run)

@@ -63,6 +63,6 @@ class Command(BaseCommand):
             raise CommandError(str(exc)) from exc
         generation_run_claim(run_id=run.pk)
         self.stdout.write(f"generation #{run.pk}: {run.progress_total} prompts with {run.model_name}")
-        with tqdm(total=run.progress_total, unit=" prompts", disable=not self.stdout.isatty()):
-            run = generation_run_execute(run_id=run.pk)
+        with tqdm(total=run.progress_total, unit=" prompts", disable=not self.stdout.isatty()) as bar:
+            run = generation_run_execute(run_id=run.pk, progress=lambda done: bar.update(done - bar.n))
         self.stdout.write(f"{run.status}: {run.message}; {run.counts}")
