@@ -849,6 +849,9 @@ def main() -> int:
     parser.add_argument("--capacity-seconds", type=float, default=30)
     parser.add_argument("--latency-annotators", type=int, default=200)
     parser.add_argument("--latency-seconds", type=float, default=30)
+    parser.add_argument(
+        "--latency-repeats", type=int, default=1, help="Run the latency scenario this many times (a distribution)."
+    )
     parser.add_argument("--latency-interval", type=float, default=1.0, help="Seconds between an annotator's answers.")
     parser.add_argument("--next-every", type=int, default=5, help="Latency scenario: GET next before every n-th.")
     parser.add_argument("--scenario", choices=["capacity", "latency", "both", "none"], default="both")
@@ -960,28 +963,41 @@ def main() -> int:
             target = f">= {TARGET_ANSWERS_PER_SECOND} answers/s: {verdict}"
             all_ok = scenario_report(result, target=target) and all_ok
         if args.scenario in ("latency", "both"):
-            print(
-                f"\n== 2. latency: {args.latency_annotators} annotators, one answer each per "
-                f"{args.latency_interval:g} s, {args.latency_seconds:.0f} s (offered: "
-                f"{args.latency_annotators / args.latency_interval:.0f} answers/s) ==",
-                flush=True,
-            )
-            result = scenario_run(
-                name="latency",
-                gunicorn=server,
-                annotators=annotators_create(f"bench-{tag}-lat", args.latency_annotators),
-                seconds=args.latency_seconds,
-                interval=args.latency_interval,
-                next_every=args.next_every,
-                processes=args.processes,
-                known=known,
-                seed=args.seed + 1000,
-            )
-            p99_next = _percentile(result.merged.next_ms, 99)
-            p99_answer = _percentile(result.merged.answer_ms, 99)
-            met = p99_next <= TARGET_P99_MS and p99_answer <= TARGET_P99_MS
-            target = f"p99 <= {TARGET_P99_MS} ms for next and for answer: {'met' if met else 'NOT met'}"
-            all_ok = scenario_report(result, target=target) and all_ok
+            p99s: list[tuple[float, float]] = []
+            for repeat in range(args.latency_repeats):
+                label = f" (repeat {repeat + 1} of {args.latency_repeats})" if args.latency_repeats > 1 else ""
+                print(
+                    f"\n== 2. latency{label}: {args.latency_annotators} annotators, one answer each per "
+                    f"{args.latency_interval:g} s, {args.latency_seconds:.0f} s (offered: "
+                    f"{args.latency_annotators / args.latency_interval:.0f} answers/s) ==",
+                    flush=True,
+                )
+                result = scenario_run(
+                    name="latency",
+                    gunicorn=server,
+                    annotators=annotators_create(f"bench-{tag}-lat{repeat}", args.latency_annotators),
+                    seconds=args.latency_seconds,
+                    interval=args.latency_interval,
+                    next_every=args.next_every,
+                    processes=args.processes,
+                    known=known,
+                    seed=args.seed + 1000 + repeat,
+                )
+                p99_next = _percentile(result.merged.next_ms, 99)
+                p99_answer = _percentile(result.merged.answer_ms, 99)
+                p99s.append((p99_answer, p99_next))
+                met = p99_next <= TARGET_P99_MS and p99_answer <= TARGET_P99_MS
+                target = f"p99 <= {TARGET_P99_MS} ms for next and for answer: {'met' if met else 'NOT met'}"
+                all_ok = scenario_report(result, target=target) and all_ok
+            if len(p99s) > 1:
+                answers = sorted(a for a, _ in p99s)
+                nexts = sorted(n for _, n in p99s)
+                print(
+                    f"\nlatency over {len(p99s)} repeats: p99 answer {', '.join(f'{a:.1f}' for a in answers)} ms "
+                    f"(median {answers[len(answers) // 2]:.1f}); p99 next {', '.join(f'{n:.1f}' for n in nexts)} ms "
+                    f"(median {nexts[len(nexts) // 2]:.1f}); repeats meeting the target: "
+                    f"{sum(a <= TARGET_P99_MS and n <= TARGET_P99_MS for a, n in p99s)} of {len(p99s)}"
+                )
     finally:
         server.stop()
     if args.profile_answers:
