@@ -31,8 +31,6 @@ from classifiers.ml.feature_store import FeatureStore
 from classifiers.ml.features import N_FEATURES, SCHEME, HashedFeatures
 from classifiers.ml.models import Classifier, EncoderLogistic, TfidfLogistic, load_model, make_model
 from classifiers.models import (
-    IN_FLIGHT,
-    CandidateScore,
     ModelKind,
     ModelVersion,
     RunStatus,
@@ -547,10 +545,3 @@ def scoring_sweep() -> int:
     for queue, ids in by_queue.items():
         _enqueue_chunks(ids, queue)
     return len(chunks)
-
-
-def in_flight_trainings() -> int:
-    return TrainingRun.objects.filter(status__in=IN_FLIGHT).count()
-
-
-__all__ = ["CandidateScore"]

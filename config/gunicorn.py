@@ -29,9 +29,7 @@ GC_THRESHOLD = (int(os.environ.get("WEB_GC_THRESHOLD", "7000")), 10, 10)
 
 def post_worker_init(worker: Any) -> None:
     sys.setswitchinterval(SWITCH_INTERVAL_SECONDS)
-    import django
-
-    django.setup()  # load the application now, then freeze what start-up allocated
+    # gunicorn has loaded the application (config.wsgi) before this hook: freeze what start-up allocated
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)

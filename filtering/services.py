@@ -115,7 +115,7 @@ def filter_run_create(
 def _enqueue(run_id: int) -> None:
     from filtering.tasks import filter_run_execute_task
 
-    run_enqueue(task=filter_run_execute_task, run_model=FilterRun, run_id=run_id, what="filter run")
+    run_enqueue(task=filter_run_execute_task, run_id=run_id)
 
 
 def filter_run_claim(*, run_id: int, claimer: str = "") -> bool:

@@ -55,7 +55,7 @@ def outbox_send(*, message_ids: list[int] | None = None, limit: int = 500) -> in
     return len(sent)
 
 
-def run_enqueue(*, task: Any, run_model: Any = None, run_id: int, what: str = "") -> None:
+def run_enqueue(*, task: Any, run_id: int) -> None:
     """Start ``task(run_id)`` through the outbox (see the module docstring). ``task`` may be a signature with a
     queue set (``task.s().set(queue=...)``). Call it inside the transaction that created the run."""
     name = getattr(task, "name", None) or task.task

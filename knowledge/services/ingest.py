@@ -101,7 +101,7 @@ def ingest_run_create(
 def _enqueue(run_id: int) -> None:
     from knowledge.tasks import ingest_run_execute_task
 
-    run_enqueue(task=ingest_run_execute_task, run_model=IngestRun, run_id=run_id, what="ingest")
+    run_enqueue(task=ingest_run_execute_task, run_id=run_id)
 
 
 def ingest_run_create_from_uploads(

@@ -1,1 +1,0 @@
-"""Curation tests use ``scored_pool`` from tests/conftest.py (the e2e tests need it too)."""
