@@ -837,6 +837,11 @@ def _answer_submit(
     if key_id is not None:
         return _replay(annotator, assignment_id, value, (key_id, key_assignment, bool(key_value)))
     if status != Assignment.Status.LEASED:
+        # A retry that waited for the lock while its first attempt finished the pass sees the lease done but,
+        # in its statement's snapshot, no answer under its key yet: look the key up again before refusing.
+        existing = _answer_by_key(annotator, idempotency_key)
+        if existing is not None:
+            return _replay(annotator, assignment_id, value, existing)
         raise Conflict(f"This lease is {status}; ask for the next question.")
     item = _Item(candidate_id, bool(is_gold), item_state, wanted, in_flight)
     questions = _questions()
@@ -846,6 +851,9 @@ def _answer_submit(
     settled = {} if item.is_gold else state.settled()
     question = _walk(questions, own, settled)
     if question is None or question.slug != question_slug:
+        existing = _answer_by_key(annotator, idempotency_key)  # the same race, the pass still going on
+        if existing is not None:
+            return _replay(annotator, assignment_id, value, existing)
         raise Conflict("That is not the question this lease is asking now; ask for the next question.")
     now = timezone.now()
     with connection.cursor() as cursor:

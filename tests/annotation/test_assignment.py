@@ -261,3 +261,46 @@ def test_concurrent_annotators_never_exceed_the_overlap_or_share_a_slot() -> Non
     assert max(per_candidate.values()) <= 2  # two unanimous No answers settle each candidate
     assert Answer.objects.count() == len(leases)
     assert Candidate.objects.filter(status="labelled").count() == sum(1 for n in per_candidate.values() if n == 2)
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_a_retry_racing_its_first_attempt_gets_the_stored_answer_not_a_conflict() -> None:
+    """A client whose response was lost retries at once; both submits arrive together. The one that waits for the
+    lease lock must see the answer the other stored (here a No that ends the pass), never a 409."""
+    pooled(12)
+    user = UserFactory(role="annotator")
+    outcomes: list[tuple[int, bool]] = []
+    errors: list[BaseException] = []
+    for _round in range(12):
+        step = assignment_next(annotator=user)
+        assert step is not None
+        barrier = threading.Barrier(2)
+        key = uuid.uuid4().hex
+
+        def submit(
+            assignment_id: int = step.assignment.pk,
+            slug: str = step.question.slug,
+            key: str = key,
+            barrier: threading.Barrier = barrier,
+        ) -> None:
+            try:
+                barrier.wait()
+                result = answer_submit(
+                    annotator=user, assignment_id=assignment_id, question_slug=slug, value=False, idempotency_key=key
+                )
+                outcomes.append((result.answer_id, result.created))
+            except BaseException as exc:  # surfaced below
+                errors.append(exc)
+            finally:
+                connection.close()
+
+        threads = [threading.Thread(target=submit) for _ in range(2)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    assert not errors, errors
+    assert Answer.objects.filter(annotator=user).count() == 12
+    assert sorted(created for _id, created in outcomes) == [False] * 12 + [True] * 12
+    by_answer = Counter(answer_id for answer_id, _created in outcomes)
+    assert set(by_answer.values()) == {2}
