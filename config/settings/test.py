@@ -35,3 +35,7 @@ PLAUSI_CLASSIFIERS = {
     "MIN_LABELS": 6,
     "FOLDS": 3,
 }
+if env.str("TEST_CACHE_URL", default=""):  # a web process under test that shares a Redis cache, as production
+    CACHES = {
+        "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("TEST_CACHE_URL")}
+    }
