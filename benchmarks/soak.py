@@ -2,11 +2,13 @@
 """Soak benchmark (issue 8): annotators under faults while a retraining and a full pool rescoring run.
 
     python benchmarks/soak.py                                  # 200 annotators, 10,000 answers, 100,000 candidates
-    python benchmarks/soak.py --candidates 3000 --annotators 20 --answers 400 --interval 0.05   # the suite's size
+    python benchmarks/soak.py --candidates 3000 --labels 300 --annotators 20 --answers 800 --interval 0.25 \
+        --lease-seconds 2 --vanish-rate 0.1 --processes 2                  # about the size tests/test_soak.py runs
 
 A fresh PostgreSQL database (``--database``) gets the annotation benchmark's synthetic pool; ``--labels`` of its
 candidates get consolidated labels and leave the queue (so that a classifier can train). Then, on loopback:
-gunicorn (config/gunicorn.py) serves the real API, real Celery workers (solo pool, Redis broker) wait for work,
+gunicorn (config/gunicorn.py) serves the real API (Redis as its cache, persistent health-checked database
+connections, as in production), real Celery workers (solo pool, Redis broker) wait for work,
 and the simulated annotators start, each over its own keep-alive HTTP connection. As they start, a retraining of
 the ``typical`` classifier is requested; its activation starts a scoring run over the whole pool, so the
 training and the rescoring run on the workers while the annotators answer. Every annotator answers once per
@@ -472,6 +474,7 @@ def main() -> int:
             "PLAUSI_MODEL_ROOT": str(var / "models"),
             "PLAUSI_FEATURE_ROOT": str(var / "features"),
             "TEST_CELERY_BROKER_URL": f"redis://127.0.0.1:6379/{args.redis_db}",
+            "TEST_CACHE_URL": f"redis://127.0.0.1:6379/{args.redis_db}",  # the web's shared cache, as in production
             "TEST_CELERY_VISIBILITY_TIMEOUT": "60",
             "ANNOTATION_LEASE_SECONDS": str(args.lease_seconds),
             "CLASSIFIER_MIN_LABELS": "30",
