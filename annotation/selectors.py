@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import re
 import time
 from collections import OrderedDict
 from typing import Any
@@ -16,12 +17,14 @@ from annotation.services import Step, question_wordings
 from annotation.services import _questions as active_questions
 from knowledge.models import Candidate
 
+_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+
 
 def _fill(template: str, **values: str) -> str:
-    """Substitute {name} placeholders without str.format: LLM text may itself contain braces."""
-    for name, value in values.items():
-        template = template.replace("{" + name + "}", value)
-    return template
+    """Substitute the template's {name} placeholders in one pass, without str.format: LLM text may contain braces,
+    and a value that itself holds a placeholder (a product title with "{tail}") is inserted as it is, not filled
+    again. Unknown placeholders stay as they are."""
+    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
 
 
 def _context(

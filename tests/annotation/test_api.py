@@ -9,7 +9,7 @@ from django.urls import reverse
 
 from annotation.models import Answer
 from annotation.services import queue_fill
-from tests.factories import CandidateFactory
+from tests.factories import CandidateFactory, ProductFactory, SearchBuyPairFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -122,3 +122,14 @@ def test_the_next_response_has_exactly_the_documented_shape(queue: None, api_cli
     for name in ("question", "candidate"):
         assert set(body["step"][name]) == set(step_fields[name].fields)
     assert set(body["progress"]) == set(NextOutputSerializer().fields["progress"].fields)
+
+
+def test_placeholders_inside_llm_text_are_shown_as_they_are_not_filled_in(api_client_for: Any) -> None:
+    product = ProductFactory(title="Ankle boot {tail}")
+    CandidateFactory(status="pooled", tail="grip {tail} {statement} ice", pair=SearchBuyPairFactory(product=product))
+    queue_fill()
+    step = api_client_for("annotator").get(reverse("api-annotation-next")).json()["step"]
+    statement = "Ankle boot {tail} is used for grip {tail} {statement} ice"
+    assert step["candidate"]["statement"] == statement
+    assert step["question"]["text"] == f"Is “{statement}” a complete, understandable statement?"
+    assert statement in step["then_if_yes"]["text"]
