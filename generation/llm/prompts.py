@@ -3,6 +3,7 @@ that asks for a short numbered list of explanations. Templates use ``{placeholde
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 #: What each relation asks about the behaviour (used by the default templates).
@@ -47,6 +48,9 @@ class Behaviour:
     category: str = ""
 
 
+_PLACEHOLDER = re.compile(r"\{([a-z_]+)\}")
+
+
 def render(template: str, behaviour: Behaviour, relation: str, *, items: int = 5) -> str:
     """Fill a template without ``str.format`` (product titles may contain braces)."""
     values = {
@@ -58,6 +62,5 @@ def render(template: str, behaviour: Behaviour, relation: str, *, items: int = 5
         "question": RELATION_QUESTIONS.get(relation, f"Why? ({relation.replace('_', ' ')})"),
         "items": str(items),
     }
-    for name, value in values.items():
-        template = template.replace("{" + name + "}", value)
-    return template
+    # one pass: a query or title that itself holds "{product}" is sent as it is, never filled in again
+    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)

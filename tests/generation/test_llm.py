@@ -30,6 +30,9 @@ def test_prompts_are_questions_and_braces_in_titles_are_safe() -> None:
     prompt = render(DEFAULT_TEMPLATES["search_buy"], behaviour, "capable_of", items=4)
     assert '"winter boots"' in prompt and "Boot {size} 42" in prompt and "numbered list of 4" in prompt
     assert "What is the product capable of doing?" in prompt
+    tricky = Behaviour(head_kind="search_buy", query="boots {product} {category}", product="Boot", category="Shoes")
+    prompt = render(DEFAULT_TEMPLATES["search_buy"], tricky, "capable_of", items=4)
+    assert '"boots {product} {category}"' in prompt  # placeholders inside LLM or user text are never filled in
 
 
 def test_the_http_backend_retries_only_transient_errors_and_never_raises() -> None:
