@@ -24,5 +24,9 @@ class Conflict(ApplicationError):
     status_code = 409
 
 
+class TooLarge(ApplicationError):
+    status_code = 413
+
+
 class ServiceUnavailable(ApplicationError):
     status_code = 503

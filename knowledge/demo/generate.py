@@ -1446,6 +1446,8 @@ class Generator:
             tail = " ".join([rng.choice(JUNK_WORDS)] * rng.randint(4, 9))
         elif style < 0.65:
             tail = "".join(rng.choice(JUNK_SYMBOLS) for _ in range(rng.randint(4, 14)))
+            if tail[0] in "=+-@":  # junk, not a spreadsheet formula (which ingest refuses); draws nothing extra
+                tail = "#" + tail[1:]
         else:
             tail = rng.choice(JUNK_FIXED)
         return rng.choice(RELATIONS), tail

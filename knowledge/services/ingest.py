@@ -2,20 +2,19 @@
 
 Execution reads every file once, streaming: lines are validated and staged in batches (so memory stays bounded
 and progress is visible), then merged in one transaction. A file with any bad line is rejected whole unless
-``skip_invalid`` is set; nothing is imported from a failed run.
+``skip_invalid`` is set; a file that cannot be read to its end, has a bad CSV header or holds no data fails the run
+even then (its unread lines could not be written to the rejects file). Nothing is imported from a failed run.
 """
 
 from __future__ import annotations
 
-import gzip
 import logging
 import time
 import uuid
-import zlib
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import orjson
 from django.conf import settings
@@ -24,10 +23,9 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from knowledge.errors import ApplicationError
+from knowledge.errors import ApplicationError, TooLarge
 from knowledge.ingest import staging
 from knowledge.ingest.parsing import (
-    FileTooLarge,
     LineError,
     LineParser,
     detect_format,
@@ -117,7 +115,7 @@ def ingest_run_create_from_uploads(
         raise ApplicationError("Attach at least one file in the field 'files'.")
     total = sum(upload.size or 0 for upload in uploads)
     if total > settings.INGEST_MAX_UPLOAD_BYTES:
-        raise ApplicationError(
+        raise TooLarge(
             f"The upload is {total} bytes; the limit is {settings.INGEST_MAX_UPLOAD_BYTES} bytes. "
             "Use `manage.py ingest` on the server for larger files."
         )
@@ -169,6 +167,7 @@ class _Reading:
         self.lines_valid = 0
         self.lines_invalid = 0
         self.error_count = 0
+        self.files_unreadable = 0
         self.errors: list[dict[str, Any]] = []
         self.bytes_done = 0
         self.rejects_handle: Any = None
@@ -176,11 +175,15 @@ class _Reading:
         self._last_report = 0.0
 
     def add_errors(self, errors: list[LineError], raw: bytes | None) -> None:
+        """Count and keep a line's errors; ``raw`` None marks a file-level problem (no line to reject)."""
         self.error_count += len(errors)
         for error in errors:
             if len(self.errors) < MAX_KEPT_ERRORS:
                 self.errors.append(error.as_dict())
-        if self.run.skip_invalid and raw is not None and errors:
+        if raw is None:
+            self.files_unreadable += 1
+            return
+        if self.run.skip_invalid and errors:
             if self.rejects_handle is None:
                 folder = Path(settings.PRIVATE_MEDIA_ROOT) / "ingest-rejects"
                 folder.mkdir(parents=True, exist_ok=True)
@@ -233,29 +236,25 @@ def _read_file(
     batch: list[tuple[Any, ...]] = []
     lines_in_file = 0
     with path.open("rb", buffering=1024 * 1024) as raw:
-        try:
-            content = open_content(raw, max_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES)
-            for _line_no, result, raw_line in iterate(content, parser):
-                lines_in_file += 1
-                state.lines_total += 1
-                if isinstance(result, list):
-                    state.lines_invalid += 1
-                    state.add_errors(result, raw_line)
-                    continue
-                state.lines_valid += 1
-                batch.append(result)
-                if len(batch) >= BATCH_ROWS:
-                    with transaction.atomic():
-                        writer.write(batch)
-                    batch.clear()
-                    state.bytes_done = bytes_before + raw.tell()
-                    state.report()
-        except FileTooLarge as exc:
-            state.lines_invalid += 1
-            state.add_errors([LineError(name, state.lines_total, "(file)", str(exc))], None)
-        except (gzip.BadGzipFile, EOFError, zlib.error) as exc:
-            state.lines_invalid += 1
-            state.add_errors([LineError(name, lines_in_file + 1, "(file)", f"is not a valid gzip file: {exc}")], None)
+        content = open_content(raw, max_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES)
+        for _line_no, result, raw_line in iterate(content, parser):
+            if raw_line is None:  # the file itself: unreadable past a point, or no data at all
+                state.add_errors(cast(list[LineError], result), None)
+                continue
+            lines_in_file += 1
+            state.lines_total += 1
+            if isinstance(result, list):
+                state.lines_invalid += 1
+                state.add_errors(result, raw_line)
+                continue
+            state.lines_valid += 1
+            batch.append(result)
+            if len(batch) >= BATCH_ROWS:
+                with transaction.atomic():
+                    writer.write(batch)
+                batch.clear()
+                state.bytes_done = bytes_before + raw.tell()
+                state.report()
     if batch:
         with transaction.atomic():
             writer.write(batch)
@@ -333,16 +332,22 @@ def _finish(*, run: IngestRun, state: _Reading, read_seconds: float) -> IngestRu
     run.timings = {"read": round(read_seconds, 3)}
     skipped = [entry["name"] for entry in run.files if entry.get("outcome") in ("already_ingested", "duplicate_in_run")]
     skipped_note = f" Skipped as already ingested: {', '.join(skipped)}." if skipped else ""
-    rejected = state.error_count and not run.skip_invalid
+    rejected = bool(state.files_unreadable or (state.error_count and not run.skip_invalid))
     if rejected or run.dry_run:
         for entry in run.files:
             if entry.get("outcome") == "read":
                 entry["outcome"] = "rejected" if rejected else "validated"
         if rejected:
             run.status = IngestRun.Status.FAILED
+            where = []
+            if state.lines_invalid or not state.files_unreadable:
+                where.append(f"{state.lines_invalid} of {state.lines_total} line(s)")
+            if state.files_unreadable:
+                where.append(
+                    f"{state.files_unreadable} file(s) that cannot be used (unreadable, bad header or no data)"
+                )
             run.message = (
-                f"{state.error_count} problem(s) in {state.lines_invalid} of {state.lines_total} line(s); "
-                f"nothing was imported.{skipped_note}"
+                f"{state.error_count} problem(s) in {' and '.join(where)}; nothing was imported.{skipped_note}"
             )
         else:
             run.status = IngestRun.Status.SUCCEEDED

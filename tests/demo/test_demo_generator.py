@@ -72,6 +72,7 @@ DEFECTS = {
     "junk",
 }
 TRAILING_PUNCTUATION = " .!?;,:…"
+SPREADSHEET_FORMULA = re.compile(r"[=@\t\r]|[+-](?![0-9]|[.,][0-9]|\Z)")
 EXPECTED_LABELS = {
     "good": {"complete": True, "relevant": True, "informative": True, "plausible": True, "typical": True},
     "incomplete": {"complete": False},
@@ -99,6 +100,8 @@ def check_text(problems: list[str], record: dict[str, Any], key: str, low: int, 
         problems.append(f"{key} has {len(value.strip())} characters after trimming")
     elif low and not norm(value):
         problems.append(f"{key} has no text once punctuation and spaces are removed")
+    elif SPREADSHEET_FORMULA.match(value) or SPREADSHEET_FORMULA.match(value.strip()):
+        problems.append(f"{key} would run as a spreadsheet formula")
 
 
 def check_product(problems: list[str], value: Any, key: str) -> None:
