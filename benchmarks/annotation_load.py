@@ -442,11 +442,29 @@ def database_build(*, database: str, candidates: int, admin_url: dict[str, Any],
         pooled = cursor.rowcount
     queued = queue_fill()
     print(f"pooled {pooled:,} and queued {queued:,} candidates in {time.perf_counter() - started:.1f} s", flush=True)
+    database_settle(database=database, admin_url=admin_url)
+
+
+def database_settle(*, database: str, admin_url: dict[str, Any], timeout: float = 300) -> None:
+    """Measure the service, not the aftermath of a bulk load: VACUUM ANALYZE every table (hint bits set, the
+    visibility map built, statistics fresh), CHECKPOINT (the load's dirty pages written), then wait until no
+    autovacuum worker runs on this database, so that none starts on the loaded tables in the middle of a scenario."""
+    import psycopg
+
     started = time.perf_counter()
     with psycopg.connect(**admin_url, dbname=database, autocommit=True) as conn:
-        conn.execute("VACUUM ANALYZE knowledge_candidate")
-        conn.execute("VACUUM ANALYZE annotation_queueitem")
-    print(f"vacuum analyze: {time.perf_counter() - started:.1f} s", flush=True)
+        conn.execute("VACUUM (ANALYZE)")
+        conn.execute("CHECKPOINT")
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            row = conn.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE backend_type = 'autovacuum worker' AND datname = %s",
+                [database],
+            ).fetchone()
+            if not row or not row[0]:
+                break
+            time.sleep(1)
+    print(f"settled (vacuum analyze, checkpoint, autovacuum idle): {time.perf_counter() - started:.1f} s", flush=True)
 
 
 def _django_setup(database_url: str) -> None:
