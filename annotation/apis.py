@@ -20,6 +20,7 @@ from annotation.services import (
     assignment_next_with_prefetch,
     assignment_skip,
 )
+from knowledge.api_schema import error
 from knowledge.permissions import HasAnyRole, IsCuratorOrAdmin
 
 
@@ -68,6 +69,10 @@ class NextOutputSerializer(serializers.Serializer):
     prefetch = StepOutputSerializer(allow_null=True, help_text="The next candidate's question, leased ahead.")
     progress = ProgressOutputSerializer()
     message = serializers.CharField()
+
+
+class AnswerOutputSerializer(NextOutputSerializer):
+    answer = serializers.IntegerField(help_text="The stored answer (the same one for a retried submit).")
 
 
 def _empty_message(annotator: Any) -> str:
@@ -126,7 +131,11 @@ class AnswerCreateApi(APIView):
     @extend_schema(
         operation_id="annotation_answer",
         request=AnswerCreateInputSerializer,
-        responses={201: NextOutputSerializer, 200: NextOutputSerializer},
+        responses={
+            201: AnswerOutputSerializer,
+            200: AnswerOutputSerializer,
+            409: error("The lease has ended, or it asks another question now: ask for the next question."),
+        },
     )
     def post(self, request: Request) -> Response:
         serializer = self.AnswerCreateInputSerializer(data=request.data)
@@ -153,7 +162,11 @@ class AnswerCreateApi(APIView):
 class AssignmentSkipApi(APIView):
     permission_classes = [HasAnyRole]
 
-    @extend_schema(operation_id="annotation_skip", request=None, responses=NextOutputSerializer)
+    @extend_schema(
+        operation_id="annotation_skip",
+        request=None,
+        responses={200: NextOutputSerializer, 409: error("The lease has ended already.")},
+    )
     def post(self, request: Request, assignment_id: int) -> Response:
         assignment_skip(annotator=request.user, assignment_id=assignment_id)
         return _next_response(request.user, *assignment_next_with_prefetch(annotator=request.user))

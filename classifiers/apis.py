@@ -10,7 +10,7 @@ from typing import Any
 
 from django.conf import settings
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
@@ -20,8 +20,10 @@ from rest_framework.views import APIView
 from classifiers import selectors
 from classifiers.models import ModelKind, ModelVersion, ScoringRun, TrainingRun
 from classifiers.services import model_version_activate, training_run_request
+from knowledge.api_schema import error
 from knowledge.errors import Conflict
 from knowledge.permissions import IsAdmin, IsCuratorOrAdmin
+from knowledge.validators import no_null_characters
 
 
 class ModelVersionOutputSerializer(serializers.Serializer):
@@ -83,14 +85,22 @@ class ModelVersionListApi(GenericAPIView):
     permission_classes = [IsCuratorOrAdmin]
     serializer_class = ModelVersionOutputSerializer
 
+    class FilterSerializer(serializers.Serializer):
+        target = serializers.ChoiceField(choices=[], required=False)
+
+        def __init__(self, *args: Any, **kwargs: Any) -> None:
+            super().__init__(*args, **kwargs)
+            self.fields["target"].choices = settings.PLAUSI_CLASSIFIERS["TARGETS"]  # type: ignore[attr-defined]
+
     @extend_schema(
-        operation_id="classifier_versions_list", parameters=[OpenApiParameter("target", str, required=False)]
+        operation_id="classifier_versions_list",
+        parameters=[FilterSerializer],
+        responses=ModelVersionOutputSerializer(many=True),
     )
     def get(self, request: Request) -> Response:
-        versions = ModelVersion.objects.all()
-        if request.query_params.get("target"):
-            versions = versions.filter(target=request.query_params["target"])
-        page = self.paginate_queryset(versions)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.model_version_list(target=filters.validated_data.get("target")))
         return self.get_paginated_response(ModelVersionOutputSerializer(page, many=True).data)
 
 
@@ -106,7 +116,10 @@ class ModelVersionActivateApi(APIView):
     @extend_schema(
         operation_id="classifier_version_activate",
         request=ActivateInputSerializer,
-        responses={202: ScoringRunOutputSerializer},
+        responses={
+            202: ScoringRunOutputSerializer,
+            409: error("The promotion rule kept this version back; send force=true to activate it anyway."),
+        },
     )
     def post(self, request: Request, version_id: int) -> Response:
         version = get_object_or_404(ModelVersion, pk=version_id)
@@ -127,7 +140,7 @@ class TrainingRunListApi(GenericAPIView):
     class TrainingRequestInputSerializer(serializers.Serializer):
         target = serializers.ChoiceField(choices=[])
         kind = serializers.ChoiceField(choices=ModelKind.choices, required=False)
-        params = serializers.DictField(required=False, default=dict)
+        params = serializers.DictField(required=False, default=dict, validators=[no_null_characters])
         force = serializers.BooleanField(default=False)
 
         def __init__(self, *args: Any, **kwargs: Any) -> None:
@@ -137,7 +150,7 @@ class TrainingRunListApi(GenericAPIView):
     def get_permissions(self) -> Any:
         return [IsAdmin()] if self.request.method == "POST" else super().get_permissions()
 
-    @extend_schema(operation_id="classifier_training_runs_list")
+    @extend_schema(operation_id="classifier_training_runs_list", responses=TrainingRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(TrainingRun.objects.all())
         return self.get_paginated_response(TrainingRunOutputSerializer(page, many=True).data)
@@ -171,7 +184,7 @@ class ScoringRunListApi(GenericAPIView):
     permission_classes = [IsCuratorOrAdmin]
     serializer_class = ScoringRunOutputSerializer
 
-    @extend_schema(operation_id="classifier_scoring_runs_list")
+    @extend_schema(operation_id="classifier_scoring_runs_list", responses=ScoringRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(ScoringRun.objects.all())
         return self.get_paginated_response(ScoringRunOutputSerializer(page, many=True).data)

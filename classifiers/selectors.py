@@ -98,6 +98,12 @@ def target_labels(target: str) -> dict[int, int]:
     return labels
 
 
+def model_version_list(*, target: str | None = None) -> Any:
+    """Model versions, newest first; of one target when ``target`` is given."""
+    versions = ModelVersion.objects.all()
+    return versions.filter(target=target) if target else versions
+
+
 def active_versions() -> dict[str, ModelVersion]:
     return {version.target: version for version in ModelVersion.objects.filter(is_active=True)}
 

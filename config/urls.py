@@ -34,5 +34,7 @@ urlpatterns = [
     path("", include("curation.urls")),
 ]
 
+handler404 = "knowledge.api_errors.page_not_found"
+
 admin.site.site_header = "Plausi administration"
 admin.site.site_title = "Plausi"

@@ -6,15 +6,17 @@ from typing import Any
 
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
-from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema, extend_schema_field
+from drf_spectacular.types import OpenApiTypes
+from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from annotation.apis import CandidateContextSerializer
 from curation import selectors
-from curation.models import CurationEvent, ExportRun, GraphNode, ReviewBatch
+from curation.models import ExportRun, GraphNode, ReviewBatch
 from curation.services import (
     audit_answer,
     batch_decide,
@@ -24,6 +26,7 @@ from curation.services import (
     export_run_create,
     review_batches_create,
 )
+from knowledge.api_schema import error
 from knowledge.permissions import IsAdmin, IsCuratorOrAdmin
 
 
@@ -57,6 +60,77 @@ class BatchOutputSerializer(serializers.Serializer):
         return batch_estimate(batch)
 
 
+class AuditItemOutputSerializer(serializers.Serializer):
+    candidate = CandidateContextSerializer()
+    score = serializers.FloatField()
+    value = serializers.BooleanField(allow_null=True, help_text="The curator's answer; null while unanswered.")
+
+
+class ScoredContextOutputSerializer(CandidateContextSerializer):
+    score = serializers.FloatField()
+
+
+class BatchDetailOutputSerializer(serializers.Serializer):
+    batch = BatchOutputSerializer()
+    estimate = EstimateSerializer()
+    histogram = serializers.ListField(child=serializers.IntegerField(), help_text="Counts in ten score bins.")
+    audit = AuditItemOutputSerializer(many=True)
+    best = ScoredContextOutputSerializer(many=True)
+    worst = ScoredContextOutputSerializer(many=True)
+
+
+class CandidateDecisionOutputSerializer(serializers.Serializer):
+    candidate = serializers.IntegerField(source="pk")
+    status = serializers.CharField()
+
+
+class GraphSummaryOutputSerializer(serializers.Serializer):
+    nodes = serializers.IntegerField()
+    nodes_by_kind = serializers.DictField(child=serializers.IntegerField())
+    edges = serializers.IntegerField()
+    edges_by_relation = serializers.DictField(child=serializers.IntegerField())
+    edges_by_category = serializers.DictField(child=serializers.IntegerField())
+
+
+class NodeRefOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.label
+
+
+class NodeOutputSerializer(NodeRefOutputSerializer):
+    key = serializers.CharField()
+
+
+class EdgeOutputSerializer(serializers.Serializer):
+    head = NodeRefOutputSerializer()
+    relation = serializers.CharField()
+    tail = NodeRefOutputSerializer()
+    category = serializers.CharField(allow_null=True)
+    score = serializers.FloatField(allow_null=True)
+    batch = serializers.IntegerField(allow_null=True)
+    accepted_at = serializers.DateTimeField()
+
+
+class GraphNodeOutputSerializer(serializers.Serializer):
+    node = NodeOutputSerializer()
+    out = EdgeOutputSerializer(many=True, help_text="Edges from this node, newest first.")
+
+    def get_fields(self) -> dict[str, serializers.Field]:
+        fields = super().get_fields()
+        fields["in"] = EdgeOutputSerializer(many=True, help_text="Edges into this node, newest first.")  # a keyword
+        return fields
+
+
+class CurationEventOutputSerializer(serializers.Serializer):
+    action = serializers.CharField()
+    actor = serializers.CharField(source="actor.username", allow_null=True, default=None)
+    batch = serializers.IntegerField(source="batch_id", allow_null=True)
+    candidate = serializers.IntegerField(source="candidate_id", allow_null=True)
+    details = serializers.DictField()
+    created_at = serializers.DateTimeField()
+
+
 class BatchListApi(GenericAPIView):
     """Review batches, newest first (``?status=auditing|approved|rejected``); POST groups every scored candidate
     that is in no open batch into new batches."""
@@ -64,13 +138,27 @@ class BatchListApi(GenericAPIView):
     permission_classes = [IsCuratorOrAdmin]
     serializer_class = BatchOutputSerializer
 
-    @extend_schema(operation_id="curation_batches_list", parameters=[OpenApiParameter("status", str, required=False)])
+    class FilterSerializer(serializers.Serializer):
+        status = serializers.ChoiceField(choices=ReviewBatch.Status.choices, required=False)
+
+    @extend_schema(
+        operation_id="curation_batches_list",
+        parameters=[FilterSerializer],
+        responses=BatchOutputSerializer(many=True),
+    )
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(selectors.batch_list(status=request.query_params.get("status")))
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.batch_list(status=filters.validated_data.get("status")))
         return self.get_paginated_response(BatchOutputSerializer(page, many=True).data)
 
     @extend_schema(
-        operation_id="curation_batches_create", request=None, responses={201: BatchOutputSerializer(many=True)}
+        operation_id="curation_batches_create",
+        request=None,
+        responses={
+            201: BatchOutputSerializer(many=True),
+            409: error("Every target needs an active classifier before candidates can be batched."),
+        },
     )
     def post(self, request: Request) -> Response:
         batches = review_batches_create(actor=request.user)
@@ -82,10 +170,10 @@ class BatchDetailApi(APIView):
 
     permission_classes = [IsCuratorOrAdmin]
 
-    @extend_schema(operation_id="curation_batch", responses=OpenApiResponse(description="The batch in detail."))
+    @extend_schema(operation_id="curation_batch", responses=BatchDetailOutputSerializer)
     def get(self, request: Request, batch_id: int) -> Response:
         detail = selectors.batch_detail(get_object_or_404(ReviewBatch, pk=batch_id))
-        return Response({**detail, "batch": BatchOutputSerializer(detail["batch"]).data})
+        return Response(BatchDetailOutputSerializer(detail).data)
 
 
 class AuditAnswerApi(APIView):
@@ -95,7 +183,11 @@ class AuditAnswerApi(APIView):
         candidate = serializers.IntegerField(min_value=1)
         value = serializers.BooleanField()
 
-    @extend_schema(operation_id="curation_audit_answer", request=AuditInputSerializer, responses=EstimateSerializer)
+    @extend_schema(
+        operation_id="curation_audit_answer",
+        request=AuditInputSerializer,
+        responses={200: EstimateSerializer, 409: error("The batch is decided already.")},
+    )
     def post(self, request: Request, batch_id: int) -> Response:
         data = self.AuditInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
@@ -119,7 +211,12 @@ class BatchDecisionApi(APIView):
         override_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
 
     @extend_schema(
-        operation_id="curation_batch_decide", request=DecisionInputSerializer, responses=BatchOutputSerializer
+        operation_id="curation_batch_decide",
+        request=DecisionInputSerializer,
+        responses={
+            200: BatchOutputSerializer,
+            409: error("Decided already, audit not complete, or under the bar without an override reason."),
+        },
     )
     def post(self, request: Request, batch_id: int) -> Response:
         data = self.DecisionInputSerializer(data=request.data)
@@ -138,29 +235,32 @@ class CandidateDecisionApi(APIView):
     @extend_schema(
         operation_id="curation_candidate_decide",
         request=CandidateDecisionInputSerializer,
-        responses={200: OpenApiResponse(description="The candidate's new status.")},
+        responses={
+            200: CandidateDecisionOutputSerializer,
+            409: error("The candidate is not at a stage where it can be curated."),
+        },
     )
     def post(self, request: Request, candidate_id: int) -> Response:
         data = self.CandidateDecisionInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         candidate = candidate_decide(candidate_id=candidate_id, curator=request.user, **data.validated_data)
-        return Response({"candidate": candidate.pk, "status": candidate.status})
+        return Response(CandidateDecisionOutputSerializer(candidate).data)
 
 
 class GraphSummaryApi(APIView):
     permission_classes = [IsCuratorOrAdmin]
 
-    @extend_schema(operation_id="graph_summary", responses=OpenApiResponse(description="Counts of nodes and edges."))
+    @extend_schema(operation_id="graph_summary", responses=GraphSummaryOutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(selectors.graph_summary())
+        return Response(GraphSummaryOutputSerializer(selectors.graph_summary()).data)
 
 
 class GraphNodeApi(APIView):
     permission_classes = [IsCuratorOrAdmin]
 
-    @extend_schema(operation_id="graph_node", responses=OpenApiResponse(description="A node and its edges."))
+    @extend_schema(operation_id="graph_node", responses=GraphNodeOutputSerializer)
     def get(self, request: Request, node_id: int) -> Response:
-        return Response(selectors.node_edges(get_object_or_404(GraphNode, pk=node_id)))
+        return Response(GraphNodeOutputSerializer(selectors.node_edges(get_object_or_404(GraphNode, pk=node_id))).data)
 
 
 class ExportRunOutputSerializer(serializers.Serializer):
@@ -197,7 +297,7 @@ class ExportRunListApi(GenericAPIView):
         format = serializers.ChoiceField(choices=ExportRun.Format.choices)
         filters = ExportFiltersSerializer(required=False, default=dict)
 
-    @extend_schema(operation_id="exports_list")
+    @extend_schema(operation_id="exports_list", responses=ExportRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(ExportRun.objects.all())
         return self.get_paginated_response(ExportRunOutputSerializer(page, many=True).data)
@@ -224,18 +324,38 @@ class ExportRunDetailApi(APIView):
         return Response(ExportRunOutputSerializer(get_object_or_404(ExportRun, pk=run_id)).data)
 
 
+# Set explicitly: a type guessed from the file name would differ from one system's mime.types to the next.
+EXPORT_MEDIA_TYPES: dict[str, str] = {
+    ExportRun.Format.JSONL: "application/x-ndjson",
+    ExportRun.Format.NEO4J: "application/zip",
+    ExportRun.Format.NTRIPLES: "application/n-triples",
+    ExportRun.Format.INSTRUCTIONS: "application/x-ndjson",
+}
+
+
 class ExportDownloadApi(APIView):
     """The export file, streamed to an admin (files are never served from a public URL)."""
 
     permission_classes = [IsAdmin]
 
-    @extend_schema(operation_id="export_download", responses={200: OpenApiResponse(description="The file.")})
+    @extend_schema(
+        operation_id="export_download",
+        responses={
+            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
+            for media_type in sorted(set(EXPORT_MEDIA_TYPES.values()))
+        },
+    )
     def get(self, request: Request, run_id: int) -> FileResponse:
         run = get_object_or_404(ExportRun, pk=run_id, status=ExportRun.Status.SUCCEEDED)
         path = export_folder() / run.file_name
         if not run.file_name or not path.is_file():
             raise Http404("The export file is gone.")
-        response = FileResponse(path.open("rb"), as_attachment=True, filename=run.file_name)
+        response = FileResponse(
+            path.open("rb"),
+            as_attachment=True,
+            filename=run.file_name,
+            content_type=EXPORT_MEDIA_TYPES.get(run.format, "application/octet-stream"),
+        )
         response["X-Checksum-SHA256"] = run.sha256
         return response
 
@@ -245,19 +365,6 @@ class CurationEventsApi(APIView):
 
     permission_classes = [IsCuratorOrAdmin]
 
-    @extend_schema(operation_id="curation_events", responses=OpenApiResponse(description="Events."))
+    @extend_schema(operation_id="curation_events", responses=CurationEventOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        events: list[CurationEvent] = list(selectors.events())
-        return Response(
-            [
-                {
-                    "action": e.action,
-                    "actor": e.actor.get_username() if e.actor else None,
-                    "batch": e.batch_id,
-                    "candidate": e.candidate_id,
-                    "details": e.details,
-                    "created_at": e.created_at,
-                }
-                for e in events
-            ]
-        )
+        return Response(CurationEventOutputSerializer(selectors.events(), many=True).data)

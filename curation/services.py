@@ -27,7 +27,7 @@ from classifiers.selectors import active_versions
 from curation import exports
 from curation.maths import audit_sample_size, wilson_interval
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
-from knowledge.errors import ApplicationError, Conflict
+from knowledge.errors import ApplicationError, Conflict, NotFound
 from knowledge.ingest.parsing import normalize_text
 from knowledge.models import Candidate
 from knowledge.runs import run_enqueue
@@ -127,11 +127,18 @@ def batch_estimate(batch: ReviewBatch) -> dict[str, Any]:
     }
 
 
+def _batch_for_update(batch_id: int) -> ReviewBatch:
+    try:
+        return ReviewBatch.objects.select_for_update().get(pk=batch_id)
+    except ReviewBatch.DoesNotExist:
+        raise NotFound("No such review batch.") from None
+
+
 def audit_answer(*, batch_id: int, candidate_id: int, value: bool, curator: Any) -> ReviewBatch:
     """Record a curator's answer for an audit-sample candidate (changing an earlier answer is allowed while the
     batch is open). The answer also becomes a human label (see ``_label_from_audit``)."""
     with transaction.atomic():
-        batch = ReviewBatch.objects.select_for_update().get(pk=batch_id)
+        batch = _batch_for_update(batch_id)
         if batch.status != ReviewBatch.Status.AUDITING:
             raise Conflict(f"This batch is {batch.status}.")
         member = BatchMember.objects.select_for_update().filter(batch=batch, candidate_id=candidate_id).first()
@@ -180,7 +187,7 @@ def _label_from_audit(candidate_id: int, value: bool) -> None:
 def batch_decide(*, batch_id: int, approve: bool, curator: Any, override_reason: str = "") -> ReviewBatch:
     """Approve or reject a fully audited batch (see the module docstring)."""
     with transaction.atomic():
-        batch = ReviewBatch.objects.select_for_update().get(pk=batch_id)
+        batch = _batch_for_update(batch_id)
         if batch.status != ReviewBatch.Status.AUDITING:
             raise Conflict(f"This batch is already {batch.status}.")
         estimate = batch_estimate(batch)
@@ -227,7 +234,10 @@ def batch_decide(*, batch_id: int, approve: bool, curator: Any, override_reason:
 def candidate_decide(*, candidate_id: int, accept: bool, curator: Any, note: str = "") -> Candidate:
     """Accept or reject one candidate outside a batch (from scored, labelled or an earlier decision)."""
     with transaction.atomic():
-        candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
+        try:
+            candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
+        except Candidate.DoesNotExist:
+            raise NotFound("No such candidate.") from None
         allowed = {
             Candidate.Status.SCORED,
             Candidate.Status.LABELLED,

@@ -15,6 +15,7 @@ from filtering import selectors
 from filtering.models import FilterRun
 from filtering.services import filter_configuration_create, filter_run_create
 from knowledge.permissions import IsAdmin, IsCuratorOrAdmin
+from knowledge.validators import no_null_characters
 
 
 class FilterConfigurationOutputSerializer(serializers.Serializer):
@@ -69,11 +70,11 @@ class FilterConfigurationListApi(GenericAPIView):
     serializer_class = FilterConfigurationOutputSerializer
 
     class FilterConfigurationCreateInputSerializer(serializers.Serializer):
-        config = serializers.JSONField()
+        config = serializers.JSONField(validators=[no_null_characters])
         note = serializers.CharField(required=False, allow_blank=True, max_length=300, default="")
         activate = serializers.BooleanField(required=False, default=True)
 
-    @extend_schema(operation_id="filter_configurations_list")
+    @extend_schema(operation_id="filter_configurations_list", responses=FilterConfigurationOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.filter_configuration_list())
         return self.get_paginated_response(FilterConfigurationOutputSerializer(page, many=True).data)
@@ -99,7 +100,7 @@ class FilterRunListApi(GenericAPIView):
     class FilterRunCreateInputSerializer(serializers.Serializer):
         configuration_version = serializers.IntegerField(required=False, min_value=1, allow_null=True, default=None)
 
-    @extend_schema(operation_id="filter_runs_list")
+    @extend_schema(operation_id="filter_runs_list", responses=FilterRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.filter_run_list())
         return self.get_paginated_response(FilterRunOutputSerializer(page, many=True).data)

@@ -55,7 +55,7 @@ class GenerationRunListApi(GenericAPIView):
         max_tokens = serializers.IntegerField(required=False, min_value=8, max_value=2048, default=160)
         items = serializers.IntegerField(required=False, min_value=1, max_value=20, default=5)
 
-    @extend_schema(operation_id="generation_runs_list")
+    @extend_schema(operation_id="generation_runs_list", responses=GenerationRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(GenerationRun.objects.all())
         return self.get_paginated_response(GenerationRunOutputSerializer(page, many=True).data)

@@ -134,6 +134,7 @@ class RelationListApi(GenericAPIView):
     serializer_class = RelationOutputSerializer
     pagination_class = None
 
+    @extend_schema(operation_id="relations_list", responses=RelationOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         return Response(RelationOutputSerializer(selectors.relation_list(), many=True).data)
 
@@ -152,7 +153,9 @@ class CandidateListApi(GenericAPIView):
         ingest_run = serializers.IntegerField(required=False, min_value=1)
         search = serializers.CharField(required=False, max_length=200)
 
-    @extend_schema(operation_id="candidates_list", parameters=[FilterSerializer])
+    @extend_schema(
+        operation_id="candidates_list", parameters=[FilterSerializer], responses=CandidateOutputSerializer(many=True)
+    )
     def get(self, request: Request) -> Response:
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
@@ -214,7 +217,7 @@ class IngestRunListApi(GenericAPIView):
     permission_classes = [IsAdmin]
     serializer_class = IngestRunOutputSerializer
 
-    @extend_schema(operation_id="ingest_runs_list")
+    @extend_schema(operation_id="ingest_runs_list", responses=IngestRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
         page = self.paginate_queryset(selectors.ingest_run_list())
         return self.get_paginated_response(IngestRunOutputSerializer(page, many=True).data)

@@ -20,6 +20,10 @@ class NotAllowed(ApplicationError):
     status_code = 403
 
 
+class NotFound(ApplicationError):
+    status_code = 404
+
+
 class Conflict(ApplicationError):
     status_code = 409
 

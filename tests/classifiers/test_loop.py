@@ -226,6 +226,22 @@ def test_the_api_lists_versions_runs_and_the_learning_curve_and_only_admins_requ
     assert curator.get(reverse("api-training-run", args=[run_id])).json()["status"] == "queued"
 
 
+def test_training_parameters_with_a_null_character_are_a_400_not_a_database_error(api_client_for: Any) -> None:
+    response = api_client_for("admin").post(
+        reverse("api-training-runs"), {"target": "typical", "params": {"C": ["a\u0000b"]}}, format="json"
+    )
+    assert response.status_code == 400 and "params" in response.json()
+    assert not TrainingRun.objects.exists()
+
+
+def test_the_versions_are_filtered_by_a_known_target_only(api_client_for: Any) -> None:
+    curator = api_client_for("curator")
+    assert curator.get(reverse("api-classifier-versions"), {"target": "typical"}).json()["count"] == 0
+    for target in ("bogus", "typ\x00ical"):
+        response = curator.get(reverse("api-classifier-versions"), {"target": target})
+        assert response.status_code == 400 and "target" in response.json(), target
+
+
 def test_the_classifiers_page_shows_versions_and_runs_to_curators_only(client: Any) -> None:
     from tests.factories import UserFactory
 

@@ -167,6 +167,27 @@ def test_the_api_runs_an_audit_and_a_decision_and_annotators_cannot_curate(
     assert events[0]["action"] == "batch_approved"
 
 
+def test_auditing_or_deciding_what_does_not_exist_is_a_404_not_a_500(api_client_for: Any) -> None:
+    curator = api_client_for("curator")
+    missing = 987654
+    for name, body, detail in (
+        ("api-candidate-decision", {"accept": True}, "No such candidate."),
+        ("api-batch-audit", {"candidate": 1, "value": True}, "No such review batch."),
+        ("api-batch-decision", {"approve": True}, "No such review batch."),
+    ):
+        response = curator.post(reverse(name, args=[missing]), body, format="json")
+        assert response.status_code == 404 and response.json() == {"detail": detail}, name
+    assert not CurationEvent.objects.exists()
+
+
+def test_an_unknown_or_unstorable_batch_status_filter_is_a_400_not_a_500(api_client_for: Any) -> None:
+    curator = api_client_for("curator")
+    assert curator.get(reverse("api-batches"), {"status": "auditing"}).status_code == 200
+    for status in ("bogus", "audit\x00ing"):
+        response = curator.get(reverse("api-batches"), {"status": status})
+        assert response.status_code == 400 and "status" in response.json(), status
+
+
 def test_pages_escape_llm_text_and_check_roles(scored_pool: Any, client: Any) -> None:
     scored_pool(3, tails=['<img src=x onerror="alert(1)"> grip'])
     (batch,) = services.review_batches_create(seed=5)

@@ -157,6 +157,14 @@ def test_bad_configuration_values_are_rejected_with_the_path_named(api_client_fo
     assert FilterConfiguration.objects.count() == 0
 
 
+def test_a_configuration_with_a_null_character_is_a_400_not_a_database_error(api_client_for: Any) -> None:
+    config = rules_only_config()
+    config["rules"]["blocked"]["terms"] = ["spam\u0000"]
+    response = api_client_for("admin").post(reverse("api-filter-configurations"), {"config": config}, format="json")
+    assert response.status_code == 400 and "config" in response.json()
+    assert FilterConfiguration.objects.count() == 0
+
+
 def test_an_admin_stores_a_new_version_and_only_admins_may(api_client_for: Any) -> None:
     body = {"config": rules_only_config(), "note": "no similarity"}
     assert api_client_for("curator").post(reverse("api-filter-configurations"), body, format="json").status_code == 403

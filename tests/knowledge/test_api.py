@@ -84,6 +84,16 @@ def test_bad_filters_and_missing_objects_are_4xx_not_500(api_client_for: Any) ->
     assert client.get(reverse("api-ingest-run", args=[999999])).status_code == 404
 
 
+def test_an_api_url_that_matches_no_route_is_a_json_404_and_a_page_url_an_html_one(api_client_for: Any) -> None:
+    client = api_client_for("admin")
+    for url in ("/api/candidates/abc/", "/api/candidates/-1/", "/api/no-such-endpoint/"):
+        response = client.get(url)
+        assert response.status_code == 404 and response["Content-Type"] == "application/json", url
+        assert response.json() == {"detail": "Not found."}
+    page = client.get("/no-such-page/")
+    assert page.status_code == 404 and page["Content-Type"].startswith("text/html")
+
+
 def test_an_admin_upload_without_files_is_a_clear_400(api_client_for: Any) -> None:
     response = api_client_for("admin").post(reverse("api-ingest"), {}, format="multipart")
     assert response.status_code == 400 and "files" in response.json()
@@ -120,6 +130,16 @@ def test_the_candidate_list_is_paginated(api_client_for: Any) -> None:
     CandidateFactory.create_batch(7)
     body = api_client_for("admin").get(reverse("api-candidates"), {"limit": 5}).json()
     assert body["count"] == 7 and len(body["results"]) == 5 and body["next"]
+
+
+def test_a_page_is_at_most_a_thousand_rows_and_a_huge_limit_is_not_a_500(api_client_for: Any) -> None:
+    CandidateFactory.create_batch(3)
+    client = api_client_for("admin")
+    for limit in ("99999999999999999999", "100000"):
+        response = client.get(reverse("api-candidates"), {"limit": limit})
+        assert response.status_code == 200, limit
+        assert response.json()["count"] == 3 and len(response.json()["results"]) == 3
+    assert client.get(reverse("api-candidates"), {"offset": "99999999999999999999"}).json()["results"] == []
 
 
 def test_llm_text_comes_back_verbatim_as_json_data(api_client_for: Any, ingest: Any, write_lines: Any) -> None:
