@@ -41,6 +41,7 @@ from __future__ import annotations
 import argparse
 import http.client
 import json
+import math
 import multiprocessing
 import os
 import random
@@ -86,6 +87,7 @@ LEASE_SLACK_SECONDS = 3.0  # the lapsed-lease sweep runs at most once a second p
 class SoakResult:
     next_ms: list[float] = field(default_factory=list)
     answer_ms: list[float] = field(default_factory=list)
+    answer_ended_at: list[float] = field(default_factory=list)  # epoch seconds, one per answer_ms entry
     acknowledged: dict[str, int] = field(default_factory=dict)  # idempotency key -> answer id
     sent_keys: int = 0
     retries: int = 0
@@ -181,12 +183,14 @@ class _Annotator:
             self._send_and_drop(body)
         status, payload, elapsed = self._request("POST", ANSWER_PATH, body)
         self.result.answer_ms.append(elapsed)
+        self.result.answer_ended_at.append(time.time())
         if status in (200, 201) and isinstance(payload, dict):
             self.result.acknowledged[key] = payload["answer"]
             if retry and not lost:
                 self.result.retries += 1
                 again_status, again, again_ms = self._request("POST", ANSWER_PATH, body)
                 self.result.answer_ms.append(again_ms)
+                self.result.answer_ended_at.append(time.time())
                 if again_status != 200 or not isinstance(again, dict) or again["answer"] != payload["answer"]:
                     self.result.retry_mismatches.append(f"{key}: first {payload['answer']}, retry {again_status}")
             return payload["step"]
@@ -221,6 +225,7 @@ class _Annotator:
 def _merge(into: SoakResult, other: SoakResult) -> None:
     into.next_ms += other.next_ms
     into.answer_ms += other.answer_ms
+    into.answer_ended_at += other.answer_ended_at
     into.acknowledged.update(other.acknowledged)
     into.sent_keys += other.sent_keys
     into.retries += other.retries
@@ -584,6 +589,9 @@ def main() -> int:
     lease_results, leases_judged = lease_checks(result, args.lease_seconds)
     checks += lease_results
     checks += rescoring_checks(training, scoring, pool)
+    background_over = (
+        scoring.finished_at.timestamp() if scoring is not None and scoring.finished_at is not None else math.inf
+    )
     figures = {
         "answers_acknowledged": len(result.acknowledged),
         "answers_sent": result.sent_keys,
@@ -594,6 +602,14 @@ def main() -> int:
         "answer_p50_ms": _percentile(result.answer_ms, 50),
         "answer_p95_ms": _percentile(result.answer_ms, 95),
         "answer_p99_ms": _percentile(result.answer_ms, 99),
+        # the same, split at the moment the rescoring finished: while the workers train and score on the same
+        # cores, and after
+        "answer_p99_ms_during_background_work": _percentile(
+            [ms for ms, at in zip(result.answer_ms, result.answer_ended_at, strict=True) if at <= background_over], 99
+        ),
+        "answer_p99_ms_after_background_work": _percentile(
+            [ms for ms, at in zip(result.answer_ms, result.answer_ended_at, strict=True) if at > background_over], 99
+        ),
         "retries": result.retries,
         "lost_response_retries": result.lost_response_retries,
         "vanished": len(result.vanished),
@@ -618,6 +634,10 @@ def main() -> int:
             f"  {name:6}: p50 {figures[f'{name}_p50_ms']:.1f} ms  p95 {figures[f'{name}_p95_ms']:.1f} ms  "
             f"p99 {figures[f'{name}_p99_ms']:.1f} ms"
         )
+    print(
+        f"  answer p99 while the workers trained and scored: {figures['answer_p99_ms_during_background_work']:.1f} ms;"
+        f" after: {figures['answer_p99_ms_after_background_work']:.1f} ms"
+    )
     for check in checks:
         print(f"  [{'ok' if check.passed else 'FAIL'}] {check.name}: {check.detail}")
     if args.json:
