@@ -25,15 +25,8 @@ from django.utils import timezone
 
 from knowledge.errors import ApplicationError, TooLarge
 from knowledge.ingest import staging
-from knowledge.ingest.parsing import (
-    LineError,
-    LineParser,
-    detect_format,
-    file_sha256,
-    iter_csv,
-    iter_jsonl,
-    open_content,
-)
+from knowledge.ingest.parsing import LineError, LineParser
+from knowledge.ingest.readers import detect_format, file_sha256, iter_csv, iter_jsonl, open_content
 from knowledge.models import IngestedFile, IngestRun, Relation
 from knowledge.runs import run_enqueue
 

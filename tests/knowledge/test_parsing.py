@@ -8,15 +8,8 @@ import io
 import orjson
 import pytest
 
-from knowledge.ingest.parsing import (
-    FileTooLarge,
-    LineParser,
-    detect_format,
-    iter_csv,
-    iter_jsonl,
-    normalize_text,
-    open_content,
-)
+from knowledge.ingest.parsing import LineParser, normalize_text
+from knowledge.ingest.readers import FileTooLarge, detect_format, iter_csv, iter_jsonl, open_content
 
 RELATIONS = {"capable_of": 1, "used_with": 2, "used_for_function": 3}
 

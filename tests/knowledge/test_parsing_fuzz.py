@@ -22,14 +22,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from knowledge.ingest.parsing import (
-    STAGING_COLUMNS,
-    LineError,
-    LineParser,
-    iter_csv,
-    iter_jsonl,
-    open_content,
-)
+from knowledge.ingest.parsing import STAGING_COLUMNS, LineError, LineParser
+from knowledge.ingest.readers import iter_csv, iter_jsonl, open_content
 
 RELATIONS = {"capable_of": 1, "used_with": 2, "used_for_function": 3}
 FILE_NAME = "fuzz.data"
