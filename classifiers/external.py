@@ -4,16 +4,16 @@ and the field, and nothing is stored."""
 
 from __future__ import annotations
 
-import gzip
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
 import orjson
+from django.conf import settings
 
 from classifiers.ml.data import Example, describe_head
 from knowledge.errors import ApplicationError
-from knowledge.ingest.parsing import LineParser
+from knowledge.ingest.parsing import STAGING_COLUMNS, LineParser
+from knowledge.ingest.readers import iter_jsonl, open_content
 
 GATE_ORDER = ("complete", "relevant", "informative", "plausible", "typical")
 
@@ -32,47 +32,38 @@ class LabelledExample:
         return None if value is None else int(value)
 
 
-def _product_title(product: Any) -> tuple[str | None, str | None]:
-    if not isinstance(product, dict):
-        return None, None
-    return (product.get("title") or product.get("id")), product.get("category")
-
-
 def read_labelled_file(path: Path, *, relation_ids: dict[str, int], max_errors: int = 20) -> list[LabelledExample]:
+    """Every line of the file as a labelled example, read by the ingest readers (gzip by content, the size cap,
+    over-long lines, a damaged stream) and checked by the ingest parser; any problem refuses the whole file."""
     parser = LineParser(relation_ids=relation_ids, file_name=path.name, file_no=1)
-    opener: Any = gzip.open if path.name.endswith(".gz") else open
+    slugs = {pk: slug for slug, pk in relation_ids.items()}
+    column = {name: index for index, name in enumerate(STAGING_COLUMNS)}
     examples: list[LabelledExample] = []
     problems: list[str] = []
-    with opener(path, "rb") as handle:
-        for line_no, raw in enumerate(handle, start=1):
-            if not raw.strip():
+    with path.open("rb", buffering=1024 * 1024) as raw:
+        content = open_content(raw, max_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES)
+        for _line_no, result, _raw in iter_jsonl(content, parser):
+            if isinstance(result, list):
+                problems += [f"{e.file}:{e.line}: {e.field} {e.message}" for e in result]
+                if len(problems) >= max_errors:
+                    break
                 continue
-            try:
-                record = orjson.loads(raw)
-            except orjson.JSONDecodeError as exc:
-                problems.append(f"{path.name}:{line_no}: (line) is not valid JSON: {exc}")
-                continue
-            parsed = parser.parse(record, line_no)
-            if isinstance(parsed, list):
-                problems += [f"{e.file}:{e.line}: {e.field} {e.message}" for e in parsed]
-                continue
-            if len(problems) >= max_errors:
-                break
-            kind = record.get("kind") or (
-                "search_buy" if "query" in record else "co_buy" if "other_product" in record else "plain"
-            )
-            title, category = _product_title(record.get("product"))
-            other, _ = _product_title(record.get("other_product"))
+            row = result
+            kind = row[column["kind"]]
             head = describe_head(
                 head_kind=kind,
-                head_text=str(record.get("head") or ""),
-                query=record.get("query"),
-                product=title,
-                other_product=other,
-                category=category,
+                head_text=row[column["head_text"]] or "",
+                query=row[column["query_text"]],
+                product=row[column["p1_title"]] or row[column["p1_id"]] or None,
+                other_product=row[column["p2_title"]] or row[column["p2_id"]] or None,
+                category=row[column["p1_cat"]] or None,
             )
+            labels = row[column["labels"]]
             examples.append(
-                LabelledExample(Example(head, record["relation"], record["tail"]), dict(record.get("labels") or {}))
+                LabelledExample(
+                    Example(head, slugs[row[column["relation_id"]]], row[column["tail"]]),
+                    dict(orjson.loads(labels)) if labels else {},
+                )
             )
     if problems:
         shown = "\n".join(problems[:max_errors])

@@ -86,3 +86,16 @@ def test_a_bad_external_file_is_refused_naming_the_line_and_field(tmp_path: Path
     message = str(error.value)
     assert "bad.jsonl:2: relation unknown relation 'no_such_relation'" in message
     assert "bad.jsonl:3: (line) is not valid JSON" in message
+
+
+def test_a_damaged_gzip_or_an_empty_labelled_file_is_a_clear_error(tmp_path: Path, db: Any) -> None:
+    import gzip
+
+    damaged = tmp_path / "labels.jsonl.gz"
+    damaged.write_bytes(gzip.compress(b'{"head": "mug", "relation": "capable_of", "tail": "hold tea"}\n' * 50)[:-20])
+    empty = tmp_path / "empty.jsonl"
+    empty.write_bytes(b"\n\n")
+    for path, expected in ((damaged, "labels.jsonl.gz:"), (empty, "empty.jsonl:1:")):
+        with pytest.raises(CommandError) as error:
+            call_command("evaluate_classifier", "--labels", str(path))
+        assert expected in str(error.value) and "nothing was read" in str(error.value)
