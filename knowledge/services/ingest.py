@@ -46,6 +46,18 @@ class IngestFileSpec:
     name: str
 
 
+def _storable(text: str) -> bool:
+    """Whether PostgreSQL can store the text (in ``jsonb`` too): no NUL, no lone surrogate (a file name that was
+    not UTF-8 arrives in Python with surrogate escapes)."""
+    return "\x00" not in text and text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") == text
+
+
+def _upload_name(name: str) -> str:
+    """The client's file name, made storable and short (the file itself is saved under a name of ours)."""
+    cleaned = "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in name)
+    return cleaned[-200:]
+
+
 def _file_entry(spec: IngestFileSpec) -> dict[str, Any]:
     return {"name": spec.name, "path": str(spec.path)}
 
@@ -68,6 +80,10 @@ def ingest_run_create(
     if format and format not in FORMATS:
         raise ApplicationError(f"Unknown format {format!r}; use one of {', '.join(FORMATS)}.")
     for spec in specs:
+        if not (_storable(spec.name) and _storable(str(spec.path))):
+            raise ApplicationError(
+                f"{_upload_name(spec.name)}: the file name is not valid UTF-8 text; rename the file and try again."
+            )
         if not spec.path.is_file():
             raise ApplicationError(f"{spec.name}: no such file.")
         if not format and detect_format(spec.name) is None:
@@ -116,7 +132,7 @@ def ingest_run_create_from_uploads(
     folder.mkdir(parents=True, exist_ok=True)
     specs = []
     for index, upload in enumerate(uploads):
-        name = Path(upload.name or f"upload-{index}").name
+        name = _upload_name(Path(upload.name or f"upload-{index}").name) or f"upload-{index}"
         target = folder / f"{index:03d}-{name}"
         with target.open("wb") as handle:
             for chunk in upload.chunks():

@@ -171,3 +171,13 @@ def test_more_files_than_django_accepts_in_one_request_is_a_4xx(admin: APIClient
     response = upload(admin, *files)
     assert 400 <= response.status_code < 500
     assert IngestRun.objects.count() == 0
+
+
+def test_an_upload_whose_name_holds_a_nul_is_stored_under_a_cleaned_name(admin: APIClient) -> None:
+    response = upload(admin, SimpleUploadedFile("good\x00name.jsonl", GOOD))
+    assert response.status_code == 202, response.content
+    run_id = response.json()["id"]
+    run_like_the_worker(run_id)
+    body = admin.get(reverse("api-ingest-run", args=[run_id])).json()
+    assert body["status"] == "succeeded", body
+    assert "\x00" not in body["files"][0]["name"] and body["files"][0]["name"].endswith("name.jsonl")

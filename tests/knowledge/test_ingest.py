@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import gzip
+import os
 from pathlib import Path
 from typing import Any
 
@@ -238,6 +239,15 @@ def test_a_file_whose_format_cannot_be_told_is_refused_before_anything_runs(db: 
     path.write_text("{}")
     with pytest.raises(CommandError, match="cannot tell the format"):
         call_command("ingest", str(path), "--no-progress")
+    assert IngestRun.objects.count() == 0
+
+
+def test_a_file_name_that_is_not_utf8_is_refused_with_a_clear_error(db: Any, tmp_path: Path) -> None:
+    raw_path = os.fsencode(tmp_path) + b"/bad-\xff-name.jsonl"
+    with open(raw_path, "wb") as handle:
+        handle.write(orjson.dumps(search_buy()) + b"\n")
+    with pytest.raises(CommandError, match="not valid UTF-8"):
+        call_command("ingest", os.fsdecode(raw_path), "--no-progress")
     assert IngestRun.objects.count() == 0
 
 
