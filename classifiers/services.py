@@ -29,7 +29,7 @@ from classifiers.ml import metrics
 from classifiers.ml.data import Batch, Example
 from classifiers.ml.feature_store import FeatureStore
 from classifiers.ml.features import N_FEATURES, SCHEME, HashedFeatures
-from classifiers.ml.models import Classifier, EncoderLogistic, TfidfLogistic, load_model, make_model
+from classifiers.ml.models import Classifier, EncoderLogistic, TfidfLogistic, load_model, make_model, unknown_params
 from classifiers.models import (
     ModelKind,
     ModelVersion,
@@ -100,6 +100,9 @@ def training_run_request(
         raise ApplicationError(f"Unknown target {target!r}; targets: {', '.join(_conf('TARGETS'))}.")
     if kind not in ModelKind.values:
         raise ApplicationError(f"Unknown model kind {kind!r}; kinds: {', '.join(ModelKind.values)}.")
+    unknown = unknown_params(kind, params or {})
+    if unknown:
+        raise ApplicationError(f"{kind} takes no parameter {', '.join(map(repr, unknown))}.")
     from classifiers.tasks import training_run_execute_task
 
     try:

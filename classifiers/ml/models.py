@@ -14,6 +14,7 @@ checkpoint; nothing is pickled, so loading an artifact never runs code.
 
 from __future__ import annotations
 
+import inspect
 import json
 import math
 from collections import deque
@@ -378,6 +379,15 @@ MODEL_KINDS: dict[str, Any] = {
     EncoderLogistic.kind: EncoderLogistic,
     CrossEncoder.kind: CrossEncoder,
 }
+
+
+def unknown_params(kind: str, params: dict[str, Any]) -> list[str]:
+    """The parameter names that the kind's constructor does not take (checked before a training is queued, so
+    that a typo is refused at once instead of failing on the worker)."""
+    accepted = inspect.signature(MODEL_KINDS[kind].__init__).parameters
+    if any(parameter.kind is inspect.Parameter.VAR_KEYWORD for parameter in accepted.values()):
+        return []
+    return sorted(name for name in params if name not in accepted or name == "self")
 
 
 def make_model(kind: str, params: dict[str, Any] | None = None) -> Classifier:

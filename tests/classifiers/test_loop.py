@@ -275,3 +275,15 @@ def test_the_encoder_model_trains_and_scores_with_vectors_cached_once_per_text(t
     services.scoring_run_start(version=ModelVersion.objects.get(target="typical", is_active=True))
     score_everything()  # a rescoring encodes nothing
     assert TextEmbedding.objects.count() == len(texts)
+
+
+def test_a_training_parameter_the_model_does_not_take_is_refused_before_anything_is_queued(
+    api_client_for: Any,
+) -> None:
+    admin = api_client_for("admin")
+    response = admin.post(reverse("api-training-runs"), {"target": "typical", "params": {"C": 2.0}}, format="json")
+    assert response.status_code == 400 and "'C'" in response.json()["detail"]
+    assert not TrainingRun.objects.exists()
+    accepted = admin.post(reverse("api-training-runs"), {"target": "typical", "params": {"c": 2.0}}, format="json")
+    assert accepted.status_code in (201, 202), accepted.content
+    assert TrainingRun.objects.get().params["c"] == 2.0
