@@ -7,7 +7,6 @@ from typing import Any
 from django.contrib.auth import authenticate
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
-from rest_framework.authtoken.models import Token
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
 from rest_framework.permissions import AllowAny
@@ -21,7 +20,7 @@ from knowledge.errors import ApplicationError
 from knowledge.models import Candidate, IngestRun
 from knowledge.permissions import HasAnyRole, IsAdmin, IsCuratorOrAdmin
 from knowledge.roles import user_roles
-from knowledge.services import ingest_run_create_from_uploads
+from knowledge.services import ingest_run_create_from_uploads, token_issue, token_revoke
 
 # --- output serializers -------------------------------------------------------------------------------------
 
@@ -277,12 +276,11 @@ class TokenApi(APIView):
         )
         if user is None or not user_roles(user):
             raise ApplicationError("Wrong username or password, or the account has no role.")
-        token, _created = Token.objects.get_or_create(user=user)
-        return Response({"token": token.key})
+        return Response({"token": token_issue(user=user)})
 
     @extend_schema(operation_id="auth_token_revoke", request=None, responses={204: None})
     def delete(self, request: Request) -> Response:
         if not request.user.is_authenticated:
             return Response({"detail": "Authentication credentials were not provided."}, status=401)
-        Token.objects.filter(user=request.user).delete()
+        token_revoke(user=request.user)
         return Response(status=status.HTTP_204_NO_CONTENT)

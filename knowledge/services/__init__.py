@@ -8,7 +8,7 @@ from knowledge.services.ingest import (
     ingest_run_create_from_uploads,
     ingest_run_execute,
 )
-from knowledge.services.users import user_create
+from knowledge.services.users import token_issue, token_revoke, user_create
 
 __all__ = [
     "IngestFileSpec",
@@ -17,5 +17,7 @@ __all__ = [
     "ingest_run_create",
     "ingest_run_create_from_uploads",
     "ingest_run_execute",
+    "token_issue",
+    "token_revoke",
     "user_create",
 ]

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import secrets
+from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractUser, Group
 from django.db import transaction
+from rest_framework.authtoken.models import Token
 
 from knowledge.errors import ApplicationError
 from knowledge.roles import Role
@@ -51,3 +53,17 @@ def user_create(
     except Group.DoesNotExist as exc:
         raise ApplicationError(f"The role group {role.value!r} is missing; run the migrations.") from exc
     return user, password
+
+
+@transaction.atomic
+def token_issue(*, user: Any) -> str:
+    """The user's API token, created on first use (one per user; ``token_revoke`` ends it)."""
+    token, _created = Token.objects.get_or_create(user=user)
+    return str(token.key)
+
+
+@transaction.atomic
+def token_revoke(*, user: Any) -> int:
+    """Delete the user's API token: every request with it fails from now on. Returns how many were deleted."""
+    deleted, _by_model = Token.objects.filter(user=user).delete()
+    return int(deleted)
