@@ -93,9 +93,18 @@ class Stack:
         self.relay = _spawn(
             [sys.executable, "manage.py", "outbox_relay", "--interval", "0.5"], self.env, f"test-{name}-relay.log"
         )
-        self.worker = start_celery_worker(queues="default,cpu", log_name=f"test-{name}-worker.log", extra_env=self.env)
         self.url = f"http://127.0.0.1:{self.port}"
-        assert wait_until(self._up, timeout=60), f"gunicorn did not start: see var/test-{name}-web.log"
+        try:
+            self.worker = start_celery_worker(
+                queues="default,cpu", log_name=f"test-{name}-worker.log", extra_env=self.env
+            )
+        except BaseException:
+            _stop(self.web)
+            _stop(self.relay)
+            raise
+        if not wait_until(self._up, timeout=60):
+            self.stop()
+            raise AssertionError(f"gunicorn did not start: see var/test-{name}-web.log")
 
     def _up(self) -> bool:
         try:
@@ -233,9 +242,9 @@ def test_the_web_a_worker_and_the_relay_recover_from_a_postgresql_restart(admin_
         pytest.skip("needs a local Debian PostgreSQL cluster on the test port and root (pg_ctlcluster) to restart it")
     token = _pool_and_annotator()
     stack = Stack(broker_url=own_broker, name="pg-restart")
-    annotators = [Annotator(stack.url, token)]
+    annotator = Annotator(stack.url, token)
     try:
-        annotators[0].answer(6)
+        annotator.answer(6)
         before = _upload(stack.url, admin_token, "keep feet warm on ice")
         assert wait_until(lambda: _succeeded(before), timeout=60)
 
@@ -245,15 +254,15 @@ def test_the_web_a_worker_and_the_relay_recover_from_a_postgresql_restart(admin_
         # Every persistent connection of the web process died with the server; each request must notice that
         # (the health check) and reconnect, so that not one of them fails. Enough requests to reach every
         # thread of both gunicorn workers.
-        annotators[0].answer(24)
+        annotator.answer(24)
         after = _upload(stack.url, admin_token, "stay dry in the rain")
         assert wait_until(lambda: _succeeded(after), timeout=90), "the worker did not recover: see var/"
         assert httpx.get(f"{stack.url}/healthz", timeout=5).status_code == 200
         assert stack.relay.poll() is None and stack.web.poll() is None and stack.worker.poll() is None
     finally:
         stack.stop()
-    assert all(status < 500 for status in annotators[0].statuses)
-    _stored_once(annotators[0])
+    assert all(status < 500 for status in annotator.statuses)
+    _stored_once(annotator)
 
 
 def test_annotators_answer_through_a_redis_outage_and_queued_work_runs_once_redis_is_back(admin_token: str) -> None:
