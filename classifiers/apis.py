@@ -18,7 +18,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from classifiers import selectors
-from classifiers.models import ModelKind, ModelVersion, ScoringRun, TrainingRun
+from classifiers.models import ModelKind, ScoringRun
 from classifiers.services import model_version_activate, training_run_request
 from knowledge.api_schema import error
 from knowledge.errors import Conflict
@@ -122,7 +122,7 @@ class ModelVersionActivateApi(APIView):
         },
     )
     def post(self, request: Request, version_id: int) -> Response:
-        version = get_object_or_404(ModelVersion, pk=version_id)
+        version = get_object_or_404(selectors.model_version_list(), pk=version_id)
         data = self.ActivateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         if not version.promotion.get("activate", True) and not data.validated_data["force"]:
@@ -152,7 +152,7 @@ class TrainingRunListApi(GenericAPIView):
 
     @extend_schema(operation_id="classifier_training_runs_list", responses=TrainingRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(TrainingRun.objects.all())
+        page = self.paginate_queryset(selectors.training_run_list())
         return self.get_paginated_response(TrainingRunOutputSerializer(page, many=True).data)
 
     @extend_schema(
@@ -177,7 +177,7 @@ class TrainingRunDetailApi(APIView):
 
     @extend_schema(operation_id="classifier_training_run", responses=TrainingRunOutputSerializer)
     def get(self, request: Request, run_id: int) -> Response:
-        return Response(TrainingRunOutputSerializer(get_object_or_404(TrainingRun, pk=run_id)).data)
+        return Response(TrainingRunOutputSerializer(get_object_or_404(selectors.training_run_list(), pk=run_id)).data)
 
 
 class ScoringRunListApi(GenericAPIView):
@@ -186,7 +186,7 @@ class ScoringRunListApi(GenericAPIView):
 
     @extend_schema(operation_id="classifier_scoring_runs_list", responses=ScoringRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(ScoringRun.objects.all())
+        page = self.paginate_queryset(selectors.scoring_run_list())
         return self.get_paginated_response(ScoringRunOutputSerializer(page, many=True).data)
 
 
@@ -195,7 +195,7 @@ class ScoringRunDetailApi(APIView):
 
     @extend_schema(operation_id="classifier_scoring_run", responses=ScoringRunOutputSerializer)
     def get(self, request: Request, run_id: int) -> Response:
-        return Response(ScoringRunOutputSerializer(get_object_or_404(ScoringRun, pk=run_id)).data)
+        return Response(ScoringRunOutputSerializer(get_object_or_404(selectors.scoring_run_list(), pk=run_id)).data)
 
 
 class LearningCurveApi(APIView):

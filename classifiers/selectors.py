@@ -7,7 +7,7 @@ from typing import Any
 from django.db import connection
 
 from classifiers.ml.data import Example, describe_head
-from classifiers.models import ModelVersion
+from classifiers.models import ModelVersion, ScoringRun, TrainingRun
 
 #: Statuses whose candidates are scored: everything that passed the filters.
 SCORABLE = ("pooled", "in_annotation", "labelled", "scored", "accepted", "rejected")
@@ -102,6 +102,16 @@ def model_version_list(*, target: str | None = None) -> Any:
     """Model versions, newest first; of one target when ``target`` is given."""
     versions = ModelVersion.objects.all()
     return versions.filter(target=target) if target else versions
+
+
+def training_run_list() -> Any:
+    """Training runs, newest first."""
+    return TrainingRun.objects.all()
+
+
+def scoring_run_list() -> Any:
+    """Scoring runs, newest first, with their model version."""
+    return ScoringRun.objects.select_related("model_version")
 
 
 def active_versions() -> dict[str, ModelVersion]:

@@ -9,7 +9,6 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from classifiers import selectors
-from classifiers.models import ModelVersion, ScoringRun, TrainingRun
 from knowledge.roles import Role, user_has_role
 
 
@@ -23,8 +22,8 @@ def classifiers_page(request: HttpRequest) -> HttpResponse:
         "classifiers/classifiers.html",
         {
             "curves": {target: selectors.learning_curve(target) for target in targets},
-            "versions": list(ModelVersion.objects.all()[:30]),
-            "training_runs": list(TrainingRun.objects.all()[:20]),
-            "scoring_runs": list(ScoringRun.objects.select_related("model_version")[:20]),
+            "versions": list(selectors.model_version_list()[:30]),
+            "training_runs": list(selectors.training_run_list()[:20]),
+            "scoring_runs": list(selectors.scoring_run_list()[:20]),
         },
     )

@@ -16,7 +16,7 @@ from rest_framework.views import APIView
 
 from annotation.apis import CandidateContextSerializer
 from curation import selectors
-from curation.models import ExportRun, GraphNode, ReviewBatch
+from curation.models import ExportRun, ReviewBatch
 from curation.services import (
     audit_answer,
     batch_decide,
@@ -172,7 +172,7 @@ class BatchDetailApi(APIView):
 
     @extend_schema(operation_id="curation_batch", responses=BatchDetailOutputSerializer)
     def get(self, request: Request, batch_id: int) -> Response:
-        detail = selectors.batch_detail(get_object_or_404(ReviewBatch, pk=batch_id))
+        detail = selectors.batch_detail(get_object_or_404(selectors.batches(), pk=batch_id))
         return Response(BatchDetailOutputSerializer(detail).data)
 
 
@@ -260,7 +260,9 @@ class GraphNodeApi(APIView):
 
     @extend_schema(operation_id="graph_node", responses=GraphNodeOutputSerializer)
     def get(self, request: Request, node_id: int) -> Response:
-        return Response(GraphNodeOutputSerializer(selectors.node_edges(get_object_or_404(GraphNode, pk=node_id))).data)
+        return Response(
+            GraphNodeOutputSerializer(selectors.node_edges(get_object_or_404(selectors.graph_nodes(), pk=node_id))).data
+        )
 
 
 class ExportRunOutputSerializer(serializers.Serializer):
@@ -299,7 +301,7 @@ class ExportRunListApi(GenericAPIView):
 
     @extend_schema(operation_id="exports_list", responses=ExportRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(ExportRun.objects.all())
+        page = self.paginate_queryset(selectors.export_run_list())
         return self.get_paginated_response(ExportRunOutputSerializer(page, many=True).data)
 
     @extend_schema(
@@ -321,7 +323,7 @@ class ExportRunDetailApi(APIView):
 
     @extend_schema(operation_id="export_run", responses=ExportRunOutputSerializer)
     def get(self, request: Request, run_id: int) -> Response:
-        return Response(ExportRunOutputSerializer(get_object_or_404(ExportRun, pk=run_id)).data)
+        return Response(ExportRunOutputSerializer(get_object_or_404(selectors.export_run_list(), pk=run_id)).data)
 
 
 # Set explicitly: a type guessed from the file name would differ from one system's mime.types to the next.
@@ -346,7 +348,7 @@ class ExportDownloadApi(APIView):
         },
     )
     def get(self, request: Request, run_id: int) -> FileResponse:
-        run = get_object_or_404(ExportRun, pk=run_id, status=ExportRun.Status.SUCCEEDED)
+        run = get_object_or_404(selectors.export_run_list(), pk=run_id, status=ExportRun.Status.SUCCEEDED)
         path = export_folder() / run.file_name
         if not run.file_name or not path.is_file():
             raise Http404("The export file is gone.")

@@ -9,9 +9,9 @@ from django.db.models import Count
 
 from annotation.selectors import candidate_context
 from curation.maths import histogram
-from curation.models import AcceptedEdge, BatchMember, CurationEvent, GraphNode, ReviewBatch
+from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
 from curation.services import batch_estimate
-from knowledge.models import Candidate
+from knowledge.models import Candidate, Category, Relation
 
 
 def batch_list(*, status: str | None = None) -> Any:
@@ -101,3 +101,48 @@ def node_edges(node: GraphNode, *, limit: int = 200) -> dict[str, Any]:
 
 def events(*, limit: int = 100) -> Any:
     return CurationEvent.objects.select_related("actor")[:limit]
+
+
+def batches() -> Any:
+    """Review batches with their relation and category (for detail lookups by id)."""
+    return ReviewBatch.objects.select_related("relation", "category")
+
+
+def graph_nodes() -> Any:
+    return GraphNode.objects.all()
+
+
+def graph_top_nodes(*, limit: int = 30) -> Any:
+    """The nodes with the most outgoing accepted edges, most first."""
+    return GraphNode.objects.annotate(degree=Count("out_edges")).filter(degree__gt=0).order_by("-degree", "id")[:limit]
+
+
+def export_run_list() -> Any:
+    """Export runs, newest first."""
+    return ExportRun.objects.all()
+
+
+def export_filter_choices() -> dict[str, Any]:
+    """What an export can be filtered by: every relation and category, by name."""
+    return {"relations": Relation.objects.order_by("slug"), "categories": Category.objects.order_by("name")}
+
+
+def runs_in_progress(*, include_exports: bool, limit: int = 10) -> list[tuple[str, str, Any]]:
+    """(kind, API detail URL name, run) of every queued or running run, for the dashboard."""
+    from classifiers.models import ScoringRun, TrainingRun
+    from filtering.models import FilterRun
+    from knowledge.models import IngestRun
+
+    active = ["queued", "running"]
+    kinds: list[tuple[str, Any, str]] = [
+        ("ingest", IngestRun, "api-ingest-run"),
+        ("filter", FilterRun, "api-filter-run"),
+        ("training", TrainingRun, "api-training-run"),
+        ("scoring", ScoringRun, "api-scoring-run"),
+    ]
+    if include_exports:
+        kinds.append(("export", ExportRun, "api-export"))
+    runs: list[tuple[str, str, Any]] = []
+    for label, model, url_name in kinds:
+        runs += [(label, url_name, run) for run in model.objects.filter(status__in=active)[:limit]]
+    return runs

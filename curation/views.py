@@ -5,16 +5,14 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.db.models import Count
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
 from curation import selectors
-from curation.models import ExportRun, GraphNode, ReviewBatch
+from curation.models import ExportRun
 from curation.services import export_run_create, review_batches_create
 from knowledge.errors import ApplicationError
-from knowledge.models import Category, Relation
 from knowledge.roles import Role, user_has_role
 
 
@@ -48,9 +46,7 @@ def batches_create(request: HttpRequest) -> HttpResponse:
 @login_required
 def batch_audit(request: HttpRequest, batch_id: int) -> HttpResponse:
     _require(request, Role.CURATOR, Role.ADMIN)
-    detail = selectors.batch_detail(
-        get_object_or_404(ReviewBatch.objects.select_related("relation", "category"), pk=batch_id)
-    )
+    detail = selectors.batch_detail(get_object_or_404(selectors.batches(), pk=batch_id))
     peak = max(detail["histogram"]) or 1
     detail["bars"] = [(i / 10, count, round(100 * count / peak)) for i, count in enumerate(detail["histogram"])]
     return render(request, "curation/batch.html", detail)
@@ -59,14 +55,17 @@ def batch_audit(request: HttpRequest, batch_id: int) -> HttpResponse:
 @login_required
 def graph(request: HttpRequest) -> HttpResponse:
     _require(request, Role.CURATOR, Role.ADMIN)
-    top = GraphNode.objects.annotate(degree=Count("out_edges")).filter(degree__gt=0).order_by("-degree", "id")[:30]
-    return render(request, "curation/graph.html", {"summary": selectors.graph_summary(), "top": top})
+    return render(
+        request, "curation/graph.html", {"summary": selectors.graph_summary(), "top": selectors.graph_top_nodes()}
+    )
 
 
 @login_required
 def graph_node(request: HttpRequest, node_id: int) -> HttpResponse:
     _require(request, Role.CURATOR, Role.ADMIN)
-    return render(request, "curation/node.html", selectors.node_edges(get_object_or_404(GraphNode, pk=node_id)))
+    return render(
+        request, "curation/node.html", selectors.node_edges(get_object_or_404(selectors.graph_nodes(), pk=node_id))
+    )
 
 
 @login_required
@@ -96,10 +95,9 @@ def exports(request: HttpRequest) -> HttpResponse:
         request,
         "curation/exports.html",
         {
-            "runs": list(ExportRun.objects.all()[:50]),
+            "runs": list(selectors.export_run_list()[:50]),
             "formats": ExportRun.Format.choices,
-            "relations": Relation.objects.order_by("slug"),
-            "categories": Category.objects.order_by("name"),
+            **selectors.export_filter_choices(),
         },
     )
 
@@ -109,23 +107,10 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """Funnel, throughput, agreement, the learning curve and precision/recall, batch estimates, runs in progress."""
     _require(request, Role.CURATOR, Role.ADMIN)
     from annotation.reports import agreement_report_cached
-    from classifiers.models import ScoringRun, TrainingRun
     from classifiers.selectors import active_versions
     from curation.dashboard import batch_estimates, funnel
-    from filtering.models import FilterRun
-    from knowledge.models import IngestRun
 
-    active = ["queued", "running"]
-    runs: list[tuple[str, str, object]] = []
-    for label, model, url_name in (
-        ("ingest", IngestRun, "api-ingest-run"),
-        ("filter", FilterRun, "api-filter-run"),
-        ("training", TrainingRun, "api-training-run"),
-        ("scoring", ScoringRun, "api-scoring-run"),
-    ):
-        runs += [(label, url_name, run) for run in model.objects.filter(status__in=active)[:10]]
-    if user_has_role(request.user, Role.ADMIN):
-        runs += [("export", "api-export", run) for run in ExportRun.objects.filter(status__in=active)[:10]]
+    runs = selectors.runs_in_progress(include_exports=user_has_role(request.user, Role.ADMIN))
     return render(
         request,
         "curation/dashboard.html",

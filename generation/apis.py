@@ -11,6 +11,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from generation.models import GenerationRun
+from generation.selectors import generation_run_list
 from generation.services import generation_run_create, select_pairs
 from knowledge.permissions import IsAdmin
 
@@ -57,7 +58,7 @@ class GenerationRunListApi(GenericAPIView):
 
     @extend_schema(operation_id="generation_runs_list", responses=GenerationRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
-        page = self.paginate_queryset(GenerationRun.objects.all())
+        page = self.paginate_queryset(generation_run_list())
         return self.get_paginated_response(GenerationRunOutputSerializer(page, many=True).data)
 
     @extend_schema(
@@ -97,4 +98,4 @@ class GenerationRunDetailApi(APIView):
 
     @extend_schema(operation_id="generation_run", responses=GenerationRunOutputSerializer)
     def get(self, request: Request, run_id: int) -> Response:
-        return Response(GenerationRunOutputSerializer(get_object_or_404(GenerationRun, pk=run_id)).data)
+        return Response(GenerationRunOutputSerializer(get_object_or_404(generation_run_list(), pk=run_id)).data)
