@@ -11,6 +11,8 @@ candidate has a known label and becomes gold). gunicorn serves the real API on l
 ``config.settings.test`` (DEBUG off) and persistent database connections (``conn_max_age=60``, as production
 sets CONN_MAX_AGE); the default is 3 gthread workers x 4 threads (config/gunicorn.py), on the 2-core machine
 (``--compare-servers`` measures others; on this machine they were all within noise, the CPU being the limit).
+``PLAUSI_BENCH_ACCESS_LOG=FILE`` keeps gunicorn's access log and prints the server-side time of next and answer
+beside the client's (the difference is the wait for a free thread).
 Each server is warmed up for 5 s before anything is measured. Simulated annotators speak HTTP from several
 client processes, each running one thread and one keep-alive ``http.client`` connection per annotator:
 ``GET /api/annotation/next`` once, then one ``POST /api/annotation/answers`` per answer, using the next step
@@ -537,6 +539,7 @@ class ScenarioResult:
     annotators: list[int]
     merged: ClientResult
     server_cpu: tuple[float, float] | None
+    server_ms: dict[str, list[float]] = field(default_factory=dict)  # from the access log, when it is kept
 
 
 def scenario_run(
@@ -568,6 +571,8 @@ def scenario_run(
         for index in range(processes)
     ]
     meter = CpuMeter(gunicorn)
+    access_log = os.environ.get("PLAUSI_BENCH_ACCESS_LOG")
+    log_offset = Path(access_log).stat().st_size if access_log and Path(access_log).exists() else 0
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes) as pool:
         pending = pool.map_async(client_process, specs)
@@ -575,6 +580,7 @@ def scenario_run(
         meter.start()
         results = pending.get(timeout=seconds + 120)
     server_cpu = meter.stop()
+    server_ms = _access_log_times(access_log, log_offset) if access_log else {}
     merged = ClientResult()
     for result in results:
         merged.next_ms += result.next_ms
@@ -585,7 +591,22 @@ def scenario_run(
         merged.empty += result.empty
         merged.errors.update(result.errors)
         merged.cpu_seconds += result.cpu_seconds
-    return ScenarioResult(name, seconds, [pk for pk, _token in annotators], merged, server_cpu)
+    return ScenarioResult(name, seconds, [pk for pk, _token in annotators], merged, server_cpu, server_ms)
+
+
+def _access_log_times(path: str, offset: int) -> dict[str, list[float]]:
+    """Server-side milliseconds per path from gunicorn's access log (``%(U)s %(D)s``, written since ``offset``):
+    the time from the start of handling to the end of the response, without the wait for a free thread. The
+    client's latency minus this is time spent queued before a thread took the request (or on the wire)."""
+    time.sleep(0.5)  # gunicorn writes the last lines of the scenario asynchronously
+    times: dict[str, list[float]] = {}
+    with open(path, "rb") as log:
+        log.seek(offset)
+        for line in log:
+            parts = line.split()
+            if len(parts) == 2 and parts[1].isdigit():
+                times.setdefault(parts[0].decode(errors="replace"), []).append(int(parts[1]) / 1000)
+    return times
 
 
 def scenario_report(result: ScenarioResult, *, target: str) -> bool:
@@ -604,6 +625,9 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
         web, db = result.server_cpu
         cpu += f"; gunicorn: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
     print(f"  {cpu} (of {os.cpu_count()} on this machine)")
+    for path, label in ((NEXT_PATH, "next  "), (ANSWER_PATH, "answer")):
+        if result.server_ms.get(path):
+            print(f"  server-side (gunicorn access log) {_latencies(label, result.server_ms[path])}")
     print(f"  target: {target}")
     return database_checks(result)
 
