@@ -787,6 +787,20 @@ def _replay(annotator: Any, assignment_id: int, value: bool, existing: tuple[int
     return AnswerResult(answer_id, False, steps[0] if steps else None, steps[1] if len(steps) > 1 else None)
 
 
+def _replay_or_refuse(
+    annotator: Any, assignment_id: int, value: bool, idempotency_key: str, refusal: ApplicationError
+) -> AnswerResult:
+    """For a submit that cannot store its answer: replay the answer already stored under its key, else refuse.
+
+    The key is read again here, in a statement of its own, because a retry racing its first attempt may have
+    waited for the lease lock while that attempt stored the answer (and ended the pass, or moved it on): the
+    earlier statement's snapshot did not see that answer."""
+    existing = _answer_by_key(annotator, idempotency_key)
+    if existing is None:
+        raise refusal
+    return _replay(annotator, assignment_id, value, existing)
+
+
 def answer_submit(
     *,
     annotator: Any,
@@ -826,10 +840,9 @@ def _answer_submit(
         )
         row = cursor.fetchone()
     if row is None:
-        existing = _answer_by_key(annotator, idempotency_key)
-        if existing is not None:
-            return _replay(annotator, assignment_id, value, existing)
-        raise NotAllowed("This assignment is not yours.")
+        return _replay_or_refuse(
+            annotator, assignment_id, value, idempotency_key, NotAllowed("This assignment is not yours.")
+        )
     (candidate_id, owner_id, status, is_gold, item_state, wanted, in_flight, known) = row[:8]
     key_id, key_assignment, key_value, excluded = row[8:]
     if owner_id != annotator.pk:
@@ -837,12 +850,8 @@ def _answer_submit(
     if key_id is not None:
         return _replay(annotator, assignment_id, value, (key_id, key_assignment, bool(key_value)))
     if status != Assignment.Status.LEASED:
-        # A retry that waited for the lock while its first attempt finished the pass sees the lease done but,
-        # in its statement's snapshot, no answer under its key yet: look the key up again before refusing.
-        existing = _answer_by_key(annotator, idempotency_key)
-        if existing is not None:
-            return _replay(annotator, assignment_id, value, existing)
-        raise Conflict(f"This lease is {status}; ask for the next question.")
+        refusal = Conflict(f"This lease is {status}; ask for the next question.")
+        return _replay_or_refuse(annotator, assignment_id, value, idempotency_key, refusal)
     item = _Item(candidate_id, bool(is_gold), item_state, wanted, in_flight)
     questions = _questions()
     states = _load_states([candidate_id], annotator_id=annotator.pk, with_leases=True)
@@ -851,10 +860,8 @@ def _answer_submit(
     settled = {} if item.is_gold else state.settled()
     question = _walk(questions, own, settled)
     if question is None or question.slug != question_slug:
-        existing = _answer_by_key(annotator, idempotency_key)  # the same race, the pass still going on
-        if existing is not None:
-            return _replay(annotator, assignment_id, value, existing)
-        raise Conflict("That is not the question this lease is asking now; ask for the next question.")
+        refusal = Conflict("That is not the question this lease is asking now; ask for the next question.")
+        return _replay_or_refuse(annotator, assignment_id, value, idempotency_key, refusal)
     now = timezone.now()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -865,10 +872,9 @@ def _answer_submit(
         )
         inserted = cursor.fetchone()
     if inserted is None:  # a concurrent retry of the same key won the race, or the question was answered
-        existing = _answer_by_key(annotator, idempotency_key)
-        if existing is not None:
-            return _replay(annotator, assignment_id, value, existing)
-        raise Conflict("This question was already answered.")
+        return _replay_or_refuse(
+            annotator, assignment_id, value, idempotency_key, Conflict("This question was already answered.")
+        )
     if item.is_gold:
         _score_gold(annotator, candidate_id, question, value, known=known)
     state.answers.append((annotator.pk, question.pk, value, bool(excluded)))
