@@ -57,7 +57,9 @@ import threading
 import time
 import uuid
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -75,6 +77,39 @@ TARGET_P99_MS = 50
 
 
 # --- the load generator (client processes; no Django) ------------------------------------------------------
+
+
+def http_exchange(
+    connection: http.client.HTTPConnection, method: str, path: str, body: bytes | None, headers: dict[str, str]
+) -> tuple[int, bytes]:
+    """(status, body) of one request on a keep-alive connection. A dropped connection is reopened and the same
+    request sent once more (an answer carries its idempotency key, so a retried submit is stored once)."""
+    for attempt in range(2):
+        try:
+            connection.request(method, path, body=body, headers=headers)
+            response = connection.getresponse()
+            return response.status, response.read()
+        except (OSError, http.client.HTTPException):
+            connection.close()  # the next request opens a new connection
+            if attempt:
+                raise
+    raise AssertionError("unreachable")
+
+
+def json_or_none(data: bytes) -> Any:
+    try:
+        return orjson.loads(data) if data else None
+    except orjson.JSONDecodeError:
+        return None
+
+
+def run_in_threads(runs: list[Callable[[], None]], *, deadline: float, grace: float) -> None:
+    """Run each callable in a daemon thread of its own and wait for them, at most ``grace`` s past the deadline."""
+    threads = [threading.Thread(target=run, daemon=True) for run in runs]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=max(1.0, deadline - time.time()) + grace)
 
 
 @dataclass
@@ -102,25 +137,9 @@ class _Annotator:
 
     def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any, float]:
         started = time.perf_counter()
-        for attempt in range(2):
-            try:
-                headers = self.post_headers if body is not None else self.headers
-                self.connection.request(method, path, body=body, headers=headers)
-                response = self.connection.getresponse()
-                data = response.read()
-                break
-            except (OSError, http.client.HTTPException):
-                # A dropped keep-alive connection: reconnect and send the same request once more (an answer
-                # carries its idempotency key, so a retried submit is stored once).
-                self.connection.close()
-                if attempt:
-                    raise
-        elapsed_ms = (time.perf_counter() - started) * 1000
-        try:
-            payload = orjson.loads(data) if data else None
-        except orjson.JSONDecodeError:
-            payload = None
-        return response.status, payload, elapsed_ms
+        headers = self.post_headers if body is not None else self.headers
+        status, data = http_exchange(self.connection, method, path, body, headers)
+        return status, json_or_none(data), (time.perf_counter() - started) * 1000
 
     def next_step(self) -> Any:
         status, body, elapsed = self._request("GET", NEXT_PATH)
@@ -190,23 +209,10 @@ def client_process(spec: dict[str, Any]) -> ClientResult:
         _Annotator(port=spec["port"], token=token, known=spec["known"], seed=spec["seed"] * 100_000 + number)
         for number, token in enumerate(spec["tokens"])
     ]
-    threads = [
-        threading.Thread(
-            target=annotator.run,
-            kwargs={
-                "start_at": spec["start_at"],
-                "deadline": spec["deadline"],
-                "interval": spec["interval"],
-                "next_every": spec["next_every"],
-            },
-            daemon=True,
-        )
-        for annotator in annotators
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=max(1.0, spec["deadline"] - time.time()) + 60)
+    run_kwargs = {key: spec[key] for key in ("start_at", "deadline", "interval", "next_every")}
+    run_in_threads(
+        [partial(annotator.run, **run_kwargs) for annotator in annotators], deadline=spec["deadline"], grace=60
+    )
     merged = ClientResult()
     for annotator in annotators:
         result = annotator.result

@@ -49,11 +49,11 @@ import shutil
 import socket
 import sys
 import tempfile
-import threading
 import time
 import uuid
 from collections import Counter
 from dataclasses import asdict, dataclass, field
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -73,6 +73,9 @@ from benchmarks.annotation_load import (  # noqa: E402
     annotators_create,
     database_build,
     gold_known_labels,
+    http_exchange,
+    json_or_none,
+    run_in_threads,
     warm_up,
 )
 from benchmarks.classifier import label_candidates, start_workers, stop_workers  # noqa: E402
@@ -119,35 +122,20 @@ class _Annotator:
 
     def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any, float]:
         started = time.perf_counter()
-        for attempt in range(2):
-            try:
-                self.connection.request(
-                    method, path, body=body, headers=self.post_headers if body is not None else self.headers
-                )
-                response = self.connection.getresponse()
-                data = response.read()
-                break
-            except (OSError, http.client.HTTPException):
-                # A dropped keep-alive connection: send the same request again on a new one (an answer carries
-                # its idempotency key, so this is safe).
-                self.connection.close()
-                if attempt:
-                    raise
+        headers = self.post_headers if body is not None else self.headers
+        status, data = http_exchange(self.connection, method, path, body, headers)
         self.result.last_request_at = time.time()
         elapsed_ms = (time.perf_counter() - started) * 1000
-        self.result.statuses[f"{method} {response.status}"] += 1
-        if response.status >= 500:
-            self.result.server_errors.append(f"{method} {path} {response.status}: {data[:200]!r}")
-        try:
-            payload = orjson.loads(data) if data else None
-        except orjson.JSONDecodeError:
-            payload = None
-        if 400 <= response.status < 500:
+        self.result.statuses[f"{method} {status}"] += 1
+        if status >= 500:
+            self.result.server_errors.append(f"{method} {path} {status}: {data[:200]!r}")
+        payload = json_or_none(data)
+        if 400 <= status < 500:
             detail = (
                 payload.get("detail", payload) if isinstance(payload, dict) else data[:100].decode(errors="replace")
             )
-            self.result.refusals[f"{response.status} {detail}"] += 1
-        return response.status, payload, elapsed_ms
+            self.result.refusals[f"{status} {detail}"] += 1
+        return status, payload, elapsed_ms
 
     def _send_and_drop(self, body: bytes) -> None:
         """The first attempt of a lost response: the request goes out, its connection closes unread."""
@@ -251,18 +239,10 @@ def client_process(spec: dict[str, Any]) -> SoakResult:
         )
         for number, (token, quota, vanish_after) in enumerate(spec["annotators"])
     ]
-    threads = [
-        threading.Thread(
-            target=annotator.run,
-            kwargs={"start_at": spec["start_at"], "deadline": spec["deadline"], "interval": spec["interval"]},
-            daemon=True,
-        )
-        for annotator in annotators
-    ]
-    for thread in threads:
-        thread.start()
-    for thread in threads:
-        thread.join(timeout=max(1.0, spec["deadline"] - time.time()) + 90)
+    run_kwargs = {key: spec[key] for key in ("start_at", "deadline", "interval")}
+    run_in_threads(
+        [partial(annotator.run, **run_kwargs) for annotator in annotators], deadline=spec["deadline"], grace=90
+    )
     merged = SoakResult()
     for annotator in annotators:
         _merge(merged, annotator.result)
