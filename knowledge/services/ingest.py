@@ -46,16 +46,19 @@ class IngestFileSpec:
     name: str
 
 
-def _storable(text: str) -> bool:
-    """Whether PostgreSQL can store the text (in ``jsonb`` too): no NUL, no lone surrogate (a file name that was
+def _unstorable(ch: str) -> bool:
+    """A character PostgreSQL cannot store (in ``jsonb`` either): NUL, or a lone surrogate (a file name that was
     not UTF-8 arrives in Python with surrogate escapes)."""
-    return "\x00" not in text and text.encode("utf-8", "surrogatepass").decode("utf-8", "replace") == text
+    return ch == "\x00" or "\ud800" <= ch <= "\udfff"
+
+
+def _storable(text: str) -> bool:
+    return not any(map(_unstorable, text))
 
 
 def _upload_name(name: str) -> str:
     """The client's file name, made storable and short (the file itself is saved under a name of ours)."""
-    cleaned = "".join("\ufffd" if ch == "\x00" or "\ud800" <= ch <= "\udfff" else ch for ch in name)
-    return cleaned[-200:]
+    return "".join("\ufffd" if _unstorable(ch) else ch for ch in name)[-200:]
 
 
 def _file_entry(spec: IngestFileSpec) -> dict[str, Any]:

@@ -30,6 +30,12 @@ from tests.knowledge.bad_files import (
 pytestmark = pytest.mark.django_db
 
 
+def write_bad_file(folder: Path, bad: Any) -> Path:
+    path = folder / bad.name
+    path.write_bytes(bad.content)
+    return path
+
+
 @pytest.fixture(autouse=True)
 def _small_cap(settings: Any) -> None:
     settings.INGEST_MAX_DECOMPRESSED_BYTES = CAP
@@ -40,8 +46,7 @@ def test_a_bad_file_fails_the_run_names_file_line_and_field_and_imports_nothing(
     case: str, ingest: Any, tmp_path: Path
 ) -> None:
     bad = BAD_FILES[case]
-    path = tmp_path / bad.name
-    path.write_bytes(bad.content)
+    path = write_bad_file(tmp_path, bad)
     run = ingest(path)
     assert_names_the_problem(run, bad)
     assert_nothing_imported()
@@ -54,8 +59,7 @@ def test_a_bad_file_among_good_ones_imports_nothing_from_any_of_them(case: str, 
     bad = BAD_FILES[case]
     good = tmp_path / "good.jsonl"
     good.write_bytes(jsonl(GOOD, PLAIN))
-    path = tmp_path / bad.name
-    path.write_bytes(bad.content)
+    path = write_bad_file(tmp_path, bad)
     assert_names_the_problem(ingest(good, path), bad)
     assert_nothing_imported()
 
@@ -77,8 +81,7 @@ def test_skip_invalid_still_fails_a_file_that_cannot_be_read_to_the_end_or_holds
 ) -> None:
     """Lines that were never read cannot be written to the rejects file, so skipping them would lose them."""
     bad = BAD_FILES[case]
-    path = tmp_path / bad.name
-    path.write_bytes(bad.content)
+    path = write_bad_file(tmp_path, bad)
     assert_names_the_problem(ingest(path, skip_invalid=True), bad)
     assert_nothing_imported()
 
@@ -114,8 +117,7 @@ def test_a_bom_at_the_start_of_a_jsonl_file_is_accepted(ingest: Any, tmp_path: P
 
 def test_the_ingest_command_names_a_formula_cell_and_fails(db: Any, tmp_path: Path, capsys: Any) -> None:
     bad = BAD_FILES["formula-csv-title"]
-    path = tmp_path / bad.name
-    path.write_bytes(bad.content)
+    path = write_bad_file(tmp_path, bad)
     with pytest.raises(CommandError, match="nothing was imported"):
         call_command("ingest", str(path), "--no-progress")
     out = capsys.readouterr().out
