@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Now
 
 
@@ -64,7 +64,14 @@ class QueueItem(models.Model):
 
     class Meta:
         indexes = [
-            models.Index(fields=["-priority", "candidate"], name="queue_open_priority", condition=Q(state="open"))
+            # What a claim scans, in priority order: only items with a free slot. A fully leased item leaves the
+            # index when its last slot is taken, so the claim does not walk over the candidates that the whole
+            # team (or annotators who left without finishing) hold at the head of the queue.
+            models.Index(
+                fields=["-priority", "candidate"],
+                name="queue_claimable",
+                condition=Q(state="open", in_flight__lt=F("wanted")),
+            )
         ]
 
     def __str__(self) -> str:
@@ -92,6 +99,9 @@ class Assignment(models.Model):
         indexes = [
             models.Index(fields=["annotator", "status"], name="assignment_annotator_status"),
             models.Index(fields=["lease_expires_at"], name="assignment_lease", condition=Q(status="leased")),
+            # An annotator's open leases (read by every request of the answer path). Without it the planner, which
+            # rightly estimates live leases as few, walked the whole partial index above and filtered by annotator.
+            models.Index(fields=["annotator"], name="assignment_leased_by", condition=Q(status="leased")),
         ]
 
     def __str__(self) -> str:

@@ -13,7 +13,7 @@ from django.db import connection
 from django.utils import timezone
 
 from annotation.models import ConsolidatedLabel, Question
-from annotation.services import Step, question_wordings
+from annotation.services import CONTEXT_SELECT, Step, question_wordings
 from annotation.services import _questions as active_questions
 from knowledge.models import Candidate
 
@@ -78,25 +78,13 @@ def candidate_context(candidate: Candidate) -> dict[str, Any]:
     )
 
 
-_CONTEXT_SQL = (
-    "SELECT c.head_kind, c.head_text, c.tail, c.relation_id, r.slug, r.label, r.sentence_template, c.pair_id, "
-    "sq.text, p1.title, p1.external_id, k1.name, p2.id, p2.title, p2.external_id, k2.name "
-    "FROM knowledge_candidate c JOIN knowledge_relation r ON r.id = c.relation_id "
-    "LEFT JOIN knowledge_behaviourpair bp ON bp.id = c.pair_id "
-    "LEFT JOIN knowledge_searchquery sq ON sq.id = bp.query_id "
-    "LEFT JOIN knowledge_product p1 ON p1.id = bp.product_id "
-    "LEFT JOIN knowledge_category k1 ON k1.id = p1.category_id "
-    "LEFT JOIN knowledge_product p2 ON p2.id = bp.other_product_id "
-    "LEFT JOIN knowledge_category k2 ON k2.id = p2.category_id "
-    "WHERE c.id = %s"
-)
-
-
-def _load_context(candidate_id: int) -> tuple[dict[str, Any], int]:
-    """One statement (the answer path renders a new candidate every two or three answers)."""
-    with connection.cursor() as cursor:
-        cursor.execute(_CONTEXT_SQL, [candidate_id])
-        row = cursor.fetchone()
+def _load_context(candidate_id: int, row: tuple[Any, ...] | None = None) -> tuple[dict[str, Any], int]:
+    """(context, relation id) from the candidate's ``CONTEXT_COLUMNS`` row: the one the claim read with the lease,
+    else one statement."""
+    if row is None:
+        with connection.cursor() as cursor:
+            cursor.execute(f"{CONTEXT_SELECT} WHERE c.id = %s", [candidate_id])
+            row = cursor.fetchone()
     if row is None:
         raise Candidate.DoesNotExist(f"candidate {candidate_id} does not exist")
     head_kind, head_text, tail, relation_id, slug, label, template, pair_id, query = row[:9]
@@ -123,14 +111,15 @@ _CONTEXT_CACHE_SIZE = 20_000
 _context_cache: OrderedDict[int, tuple[bytes, int]] = OrderedDict()
 
 
-def _cached_context(candidate_id: int) -> tuple[dict[str, Any], int]:
+def _cached_context(candidate_id: int, row: tuple[Any, ...] | None = None) -> tuple[dict[str, Any], int]:
     """(context, relation id) of a candidate, from a bounded per-process LRU: the text of a candidate never
-    changes, and a prefetched candidate is rendered again when it becomes the current one."""
+    changes, and a prefetched candidate is rendered again when it becomes the current one. ``row``: the
+    candidate's context columns, when the caller has them already."""
     found = _context_cache.get(candidate_id)
     if found is not None:
         _context_cache.move_to_end(candidate_id)
         return orjson.loads(found[0]), found[1]
-    context, relation_id = _load_context(candidate_id)
+    context, relation_id = _load_context(candidate_id, row)
     _context_cache[candidate_id] = (orjson.dumps(context), relation_id)
     if len(_context_cache) > _CONTEXT_CACHE_SIZE:
         _context_cache.popitem(last=False)
@@ -159,7 +148,7 @@ def step_data(step: Step | None) -> dict[str, Any] | None:
     """A step for the API: the question, the candidate's context, and the question that follows a Yes."""
     if step is None:
         return None
-    context, relation_id = _cached_context(step.assignment.candidate_id)
+    context, relation_id = _cached_context(step.assignment.candidate_id, step.context_row)
     questions = active_questions()
     wordings = question_wordings().get(relation_id, {})
     settled_yes = step.settled_yes

@@ -19,6 +19,7 @@ The algorithm (see docs/annotation.md for a worked example):
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import random
 import time
@@ -80,6 +81,7 @@ class Step:
     assignment: Assignment
     question: Question
     settled_yes: frozenset[int] | None = None  # questions settled Yes (None: not read yet)
+    context_row: tuple[Any, ...] | None = None  # the candidate's CONTEXT_COLUMNS, when the claim read them
 
 
 # --- the queue ----------------------------------------------------------------------------------------------
@@ -193,49 +195,106 @@ def _placeholders(values: list[Any]) -> str:
     return ", ".join(["%s"] * len(values))
 
 
+@dataclass(frozen=True)
+class _Lease:
+    """One of the annotator's open leases, as the step listing needs it."""
+
+    assignment_id: int
+    candidate_id: int
+    expires: dt.datetime
+    is_gold: bool
+    created: dt.datetime
+
+
+@dataclass
+class _Reading:
+    """What one statement read for an annotator: candidate states, and (when asked) their open leases, oldest
+    first, and whether they are paused."""
+
+    states: dict[int, _CandidateState]
+    leases: list[_Lease] | None = None
+    paused: bool = False
+
+
 def _load_states(
     candidate_ids: list[int], *, annotator_id: int, with_leases: bool = False
 ) -> dict[int, _CandidateState]:
+    """The answers, labels and lease holders of some candidates, in one round trip (see ``_read``)."""
+    return _read(candidate_ids, annotator_id=annotator_id, with_leases=with_leases).states
+
+
+def _read(candidate_ids: list[int], *, annotator_id: int, with_leases: bool = False) -> _Reading:
     """The answers, labels and lease holders of some candidates, in one round trip, as ``annotator_id`` needs
     them: on gold candidates only that annotator's own rows (gold labels are the known answers, and a gold
     candidate collects answers from every annotator: reading them all would grow with the team). With
-    ``with_leases``, also every candidate the annotator holds a lease on (the answer path reads its next steps'
-    states in the same statement)."""
+    ``with_leases``, also every candidate the annotator holds a lease on, those leases and the annotator's paused
+    flag (the answer path lists its next steps from this reading instead of asking again)."""
     states = {candidate_id: _CandidateState() for candidate_id in candidate_ids}
     if not candidate_ids and not with_leases:
-        return states
+        return _Reading(states)
     ids = " UNION ALL ".join(["SELECT CAST(%s AS bigint)"] * len(candidate_ids))
     id_params: list[Any] = list(candidate_ids)
-    if with_leases:
-        leased = "SELECT candidate_id FROM annotation_assignment WHERE annotator_id = %s AND status = 'leased'"
+    if with_leases:  # the annotator's leases: index assignment_leased_by
+        leased = "SELECT a.candidate_id FROM annotation_assignment a WHERE a.annotator_id = %s AND a.status = 'leased'"
         ids = f"{leased} UNION ALL {ids}" if ids else leased
         id_params = [annotator_id, *id_params]
+    # Gold rows are read through the annotator's own pass (the unique (candidate, annotator) lease and the answers
+    # of that lease), so that a gold candidate's thousands of answers from the rest of the team are never
+    # scanned; "is gold" filters the materialised items before any join.
     sql = (
-        "SELECT 'a', s.candidate_id, s.annotator_id, s.question_id, s.value, COALESCE(p.excluded, FALSE), 0, 0, '' "
-        "FROM annotation_answer s JOIN annotation_queueitem g ON g.candidate_id = s.candidate_id "
-        "LEFT JOIN annotation_annotatorprofile p ON p.user_id = s.annotator_id "
-        f"WHERE s.candidate_id IN ({ids}) AND (NOT g.is_gold OR s.annotator_id = %s) "
-        "UNION ALL SELECT 'l', l.candidate_id, 0, l.question_id, l.value, FALSE, l.yes, l.no, l.method "
-        f"FROM annotation_consolidatedlabel l WHERE l.candidate_id IN ({ids}) "
-        # Every lease of the candidates, live or not (a status predicate here made PostgreSQL scan the partial
-        # index of all live leases); the 'p' rows carry "is live" in the sixth column.
-        "UNION ALL SELECT 'p', a.candidate_id, a.annotator_id, 0, NULL, a.status = 'leased', 0, 0, '' "
-        "FROM annotation_assignment a JOIN annotation_queueitem g ON g.candidate_id = a.candidate_id "
-        f"WHERE a.candidate_id IN ({ids}) AND (NOT g.is_gold OR a.annotator_id = %s)"
+        "WITH items AS MATERIALIZED (SELECT g.candidate_id, g.is_gold FROM annotation_queueitem g "
+        f"WHERE g.candidate_id IN ({ids})) "
+        "SELECT 'a', s.candidate_id, s.annotator_id, s.question_id, s.value, COALESCE(p.excluded, FALSE), 0, 0, '', "
+        "CAST(NULL AS timestamptz), CAST(NULL AS timestamptz) "
+        "FROM items g JOIN annotation_answer s ON s.candidate_id = g.candidate_id "
+        "LEFT JOIN annotation_annotatorprofile p ON p.user_id = s.annotator_id WHERE NOT g.is_gold "
+        "UNION ALL SELECT 'a', s.candidate_id, s.annotator_id, s.question_id, s.value, COALESCE(p.excluded, FALSE), "
+        "0, 0, '', NULL, NULL FROM items g "
+        "JOIN annotation_assignment o ON o.candidate_id = g.candidate_id AND o.annotator_id = %s "
+        "JOIN annotation_answer s ON s.assignment_id = o.id "
+        "LEFT JOIN annotation_annotatorprofile p ON p.user_id = s.annotator_id WHERE g.is_gold "
+        "UNION ALL SELECT 'l', l.candidate_id, 0, l.question_id, l.value, FALSE, l.yes, l.no, l.method, NULL, NULL "
+        "FROM items g JOIN annotation_consolidatedlabel l ON l.candidate_id = g.candidate_id "
+        # Every lease of the candidates, live or not; the 'p' rows carry "is live" in the sixth column.
+        "UNION ALL SELECT 'p', a.candidate_id, a.annotator_id, 0, NULL, a.status = 'leased', 0, 0, '', NULL, NULL "
+        "FROM items g JOIN annotation_assignment a ON a.candidate_id = g.candidate_id WHERE NOT g.is_gold "
+        "UNION ALL SELECT 'p', a.candidate_id, a.annotator_id, 0, NULL, a.status = 'leased', 0, 0, '', NULL, NULL "
+        "FROM items g JOIN annotation_assignment a ON a.candidate_id = g.candidate_id AND a.annotator_id = %s "
+        "WHERE g.is_gold"
     )
-    params = [*id_params, annotator_id, *id_params, *id_params, annotator_id]
+    params = [*id_params, annotator_id, annotator_id]
+    if with_leases:
+        # 'L': the annotator's own open leases (the assignment id in the third column); 'P': they are paused
+        sql += (
+            " UNION ALL SELECT 'L', a.candidate_id, a.id, 0, q.is_gold, FALSE, 0, 0, '', a.lease_expires_at, "
+            "a.created_at FROM annotation_assignment a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
+            "WHERE a.annotator_id = %s AND a.status = 'leased' "
+            "UNION ALL SELECT 'P', 0, 0, 0, NULL, TRUE, 0, 0, '', NULL, NULL FROM annotation_annotatorprofile "
+            "WHERE user_id = %s AND paused"
+        )
+        params += [annotator_id, annotator_id]
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
-    for kind, candidate_id, row_annotator, question_id, value, flag, yes, no, method in rows:
+    reading = _Reading(states, [] if with_leases else None)
+    for kind, candidate_id, row_id, question_id, value, flag, yes, no, method, expires, created in rows:
+        if kind == "L":
+            assert reading.leases is not None
+            reading.leases.append(_Lease(row_id, candidate_id, _read_ts(expires), bool(value), _read_ts(created)))
+            continue
+        if kind == "P":
+            reading.paused = True
+            continue
         state = states.setdefault(candidate_id, _CandidateState())
         if kind == "a":
-            state.answers.append((row_annotator, question_id, bool(value), bool(flag)))
+            state.answers.append((row_id, question_id, bool(value), bool(flag)))
         elif kind == "l":
             state.labels[question_id] = _Label(None if value is None else bool(value), yes, no, method)
         elif flag:  # a 'p' row of a live lease
-            state.leased.append(row_annotator)
-    return states
+            state.leased.append(row_id)
+    if reading.leases:
+        reading.leases.sort(key=lambda lease: (lease.created, lease.assignment_id))
+    return reading
 
 
 def _lock_item(candidate_id: int, *, skip_locked: bool = False) -> _Item | None:
@@ -271,26 +330,28 @@ def _known_labels(raw: Any) -> dict[str, Any]:
 Write = tuple[str, list[Any]]
 
 
-def _run_writes(writes: list[Write], *, result: str | None = None) -> Any:
+def _run_writes(writes: list[Write], *, results: tuple[int, ...] = ()) -> list[Any]:
     """Execute write statements that touch different rows. On PostgreSQL they go as one statement of
     data-modifying CTEs (one round trip, one plan each once prepared); elsewhere one after the other.
-    ``result`` names a write (``w0``, ``w1``...) whose RETURNING row's first column comes back."""
+    ``results`` are indexes of writes whose RETURNING row's first column comes back (None for no row), in order.
+    """
     if not writes:
-        return None
+        return [None for _ in results]
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             parts = ", ".join(f"w{i} AS ({sql})" for i, (sql, _) in enumerate(writes))
             params = [value for _, values in writes for value in values]
-            cursor.execute(f"WITH {parts} SELECT " + (f"(SELECT * FROM {result} LIMIT 1)" if result else "1"), params)
+            selected = ", ".join(f"(SELECT * FROM w{i} LIMIT 1)" for i in results) or "1"
+            cursor.execute(f"WITH {parts} SELECT {selected}", params)
             row = cursor.fetchone()
-            return row[0] if result and row else None
-        value = None
+            return list(row[: len(results)]) if row else [None for _ in results]
+        values: dict[int, Any] = {}
         for i, (sql, params) in enumerate(writes):
             cursor.execute(sql, params)
-            if result == f"w{i}":
+            if i in results:
                 row = cursor.fetchone()
-                value = row[0] if row else None
-        return value
+                values[i] = row[0] if row else None
+        return [values[i] for i in results]
 
 
 def _settle(
@@ -606,19 +667,44 @@ def _assignment(assignment_id: int, candidate_id: int, annotator_id: int, lease_
     return assignment
 
 
-def _claim(annotator: Any, now: dt.datetime) -> tuple[Assignment, bool, bool] | None:
+# The columns a step renders its candidate from (annotation.selectors builds the context from them); the claim
+# reads them in its own statement, and the selectors read them for a candidate they have not cached.
+CONTEXT_SELECT = (
+    "SELECT c.head_kind, c.head_text, c.tail, c.relation_id, r.slug, r.label, r.sentence_template, c.pair_id, "
+    "sq.text, p1.title, p1.external_id, k1.name, p2.id, p2.title, p2.external_id, k2.name "
+    "FROM knowledge_candidate c JOIN knowledge_relation r ON r.id = c.relation_id "
+    "LEFT JOIN knowledge_behaviourpair bp ON bp.id = c.pair_id "
+    "LEFT JOIN knowledge_searchquery sq ON sq.id = bp.query_id "
+    "LEFT JOIN knowledge_product p1 ON p1.id = bp.product_id "
+    "LEFT JOIN knowledge_category k1 ON k1.id = p1.category_id "
+    "LEFT JOIN knowledge_product p2 ON p2.id = bp.other_product_id "
+    "LEFT JOIN knowledge_category k2 ON k2.id = p2.category_id"
+)
+
+
+@dataclass(frozen=True)
+class _Claimed:
+    assignment: Assignment
+    gold: bool
+    labels: dict[int, bool | None] | None  # the candidate's settled labels; None: read them (see _claim)
+    context_row: tuple[Any, ...] | None = None
+
+
+def _claim(annotator: Any, now: dt.datetime) -> _Claimed | None:
     """Lease the highest-priority open candidate with a free slot that this annotator has never had.
 
     A gold candidate is offered instead with probability ``GOLD_RATE`` (when one is left for this annotator).
-    Returns the lease, whether it is gold, and whether the candidate has labels already (else its state is
-    known without reading it: a fresh pass over an unlabelled candidate).
     On PostgreSQL one statement picks the row (``FOR UPDATE SKIP LOCKED``: concurrent annotators neither wait
-    for each other nor get the same slot), takes a slot, moves the candidate into annotation and inserts the lease.
+    for each other nor get the same slot), takes a slot, moves the candidate into annotation, inserts the lease,
+    and reads the candidate's labels and its context. The labels come from the statement's snapshot, so they are
+    returned only when the queue item locked is the version that snapshot saw (``xmin`` unchanged: every change
+    to a candidate's labels also writes its queue item); otherwise, and on other databases, ``labels`` is None and
+    the caller reads them under the lock now held.
     """
     want_gold = random.random() < float(_conf("GOLD_RATE"))
     expires = now + _lease()
     pick = (
-        "SELECT q.candidate_id FROM annotation_queueitem q WHERE q.state = 'open' AND q.is_gold = %s "
+        "SELECT q.candidate_id{seen} FROM annotation_queueitem q WHERE q.state = 'open' AND q.is_gold = %s "
         "AND q.in_flight < q.wanted AND NOT EXISTS (SELECT 1 FROM annotation_assignment a "
         "WHERE a.candidate_id = q.candidate_id AND a.annotator_id = %s) "
         "ORDER BY q.priority DESC, q.candidate_id LIMIT 1"
@@ -627,41 +713,51 @@ def _claim(annotator: Any, now: dt.datetime) -> tuple[Assignment, bool, bool] | 
         for gold in (want_gold, not want_gold):
             if connection.vendor == "postgresql":
                 cursor.execute(
-                    f"WITH picked AS ({pick} FOR UPDATE OF q SKIP LOCKED), "
+                    f"WITH picked AS ({pick.format(seen=', q.xmin AS seen')} FOR UPDATE OF q SKIP LOCKED), "
                     "slot AS (UPDATE annotation_queueitem q SET in_flight = q.in_flight + 1, updated_at = %s "
                     "FROM picked WHERE q.candidate_id = picked.candidate_id RETURNING q.candidate_id), "
                     "moved AS (UPDATE knowledge_candidate c SET status = 'in_annotation', updated_at = %s "
-                    "FROM picked WHERE c.id = picked.candidate_id AND c.status = 'pooled' RETURNING 1) "
-                    "INSERT INTO annotation_assignment (candidate_id, annotator_id, status, lease_expires_at, "
-                    "created_at) SELECT candidate_id, %s, 'leased', %s, %s FROM slot RETURNING id, candidate_id, "
-                    "EXISTS (SELECT 1 FROM annotation_consolidatedlabel l "
-                    "WHERE l.candidate_id = annotation_assignment.candidate_id)",
+                    "FROM picked WHERE c.id = picked.candidate_id AND c.status = 'pooled' RETURNING 1), "
+                    "lease AS (INSERT INTO annotation_assignment (candidate_id, annotator_id, status, "
+                    "lease_expires_at, created_at) SELECT candidate_id, %s, 'leased', %s, %s FROM slot "
+                    "RETURNING id, candidate_id) "
+                    "SELECT lease.id, lease.candidate_id, picked.seen = (SELECT v.xmin FROM annotation_queueitem v "
+                    "WHERE v.candidate_id = lease.candidate_id), (SELECT json_agg(json_build_array(l.question_id, "
+                    "l.value)) FROM annotation_consolidatedlabel l WHERE l.candidate_id = lease.candidate_id), ctx.* "
+                    "FROM lease JOIN picked ON picked.candidate_id = lease.candidate_id "
+                    f"LEFT JOIN LATERAL ({CONTEXT_SELECT} WHERE c.id = lease.candidate_id) ctx ON TRUE",
                     [gold, annotator.pk, _ts(now), _ts(now), annotator.pk, _ts(expires), _ts(now)],
                 )
                 row = cursor.fetchone()
-            else:
-                cursor.execute(pick, [gold, annotator.pk])
-                picked = cursor.fetchone()
-                row = None
-                if picked is not None:
-                    cursor.execute(
-                        "UPDATE annotation_queueitem SET in_flight = in_flight + 1, updated_at = %s "
-                        "WHERE candidate_id = %s",
-                        [_ts(now), picked[0]],
+                if row is not None:
+                    assignment_id, candidate_id, fresh, labels = row[:4]
+                    return _Claimed(
+                        _assignment(assignment_id, candidate_id, annotator.pk, expires),
+                        gold,
+                        {question: value for question, value in labels or []} if fresh else None,
+                        tuple(row[4:]) if row[4] is not None else None,
                     )
-                    cursor.execute(
-                        "UPDATE knowledge_candidate SET status = 'in_annotation', updated_at = %s "
-                        "WHERE id = %s AND status = 'pooled'",
-                        [_ts(now), picked[0]],
-                    )
-                    cursor.execute(
-                        "INSERT INTO annotation_assignment (candidate_id, annotator_id, status, lease_expires_at, "
-                        "created_at) VALUES (%s, %s, 'leased', %s, %s) RETURNING id, candidate_id, TRUE",
-                        [picked[0], annotator.pk, _ts(expires), _ts(now)],
-                    )
-                    row = cursor.fetchone()
-            if row is not None:
-                return _assignment(row[0], row[1], annotator.pk, expires), gold, bool(row[2])
+                continue
+            cursor.execute(pick.format(seen=""), [gold, annotator.pk])
+            picked = cursor.fetchone()
+            if picked is None:
+                continue
+            cursor.execute(
+                "UPDATE annotation_queueitem SET in_flight = in_flight + 1, updated_at = %s WHERE candidate_id = %s",
+                [_ts(now), picked[0]],
+            )
+            cursor.execute(
+                "UPDATE knowledge_candidate SET status = 'in_annotation', updated_at = %s "
+                "WHERE id = %s AND status = 'pooled'",
+                [_ts(now), picked[0]],
+            )
+            cursor.execute(
+                "INSERT INTO annotation_assignment (candidate_id, annotator_id, status, lease_expires_at, "
+                "created_at) VALUES (%s, %s, 'leased', %s, %s) RETURNING id",
+                [picked[0], annotator.pk, _ts(expires), _ts(now)],
+            )
+            (assignment_id,) = cursor.fetchone()
+            return _Claimed(_assignment(assignment_id, picked[0], annotator.pk, expires), gold, None)
     return None
 
 
@@ -684,60 +780,55 @@ def _finish(assignment: Assignment, status: str, now: dt.datetime) -> bool:
     return True
 
 
-def _steps(annotator: Any, count: int, *, states: dict[int, _CandidateState] | None = None) -> list[Step]:
+def _steps(annotator: Any, count: int, *, reading: _Reading | None = None) -> list[Step]:
     """Up to ``count`` steps: the annotator's open leases, oldest first, then newly claimed candidates.
 
-    ``states`` are candidate states the caller already holds (the answer path passes the one it just wrote).
+    ``reading`` is the annotator's leases, their candidates' states and paused flag as the caller holds them
+    (the answer path passes what it read and wrote); without it they are read here, in one statement.
     """
     now = timezone.now()
     questions = _questions()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT 0, a.id, a.candidate_id, a.lease_expires_at, q.is_gold, a.created_at "
-            "FROM annotation_assignment a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
-            "WHERE a.annotator_id = %s AND a.status = 'leased' "
-            "UNION ALL SELECT 1, 0, 0, NULL, FALSE, NULL FROM annotation_annotatorprofile "
-            "WHERE user_id = %s AND paused ORDER BY 1, 6, 2",
-            [annotator.pk, annotator.pk],
-        )
-        rows = cursor.fetchall()
-    if rows and rows[-1][0] == 1:
-        return []  # paused
-    states = dict(states or {})
-    states.update(_load_states([row[2] for row in rows if row[2] not in states], annotator_id=annotator.pk))
+    if reading is None:
+        reading = _read([], annotator_id=annotator.pk, with_leases=True)
+    if reading.paused:
+        return []
     steps: list[Step] = []
-    for _, assignment_id, candidate_id, expires, is_gold, _created in rows:
-        state = states[candidate_id]
-        assignment = _assignment(assignment_id, candidate_id, annotator.pk, _read_ts(expires))
-        question = _walk(questions, state.own(annotator.pk), {} if is_gold else state.settled())
+    for lease in reading.leases or []:
+        state = reading.states.get(lease.candidate_id) or _CandidateState()
+        assignment = _assignment(lease.assignment_id, lease.candidate_id, annotator.pk, lease.expires)
+        question = _walk(questions, state.own(annotator.pk), {} if lease.is_gold else state.settled())
         if question is not None:
             if len(steps) < count:
                 steps.append(Step(assignment, question, state.settled_yes()))
             continue
         # Settled meanwhile: nothing left to ask. Finish it unless someone is consolidating the candidate right
         # now (never wait for that lock here: it would order locks against the answer path); a later request will.
+        candidate_id = lease.candidate_id
         if _lock_item(candidate_id, skip_locked=True) is not None and _finish(assignment, Assignment.Status.DONE, now):
             _recompute(candidate_id, questions, annotator_id=annotator.pk)
     if len(steps) < count and _sweep_due():
         leases_expire(now=now)
     while len(steps) < count:
-        found = _claim(annotator, now)
-        if found is None and leases_expire(now=now):
-            found = _claim(annotator, now)  # lapsed leases gave slots back
-        if found is None:
+        claimed = _claim(annotator, now)
+        if claimed is None and leases_expire(now=now):
+            claimed = _claim(annotator, now)  # lapsed leases gave slots back
+        if claimed is None:
             break
-        claimed, claimed_gold, has_labels = found
-        state = (
-            _load_states([claimed.candidate_id], annotator_id=annotator.pk)[claimed.candidate_id]
-            if has_labels and not claimed_gold
-            else _CandidateState()
-        )
-        # A new pass: on gold every question is asked in order (see _current_question).
-        question = _walk(questions, {}, {} if claimed_gold else state.settled())
-        if question is not None:
-            steps.append(Step(claimed, question, frozenset() if claimed_gold else state.settled_yes()))
+        if claimed.gold:
+            state = _CandidateState()  # a new pass on gold asks every question in order (see _current_question)
+        elif claimed.labels is None:
+            state = _load_states([claimed.assignment.candidate_id], annotator_id=annotator.pk)[
+                claimed.assignment.candidate_id
+            ]
         else:
-            _finish(claimed, Assignment.Status.DONE, now)  # settled meanwhile: nothing to ask
+            state = _CandidateState(
+                labels={question: _Label(value, 0, 0, "") for question, value in claimed.labels.items()}
+            )
+        question = _walk(questions, {}, state.settled())
+        if question is not None:
+            steps.append(Step(claimed.assignment, question, state.settled_yes(), claimed.context_row))
+        else:
+            _finish(claimed.assignment, Assignment.Status.DONE, now)  # settled meanwhile: nothing to ask
     return steps
 
 
@@ -801,6 +892,11 @@ def _replay_or_refuse(
     return _replay(annotator, assignment_id, value, existing)
 
 
+class _AnswerNotStored(Exception):
+    """The answer's INSERT found its key (or its question) taken by a concurrent request; the transaction that
+    wrote the rest of the answer is rolled back."""
+
+
 def answer_submit(
     *,
     annotator: Any,
@@ -812,15 +908,22 @@ def answer_submit(
 ) -> AnswerResult:
     """Store an answer to the current question of one's own lease and move on; a retried key is stored once.
 
-    One transaction of about ten statements, whatever the pool size: lock the lease and its queue item (reading
-    the idempotency key and the annotator's exclusion with them), read the candidate's answers, labels and lease
-    holders in one statement, insert the answer, write the consolidation, then list the annotator's leases and
-    claim a new one as needed for the response's next and prefetched steps.
+    One transaction of four statements (five or six when it leases a new candidate), whatever the pool size:
+    lock the lease and its queue item (reading the idempotency key and the annotator's exclusion with them); read
+    the candidate's answers, labels and lease holders with the annotator's leases and paused flag; insert the
+    answer and write the consolidation in one statement; then claim a new candidate if the response's next and
+    prefetched steps need one.
     """
     if not idempotency_key or len(idempotency_key) > 64:
         raise ApplicationError("An idempotency key of 1 to 64 characters is required.")
-    with transaction.atomic():
-        return _answer_submit(annotator, assignment_id, question_slug, value, idempotency_key, seconds)
+    try:
+        with transaction.atomic():
+            return _answer_submit(annotator, assignment_id, question_slug, value, idempotency_key, seconds)
+    except _AnswerNotStored:
+        # a concurrent retry of the same key won the race: answer with what it stored
+        with transaction.atomic():
+            refusal = Conflict("This question was already answered.")
+            return _replay_or_refuse(annotator, assignment_id, value, idempotency_key, refusal)
 
 
 def _answer_submit(
@@ -854,8 +957,9 @@ def _answer_submit(
         return _replay_or_refuse(annotator, assignment_id, value, idempotency_key, refusal)
     item = _Item(candidate_id, bool(is_gold), item_state, wanted, in_flight)
     questions = _questions()
-    states = _load_states([candidate_id], annotator_id=annotator.pk, with_leases=True)
-    state = states[candidate_id]
+    # read after the lock is held: a statement that waited for it would not see what the holder committed
+    reading = _read([candidate_id], annotator_id=annotator.pk, with_leases=True)
+    state = reading.states[candidate_id]
     own = state.own(annotator.pk)
     settled = {} if item.is_gold else state.settled()
     question = _walk(questions, own, settled)
@@ -863,29 +967,25 @@ def _answer_submit(
         refusal = Conflict("That is not the question this lease is asking now; ask for the next question.")
         return _replay_or_refuse(annotator, assignment_id, value, idempotency_key, refusal)
     now = timezone.now()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "INSERT INTO annotation_answer (assignment_id, candidate_id, question_id, annotator_id, value, "
-            "idempotency_key, seconds, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
-            "ON CONFLICT DO NOTHING RETURNING id",
-            [assignment_id, candidate_id, question.pk, annotator.pk, value, idempotency_key, seconds, _ts(now)],
-        )
-        inserted = cursor.fetchone()
-    if inserted is None:  # a concurrent retry of the same key won the race, or the question was answered
-        return _replay_or_refuse(
-            annotator, assignment_id, value, idempotency_key, Conflict("This question was already answered.")
-        )
     if item.is_gold:
         _score_gold(annotator, candidate_id, question, value, known=known)
     state.answers.append((annotator.pk, question.pk, value, bool(excluded)))
     own[question.pk] = value
     pass_over = _walk(questions, own, settled) is None
+    expires = now + _lease()
     writes: list[Write] = [
+        (
+            # under the locks held, only a concurrent retry of this key can conflict (see _AnswerNotStored)
+            "INSERT INTO annotation_answer (assignment_id, candidate_id, question_id, annotator_id, value, "
+            "idempotency_key, seconds, created_at) VALUES (%s, %s, %s, %s, %s, %s, %s, %s) "
+            "ON CONFLICT DO NOTHING RETURNING id",
+            [assignment_id, candidate_id, question.pk, annotator.pk, value, idempotency_key, seconds, _ts(now)],
+        ),
         (
             "UPDATE annotation_assignment SET status = 'done', finished_at = %s, lease_expires_at = %s WHERE id = %s"
             if pass_over
             else "UPDATE annotation_assignment SET finished_at = %s, lease_expires_at = %s WHERE id = %s",
-            [_ts(now) if pass_over else None, _ts(now + _lease()), assignment_id],
+            [_ts(now) if pass_over else None, _ts(expires), assignment_id],
         ),
         (
             "INSERT INTO annotation_annotatorprofile (user_id, gold_correct, gold_total, flagged, paused, excluded, "
@@ -902,10 +1002,19 @@ def _answer_submit(
         if annotator.pk in state.leased:
             state.leased.remove(annotator.pk)
     _settle(item, state, questions, now, known=_known_labels(known) if item.is_gold else None, writes=writes)
-    answered_today = _run_writes(writes, result="w1")
-    steps = _steps(annotator, 2, states=states)
+    answer_id, answered_today = _run_writes(writes, results=(0, 2))
+    if answer_id is None:
+        raise _AnswerNotStored
+    # The annotator's leases as this transaction left them: the answered one ended, or renewed.
+    assert reading.leases is not None
+    reading.leases = [
+        dataclasses.replace(lease, expires=expires) if lease.assignment_id == assignment_id else lease
+        for lease in reading.leases
+        if not (pass_over and lease.assignment_id == assignment_id)
+    ]
+    steps = _steps(annotator, 2, reading=reading)
     return AnswerResult(
-        inserted[0],
+        answer_id,
         True,
         steps[0] if steps else None,
         steps[1] if len(steps) > 1 else None,

@@ -21,9 +21,12 @@ and anything else Yes with probability 0.7.
 
 1. capacity: 50 annotators with no think time for 30 s: answers/s (target >= 300/s);
 2. latency: 200 annotators answering once per second each for 30 s: p50/p95/p99 of next and of answer
-   (target p99 <= 50 ms each). To sample ``next`` beyond the first request, every annotator also reloads
-   (``GET next``) before every --next-every'th answer, as the page does on a refresh. Offered load above the
-   capacity only measures queueing: ``--latency-annotators 20`` shows the latency at a sustainable load.
+   (target p99 <= 50 ms each). The annotators join one by one over the 10 s before (--latency-ramp), as a
+   team starting its shift does; what they send while joining (every one's first request claims two
+   candidates) is printed apart, and ``--latency-ramp 0`` measures all of them arriving within one second.
+   To sample ``next`` beyond the first request, every annotator also reloads (``GET next``) before every
+   --next-every'th answer, as the page does on a refresh. Offered load above the capacity only measures
+   queueing: ``--latency-annotators 20`` shows the latency at a sustainable load.
 
 After each scenario the database is checked: every answer acknowledged (201) is stored and nothing else was
 stored for those annotators; no (candidate, question, annotator) twice; no question of a non-gold candidate has
@@ -116,7 +119,10 @@ def run_in_threads(runs: list[Callable[[], None]], *, deadline: float, grace: fl
 class ClientResult:
     next_ms: list[float] = field(default_factory=list)
     answer_ms: list[float] = field(default_factory=list)
+    ramp_next_ms: list[float] = field(default_factory=list)  # requests sent while annotators were still joining
+    ramp_answer_ms: list[float] = field(default_factory=list)
     acknowledged: list[int] = field(default_factory=list)  # answer ids of 201 responses
+    measured_answers: int = 0  # 201 responses to answers sent after the ramp
     replayed: list[int] = field(default_factory=list)  # answer ids of 200 responses (an idempotent retry)
     conflicts: int = 0
     empty: int = 0
@@ -134,6 +140,14 @@ class _Annotator:
         self.known = known
         self.rng = random.Random(seed)
         self.result = ClientResult()
+        self.measure_from = 0.0  # requests sent before this (the ramp) are kept apart
+
+    def _timed(self, kind: str, elapsed: float, sent_at: float) -> None:
+        ramp = sent_at < self.measure_from
+        if kind == "next":
+            (self.result.ramp_next_ms if ramp else self.result.next_ms).append(elapsed)
+        else:
+            (self.result.ramp_answer_ms if ramp else self.result.answer_ms).append(elapsed)
 
     def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any, float]:
         started = time.perf_counter()
@@ -142,8 +156,9 @@ class _Annotator:
         return status, json_or_none(data), (time.perf_counter() - started) * 1000
 
     def next_step(self) -> Any:
+        sent_at = time.time()
         status, body, elapsed = self._request("GET", NEXT_PATH)
-        self.result.next_ms.append(elapsed)
+        self._timed("next", elapsed, sent_at)
         if status != 200 or not isinstance(body, dict):
             self.result.errors[f"next {status}"] += 1
             return None
@@ -164,10 +179,12 @@ class _Annotator:
                 "seconds": round(self.rng.uniform(1, 5), 2),
             }
         )
+        sent_at = time.time()
         status, payload, elapsed = self._request("POST", ANSWER_PATH, body)
-        self.result.answer_ms.append(elapsed)
+        self._timed("answer", elapsed, sent_at)
         if status in (200, 201) and isinstance(payload, dict):
             (self.result.acknowledged if status == 201 else self.result.replayed).append(payload["answer"])
+            self.result.measured_answers += status == 201 and sent_at >= self.measure_from
             return payload["step"]
         if status == 409:
             self.result.conflicts += 1
@@ -175,8 +192,10 @@ class _Annotator:
             self.result.errors[f"answer {status}"] += 1
         return None
 
-    def run(self, *, start_at: float, deadline: float, interval: float, next_every: int) -> None:
-        """Answer until the deadline; with an interval, one answer per interval (first one at a random offset)."""
+    def run(self, *, start_at: float, measure_from: float, deadline: float, interval: float, next_every: int) -> None:
+        """Answer until the deadline; with an interval, one answer per interval (first one at a random offset).
+        The annotator joins at ``start_at``; what it sends before ``measure_from`` counts as the ramp."""
+        self.measure_from = measure_from
         time.sleep(max(0.0, start_at - time.time()))
         tick = time.time() + (self.rng.uniform(0, interval) if interval else 0.0)
         step = None
@@ -209,16 +228,24 @@ def client_process(spec: dict[str, Any]) -> ClientResult:
         _Annotator(port=spec["port"], token=token, known=spec["known"], seed=spec["seed"] * 100_000 + number)
         for number, token in enumerate(spec["tokens"])
     ]
-    run_kwargs = {key: spec[key] for key in ("start_at", "deadline", "interval", "next_every")}
+    run_kwargs = {key: spec[key] for key in ("measure_from", "deadline", "interval", "next_every")}
     run_in_threads(
-        [partial(annotator.run, **run_kwargs) for annotator in annotators], deadline=spec["deadline"], grace=60
+        [
+            partial(annotator.run, start_at=start_at, **run_kwargs)
+            for annotator, start_at in zip(annotators, spec["starts"], strict=True)
+        ],
+        deadline=spec["deadline"],
+        grace=60,
     )
     merged = ClientResult()
     for annotator in annotators:
         result = annotator.result
         merged.next_ms += result.next_ms
         merged.answer_ms += result.answer_ms
+        merged.ramp_next_ms += result.ramp_next_ms
+        merged.ramp_answer_ms += result.ramp_answer_ms
         merged.acknowledged += result.acknowledged
+        merged.measured_answers += result.measured_answers
         merged.replayed += result.replayed
         merged.conflicts += result.conflicts
         merged.empty += result.empty
@@ -475,6 +502,34 @@ def database_settle(*, database: str, admin_url: dict[str, Any], timeout: float 
     print(f"settled (vacuum analyze, checkpoint, autovacuum idle): {time.perf_counter() - started:.1f} s", flush=True)
 
 
+# The tables every answer writes or reads under its locks.
+HOT_TABLES = (
+    "annotation_assignment",
+    "annotation_answer",
+    "annotation_consolidatedlabel",
+    "annotation_annotatorprofile",
+    "annotation_newlabelcount",
+    "annotation_queueitem",
+    "knowledge_candidate",
+    "authtoken_token",
+    "auth_user",
+)
+
+
+def hot_tables_vacuum(*, database: str, admin_url: dict[str, Any]) -> None:
+    """VACUUM ANALYZE the tables the answer path works on, before each scenario: what autovacuum keeps doing on a
+    production server. Where autovacuum is off (as on this machine), a scenario would otherwise run against the
+    dead rows and stale statistics that the earlier ones left (a repeat measured on the first repeat's debris)."""
+    import psycopg
+
+    started = time.perf_counter()
+    with psycopg.connect(**admin_url, dbname=database, autocommit=True) as conn:
+        autovacuum = conn.execute("SHOW autovacuum").fetchone()
+        conn.execute(f"VACUUM (ANALYZE) {', '.join(HOT_TABLES)}")
+    state = autovacuum[0] if autovacuum else "?"
+    print(f"hot tables vacuumed (autovacuum is {state} on this server): {time.perf_counter() - started:.1f} s")
+
+
 def _django_setup(database_url: str) -> None:
     os.environ["DJANGO_SETTINGS_MODULE"] = "config.settings.test"
     os.environ["TEST_DATABASE_URL"] = database_url
@@ -546,6 +601,7 @@ class ScenarioResult:
     merged: ClientResult
     server_cpu: tuple[float, float] | None
     server_ms: dict[str, list[float]] = field(default_factory=dict)  # from the access log, when it is kept
+    ramp: float = 0.0
 
 
 def scenario_run(
@@ -559,17 +615,23 @@ def scenario_run(
     processes: int,
     known: dict[int, dict[str, bool]],
     seed: int,
+    ramp: float = 0.0,
 ) -> ScenarioResult:
+    """Annotators join one after another over ``ramp`` seconds (all at once without one); the figures are those
+    of the ``seconds`` that follow, when all of them are answering (the ramp's are kept apart)."""
     processes = max(1, min(processes, len(annotators)))
     start_at = time.time() + 2.0
-    deadline = start_at + seconds
+    measure_from = start_at + ramp
+    deadline = measure_from + seconds
+    joins = [start_at + ramp * number / len(annotators) for number in range(len(annotators))]
     specs = [
         {
             "port": gunicorn.port,
             "tokens": [token for _pk, token in annotators[index::processes]],
+            "starts": joins[index::processes],
             "known": known,
             "seed": seed + index,
-            "start_at": start_at,
+            "measure_from": measure_from,
             "deadline": deadline,
             "interval": interval,
             "next_every": next_every,
@@ -582,22 +644,25 @@ def scenario_run(
     context = multiprocessing.get_context("spawn")
     with context.Pool(processes) as pool:
         pending = pool.map_async(client_process, specs)
-        time.sleep(max(0.0, start_at - time.time()))
+        time.sleep(max(0.0, measure_from - time.time()))
         meter.start()
-        results = pending.get(timeout=seconds + 120)
+        results = pending.get(timeout=ramp + seconds + 120)
     server_cpu = meter.stop()
     server_ms = _access_log_times(access_log, log_offset) if access_log else {}
     merged = ClientResult()
     for result in results:
         merged.next_ms += result.next_ms
         merged.answer_ms += result.answer_ms
+        merged.ramp_next_ms += result.ramp_next_ms
+        merged.ramp_answer_ms += result.ramp_answer_ms
         merged.acknowledged += result.acknowledged
+        merged.measured_answers += result.measured_answers
         merged.replayed += result.replayed
         merged.conflicts += result.conflicts
         merged.empty += result.empty
         merged.errors.update(result.errors)
         merged.cpu_seconds += result.cpu_seconds
-    return ScenarioResult(name, seconds, [pk for pk, _token in annotators], merged, server_cpu, server_ms)
+    return ScenarioResult(name, seconds, [pk for pk, _token in annotators], merged, server_cpu, server_ms, ramp)
 
 
 def _access_log_times(path: str, offset: int) -> dict[str, list[float]]:
@@ -618,10 +683,15 @@ def _access_log_times(path: str, offset: int) -> dict[str, list[float]]:
 def scenario_report(result: ScenarioResult, *, target: str) -> bool:
     """Print a scenario's figures and its database checks; True when every correctness check holds."""
     merged = result.merged
-    rate = len(merged.acknowledged) / result.seconds
-    print(f"answers acknowledged (201): {len(merged.acknowledged):,} in {result.seconds:.0f} s = {rate:,.1f} answers/s")
+    rate = merged.measured_answers / result.seconds
+    if result.ramp:
+        print(f"annotators joined one by one over {result.ramp:g} s; figures of the {result.seconds:.0f} s after that")
+    print(f"answers acknowledged (201): {merged.measured_answers:,} in {result.seconds:.0f} s = {rate:,.1f} answers/s")
     print(f"  {_latencies('next  ', merged.next_ms)}")
     print(f"  {_latencies('answer', merged.answer_ms)}")
+    if result.ramp:
+        print(f"  while joining: {_latencies('next  ', merged.ramp_next_ms)}")
+        print(f"  while joining: {_latencies('answer', merged.ramp_answer_ms)}")
     print(
         f"  409 conflicts: {merged.conflicts}  empty queue answers: {merged.empty}  idempotent replays: "
         f"{len(merged.replayed)}  errors: {dict(merged.errors) or 'none'}"
@@ -901,6 +971,13 @@ def main() -> int:
         "--latency-repeats", type=int, default=1, help="Run the latency scenario this many times (a distribution)."
     )
     parser.add_argument("--latency-interval", type=float, default=1.0, help="Seconds between an annotator's answers.")
+    parser.add_argument(
+        "--latency-ramp",
+        type=float,
+        default=10.0,
+        help="Latency scenario: annotators join one by one over this many seconds before the measured ones "
+        "(0: all in the first interval, a thundering herd of first requests).",
+    )
     parser.add_argument("--next-every", type=int, default=5, help="Latency scenario: GET next before every n-th.")
     parser.add_argument("--scenario", choices=["capacity", "latency", "both", "none"], default="both")
     parser.add_argument("--profile-answers", type=int, default=200, help="0: no server-side profile.")
@@ -995,6 +1072,7 @@ def main() -> int:
                 f"{args.capacity_seconds:.0f} s ==",
                 flush=True,
             )
+            hot_tables_vacuum(database=args.database, admin_url=admin_url)
             result = scenario_run(
                 name="capacity",
                 gunicorn=server,
@@ -1016,10 +1094,12 @@ def main() -> int:
                 label = f" (repeat {repeat + 1} of {args.latency_repeats})" if args.latency_repeats > 1 else ""
                 print(
                     f"\n== 2. latency{label}: {args.latency_annotators} annotators, one answer each per "
-                    f"{args.latency_interval:g} s, {args.latency_seconds:.0f} s (offered: "
+                    f"{args.latency_interval:g} s, {args.latency_seconds:.0f} s after joining over "
+                    f"{args.latency_ramp:g} s (offered: "
                     f"{args.latency_annotators / args.latency_interval:.0f} answers/s) ==",
                     flush=True,
                 )
+                hot_tables_vacuum(database=args.database, admin_url=admin_url)
                 result = scenario_run(
                     name="latency",
                     gunicorn=server,
@@ -1030,6 +1110,7 @@ def main() -> int:
                     processes=args.processes,
                     known=known,
                     seed=args.seed + 1000 + repeat,
+                    ramp=args.latency_ramp,
                 )
                 p99_next = _percentile(result.merged.next_ms, 99)
                 p99_answer = _percentile(result.merged.answer_ms, 99)

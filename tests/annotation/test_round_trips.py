@@ -1,0 +1,114 @@
+"""The answer path's round trips: what an answer costs in statements does not depend on the pool or the team.
+
+These counts are the contract behind the latency figures of benchmarks/annotation_load.py: every statement is a
+round trip to PostgreSQL, and under load each one is also a wait for the worker's other threads. BEGIN and
+COMMIT are not counted (psycopg sends them itself); the token check is.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.urls import reverse
+from rest_framework.authtoken.models import Token
+from rest_framework.test import APIClient
+
+from annotation.models import Answer, Assignment
+from annotation.services import answer_submit, assignment_next, queue_fill
+from tests.factories import CandidateFactory
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def client(make_user: Any) -> APIClient:
+    """An annotator's API client with a real token, as the load benchmark and the web UI's script speak."""
+    for _ in range(4):
+        CandidateFactory(status="pooled")
+    queue_fill()
+    user = make_user("annotator")
+    api = APIClient()
+    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.get(reverse("api-annotation-next"))  # first request of the process: questions and roles are cached
+    return api
+
+
+def _answer(api: APIClient, step: dict[str, Any], value: bool, key: str) -> tuple[dict[str, Any], list[str]]:
+    payload = {"assignment": step["assignment"], "question": step["question"]["slug"], "value": value}
+    with CaptureQueriesContext(connection) as captured:
+        response = api.post(reverse("api-annotation-answers"), payload | {"idempotency_key": key}, format="json")
+    assert response.status_code == 201, response.content
+    # in a test the transaction is a savepoint: those two statements stand for BEGIN and COMMIT
+    statements = [query["sql"] for query in captured.captured_queries]
+    return response.json(), [sql for sql in statements if not sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT"))]
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement paths are PostgreSQL's")
+def test_an_answer_is_four_statements_and_a_fifth_leases_the_next_candidate_with_its_context(
+    client: APIClient,
+) -> None:
+    step = client.get(reverse("api-annotation-next")).json()["step"]
+
+    # Yes: the pass goes on to the next question of the same candidate; the prefetched lease is still held.
+    body, statements = _answer(client, step, True, "k-1")
+    assert body["step"]["question"]["slug"] == "relevant"
+    assert len(statements) == 4, statements  # token, lock the lease, read states and leases, write everything
+    assert statements[0].lstrip().upper().startswith("SELECT") and "authtoken_token" in statements[0]
+    assert statements[3].startswith("WITH w0 AS (INSERT INTO annotation_answer")
+
+    # No: the pass ends; the prefetched candidate becomes current and a new one is leased ahead, its context read
+    # in the claim's statement (rendering the response reads nothing more).
+    body, statements = _answer(client, body["step"], False, "k-2")
+    assert body["step"]["candidate"]["id"] != step["candidate"]["id"]
+    assert body["prefetch"]["candidate"]["tail"]
+    assert len(statements) == 5, statements
+    assert statements[4].startswith("WITH picked AS")
+    assert Answer.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement paths are PostgreSQL's")
+def test_a_gold_candidate_reads_only_the_annotators_own_rows_however_many_answered_it(make_user: Any) -> None:
+    gold = CandidateFactory(status="pooled", known_labels={"complete": True, "relevant": False})
+    queue_fill()
+    for number in range(12):
+        someone = make_user("annotator", username=f"gold-{number}")
+        step = assignment_next(annotator=someone)
+        assert step is not None and step.assignment.candidate_id == gold.pk
+        answer_submit(
+            annotator=someone,
+            assignment_id=step.assignment.pk,
+            question_slug="complete",
+            value=True,
+            idempotency_key="k",
+        )
+    newcomer = make_user("annotator", username="newcomer")
+    step = assignment_next(annotator=newcomer)
+    assert step is not None and step.question.slug == "complete"  # gold asks every question, in order
+    with CaptureQueriesContext(connection) as captured:
+        result = answer_submit(
+            annotator=newcomer,
+            assignment_id=step.assignment.pk,
+            question_slug="complete",
+            value=True,
+            idempotency_key="k",
+        )
+    assert result.created and result.next_step is not None and result.next_step.question.slug == "relevant"
+    read = next(query for query in captured.captured_queries if "SELECT 'a', s.candidate_id" in query["sql"])
+    with connection.cursor() as cursor:  # the same statement, explained: no scan of the team's answers or leases
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + read["sql"])
+        plan = cursor.fetchone()[0]
+    scanned = _rows_read(plan[0]["Plan"], ("annotation_answer", "annotation_assignment"))
+    assert scanned <= 5, plan  # the newcomer's one lease (read as a lease, a pass and a holder) and answer
+    assert Assignment.objects.filter(candidate=gold).count() == 13
+
+
+def _rows_read(node: dict[str, Any], tables: tuple[str, ...]) -> int:
+    """Rows that scans of ``tables`` returned, or removed by a filter, anywhere in an EXPLAIN ANALYZE plan."""
+    own = 0
+    if node.get("Relation Name") in tables:
+        loops = node.get("Actual Loops", 1)
+        own = (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)) * loops
+    return own + sum(_rows_read(child, tables) for child in node.get("Plans", []))
