@@ -44,6 +44,7 @@ from annotation.models import (
 )
 from knowledge.errors import ApplicationError, Conflict, NotAllowed
 from knowledge.models import Candidate
+from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM
 
 GOLD_WANTED = 32_000  # gold candidates stay open for every annotator
 
@@ -671,14 +672,7 @@ def _assignment(assignment_id: int, candidate_id: int, annotator_id: int, lease_
 # reads them in its own statement, and the selectors read them for a candidate they have not cached.
 CONTEXT_SELECT = (
     "SELECT c.head_kind, c.head_text, c.tail, c.relation_id, r.slug, r.label, r.sentence_template, c.pair_id, "
-    "sq.text, p1.title, p1.external_id, k1.name, p2.id, p2.title, p2.external_id, k2.name "
-    "FROM knowledge_candidate c JOIN knowledge_relation r ON r.id = c.relation_id "
-    "LEFT JOIN knowledge_behaviourpair bp ON bp.id = c.pair_id "
-    "LEFT JOIN knowledge_searchquery sq ON sq.id = bp.query_id "
-    "LEFT JOIN knowledge_product p1 ON p1.id = bp.product_id "
-    "LEFT JOIN knowledge_category k1 ON k1.id = p1.category_id "
-    "LEFT JOIN knowledge_product p2 ON p2.id = bp.other_product_id "
-    "LEFT JOIN knowledge_category k2 ON k2.id = p2.category_id"
+    "sq.text, p1.title, p1.external_id, k1.name, p2.id, p2.title, p2.external_id, k2.name " + CANDIDATE_BEHAVIOUR_FROM
 )
 
 

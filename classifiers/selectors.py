@@ -8,19 +8,14 @@ from django.db import connection
 
 from classifiers.ml.data import Example, describe_head
 from classifiers.models import ModelVersion, ScoringRun, TrainingRun
+from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM
 
 #: Statuses whose candidates are scored: everything that passed the filters.
 SCORABLE = ("pooled", "in_annotation", "labelled", "scored", "accepted", "rejected")
 
 _EXAMPLE_SQL = (
     "SELECT c.id, c.head_kind, c.head_text, c.tail, r.slug, sq.text, p1.title, p1.external_id, k1.name, "
-    "p2.title, p2.external_id "
-    "FROM knowledge_candidate c JOIN knowledge_relation r ON r.id = c.relation_id "
-    "LEFT JOIN knowledge_behaviourpair bp ON bp.id = c.pair_id "
-    "LEFT JOIN knowledge_searchquery sq ON sq.id = bp.query_id "
-    "LEFT JOIN knowledge_product p1 ON p1.id = bp.product_id "
-    "LEFT JOIN knowledge_category k1 ON k1.id = p1.category_id "
-    "LEFT JOIN knowledge_product p2 ON p2.id = bp.other_product_id "
+    "p2.title, p2.external_id " + CANDIDATE_BEHAVIOUR_FROM
 )
 
 

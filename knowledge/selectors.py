@@ -9,6 +9,20 @@ from django.db.models import Count, QuerySet
 from knowledge.cache import cache_get, cache_set
 from knowledge.models import Candidate, IngestRun, Relation
 
+#: A candidate with its relation and the behaviour behind it (the search query, the product bought, the other
+#: product of a co-purchase, each product's category), for raw reads that render candidates in bulk: annotation
+#: steps and the classifiers' texts. Aliases: c, r, bp, sq, p1, k1, p2, k2 (PostgreSQL drops the joins a select
+#: list does not use).
+CANDIDATE_BEHAVIOUR_FROM = (
+    "FROM knowledge_candidate c JOIN knowledge_relation r ON r.id = c.relation_id "
+    "LEFT JOIN knowledge_behaviourpair bp ON bp.id = c.pair_id "
+    "LEFT JOIN knowledge_searchquery sq ON sq.id = bp.query_id "
+    "LEFT JOIN knowledge_product p1 ON p1.id = bp.product_id "
+    "LEFT JOIN knowledge_category k1 ON k1.id = p1.category_id "
+    "LEFT JOIN knowledge_product p2 ON p2.id = bp.other_product_id "
+    "LEFT JOIN knowledge_category k2 ON k2.id = p2.category_id "
+)
+
 
 def candidate_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Candidate]:
     """Candidates with their head and relation loaded, newest first, narrowed by the given filters.
