@@ -65,9 +65,8 @@ class QueueItem(models.Model):
     class Meta:
         indexes = [
             # What a claim scans, in priority order. Items with no free slot stay in it (the claim filters them):
-            # with "in_flight < wanted" in the predicate every write of a queue item became a non-HOT update
-            # with two index insertions, which cost more than the filtering saved (benchmarks/annotation_load.py:
-            # 270 against 333 answers/s on a fresh pool).
+            # with "in_flight < wanted" in the predicate every write of a queue item became a non-HOT update with
+            # two index insertions, and benchmarks/annotation_load.py showed no gain in capacity for that cost.
             models.Index(fields=["-priority", "candidate"], name="queue_open_priority", condition=Q(state="open"))
         ]
 

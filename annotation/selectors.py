@@ -79,7 +79,7 @@ def candidate_context(candidate: Candidate) -> dict[str, Any]:
 
 
 def _load_context(candidate_id: int, row: tuple[Any, ...] | None = None) -> tuple[dict[str, Any], int]:
-    """(context, relation id) from the candidate's ``CONTEXT_COLUMNS`` row: the one the claim read with the lease,
+    """(context, relation id) from the candidate's ``CONTEXT_SELECT`` row: the one the claim read with the lease,
     else one statement."""
     if row is None:
         with connection.cursor() as cursor:

@@ -82,7 +82,7 @@ class Step:
     assignment: Assignment
     question: Question
     settled_yes: frozenset[int] | None = None  # questions settled Yes (None: not read yet)
-    context_row: tuple[Any, ...] | None = None  # the candidate's CONTEXT_COLUMNS, when the claim read them
+    context_row: tuple[Any, ...] | None = None  # the candidate's CONTEXT_SELECT row, when the claim read it
 
 
 # --- the queue ----------------------------------------------------------------------------------------------

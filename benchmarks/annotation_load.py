@@ -129,6 +129,20 @@ class ClientResult:
     errors: Counter[str] = field(default_factory=Counter)
     cpu_seconds: float = 0.0
 
+    def add(self, other: ClientResult) -> None:
+        """Take another annotator's or client process's measurements into this one."""
+        self.next_ms += other.next_ms
+        self.answer_ms += other.answer_ms
+        self.ramp_next_ms += other.ramp_next_ms
+        self.ramp_answer_ms += other.ramp_answer_ms
+        self.acknowledged += other.acknowledged
+        self.measured_answers += other.measured_answers
+        self.replayed += other.replayed
+        self.conflicts += other.conflicts
+        self.empty += other.empty
+        self.errors.update(other.errors)
+        self.cpu_seconds += other.cpu_seconds
+
 
 class _Annotator:
     """One simulated annotator: a keep-alive connection and a loop of answers (next step from each response)."""
@@ -239,17 +253,7 @@ def client_process(spec: dict[str, Any]) -> ClientResult:
     )
     merged = ClientResult()
     for annotator in annotators:
-        result = annotator.result
-        merged.next_ms += result.next_ms
-        merged.answer_ms += result.answer_ms
-        merged.ramp_next_ms += result.ramp_next_ms
-        merged.ramp_answer_ms += result.ramp_answer_ms
-        merged.acknowledged += result.acknowledged
-        merged.measured_answers += result.measured_answers
-        merged.replayed += result.replayed
-        merged.conflicts += result.conflicts
-        merged.empty += result.empty
-        merged.errors.update(result.errors)
+        merged.add(annotator.result)
     usage = resource.getrusage(resource.RUSAGE_SELF)
     merged.cpu_seconds = usage.ru_utime + usage.ru_stime - cpu_before
     return merged
@@ -651,17 +655,7 @@ def scenario_run(
     server_ms = _access_log_times(access_log, log_offset) if access_log else {}
     merged = ClientResult()
     for result in results:
-        merged.next_ms += result.next_ms
-        merged.answer_ms += result.answer_ms
-        merged.ramp_next_ms += result.ramp_next_ms
-        merged.ramp_answer_ms += result.ramp_answer_ms
-        merged.acknowledged += result.acknowledged
-        merged.measured_answers += result.measured_answers
-        merged.replayed += result.replayed
-        merged.conflicts += result.conflicts
-        merged.empty += result.empty
-        merged.errors.update(result.errors)
-        merged.cpu_seconds += result.cpu_seconds
+        merged.add(result)
     return ScenarioResult(name, seconds, [pk for pk, _token in annotators], merged, server_cpu, server_ms, ramp)
 
 
