@@ -19,10 +19,14 @@ DATABASES = {
 }
 DATABASES["default"]["TEST"] = {"NAME": env.str("TEST_DATABASE_NAME", default=f"test_plausi_{CHECKOUT_ID}")}
 CELERY_BROKER_URL = env.str("TEST_CELERY_BROKER_URL", default="redis://127.0.0.1:6379/15")
+_VISIBILITY_TIMEOUT = env.int("TEST_CELERY_VISIBILITY_TIMEOUT", default=3600)
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "global_keyprefix": f"plausi-test-{CHECKOUT_ID}:",
     # a worker killed by a test has its unacknowledged task delivered again after this (Redis visibility timeout)
-    "visibility_timeout": env.int("TEST_CELERY_VISIBILITY_TIMEOUT", default=3600),
+    "visibility_timeout": _VISIBILITY_TIMEOUT,
+    # kombu restores those tasks under a Redis lock that expires after 5 minutes: a worker killed while holding it
+    # would hold back the restore for longer than a test waits
+    "unacked_mutex_expire": min(300, _VISIBILITY_TIMEOUT),
 }
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # fast logins in tests only
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(BASE_DIR / "var" / "test-private")))
