@@ -16,16 +16,24 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from annotation import selectors, services
 from annotation.models import Answer, Assignment
 from annotation.services import answer_submit, assignment_next, queue_fill
+from knowledge import roles
 from tests.factories import CandidateFactory
 
 pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client(make_user: Any) -> APIClient:
-    """An annotator's API client with a real token, as the load benchmark and the web UI's script speak."""
+def client(make_user: Any, monkeypatch: pytest.MonkeyPatch) -> APIClient:
+    """An annotator's API client with a real token, as the load benchmark and the web UI's script speak.
+
+    Periodic work that a request only sometimes pays is held off, so that the counts are an answer's own: the sweep
+    of lapsed leases (at most once a second per process) and the few-second caches of roles and the open count."""
+    monkeypatch.setattr(services, "_sweep_due", lambda: False)
+    monkeypatch.setattr(roles, "ROLES_TTL_SECONDS", 3600.0)
+    monkeypatch.setattr(selectors, "_OPEN_COUNT_TTL_SECONDS", 3600.0)
     for _ in range(4):
         CandidateFactory(status="pooled")
     queue_fill()
