@@ -15,6 +15,13 @@ The algorithm (see docs/annotation.md for a worked example):
 * Gold candidates (known answers from ingest) are mixed in at ``GOLD_RATE``, look like any other, stay open for
   every annotator and never change their labels; answers to them score the annotator, who is flagged (and by
   default paused and left out of consolidation) under ``GOLD_MIN_ACCURACY``.
+
+PLAN_STABLE_JOINS: a lease reaches its queue item by key (a scalar subquery, or ``= (SELECT ...)`` /
+``= ANY(ARRAY(...))`` on the item's primary key), never by a plain join of assignments to queue items. Planned as
+a join, PostgreSQL may pick a merge join that walks the queue's primary key from the lowest candidate id up to the
+lease's (it trusts the assignment statistics from the last ANALYZE, which predate the leases being read). That
+walk grows with every claim: 908 index rows and 220 buffers per answer after a few thousand claims in the load
+benchmark, for a statement that needs 4 (tests/annotation/test_round_trips.py checks the plans).
 """
 
 from __future__ import annotations
@@ -267,9 +274,9 @@ def _read(candidate_ids: list[int], *, annotator_id: int, with_leases: bool = Fa
     if with_leases:
         # 'L': the annotator's own open leases (the assignment id in the third column); 'P': they are paused
         sql += (
-            " UNION ALL SELECT 'L', a.candidate_id, a.id, 0, q.is_gold, FALSE, 0, 0, '', a.lease_expires_at, "
-            "a.created_at FROM annotation_assignment a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
-            "WHERE a.annotator_id = %s AND a.status = 'leased' "
+            " UNION ALL SELECT 'L', a.candidate_id, a.id, 0, (SELECT q.is_gold FROM annotation_queueitem q "
+            "WHERE q.candidate_id = a.candidate_id), FALSE, 0, 0, '', a.lease_expires_at, a.created_at "
+            "FROM annotation_assignment a WHERE a.annotator_id = %s AND a.status = 'leased' "
             "UNION ALL SELECT 'P', 0, 0, 0, NULL, TRUE, 0, 0, '', NULL, NULL FROM annotation_annotatorprofile "
             "WHERE user_id = %s AND paused"
         )
@@ -610,11 +617,14 @@ def leases_expire(*, now: dt.datetime | None = None, limit: int = 500) -> int:
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             cursor.execute(
-                "WITH lapsed AS (SELECT a.id FROM annotation_assignment a "
-                "JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
+                "WITH lapsed AS (SELECT a.id, a.candidate_id FROM annotation_assignment a "
                 "WHERE a.status = 'leased' AND a.lease_expires_at < %s ORDER BY a.lease_expires_at LIMIT %s "
-                "FOR UPDATE OF a, q SKIP LOCKED), "
-                "gone AS (UPDATE annotation_assignment a SET status = 'expired', finished_at = %s FROM lapsed "
+                "FOR UPDATE OF a SKIP LOCKED), "
+                # the queue items by key (see PLAN_STABLE_JOINS); one being consolidated now is left for later
+                "free AS (SELECT q.candidate_id FROM annotation_queueitem q "
+                "WHERE q.candidate_id = ANY(ARRAY(SELECT candidate_id FROM lapsed)) FOR UPDATE OF q SKIP LOCKED), "
+                "gone AS (UPDATE annotation_assignment a SET status = 'expired', finished_at = %s "
+                "FROM lapsed JOIN free ON free.candidate_id = lapsed.candidate_id "
                 "WHERE a.id = lapsed.id RETURNING a.candidate_id), "
                 "slots AS (UPDATE annotation_queueitem q SET in_flight = GREATEST(q.in_flight - g.n, 0) "
                 "FROM (SELECT candidate_id, count(*) AS n FROM gone GROUP BY candidate_id) g "
@@ -932,8 +942,10 @@ def _answer_submit(
             "FROM annotation_assignment a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
             "JOIN knowledge_candidate c ON c.id = a.candidate_id "
             "LEFT JOIN annotation_answer k ON k.annotator_id = %s AND k.idempotency_key = %s "
-            "WHERE a.id = %s" + lock,
-            [annotator.pk, annotator.pk, idempotency_key, assignment_id],
+            # the queue item by its key too (see PLAN_STABLE_JOINS)
+            "WHERE a.id = %s AND q.candidate_id = (SELECT x.candidate_id FROM annotation_assignment x WHERE x.id = %s)"
+            + lock,
+            [annotator.pk, annotator.pk, idempotency_key, assignment_id, assignment_id],
         )
         row = cursor.fetchone()
     if row is None:

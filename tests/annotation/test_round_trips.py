@@ -7,17 +7,19 @@ COMMIT are not counted (psycopg sends them itself); the token check is.
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
+from django.utils import timezone
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotation import selectors, services
-from annotation.models import Answer, Assignment
+from annotation.models import Answer, Assignment, QueueItem
 from annotation.services import answer_submit, assignment_next, queue_fill
 from knowledge import roles
 from tests.factories import CandidateFactory
@@ -105,12 +107,17 @@ def test_a_gold_candidate_reads_only_the_annotators_own_rows_however_many_answer
         )
     assert result.created and result.next_step is not None and result.next_step.question.slug == "relevant"
     read = next(query for query in captured.captured_queries if "SELECT 'a', s.candidate_id" in query["sql"])
-    with connection.cursor() as cursor:  # the same statement, explained: no scan of the team's answers or leases
-        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + read["sql"])
-        plan = cursor.fetchone()[0]
-    scanned = _rows_read(plan[0]["Plan"], ("annotation_answer", "annotation_assignment"))
+    plan = _explained(read["sql"])  # the same statement, explained: no scan of the team's answers or leases
+    scanned = _rows_read(plan, ("annotation_answer", "annotation_assignment"))
     assert scanned <= 5, plan  # the newcomer's one lease (read as a lease, a pass and a holder) and answer
     assert Assignment.objects.filter(candidate=gold).count() == 13
+
+
+def _explained(sql: str) -> dict[str, Any]:
+    """The root node of EXPLAIN ANALYZE of ``sql``, which runs it (its writes stay in the test's transaction)."""
+    with connection.cursor() as cursor:
+        cursor.execute("EXPLAIN (ANALYZE, FORMAT JSON) " + sql)
+        return cursor.fetchone()[0][0]["Plan"]
 
 
 def _rows_read(node: dict[str, Any], tables: tuple[str, ...]) -> int:
@@ -120,3 +127,57 @@ def _rows_read(node: dict[str, Any], tables: tuple[str, ...]) -> int:
         loops = node.get("Actual Loops", 1)
         own = (node.get("Actual Rows", 0) + node.get("Rows Removed by Filter", 0)) * loops
     return own + sum(_rows_read(child, tables) for child in node.get("Plans", []))
+
+
+def _clone_candidates(template: Any, count: int) -> None:
+    """``count`` pooled copies of ``template`` in one statement (a pool large enough for the planner to weigh)."""
+    columns = [f.column for f in type(template)._meta.concrete_fields if f.column not in ("id", "dedup_key")]
+    listed = ", ".join(connection.ops.quote_name(column) for column in columns)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"INSERT INTO knowledge_candidate (dedup_key, {listed}) "  # noqa: S608 (model metadata only)
+            f"SELECT 'clone-' || g, {listed} FROM knowledge_candidate, generate_series(1, %s) g WHERE id = %s",
+            [count, template.pk],
+        )
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement paths are PostgreSQL's")
+def test_an_answer_reaches_its_queue_item_by_key_whatever_the_statistics_say(make_user: Any) -> None:
+    """The planner statistics a load run starts with (ANALYZE when the leases were few and on the first
+    candidates) must not turn the lease -> queue item lookups into a walk along the queue (PLAN_STABLE_JOINS)."""
+    _clone_candidates(CandidateFactory(status="pooled"), 5_000)
+    queue_fill()
+    for number in range(20):  # the first leases, on the first candidates of the queue
+        assert assignment_next(annotator=make_user("annotator", username=f"early-{number}")) is not None
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotation_assignment, annotation_queueitem")
+    late = max(QueueItem.objects.values_list("candidate_id", flat=True))
+    QueueItem.objects.filter(candidate_id=late).update(priority=10.0**9)  # leased next, far along the queue
+    annotator = make_user("annotator", username="late")
+    step = assignment_next(annotator=annotator)
+    assert step is not None and step.assignment.candidate_id == late
+
+    with CaptureQueriesContext(connection) as captured:
+        answer_submit(
+            annotator=annotator,
+            assignment_id=step.assignment.pk,
+            question_slug=step.question.slug,
+            value=True,
+            idempotency_key="k",
+        )
+    statements = [query["sql"] for query in captured.captured_queries]
+    reads = [sql for sql in statements if sql.lstrip().startswith(("SELECT", "WITH items"))]
+    assert len(reads) == 2, reads  # lock the lease with its queue item; read states and the annotator's leases
+    for sql in reads:
+        plan = _explained(sql)
+        assert _rows_read(plan, ("annotation_queueitem",)) <= 6, plan  # by key: 2 leases, not 5,000
+
+    # The sweep of lapsed leases reaches their queue items by key too (it runs inside answers, once a second).
+    Assignment.objects.filter(pk=step.assignment.pk).update(lease_expires_at=timezone.now() - dt.timedelta(hours=1))
+    with CaptureQueriesContext(connection) as captured, transaction.atomic():
+        assert services.leases_expire() == 1
+        transaction.set_rollback(True)  # run for real below, explained
+    (sweep,) = [query["sql"] for query in captured.captured_queries if "lapsed" in query["sql"]]
+    plan = _explained(sweep)
+    assert _rows_read(plan, ("annotation_queueitem",)) <= 4, plan  # the lapsed one, locked and updated
+    assert Assignment.objects.get(pk=step.assignment.pk).status == "expired"
