@@ -913,10 +913,10 @@ def answer_submit(
     """Store an answer to the current question of one's own lease and move on; a retried key is stored once.
 
     One transaction of four statements (five or six when it leases a new candidate), whatever the pool size:
-    lock the lease and its queue item (reading the idempotency key and the annotator's exclusion with them); read
-    the candidate's answers, labels and lease holders with the annotator's leases and paused flag; insert the
-    answer and write the consolidation in one statement; then claim a new candidate if the response's next and
-    prefetched steps need one.
+    lock the lease and its queue item (reading the annotator's exclusion with them); read the candidate's answers,
+    labels and lease holders with the annotator's leases and paused flag; insert the answer and write the
+    consolidation in one statement; then claim a new candidate if the response's next and prefetched steps need
+    one. A retry of a stored key costs one more statement (the key's answer, replayed).
     """
     if not idempotency_key or len(idempotency_key) > 64:
         raise ApplicationError("An idempotency key of 1 to 64 characters is required.")
@@ -937,27 +937,27 @@ def _answer_submit(
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT a.candidate_id, a.annotator_id, a.status, q.is_gold, q.state, q.wanted, q.in_flight, "
-            "CASE WHEN q.is_gold THEN c.known_labels END, k.id, k.assignment_id, k.value, "
+            "CASE WHEN q.is_gold THEN c.known_labels END, "
             "COALESCE((SELECT p.excluded FROM annotation_annotatorprofile p WHERE p.user_id = %s), FALSE) "
             "FROM annotation_assignment a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
             "JOIN knowledge_candidate c ON c.id = a.candidate_id "
-            "LEFT JOIN annotation_answer k ON k.annotator_id = %s AND k.idempotency_key = %s "
             # the queue item by its key too (see PLAN_STABLE_JOINS)
             "WHERE a.id = %s AND q.candidate_id = (SELECT x.candidate_id FROM annotation_assignment x WHERE x.id = %s)"
             + lock,
-            [annotator.pk, annotator.pk, idempotency_key, assignment_id, assignment_id],
+            [annotator.pk, assignment_id, assignment_id],
         )
         row = cursor.fetchone()
     if row is None:
         return _replay_or_refuse(
             annotator, assignment_id, value, idempotency_key, NotAllowed("This assignment is not yours.")
         )
-    (candidate_id, owner_id, status, is_gold, item_state, wanted, in_flight, known) = row[:8]
-    key_id, key_assignment, key_value, excluded = row[8:]
+    (candidate_id, owner_id, status, is_gold, item_state, wanted, in_flight, known, excluded) = row
     if owner_id != annotator.pk:
         raise NotAllowed("This assignment is not yours.")
-    if key_id is not None:
-        return _replay(annotator, assignment_id, value, (key_id, key_assignment, bool(key_value)))
+    # A retried submit is not looked up here: its answer, once stored, ended the pass or moved it to a later
+    # question, so the checks below send it to _replay_or_refuse, which replays it; a retry racing its first
+    # attempt loses at the INSERT (_AnswerNotStored). Looking the key up on every answer cost a read of the
+    # annotator's answers whenever the planner's statistics predate the annotator (PLAN_STABLE_JOINS).
     if status != Assignment.Status.LEASED:
         refusal = Conflict(f"This lease is {status}; ask for the next question.")
         return _replay_or_refuse(annotator, assignment_id, value, idempotency_key, refusal)

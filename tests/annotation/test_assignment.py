@@ -141,7 +141,7 @@ def test_a_lapsed_lease_gives_its_slot_back() -> None:
 
 
 def test_a_retried_submit_with_the_same_key_is_stored_once() -> None:
-    pooled()
+    pooled(2)
     user = UserFactory(role="annotator")
     step = assignment_next(annotator=user)
     assert step is not None
@@ -158,6 +158,15 @@ def test_a_retried_submit_with_the_same_key_is_stored_once() -> None:
     assert Answer.objects.count() == 1
     with pytest.raises(Conflict):
         answer_submit(**{**kwargs, "value": False})
+    # The key once more, for another lease whose question is open: refused, and that lease is left as it was
+    # (the answer path does not look the key up first; the insert meets it and the whole transaction rolls back).
+    assert first.prefetch is not None
+    other = first.prefetch.assignment.pk
+    with pytest.raises(Conflict, match="already used for another answer"):
+        answer_submit(**{**kwargs, "assignment_id": other})
+    assert Answer.objects.count() == 1 and not Answer.objects.filter(assignment_id=other).exists()
+    assert Assignment.objects.get(pk=other).status == "leased"
+    assert answer_submit(**{**kwargs, "assignment_id": other, "idempotency_key": "new-key"}).created
 
 
 def test_nobody_can_answer_another_annotators_lease() -> None:
