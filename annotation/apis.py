@@ -7,7 +7,6 @@ from typing import Any
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.parsers import JSONParser
-from rest_framework.renderers import JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
@@ -20,6 +19,7 @@ from annotation.services import (
     assignment_next_with_prefetch,
     assignment_skip,
 )
+from knowledge.api_fast import FastJSONRenderer, SingleRendererNegotiation
 from knowledge.api_schema import error
 from knowledge.permissions import HasAnyRole, IsCuratorOrAdmin
 
@@ -106,7 +106,8 @@ class AnnotationNextApi(APIView):
     """The current question of your lease, or a newly leased candidate's first open question."""
 
     permission_classes = [HasAnyRole]
-    renderer_classes = [JSONRenderer]  # the hot path: no content negotiation among several renderers
+    renderer_classes = [FastJSONRenderer]  # the hot path (knowledge.api_fast)
+    content_negotiation_class = SingleRendererNegotiation
     parser_classes = [JSONParser]
 
     @extend_schema(operation_id="annotation_next", responses=NextOutputSerializer)
@@ -118,7 +119,8 @@ class AnswerCreateApi(APIView):
     """Answer the current question. The response carries the next question (one round trip per answer)."""
 
     permission_classes = [HasAnyRole]
-    renderer_classes = [JSONRenderer]  # the hot path: no content negotiation among several renderers
+    renderer_classes = [FastJSONRenderer]  # the hot path (knowledge.api_fast)
+    content_negotiation_class = SingleRendererNegotiation
     parser_classes = [JSONParser]
 
     class AnswerCreateInputSerializer(serializers.Serializer):

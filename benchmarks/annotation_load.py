@@ -73,6 +73,7 @@ sys.path.insert(0, str(ROOT))
 
 HOST = "127.0.0.1"
 NEXT_PATH = "/api/annotation/next"
+SLOW_MS = 50.0  # the latency target: requests slower than this are reported by when they were sent
 ANSWER_PATH = "/api/annotation/answers"
 YES_WITHOUT_KNOWN_LABEL = 0.7
 TARGET_ANSWERS_PER_SECOND = 300
@@ -128,6 +129,7 @@ class ClientResult:
     empty: int = 0
     errors: Counter[str] = field(default_factory=Counter)
     cpu_seconds: float = 0.0
+    slow: list[tuple[float, float]] = field(default_factory=list)  # (sent at, ms) of measured requests over SLOW_MS
 
     def add(self, other: ClientResult) -> None:
         """Take another annotator's or client process's measurements into this one."""
@@ -142,6 +144,7 @@ class ClientResult:
         self.empty += other.empty
         self.errors.update(other.errors)
         self.cpu_seconds += other.cpu_seconds
+        self.slow += other.slow
 
 
 class _Annotator:
@@ -158,6 +161,8 @@ class _Annotator:
 
     def _timed(self, kind: str, elapsed: float, sent_at: float) -> None:
         ramp = sent_at < self.measure_from
+        if not ramp and elapsed > SLOW_MS:
+            self.result.slow.append((sent_at, elapsed))
         if kind == "next":
             (self.result.ramp_next_ms if ramp else self.result.next_ms).append(elapsed)
         else:
@@ -601,6 +606,7 @@ def _latencies(name: str, values: list[float]) -> str:
 class ScenarioResult:
     name: str
     seconds: float
+    measure_from: float
     annotators: list[int]
     merged: ClientResult
     server_cpu: tuple[float, float] | None
@@ -656,7 +662,8 @@ def scenario_run(
     merged = ClientResult()
     for result in results:
         merged.add(result)
-    return ScenarioResult(name, seconds, [pk for pk, _token in annotators], merged, server_cpu, server_ms, ramp)
+    annotator_ids = [pk for pk, _token in annotators]
+    return ScenarioResult(name, seconds, measure_from, annotator_ids, merged, server_cpu, server_ms, ramp)
 
 
 def _access_log_times(path: str, offset: int) -> dict[str, list[float]]:
@@ -672,6 +679,18 @@ def _access_log_times(path: str, offset: int) -> dict[str, list[float]]:
             if len(parts) == 2 and parts[1].isdigit():
                 times.setdefault(parts[0].decode(errors="replace"), []).append(int(parts[1]) / 1000)
     return times
+
+
+def _slow_seconds(slow: list[tuple[float, float]], measure_from: float) -> str:
+    """When the requests over SLOW_MS were sent, by second of the measured window: a few seconds holding most of
+    them is a stall (a checkpoint, a lock, the host), slow requests spread over the run are queueing."""
+    by_second = Counter(int(sent_at - measure_from) for sent_at, _ms in slow)
+    worst = ", ".join(f"{second} s: {count}" for second, count in sorted(by_second.most_common(5)))
+    began = time.strftime("%H:%M:%S", time.gmtime(measure_from))
+    return (
+        f"over {SLOW_MS:g} ms: {len(slow):,} requests, sent in {len(by_second)} different seconds of the window "
+        f"that began {began} UTC (most: {worst})"
+    )
 
 
 def scenario_report(result: ScenarioResult, *, target: str) -> bool:
@@ -695,6 +714,8 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
         web, db = result.server_cpu
         cpu += f"; gunicorn: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
     print(f"  {cpu} (of {os.cpu_count()} on this machine)")
+    if merged.slow:
+        print(f"  {_slow_seconds(merged.slow, result.measure_from)}")
     for path, label in ((NEXT_PATH, "next  "), (ANSWER_PATH, "answer")):
         if result.server_ms.get(path):
             print(f"  server-side (gunicorn access log) {_latencies(label, result.server_ms[path])}")

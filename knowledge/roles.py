@@ -47,11 +47,23 @@ def roles_cache_clear(user_id: int | None = None) -> None:
         _group_roles.pop(user_id, None)
 
 
+_READ_WITH_USER = "_role_groups_read_with_user"
+
+
+def roles_read_with_user(user: Any, names: list[str]) -> None:
+    """Attach the role groups read in the same statement as ``user`` (token authentication does): they are as
+    fresh as the user row, and ``user_roles`` then needs neither a query nor the per-process cache."""
+    setattr(user, _READ_WITH_USER, frozenset(names))
+
+
 def user_roles(user: Any) -> frozenset[str]:
-    """The roles of an active user: their role groups (cached briefly per process), plus admin for a superuser."""
+    """The roles of an active user: their role groups (read with the user, else cached briefly per process), plus
+    admin for a superuser."""
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return frozenset()
-    roles = _groups_of(user.pk)
+    roles = getattr(user, _READ_WITH_USER, None)
+    if roles is None:
+        roles = _groups_of(user.pk)
     return roles | {Role.ADMIN.value} if user.is_superuser else roles
 
 
