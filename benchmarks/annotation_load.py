@@ -612,6 +612,7 @@ class ScenarioResult:
     server_cpu: tuple[float, float] | None
     server_ms: dict[str, list[float]] = field(default_factory=dict)  # from the access log, when it is kept
     ramp: float = 0.0
+    interval: float = 0.0  # seconds between an annotator's answers; 0: no think time
 
 
 def scenario_run(
@@ -663,7 +664,7 @@ def scenario_run(
     for result in results:
         merged.add(result)
     annotator_ids = [pk for pk, _token in annotators]
-    return ScenarioResult(name, seconds, measure_from, annotator_ids, merged, server_cpu, server_ms, ramp)
+    return ScenarioResult(name, seconds, measure_from, annotator_ids, merged, server_cpu, server_ms, ramp, interval)
 
 
 def _access_log_times(path: str, offset: int) -> dict[str, list[float]]:
@@ -714,7 +715,7 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
         web, db = result.server_cpu
         cpu += f"; gunicorn: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
     print(f"  {cpu} (of {os.cpu_count()} on this machine)")
-    if merged.slow:
+    if merged.slow and result.interval:  # with no think time (capacity) every request queues: not a stall
         print(f"  {_slow_seconds(merged.slow, result.measure_from)}")
     for path, label in ((NEXT_PATH, "next  "), (ANSWER_PATH, "answer")):
         if result.server_ms.get(path):
