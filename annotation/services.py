@@ -222,6 +222,23 @@ class _Reading:
     states: dict[int, _CandidateState]
     leases: list[_Lease] | None = None
     paused: bool = False
+    locked: _Locked | None = None  # with ``lock_assignment``: that lease and its queue item, locked
+
+
+@dataclass
+class _Locked:
+    """A lease locked with its queue item (FOR UPDATE), as the answer path needs them."""
+
+    candidate_id: int
+    owner_id: int
+    status: str
+    is_gold: bool
+    item_state: str
+    wanted: int
+    in_flight: int
+    known: Any  # the gold candidate's known labels (None for others)
+    excluded: bool  # the asking annotator's answers are left out of consolidation
+    fresh: bool  # the queue item locked is the version the statement's snapshot saw (see _lock_and_read)
 
 
 def _load_states(
@@ -231,17 +248,25 @@ def _load_states(
     return _read(candidate_ids, annotator_id=annotator_id, with_leases=with_leases).states
 
 
-def _read(candidate_ids: list[int], *, annotator_id: int, with_leases: bool = False) -> _Reading:
+def _read(
+    candidate_ids: list[int], *, annotator_id: int, with_leases: bool = False, lock_assignment: int | None = None
+) -> _Reading:
     """The answers, labels and lease holders of some candidates, in one round trip, as ``annotator_id`` needs
     them: on gold candidates only that annotator's own rows (gold labels are the known answers, and a gold
     candidate collects answers from every annotator: reading them all would grow with the team). With
     ``with_leases``, also every candidate the annotator holds a lease on, those leases and the annotator's paused
-    flag (the answer path lists its next steps from this reading instead of asking again)."""
+    flag (the answer path lists its next steps from this reading instead of asking again). With
+    ``lock_assignment`` (PostgreSQL), the statement first locks that lease and its queue item and reads that
+    candidate too (see ``_lock_and_read``)."""
     states = {candidate_id: _CandidateState() for candidate_id in candidate_ids}
-    if not candidate_ids and not with_leases:
+    if not candidate_ids and not with_leases and lock_assignment is None:
         return _Reading(states)
     ids = " UNION ALL ".join(["SELECT CAST(%s AS bigint)"] * len(candidate_ids))
     id_params: list[Any] = list(candidate_ids)
+    locked = ""
+    if lock_assignment is not None:
+        locked = f"locked AS MATERIALIZED ({LOCK_SELECT.format(version=', q.xmin AS version')} FOR UPDATE OF a, q), "
+        ids = f"SELECT k.candidate_id FROM locked k UNION ALL {ids}" if ids else "SELECT k.candidate_id FROM locked k"
     if with_leases:  # the annotator's leases: index assignment_leased_by
         leased = "SELECT a.candidate_id FROM annotation_assignment a WHERE a.annotator_id = %s AND a.status = 'leased'"
         ids = f"{leased} UNION ALL {ids}" if ids else leased
@@ -250,7 +275,7 @@ def _read(candidate_ids: list[int], *, annotator_id: int, with_leases: bool = Fa
     # of that lease), so that a gold candidate's thousands of answers from the rest of the team are never
     # scanned; "is gold" filters the materialised items before any join.
     sql = (
-        "WITH items AS MATERIALIZED (SELECT g.candidate_id, g.is_gold FROM annotation_queueitem g "
+        f"WITH {locked}items AS MATERIALIZED (SELECT g.candidate_id, g.is_gold FROM annotation_queueitem g "
         f"WHERE g.candidate_id IN ({ids})) "
         "SELECT 'a', s.candidate_id, s.annotator_id, s.question_id, s.value, COALESCE(p.excluded, FALSE), 0, 0, '', "
         "CAST(NULL AS timestamptz), CAST(NULL AS timestamptz) "
@@ -270,7 +295,8 @@ def _read(candidate_ids: list[int], *, annotator_id: int, with_leases: bool = Fa
         "FROM items g JOIN annotation_assignment a ON a.candidate_id = g.candidate_id AND a.annotator_id = %s "
         "WHERE g.is_gold"
     )
-    params = [*id_params, annotator_id, annotator_id]
+    lock_params = [] if lock_assignment is None else [annotator_id, lock_assignment, lock_assignment]
+    params = [*lock_params, *id_params, annotator_id, annotator_id]
     if with_leases:
         # 'L': the annotator's own open leases (the assignment id in the third column); 'P': they are paused
         sql += (
@@ -281,11 +307,24 @@ def _read(candidate_ids: list[int], *, annotator_id: int, with_leases: bool = Fa
             "WHERE user_id = %s AND paused"
         )
         params += [annotator_id, annotator_id]
+    if lock_assignment is not None:
+        # 'K': the locked lease (owner in the third column, is gold, fresh, wanted, in flight, then the rest as JSON)
+        sql += (
+            " UNION ALL SELECT 'K', k.candidate_id, k.annotator_id, 0, k.is_gold, k.version = (SELECT v.xmin "
+            "FROM annotation_queueitem v WHERE v.candidate_id = k.candidate_id), k.wanted, k.in_flight, "
+            "CAST(json_build_array(k.status, k.state, k.known, k.excluded) AS text), NULL, NULL FROM locked k"
+        )
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
         rows = cursor.fetchall()
     reading = _Reading(states, [] if with_leases else None)
     for kind, candidate_id, row_id, question_id, value, flag, yes, no, method, expires, created in rows:
+        if kind == "K":
+            status, item_state, known, excluded = orjson.loads(method)
+            reading.locked = _Locked(
+                candidate_id, row_id, status, bool(value), item_state, yes, no, known, bool(excluded), bool(flag)
+            )
+            continue
         if kind == "L":
             assert reading.leases is not None
             reading.leases.append(_Lease(row_id, candidate_id, _read_ts(expires), bool(value), _read_ts(created)))
@@ -302,6 +341,46 @@ def _read(candidate_ids: list[int], *, annotator_id: int, with_leases: bool = Fa
             state.leased.append(row_id)
     if reading.leases:
         reading.leases.sort(key=lambda lease: (lease.created, lease.assignment_id))
+    return reading
+
+
+# A lease with its queue item, candidate (gold labels) and the asking annotator's exclusion; parameters: the
+# annotator, the assignment twice. The queue item is reached by key (PLAN_STABLE_JOINS).
+LOCK_SELECT = (
+    "SELECT a.candidate_id, a.annotator_id, a.status, q.is_gold, q.state, q.wanted, q.in_flight, "
+    "CASE WHEN q.is_gold THEN c.known_labels END AS known, "
+    "COALESCE((SELECT p.excluded FROM annotation_annotatorprofile p WHERE p.user_id = %s), FALSE) AS excluded"
+    "{version} FROM annotation_assignment a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
+    "JOIN knowledge_candidate c ON c.id = a.candidate_id "
+    "WHERE a.id = %s AND q.candidate_id = (SELECT x.candidate_id FROM annotation_assignment x WHERE x.id = %s)"
+)
+
+
+def _lock_and_read(assignment_id: int, *, annotator_id: int) -> _Reading:
+    """Lock a lease and its queue item, and read (as ``_read`` with leases) its candidate and the annotator's
+    leases; ``reading.locked`` is None when there is no such lease.
+
+    On PostgreSQL this is one statement. Its snapshot is taken before the lock is granted, so what it read is
+    only current if no transaction holding that lock committed in between. Every such transaction (an answer, a
+    claim, a skip, an undo, a lapsed lease given back) writes the queue item, so the check is the item's version:
+    when the version locked is not the one the snapshot saw, the candidate is read again, now under the lock."""
+    if connection.vendor != "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute(LOCK_SELECT.format(version=""), [annotator_id, assignment_id, assignment_id])
+            row = cursor.fetchone()
+        if row is None:
+            return _Reading({}, [])
+        reading = _read([row[0]], annotator_id=annotator_id, with_leases=True)
+        candidate_id, owner_id, status, is_gold, item_state, wanted, in_flight, known, excluded = row
+        reading.locked = _Locked(
+            candidate_id, owner_id, status, bool(is_gold), item_state, wanted, in_flight, known, bool(excluded), True
+        )
+        return reading
+    reading = _read([], annotator_id=annotator_id, with_leases=True, lock_assignment=assignment_id)
+    locked = reading.locked
+    if locked is not None and not locked.fresh:
+        reading = _read([locked.candidate_id], annotator_id=annotator_id, with_leases=True)
+        reading.locked = locked
     return reading
 
 
@@ -766,7 +845,9 @@ def _claim(annotator: Any, now: dt.datetime) -> _Claimed | None:
 
 
 def _finish(assignment: Assignment, status: str, now: dt.datetime) -> bool:
-    """End a lease and give its slot back; False when it had already ended (claimed by a conditional UPDATE)."""
+    """End a lease and give its slot back; False when it had already ended (claimed by a conditional UPDATE).
+    The queue item is written even when no slot was held: every transaction that changes a candidate's leases,
+    answers or labels under its lock writes it (``_lock_and_read`` relies on that)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "UPDATE annotation_assignment SET status = %s, finished_at = %s WHERE id = %s AND status = 'leased'",
@@ -775,8 +856,8 @@ def _finish(assignment: Assignment, status: str, now: dt.datetime) -> bool:
         if not cursor.rowcount:
             return False
         cursor.execute(
-            "UPDATE annotation_queueitem SET in_flight = in_flight - 1, updated_at = %s "
-            "WHERE candidate_id = %s AND in_flight > 0",
+            "UPDATE annotation_queueitem SET in_flight = CASE WHEN in_flight > 0 THEN in_flight - 1 ELSE 0 END, "
+            "updated_at = %s WHERE candidate_id = %s",
             [_ts(now), assignment.candidate_id],
         )
     assignment.status = status
@@ -912,11 +993,12 @@ def answer_submit(
 ) -> AnswerResult:
     """Store an answer to the current question of one's own lease and move on; a retried key is stored once.
 
-    One transaction of four statements (five or six when it leases a new candidate), whatever the pool size:
-    lock the lease and its queue item (reading the annotator's exclusion with them); read the candidate's answers,
-    labels and lease holders with the annotator's leases and paused flag; insert the answer and write the
-    consolidation in one statement; then claim a new candidate if the response's next and prefetched steps need
-    one. A retry of a stored key costs one more statement (the key's answer, replayed).
+    One transaction of two statements (three when it leases a new candidate), whatever the pool size: lock the
+    lease and its queue item and read the candidate's answers, labels and lease holders with the annotator's
+    leases, paused flag and exclusion (``_lock_and_read``; read again when another answer committed while this one
+    waited for the lock); insert the answer and write the consolidation in one statement; then claim a new
+    candidate if the response's next and prefetched steps need one. A retry of a stored key costs one more
+    statement (the key's answer, replayed).
     """
     if not idempotency_key or len(idempotency_key) > 64:
         raise ApplicationError("An idempotency key of 1 to 64 characters is required.")
@@ -933,39 +1015,25 @@ def answer_submit(
 def _answer_submit(
     annotator: Any, assignment_id: int, question_slug: str, value: bool, idempotency_key: str, seconds: float | None
 ) -> AnswerResult:
-    lock = " FOR UPDATE OF a, q" if connection.vendor == "postgresql" else ""
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT a.candidate_id, a.annotator_id, a.status, q.is_gold, q.state, q.wanted, q.in_flight, "
-            "CASE WHEN q.is_gold THEN c.known_labels END, "
-            "COALESCE((SELECT p.excluded FROM annotation_annotatorprofile p WHERE p.user_id = %s), FALSE) "
-            "FROM annotation_assignment a JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id "
-            "JOIN knowledge_candidate c ON c.id = a.candidate_id "
-            # the queue item by its key too (see PLAN_STABLE_JOINS)
-            "WHERE a.id = %s AND q.candidate_id = (SELECT x.candidate_id FROM annotation_assignment x WHERE x.id = %s)"
-            + lock,
-            [annotator.pk, assignment_id, assignment_id],
-        )
-        row = cursor.fetchone()
-    if row is None:
+    reading = _lock_and_read(assignment_id, annotator_id=annotator.pk)
+    locked = reading.locked
+    if locked is None:
         return _replay_or_refuse(
             annotator, assignment_id, value, idempotency_key, NotAllowed("This assignment is not yours.")
         )
-    (candidate_id, owner_id, status, is_gold, item_state, wanted, in_flight, known, excluded) = row
-    if owner_id != annotator.pk:
+    if locked.owner_id != annotator.pk:
         raise NotAllowed("This assignment is not yours.")
     # A retried submit is not looked up here: its answer, once stored, ended the pass or moved it to a later
     # question, so the checks below send it to _replay_or_refuse, which replays it; a retry racing its first
     # attempt loses at the INSERT (_AnswerNotStored). Looking the key up on every answer cost a read of the
     # annotator's answers whenever the planner's statistics predate the annotator (PLAN_STABLE_JOINS).
-    if status != Assignment.Status.LEASED:
-        refusal = Conflict(f"This lease is {status}; ask for the next question.")
+    if locked.status != Assignment.Status.LEASED:
+        refusal = Conflict(f"This lease is {locked.status}; ask for the next question.")
         return _replay_or_refuse(annotator, assignment_id, value, idempotency_key, refusal)
-    item = _Item(candidate_id, bool(is_gold), item_state, wanted, in_flight)
+    candidate_id, known, excluded = locked.candidate_id, locked.known, locked.excluded
+    item = _Item(candidate_id, locked.is_gold, locked.item_state, locked.wanted, locked.in_flight)
     questions = _questions()
-    # read after the lock is held: a statement that waited for it would not see what the holder committed
-    reading = _read([candidate_id], annotator_id=annotator.pk, with_leases=True)
-    state = reading.states[candidate_id]
+    state = reading.states.setdefault(candidate_id, _CandidateState())
     own = state.own(annotator.pk)
     settled = {} if item.is_gold else state.settled()
     question = _walk(questions, own, settled)

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import datetime as dt
 import threading
+import time
 import uuid
 from collections import Counter
 from typing import Any
 
 import pytest
-from django.db import connection
+from django.db import connection, transaction
+from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from annotation.models import Answer, Assignment, ConsolidatedLabel, QueueItem
@@ -313,3 +315,76 @@ def test_a_retry_racing_its_first_attempt_gets_the_stored_answer_not_a_conflict(
     assert sorted(created for _id, created in outcomes) == [False] * 12 + [True] * 12
     by_answer = Counter(answer_id for answer_id, _created in outcomes)
     assert set(by_answer.values()) == {2}
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the one-statement lock and read is PostgreSQL's")
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_an_answer_that_waited_for_the_lock_reads_what_the_holder_committed_before_consolidating() -> None:
+    """The answer path locks and reads in one statement, whose snapshot predates the lock. When it had to wait for
+    another answer on the same candidate, what that answer committed must still count: two Yes settle the
+    question (a stale read would see one Yes, leave it open and ask a third annotator)."""
+    (candidate,) = pooled(1)
+    first, second = UserFactory(role="annotator"), UserFactory(role="annotator")
+    steps = [assignment_next(annotator=user) for user in (first, second)]
+    assert all(step is not None and step.assignment.candidate_id == candidate.pk for step in steps)
+    holding, done = threading.Event(), threading.Event()
+    statements: list[str] = []
+    errors: list[BaseException] = []
+
+    def answer_and_hold_the_lock() -> None:
+        try:
+            with transaction.atomic():  # the answer's own transaction becomes a savepoint: its locks stay held
+                answer_submit(
+                    annotator=first,
+                    assignment_id=steps[0].assignment.pk,
+                    question_slug="complete",
+                    value=True,
+                    idempotency_key="first",
+                )
+                holding.set()
+                done.wait(10)  # until the other answer waits for the lock
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    def answer_while_locked() -> None:
+        try:
+            holding.wait(10)
+            with CaptureQueriesContext(connection) as captured:
+                answer_submit(
+                    annotator=second,
+                    assignment_id=steps[1].assignment.pk,
+                    question_slug="complete",
+                    value=True,
+                    idempotency_key="second",
+                )
+            statements.extend(query["sql"] for query in captured.captured_queries)
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    holder, waiter = threading.Thread(target=answer_and_hold_the_lock), threading.Thread(target=answer_while_locked)
+    holder.start()
+    waiter.start()
+    assert holding.wait(10)
+    with connection.cursor() as cursor:  # the second answer's statement is waiting for the queue item's lock
+        for _ in range(200):
+            cursor.execute(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() AND wait_event_type = "
+                "'Lock' AND query LIKE 'WITH locked%%'"
+            )
+            if cursor.fetchone()[0]:
+                break
+            time.sleep(0.025)
+        else:
+            pytest.fail("the second answer never waited for the lock")
+    done.set()
+    holder.join(10)
+    waiter.join(10)
+    assert not errors, errors
+    reads = [sql for sql in statements if sql.startswith(("WITH locked", "WITH items"))]
+    assert [sql[:11] for sql in reads] == ["WITH locked", "WITH items "]  # its snapshot was stale: read again
+    label = ConsolidatedLabel.objects.get(candidate=candidate, question__slug="complete")
+    assert (label.value, label.yes, label.no) == (True, 2, 0)
