@@ -537,6 +537,21 @@ def hot_tables_vacuum(*, database: str, admin_url: dict[str, Any]) -> None:
         conn.execute(f"VACUUM (ANALYZE) {', '.join(HOT_TABLES)}")
     state = autovacuum[0] if autovacuum else "?"
     print(f"hot tables vacuumed (autovacuum is {state} on this server): {time.perf_counter() - started:.1f} s")
+    print(f"host speed now: {host_speed_ms():.0f} ms for a fixed Python workload (best of 5; more is a slower host)")
+
+
+def host_speed_ms() -> float:
+    """Milliseconds a fixed single-threaded Python workload takes, best of five, on the otherwise idle machine
+    just before a scenario. The same code has cost this virtual machine's CPU a quarter more from one run to the
+    next: printed beside each scenario, it tells a slow host from a slow change."""
+    best = math.inf
+    for _ in range(5):
+        started = time.perf_counter()
+        total = 0
+        for number in range(300_000):
+            total += len(str(number * 7)) + (number & 3)
+        best = min(best, time.perf_counter() - started)
+    return best * 1000
 
 
 def _django_setup(database_url: str) -> None:
