@@ -8,7 +8,7 @@
 A fresh PostgreSQL database (``plausi_bench_annotation``, or --database) gets N pooled candidates (the ingest
 benchmark's generator and the real ingest service, one UPDATE to ``pooled``, ``queue_fill()``: every 500th
 candidate has a known label and becomes gold). gunicorn serves the real API on loopback with
-``config.settings.test`` (DEBUG off) and persistent database connections (``conn_max_age=60``, as production
+``config.settings.test`` (DEBUG off) and persistent database connections (``conn_max_age=600``, as production
 sets CONN_MAX_AGE); the default is 3 gthread workers x 4 threads (config/gunicorn.py), on the 2-core machine
 (``--compare-servers`` measures others; on this machine they were all within noise, the CPU being the limit).
 ``PLAUSI_BENCH_ACCESS_LOG=FILE`` keeps gunicorn's access log and prints the server-side time of next and answer
@@ -628,6 +628,7 @@ class ScenarioResult:
     server_ms: dict[str, list[float]] = field(default_factory=dict)  # from the access log, when it is kept
     ramp: float = 0.0
     interval: float = 0.0  # seconds between an annotator's answers; 0: no think time
+    sessions: int = 0  # database sessions opened during the measured window
 
 
 def scenario_run(
@@ -672,14 +673,29 @@ def scenario_run(
         pending = pool.map_async(client_process, specs)
         time.sleep(max(0.0, measure_from - time.time()))
         meter.start()
+        sessions_before = _sessions_opened()
         results = pending.get(timeout=ramp + seconds + 120)
     server_cpu = meter.stop()
+    sessions = _sessions_opened() - sessions_before
     server_ms = _access_log_times(access_log, log_offset) if access_log else {}
     merged = ClientResult()
     for result in results:
         merged.add(result)
     annotator_ids = [pk for pk, _token in annotators]
-    return ScenarioResult(name, seconds, measure_from, annotator_ids, merged, server_cpu, server_ms, ramp, interval)
+    return ScenarioResult(
+        name, seconds, measure_from, annotator_ids, merged, server_cpu, server_ms, ramp, interval, sessions
+    )
+
+
+def _sessions_opened() -> int:
+    """Sessions ever opened to the benchmark's database (PostgreSQL's own count): the difference over a scenario is
+    how many connections gunicorn's threads opened meanwhile (each one new backend with cold caches)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT pg_stat_force_next_flush()")
+        cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+        return int(cursor.fetchone()[0])
 
 
 def _access_log_times(path: str, offset: int) -> dict[str, list[float]]:
@@ -729,7 +745,7 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
     if result.server_cpu is not None:
         web, db = result.server_cpu
         cpu += f"; gunicorn: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
-    print(f"  {cpu} (of {os.cpu_count()} on this machine)")
+    print(f"  {cpu} (of {os.cpu_count()} on this machine); database sessions opened meanwhile: {result.sessions}")
     if merged.slow and result.interval:  # with no think time (capacity) every request queues: not a stall
         print(f"  {_slow_seconds(merged.slow, result.measure_from)}")
     for path, label in ((NEXT_PATH, "next  "), (ANSWER_PATH, "answer")):
@@ -1022,7 +1038,7 @@ def main() -> int:
 
     admin_url: dict[str, Any] = {"host": args.host, "user": args.user}
     # Persistent connections, as production sets CONN_MAX_AGE (django-environ reads options from the URL).
-    database_url = f"postgres://{args.user}@{args.host}:5432/{args.database}?conn_max_age=60"
+    database_url = f"postgres://{args.user}@{args.host}:5432/{args.database}?conn_max_age=600"
     if args.db_options:
         database_url += "&" + args.db_options
     started = time.perf_counter()
