@@ -11,6 +11,7 @@ full interval behind request threads each time it needs the GIL, which showed as
 import gc
 import os
 import sys
+import time
 from typing import Any
 
 bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
@@ -25,6 +26,9 @@ SWITCH_INTERVAL_SECONDS = float(os.environ.get("WEB_GIL_SWITCH_INTERVAL", "0.000
 # are frozen out of the collector, and the young generation is collected ten times less often: fewer, cheaper
 # pauses in the latency tail (the answer path allocates short-lived objects that reference counting frees).
 GC_THRESHOLD = (int(os.environ.get("WEB_GC_THRESHOLD", "7000")), 10, 10)
+# WEB_GC_LOG_MS=N logs every collection that pauses a worker N ms or more (with its generation and the objects
+# it examined), to tell garbage collection pauses from other stalls.
+GC_LOG_MS = float(os.environ.get("WEB_GC_LOG_MS", "0"))
 
 
 def post_worker_init(worker: Any) -> None:
@@ -33,3 +37,26 @@ def post_worker_init(worker: Any) -> None:
     gc.collect()
     gc.freeze()
     gc.set_threshold(*GC_THRESHOLD)
+    if GC_LOG_MS > 0:
+        gc.callbacks.append(_gc_logger(worker))
+
+
+def _gc_logger(worker: Any) -> Any:
+    started = [0.0]
+
+    def log_slow_collections(phase: str, info: dict[str, int]) -> None:
+        if phase == "start":
+            started[0] = time.perf_counter()
+            return
+        paused_ms = (time.perf_counter() - started[0]) * 1000
+        if paused_ms >= GC_LOG_MS:
+            tracked = sum(gc.get_count())
+            worker.log.warning(
+                "gc: generation %s paused the worker %.1f ms (collected %s, young objects %s)",
+                info.get("generation"),
+                paused_ms,
+                info.get("collected"),
+                tracked,
+            )
+
+    return log_slow_collections
