@@ -42,6 +42,7 @@ def post_worker_init(worker: Any) -> None:
 
 
 def _gc_logger(worker: Any) -> Any:
+    """A gc callback that logs each collection pausing the worker GC_LOG_MS or more (every thread waits for it)."""
     started = [0.0]
 
     def log_slow_collections(phase: str, info: dict[str, int]) -> None:
@@ -50,13 +51,11 @@ def _gc_logger(worker: Any) -> Any:
             return
         paused_ms = (time.perf_counter() - started[0]) * 1000
         if paused_ms >= GC_LOG_MS:
-            tracked = sum(gc.get_count())
             worker.log.warning(
-                "gc: generation %s paused the worker %.1f ms (collected %s, young objects %s)",
+                "gc: generation %s paused the worker %.1f ms (%s unreachable objects collected)",
                 info.get("generation"),
                 paused_ms,
                 info.get("collected"),
-                tracked,
             )
 
     return log_slow_collections
