@@ -26,8 +26,8 @@ SWITCH_INTERVAL_SECONDS = float(os.environ.get("WEB_GIL_SWITCH_INTERVAL", "0.000
 # are frozen out of the collector, and the young generation is collected ten times less often: fewer, cheaper
 # pauses in the latency tail (the answer path allocates short-lived objects that reference counting frees).
 GC_THRESHOLD = (int(os.environ.get("WEB_GC_THRESHOLD", "7000")), 10, 10)
-# WEB_GC_LOG_MS=N logs every collection that pauses a worker N ms or more (with its generation and the objects
-# it examined), to tell garbage collection pauses from other stalls.
+# WEB_GC_LOG_MS=N logs every collection that pauses a worker N ms or more (with its generation and how many
+# unreachable objects it freed), to tell garbage collection pauses from other stalls.
 GC_LOG_MS = float(os.environ.get("WEB_GC_LOG_MS", "0"))
 
 

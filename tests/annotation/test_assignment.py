@@ -331,16 +331,15 @@ def test_an_answer_that_waited_for_the_lock_reads_what_the_holder_committed_befo
     statements: list[str] = []
     errors: list[BaseException] = []
 
+    def yes_to_complete(user: Any, step: Any, key: str) -> None:
+        answer_submit(
+            annotator=user, assignment_id=step.assignment.pk, question_slug="complete", value=True, idempotency_key=key
+        )
+
     def answer_and_hold_the_lock() -> None:
         try:
             with transaction.atomic():  # the answer's own transaction becomes a savepoint: its locks stay held
-                answer_submit(
-                    annotator=first,
-                    assignment_id=steps[0].assignment.pk,
-                    question_slug="complete",
-                    value=True,
-                    idempotency_key="first",
-                )
+                yes_to_complete(first, steps[0], "first")
                 holding.set()
                 done.wait(10)  # until the other answer waits for the lock
         except BaseException as exc:
@@ -352,13 +351,7 @@ def test_an_answer_that_waited_for_the_lock_reads_what_the_holder_committed_befo
         try:
             holding.wait(10)
             with CaptureQueriesContext(connection) as captured:
-                answer_submit(
-                    annotator=second,
-                    assignment_id=steps[1].assignment.pk,
-                    question_slug="complete",
-                    value=True,
-                    idempotency_key="second",
-                )
+                yes_to_complete(second, steps[1], "second")
             statements.extend(query["sql"] for query in captured.captured_queries)
         except BaseException as exc:
             errors.append(exc)
