@@ -30,7 +30,3 @@ class Conflict(ApplicationError):
 
 class TooLarge(ApplicationError):
     status_code = 413
-
-
-class ServiceUnavailable(ApplicationError):
-    status_code = 503

@@ -68,6 +68,52 @@ def test_gold_candidates_are_offered_to_every_annotator_and_score_them(settings:
     assert set(Candidate.objects.filter(pk__in=known).values_list("status", flat=True)) == {"in_annotation"}
 
 
+def test_gold_accuracy_is_judged_at_the_threshold_exactly_as_the_rule_says(settings: Any) -> None:
+    """7 of 10 is 0.7: not under a 0.7 threshold, so not flagged; the 11th gold answer, wrong, makes 7 of 11 and
+    flags, excluding but not pausing as configured. Answers to questions without a known answer are not scored."""
+    settings.PLAUSI_ANNOTATION = {
+        **settings.PLAUSI_ANNOTATION,
+        "GOLD_RATE": 1.0,
+        "GOLD_MIN_ANSWERS": 10,
+        "GOLD_MIN_ACCURACY": 0.7,
+        "PAUSE_FLAGGED": False,
+        "EXCLUDE_FLAGGED": True,
+    }
+    CandidateFactory.create_batch(11, status="pooled", known_labels={"complete": True})
+    queue_fill()
+    annotator = UserFactory(role="annotator")
+    scripted = iter([True, False, True, True, False, True, True, False, True, True, False])
+    records = []
+
+    def value_for(_candidate_id: int, slug: str) -> bool:
+        if slug != "complete":
+            return True  # no known answer: not scored
+        return next(scripted)
+
+    while (step := assignment_next(annotator=annotator)) is not None:
+        value = value_for(step.assignment.candidate_id, step.question.slug)
+        answer_submit(
+            annotator=annotator,
+            assignment_id=step.assignment.pk,
+            question_slug=step.question.slug,
+            value=value,
+            idempotency_key=uuid.uuid4().hex,
+        )
+        if step.question.slug == "complete":
+            profile = AnnotatorProfile.objects.get(user=annotator)
+            flags = (profile.flagged, profile.paused, profile.excluded)
+            records.append((profile.gold_correct, profile.gold_total, *flags))
+
+    assert len(records) == 11
+    assert records[9] == (7, 10, False, False, False)
+    assert records[10] == (7, 11, True, False, True)
+    assert not any(flagged for _c, _t, flagged, _p, _e in records[:10])
+    assert (
+        AnnotatorProfile.objects.get(user=annotator).answered_that_day
+        == Answer.objects.filter(annotator=annotator).count()
+    )
+
+
 def test_an_excluded_annotators_answers_do_not_count(settings: Any) -> None:
     (candidate,) = CandidateFactory.create_batch(1, status="pooled")
     queue_fill()

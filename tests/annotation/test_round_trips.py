@@ -19,7 +19,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotation import selectors, services
-from annotation.models import Answer, Assignment, QueueItem
+from annotation.models import AnnotatorProfile, Answer, Assignment, QueueItem
 from annotation.services import answer_submit, assignment_next, queue_fill
 from knowledge import roles
 from tests.factories import CandidateFactory
@@ -80,6 +80,29 @@ def test_an_answer_is_three_statements_and_a_fourth_leases_the_next_candidate_wi
     assert len(statements) == 4, statements
     assert statements[3].startswith("WITH picked AS")
     assert Answer.objects.count() == 2
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement paths are PostgreSQL's")
+def test_a_gold_answer_is_scored_in_the_answers_own_statements(client: APIClient, settings: Any) -> None:
+    """A gold answer costs what any answer costs: the gold record is kept by the profile write of the answer's
+    write statement (it took a locked read and a save more, on a tenth of the answers at the default rate)."""
+    gold = CandidateFactory(status="pooled", known_labels={"complete": True})
+    queue_fill()
+    settings.PLAUSI_ANNOTATION = {**settings.PLAUSI_ANNOTATION, "GOLD_RATE": 1.0}
+    for lease in Assignment.objects.filter(status="leased"):
+        services.assignment_skip(annotator=lease.annotator, assignment_id=lease.pk)  # the fixture's, not gold
+    step = client.get(reverse("api-annotation-next")).json()["step"]
+    assert step["candidate"]["id"] == gold.pk
+
+    _body, statements = _answer(client, step, False, "g-1")  # wrong: the known answer is Yes
+
+    # token; lock and read; write everything. The pass ended, so a claim follows (twice here: no gold is left for
+    # this annotator, so it looks for gold, then for the rest)
+    answer_own = [sql for sql in statements if not sql.startswith("WITH picked AS")]
+    assert len(answer_own) == 3, answer_own
+    assert answer_own[2].startswith("WITH w0 AS (INSERT INTO annotation_answer")
+    profile = AnnotatorProfile.objects.get(user__auth_token__key=client._credentials["HTTP_AUTHORIZATION"][6:])
+    assert (profile.gold_correct, profile.gold_total, profile.answered_that_day) == (0, 1, 1)
 
 
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement paths are PostgreSQL's")

@@ -4,16 +4,25 @@ from __future__ import annotations
 
 import datetime as dt
 import decimal
+import gc
+import io
 import json
 import uuid
 from typing import Any
 
+import orjson
 import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from django.core.signals import request_finished, request_started
+from django.db import close_old_connections
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
+from rest_framework.authtoken.models import Token
 from rest_framework.renderers import JSONRenderer
 
+from annotation.services import queue_fill
 from knowledge.api_fast import FastJSONRenderer
+from tests.factories import CandidateFactory
 
 SAMPLES: list[Any] = [
     {
@@ -56,3 +65,82 @@ def test_the_answer_endpoint_speaks_json_whatever_accept_says_and_refuses_other_
     assert response.json()["step"] is None  # an empty queue, said in JSON
     refused = api.post(reverse("api-annotation-answers"), "value=yes", content_type="text/plain")
     assert refused.status_code == 415
+
+
+def _wsgi_call(handler: Any, method: str, path: str, *, token: str, body: bytes = b"") -> tuple[str, bytes]:
+    """One request through Django's WSGI handler as gunicorn makes it (the test client keeps its own references
+    to the request and response, which would hide what the view leaves behind)."""
+    environ = {
+        "REQUEST_METHOD": method,
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "HTTP_AUTHORIZATION": f"Token {token}",
+        "CONTENT_TYPE": "application/json",
+        "CONTENT_LENGTH": str(len(body)),
+        "wsgi.input": io.BytesIO(body),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    status: list[str] = []
+    # As Django's test client does: the test's transaction keeps its connection across requests.
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    try:
+        result = handler(environ, lambda line, headers, exc_info=None: status.append(line))
+        try:
+            return status[0], b"".join(result)
+        finally:
+            result.close()  # what a WSGI server does once the body is sent
+    finally:
+        request_started.connect(close_old_connections)
+        request_finished.connect(close_old_connections)
+
+
+@pytest.mark.django_db
+def test_the_next_and_answer_requests_leave_no_reference_cycles(make_user: Any, settings: Any) -> None:
+    """Everything a hot-path request made is freed by reference counting when it ends: nothing is left for the
+    garbage collector, whose collections pause every thread of a gunicorn worker (knowledge.api_fast)."""
+    settings.PLAUSI_ANNOTATION = {**settings.PLAUSI_ANNOTATION, "GOLD_RATE": 0.5}
+    CandidateFactory.create_batch(3, status="pooled")
+    CandidateFactory.create_batch(3, status="pooled", known_labels={"complete": True})  # gold
+    queue_fill()
+    token = Token.objects.create(user=make_user("annotator")).key
+    handler = WSGIHandler()
+
+    def loop(answers: int) -> None:
+        status, body = _wsgi_call(handler, "GET", reverse("api-annotation-next"), token=token)
+        assert status.startswith("200"), (status, body)
+        step = orjson.loads(body)["step"]
+        for number in range(answers):
+            payload = {
+                "assignment": step["assignment"],
+                "question": step["question"]["slug"],
+                "value": number % 3 != 2,
+                "idempotency_key": uuid.uuid4().hex,
+            }
+            status, body = _wsgi_call(
+                handler, "POST", reverse("api-annotation-answers"), token=token, body=orjson.dumps(payload)
+            )
+            assert status.startswith("201"), body
+            step = orjson.loads(body)["step"]
+
+    loop(3)  # first requests: caches, prepared statements
+    gc.collect()
+    was_enabled = gc.isenabled()
+    gc.disable()
+    gc.set_debug(gc.DEBUG_SAVEALL)
+    try:
+        loop(6)
+        gc.collect()
+        left = [type(obj).__qualname__ for obj in gc.garbage]
+    finally:
+        gc.set_debug(0)
+        gc.garbage.clear()
+        if was_enabled:
+            gc.enable()
+    assert left == []
