@@ -563,11 +563,18 @@ def _django_setup(database_url: str) -> None:
 
 
 def _code_version() -> str:
-    """Digests of the annotation modules served, so that figures can be matched to the code they measured."""
+    """Digests of the modules on the measured path, so that figures can be matched to the code they measured."""
     digests = []
-    for name in ("services", "selectors", "apis", "models"):
-        data = (ROOT / "annotation" / f"{name}.py").read_bytes()
-        digests.append(f"{name}.py {hashlib.sha1(data, usedforsecurity=False).hexdigest()[:10]}")
+    for path in (
+        "annotation/services.py",
+        "annotation/selectors.py",
+        "annotation/apis.py",
+        "annotation/models.py",
+        "knowledge/api_fast.py",
+        "config/gunicorn.py",
+    ):
+        data = (ROOT / path).read_bytes()
+        digests.append(f"{Path(path).name} {hashlib.sha1(data, usedforsecurity=False).hexdigest()[:10]}")
     return ", ".join(digests)
 
 
