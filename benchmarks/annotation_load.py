@@ -13,7 +13,9 @@ sets CONN_MAX_AGE); the default is 3 gthread workers x 4 threads (config/gunicor
 (``--compare-servers`` measures others; on this machine they were all within noise, the CPU being the limit).
 ``PLAUSI_BENCH_ACCESS_LOG=FILE`` keeps gunicorn's access log and prints the server-side time of next and answer
 beside the client's (the difference is the wait for a free thread).
-Each server is warmed up for 5 s before anything is measured. Simulated annotators speak HTTP from several
+Each server is warmed up for 5 s before anything is measured, then 20 warm-up annotators answer for 10 s
+(``--warm-up-answers``): with autovacuum off, as on this machine, statistics taken on the empty answer tables
+would freeze every connection's prepared statements on sequential-scan plans for the whole run. Simulated annotators speak HTTP from several
 client processes, each running one thread and one keep-alive ``http.client`` connection per annotator:
 ``GET /api/annotation/next`` once, then one ``POST /api/annotation/answers`` per answer, using the next step
 that the answer's response carries. They answer gold questions with the known label (so they are never paused)
@@ -78,6 +80,7 @@ ANSWER_PATH = "/api/annotation/answers"
 YES_WITHOUT_KNOWN_LABEL = 0.7
 TARGET_ANSWERS_PER_SECOND = 300
 TARGET_P99_MS = 50
+WARM_UP_ANNOTATORS = 20
 
 
 # --- the load generator (client processes; no Django) ------------------------------------------------------
@@ -1036,6 +1039,12 @@ def main() -> int:
         "(0: all in the first interval, a thundering herd of first requests).",
     )
     parser.add_argument("--next-every", type=int, default=5, help="Latency scenario: GET next before every n-th.")
+    parser.add_argument(
+        "--warm-up-answers",
+        type=float,
+        default=10.0,
+        help="Seconds of answering by warm-up annotators before the scenarios (0: start from empty answer tables).",
+    )
     parser.add_argument("--scenario", choices=["capacity", "latency", "both", "none"], default="both")
     parser.add_argument("--profile-answers", type=int, default=200, help="0: no server-side profile.")
     parser.add_argument("--seed", type=int, default=7)
@@ -1122,6 +1131,26 @@ def main() -> int:
         warmed = warm_up(server, warm_token)
         print(f"\ngunicorn config.wsgi on {HOST}:{server.port}: {config.describe()}, keep-alive 30 s; log {log_path}")
         print(f"warm-up: {warmed:,} GET next requests in 5 s before measuring")
+        if args.warm_up_answers > 0:
+            # The answer tables start empty. Statistics taken then (the VACUUM ANALYZE before each scenario, with
+            # autovacuum off) make every prepared statement's generic plan a sequential scan, kept by each
+            # connection while the tables grow (see docs/annotation.md); a production server's autovacuum
+            # re-analyzes within its naptime. A few thousand answers first give the statistics a real table.
+            warm = scenario_run(
+                name="warm-up",
+                gunicorn=server,
+                annotators=annotators_create(f"bench-{tag}-wup", WARM_UP_ANNOTATORS),
+                seconds=args.warm_up_answers,
+                interval=0.0,
+                next_every=0,
+                processes=args.processes,
+                known=known,
+                seed=args.seed + 5000,
+            )
+            print(
+                f"warm-up: {len(warm.merged.acknowledged):,} answers by {WARM_UP_ANNOTATORS} annotators in "
+                f"{args.warm_up_answers:g} s, so that the answer tables are not empty when statistics are taken"
+            )
         print(f"client: {args.processes} processes, one thread and one keep-alive connection per annotator")
         if args.scenario in ("capacity", "both"):
             print(
