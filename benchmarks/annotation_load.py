@@ -15,8 +15,9 @@ sets CONN_MAX_AGE); the default is 3 gthread workers x 4 threads (config/gunicor
 beside the client's (the difference is the wait for a free thread).
 Each server is warmed up for 5 s before anything is measured, then 20 warm-up annotators answer for 10 s
 (``--warm-up-answers``): with autovacuum off, as on this machine, statistics taken on the empty answer tables
-would freeze every connection's prepared statements on sequential-scan plans for the whole run. Simulated annotators speak HTTP from several
-client processes, each running one thread and one keep-alive ``http.client`` connection per annotator:
+would freeze every connection's prepared statements on sequential-scan plans for the whole run. Simulated
+annotators speak HTTP from several client processes, each running one thread and one keep-alive
+``http.client`` connection per annotator:
 ``GET /api/annotation/next`` once, then one ``POST /api/annotation/answers`` per answer, using the next step
 that the answer's response carries. They answer gold questions with the known label (so they are never paused)
 and anything else Yes with probability 0.7.
@@ -432,8 +433,25 @@ class CpuMeter:
 
     def start(self) -> None:
         if self.available:
+            import psutil
+
             self.before_web = self._cpu(self.gunicorn.pids())
             self.before_db = self._cpu(self._postgres_pids())
+            self.before_machine = psutil.cpu_times()
+            self.started = time.monotonic()
+
+    def machine(self) -> tuple[float, float] | None:
+        """Since start(): (cores busy on the whole machine, cores stolen by the hypervisor), averaged. Busy cores
+        beyond what the client, gunicorn and PostgreSQL used are other processes; steal is a busy host."""
+        if not self.available:
+            return None
+        import psutil
+
+        now, elapsed = psutil.cpu_times(), max(time.monotonic() - self.started, 1e-9)
+        idle = (now.idle - self.before_machine.idle) + (now.iowait - self.before_machine.iowait)
+        total = sum(now) - sum(self.before_machine)
+        steal = now.steal - self.before_machine.steal
+        return (total - idle - steal) / elapsed, steal / elapsed
 
     def stop(self) -> tuple[float, float] | None:
         """(gunicorn CPU seconds, PostgreSQL CPU seconds); processes born meanwhile count from zero."""
@@ -639,6 +657,7 @@ class ScenarioResult:
     ramp: float = 0.0
     interval: float = 0.0  # seconds between an annotator's answers; 0: no think time
     sessions: int = 0  # database sessions opened during the measured window
+    machine: tuple[float, float] | None = None  # (busy cores, stolen cores) on the whole machine meanwhile
 
 
 def scenario_run(
@@ -686,6 +705,7 @@ def scenario_run(
         sessions_before = _sessions_opened()
         results = pending.get(timeout=ramp + seconds + 120)
     server_cpu = meter.stop()
+    machine = meter.machine()
     sessions = _sessions_opened() - sessions_before
     server_ms = _access_log_times(access_log, log_offset) if access_log else {}
     merged = ClientResult()
@@ -693,7 +713,7 @@ def scenario_run(
         merged.add(result)
     annotator_ids = [pk for pk, _token in annotators]
     return ScenarioResult(
-        name, seconds, measure_from, annotator_ids, merged, server_cpu, server_ms, ramp, interval, sessions
+        name, seconds, measure_from, annotator_ids, merged, server_cpu, server_ms, ramp, interval, sessions, machine
     )
 
 
@@ -759,6 +779,9 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
         web, db = result.server_cpu
         cpu += f"; gunicorn: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
     print(f"  {cpu} (of {os.cpu_count()} on this machine); database sessions opened meanwhile: {result.sessions}")
+    if result.machine is not None:
+        busy, steal = result.machine
+        print(f"  whole machine meanwhile: {busy:.2f} cores busy, {steal:.2f} stolen by the hypervisor")
     if merged.slow and result.interval:  # with no think time (capacity) every request queues: not a stall
         print(f"  {_slow_seconds(merged.slow, result.measure_from)}")
     for path, label in ((NEXT_PATH, "next  "), (ANSWER_PATH, "answer")):
