@@ -114,8 +114,8 @@ def answer_input_plain(data: Any) -> dict[str, Any] | None:
 
     It accepts only input that the serializer accepts, and yields the same values; unknown fields are ignored by
     both (tests/annotation/test_answer_input.py checks this on generated input). Building the serializer
-    deep-copies its five fields and leaves ~70 objects in reference cycles per answer, which only a garbage
-    collection pausing the worker frees: the most expensive part of the request outside the service.
+    deep-copies its five fields and left ~70 objects in reference cycles per answer, which only a garbage
+    collection pausing the worker frees: the largest Python cost of the request outside the service (cProfile).
     """
     if type(data) is not dict:
         return None
