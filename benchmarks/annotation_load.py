@@ -449,7 +449,11 @@ class CpuMeter:
 
         now, elapsed = psutil.cpu_times(), max(time.monotonic() - self.started, 1e-9)
         idle = (now.idle - self.before_machine.idle) + (now.iowait - self.before_machine.iowait)
-        total = sum(now) - sum(self.before_machine)
+
+        def jiffies(times: Any) -> float:  # guest time is already counted in user time on Linux
+            return sum(times) - getattr(times, "guest", 0.0) - getattr(times, "guest_nice", 0.0)
+
+        total = jiffies(now) - jiffies(self.before_machine)
         steal = now.steal - self.before_machine.steal
         return (total - idle - steal) / elapsed, steal / elapsed
 
