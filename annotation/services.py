@@ -650,17 +650,13 @@ def _current_question(
     return _walk(questions, state.own(assignment.annotator_id), {} if gold else state.settled())
 
 
-def _score_gold(
-    annotator: Any, candidate_id: int, question: Question, value: bool, *, sign: int = 1, known: Any = None
-) -> None:
+def _score_gold(annotator: Any, candidate_id: int, question: Question, value: bool, *, sign: int = 1) -> None:
     """Update the annotator's gold accuracy; flag (and pause/exclude, as configured) under the threshold.
 
     Undo calls it with ``sign=-1`` to take an answer back out of the record; the answer path scores in its own
     write statement (``_profile_write``), with the same rule (``_gold_flagged``).
     """
-    if known is None:
-        known = Candidate.objects.values_list("known_labels", flat=True).get(pk=candidate_id)
-    known = _known_labels(known)
+    known = _known_labels(Candidate.objects.values_list("known_labels", flat=True).get(pk=candidate_id))
     if question.slug not in known:
         return
     profile, _ = AnnotatorProfile.objects.select_for_update().get_or_create(user=annotator)

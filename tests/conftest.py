@@ -5,6 +5,7 @@ from __future__ import annotations
 import gzip
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -24,6 +25,33 @@ from tests.factories import CandidateFactory, CategoryFactory, ProductFactory, S
 
 ROOT = Path(__file__).resolve().parent.parent
 ROLES = ("annotator", "curator", "admin")
+
+
+def free_port() -> int:
+    """A TCP port on loopback that nothing listens on now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def spawn_logged(command: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen[bytes]:
+    """A process of its own session (so that ``process_stop`` stops its children), logging to var/<log_name>."""
+    (ROOT / "var").mkdir(exist_ok=True)
+    with (ROOT / "var" / log_name).open("ab") as log:
+        return subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+
+def process_stop(process: subprocess.Popen[bytes]) -> None:
+    """SIGTERM to the process group, SIGKILL after 20 s."""
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=20)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=10)
 
 
 @pytest.fixture

@@ -13,7 +13,6 @@ from __future__ import annotations
 import gzip
 import os
 import shutil
-import signal
 import socket
 import subprocess
 import sys
@@ -33,7 +32,15 @@ from rest_framework.authtoken.models import Token
 from annotation.models import Answer
 from annotation.services import queue_fill
 from knowledge.models import IngestRun, OutboxMessage
-from tests.conftest import ROOT, search_buy, start_celery_worker, stop_celery_worker, wait_until
+from tests.conftest import (
+    free_port,
+    process_stop,
+    search_buy,
+    spawn_logged,
+    start_celery_worker,
+    stop_celery_worker,
+    wait_until,
+)
 from tests.factories import TEST_PASSWORD, CandidateFactory, UserFactory
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -41,40 +48,16 @@ pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True, serial
 PERSISTENT = "conn_max_age=60&conn_health_checks=True"  # as config/settings/production.py sets them
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
-
-
 def _database_url() -> str:
     db = connection.settings_dict
     return f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}?{PERSISTENT}"
-
-
-def _spawn(command: list[str], env: dict[str, str], log_name: str) -> subprocess.Popen[bytes]:
-    (ROOT / "var").mkdir(exist_ok=True)
-    with (ROOT / "var" / log_name).open("ab") as log:
-        return subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
-        )
-
-
-def _stop(process: subprocess.Popen[bytes]) -> None:
-    if process.poll() is None:
-        os.killpg(process.pid, signal.SIGTERM)
-        try:
-            process.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            os.killpg(process.pid, signal.SIGKILL)
-            process.wait(timeout=10)
 
 
 class Stack:
     """gunicorn (2 gthread workers x 2 threads), one Celery worker and the outbox relay, on one broker."""
 
     def __init__(self, *, broker_url: str, cache_url: str = "", name: str) -> None:
-        self.port = _free_port()
+        self.port = free_port()
         self.env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -85,12 +68,12 @@ class Stack:
             "WEB_THREADS": "2",
         }
         gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        self.web = _spawn(
+        self.web = spawn_logged(
             [gunicorn, "-c", "config/gunicorn.py", "config.wsgi", "--bind", f"127.0.0.1:{self.port}"],
             self.env,
             f"test-{name}-web.log",
         )
-        self.relay = _spawn(
+        self.relay = spawn_logged(
             [sys.executable, "manage.py", "outbox_relay", "--interval", "0.5"], self.env, f"test-{name}-relay.log"
         )
         self.url = f"http://127.0.0.1:{self.port}"
@@ -99,8 +82,8 @@ class Stack:
                 queues="default,cpu", log_name=f"test-{name}-worker.log", extra_env=self.env
             )
         except BaseException:
-            _stop(self.web)
-            _stop(self.relay)
+            process_stop(self.web)
+            process_stop(self.relay)
             raise
         if not wait_until(self._up, timeout=60):
             self.stop()
@@ -113,8 +96,8 @@ class Stack:
             return False
 
     def stop(self) -> None:
-        _stop(self.web)
-        _stop(self.relay)
+        process_stop(self.web)
+        process_stop(self.relay)
         stop_celery_worker(self.worker)
 
 
@@ -269,9 +252,9 @@ def test_annotators_answer_through_a_redis_outage_and_queued_work_runs_once_redi
     server = shutil.which("redis-server")
     if server is None:
         pytest.skip("needs redis-server to run a private Redis")
-    port = _free_port()
+    port = free_port()
     redis_command = [server, "--port", str(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no"]
-    redis_process = _spawn(redis_command, dict(os.environ), "test-redis-outage-redis.log")
+    redis_process = spawn_logged(redis_command, dict(os.environ), "test-redis-outage-redis.log")
     assert wait_until(lambda: _accepts(port), timeout=10)
     token = _pool_and_annotator()
     stack = Stack(
@@ -294,7 +277,7 @@ def test_annotators_answer_through_a_redis_outage_and_queued_work_runs_once_redi
         time.sleep(2)  # the relay and the worker try, and fail, a few times
         assert IngestRun.objects.get(pk=waiting).status == "queued"
 
-        redis_process = _spawn(redis_command, dict(os.environ), "test-redis-outage-redis.log")
+        redis_process = spawn_logged(redis_command, dict(os.environ), "test-redis-outage-redis.log")
         assert wait_until(lambda: _accepts(port), timeout=10)
         # nobody steps in: the relay publishes the waiting message and the worker, reconnected, runs it
         assert wait_until(lambda: _succeeded(waiting), timeout=90), "see var/test-redis-outage-*.log"
@@ -302,7 +285,7 @@ def test_annotators_answer_through_a_redis_outage_and_queued_work_runs_once_redi
         assert not OutboxMessage.objects.filter(sent_at__isnull=True).exists()
     finally:
         stack.stop()
-        _stop(redis_process)
+        process_stop(redis_process)
     assert all(status < 500 for status in annotator.statuses)
     _stored_once(annotator)
     assert IngestRun.objects.filter(pk=waiting, candidates_created=1).exists()  # ran once

@@ -19,8 +19,9 @@ from tests.factories import CandidateFactory, UserFactory
 pytestmark = pytest.mark.django_db
 
 
-def walk(user: Any, value_for: Any) -> list[tuple[int, str, bool]]:
-    """Answer until the queue is empty; ``value_for(candidate_id, question_slug)`` gives each answer."""
+def walk(user: Any, value_for: Any, *, answered: Any = None) -> list[tuple[int, str, bool]]:
+    """Answer until the queue is empty; ``value_for(candidate_id, question_slug)`` gives each answer, and
+    ``answered(candidate_id, question_slug)``, when given, is called after each one is stored."""
     given = []
     while (step := assignment_next(annotator=user)) is not None:
         value = value_for(step.assignment.candidate_id, step.question.slug)
@@ -32,6 +33,8 @@ def walk(user: Any, value_for: Any) -> list[tuple[int, str, bool]]:
             idempotency_key=uuid.uuid4().hex,
         )
         given.append((step.assignment.candidate_id, step.question.slug, value))
+        if answered is not None:
+            answered(step.assignment.candidate_id, step.question.slug)
     return given
 
 
@@ -90,19 +93,13 @@ def test_gold_accuracy_is_judged_at_the_threshold_exactly_as_the_rule_says(setti
             return True  # no known answer: not scored
         return next(scripted)
 
-    while (step := assignment_next(annotator=annotator)) is not None:
-        value = value_for(step.assignment.candidate_id, step.question.slug)
-        answer_submit(
-            annotator=annotator,
-            assignment_id=step.assignment.pk,
-            question_slug=step.question.slug,
-            value=value,
-            idempotency_key=uuid.uuid4().hex,
-        )
-        if step.question.slug == "complete":
+    def record(_candidate_id: int, slug: str) -> None:
+        if slug == "complete":
             profile = AnnotatorProfile.objects.get(user=annotator)
             flags = (profile.flagged, profile.paused, profile.excluded)
             records.append((profile.gold_correct, profile.gold_total, *flags))
+
+    walk(annotator, value_for, answered=record)
 
     assert len(records) == 11
     assert records[9] == (7, 10, False, False, False)

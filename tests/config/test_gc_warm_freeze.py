@@ -4,11 +4,10 @@ from __future__ import annotations
 
 import gc
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
+import uuid
 import weakref
 from collections.abc import Iterator
 from pathlib import Path
@@ -17,8 +16,7 @@ import httpx
 import pytest
 
 from config.gc_warm_freeze import FreezeAfterRequests, request_counts
-
-ROOT = Path(__file__).resolve().parents[2]
+from tests.conftest import ROOT, free_port, process_stop, spawn_logged, wait_until
 
 
 class _Node:
@@ -101,11 +99,9 @@ def test_the_request_counts_setting_names_a_bad_value():
         request_counts("100,1e3")
 
 
-def test_a_gunicorn_worker_freezes_after_the_configured_requests(tmp_path: Path):
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    log = tmp_path / "web.log"
+def test_a_gunicorn_worker_freezes_after_the_configured_requests() -> None:
+    port = free_port()
+    log_name = f"test-gc-freeze-{uuid.uuid4().hex[:8]}-web.log"
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
@@ -114,15 +110,9 @@ def test_a_gunicorn_worker_freezes_after_the_configured_requests(tmp_path: Path)
         "WEB_GC_FREEZE_AFTER_REQUESTS": "5,12",
     }
     gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    with log.open("wb") as output:
-        server = subprocess.Popen(
-            [gunicorn, "-c", "config/gunicorn.py", "config.wsgi", "--bind", f"127.0.0.1:{port}", "--log-level", "info"],
-            cwd=ROOT,
-            env=env,
-            stdout=output,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,
-        )
+    command = [gunicorn, "-c", "config/gunicorn.py", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
+    server = spawn_logged([*command, "--log-level", "info"], env, log_name)
+    log = ROOT / "var" / log_name
     try:
         served = 0
         deadline = time.monotonic() + 60
@@ -134,11 +124,8 @@ def test_a_gunicorn_worker_freezes_after_the_configured_requests(tmp_path: Path)
                 except httpx.TransportError:
                     time.sleep(0.2)
         assert served == 15, log.read_text()
-        deadline = time.monotonic() + 10
-        while log.read_text().count("gc: froze") < 2 and time.monotonic() < deadline:
-            time.sleep(0.1)
+        wait_until(lambda: log.read_text().count("gc: froze") >= 2, timeout=10)
     finally:
-        os.killpg(server.pid, 15)
-        server.wait(timeout=20)
+        process_stop(server)
     lines = [line for line in log.read_text().splitlines() if "gc: froze" in line]
     assert [line.split("after ")[1].split(" requests")[0] for line in lines] == ["5", "12"], log.read_text()
