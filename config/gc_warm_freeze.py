@@ -2,12 +2,11 @@
 
 A full collection walks every object the collector tracks, and pauses every thread of the worker while it does.
 ``gc.freeze()`` at start-up (config/gunicorn.py) removes what loading the application made, but the first
-requests make ~100,000 more that live as long as the worker: the URL map and the view, serializer and service
-modules it imports, DRF's settings, database connections and their prepared statements. Measured in-process on
-the 2-core machine, a full collection then took ~50 ms, and under load the workers made one every few seconds
-to minutes; after one more collect-and-freeze once those requests were served it took 0.4 ms
-(docs/annotation.md). Steady-state requests add nothing long-lived, so a few freezes early in a worker's life
-are enough.
+requests make ~29,000 more that live as long as the worker: the URL map and the view, serializer and service
+modules it imports, DRF's settings, database connections and their prepared statements. Every full collection
+walked them: 4-11 ms of CPU in-process, 10-66 ms of wall time under load; after one more collect-and-freeze once
+those requests were served, under 0.1 ms (benchmarks/annotation_gc.py, docs/annotation.md). Steady-state
+requests add nothing long-lived, so a few freezes early in a worker's life are enough.
 
 Trade-off: an object frozen while reachable and unreachable later only through a reference cycle is never
 freed (a replaced database connection, say): a bounded, small leak, against pauses that grow with the heap.
