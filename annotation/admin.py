@@ -15,7 +15,7 @@ from annotation.models import (
     QuestionWording,
     QueueItem,
 )
-from knowledge.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 
 class QuestionWordingInline(admin.TabularInline):

@@ -21,9 +21,9 @@ from annotation.services import (
     assignment_next_with_prefetch,
     assignment_skip,
 )
-from knowledge.api_fast import FastJSONRenderer, ReleaseCyclesMixin, SingleRendererNegotiation
-from knowledge.api_schema import error
-from knowledge.permissions import HasAnyRole, IsCuratorOrAdmin
+from core.api.fast import FastJSONRenderer, ReleaseCyclesMixin, SingleRendererNegotiation
+from core.api.permissions import HasAnyRole, IsCuratorOrAdmin
+from core.api.schema import error
 
 
 class QuestionOutputSerializer(serializers.Serializer):
@@ -144,7 +144,7 @@ class AnnotationNextApi(ReleaseCyclesMixin, APIView):
     """The current question of your lease, or a newly leased candidate's first open question."""
 
     permission_classes = [HasAnyRole]
-    renderer_classes = [FastJSONRenderer]  # the hot path (knowledge.api_fast)
+    renderer_classes = [FastJSONRenderer]  # the hot path (core.api.fast)
     content_negotiation_class = SingleRendererNegotiation
     parser_classes = [JSONParser]
 
@@ -157,7 +157,7 @@ class AnswerCreateApi(ReleaseCyclesMixin, APIView):
     """Answer the current question. The response carries the next question (one round trip per answer)."""
 
     permission_classes = [HasAnyRole]
-    renderer_classes = [FastJSONRenderer]  # the hot path (knowledge.api_fast)
+    renderer_classes = [FastJSONRenderer]  # the hot path (core.api.fast)
     content_negotiation_class = SingleRendererNegotiation
     parser_classes = [JSONParser]
 

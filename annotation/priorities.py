@@ -16,7 +16,7 @@ from django.conf import settings
 from django.db import connection, transaction
 
 from annotation.maths.specificity import priority, query_specificity
-from knowledge.bulk import rows_copy
+from core.bulk import rows_copy
 
 
 def query_specificity_recompute() -> int:

@@ -12,7 +12,7 @@ from django.utils import timezone
 from annotation.maths.agreement import gwet_ac1, krippendorff_alpha_nominal, pairwise_cohen_kappa, percent_agreement
 from annotation.maths.consolidation import dawid_skene
 from annotation.models import AnnotatorProfile, Answer, ConsolidatedLabel, Question, QueueItem
-from knowledge.cache import cache_get, cache_set
+from core.cache import cache_get, cache_set
 
 
 def _round(value: float | None) -> float | None:

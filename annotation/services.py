@@ -49,7 +49,7 @@ from annotation.models import (
     QuestionWording,
     QueueItem,
 )
-from knowledge.errors import ApplicationError, Conflict, NotAllowed
+from core.errors import ApplicationError, Conflict, NotAllowed
 from knowledge.models import Candidate
 from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM
 

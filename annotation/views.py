@@ -7,7 +7,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
-from knowledge.roles import user_roles
+from core.roles import user_roles
 
 
 @login_required
@@ -21,7 +21,7 @@ def annotate(request: HttpRequest) -> HttpResponse:
 def agreement(request: HttpRequest) -> HttpResponse:
     """Agreement per question and annotator statistics (curators and admins)."""
     from annotation.reports import agreement_report_cached
-    from knowledge.roles import Role, user_has_role
+    from core.roles import Role, user_has_role
 
     if not user_has_role(request.user, Role.CURATOR, Role.ADMIN):
         raise PermissionDenied

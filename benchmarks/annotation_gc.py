@@ -1,6 +1,6 @@
 #!/usr/bin/env python
 """Garbage-collector cost of the annotation hot path, in-process: prints the figures behind config/gc_warm_freeze.py
-and knowledge.api_fast.ReleaseCyclesMixin (docs/annotation.md).
+and core.api.fast.ReleaseCyclesMixin (docs/annotation.md).
 
     python benchmarks/annotation_gc.py                       # a fresh database of 50,000 pooled candidates
     python benchmarks/annotation_gc.py --reuse-database

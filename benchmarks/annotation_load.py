@@ -607,7 +607,7 @@ def annotators_create(prefix: str, count: int) -> list[tuple[int, str]]:
     """``count`` annotators with API tokens: [(user id, token)]."""
     from rest_framework.authtoken.models import Token
 
-    from knowledge.roles import Role
+    from core.roles import Role
     from knowledge.services import user_create
 
     made = []

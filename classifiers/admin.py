@@ -11,7 +11,7 @@ from django.http import HttpRequest
 
 from classifiers.models import CandidateScore, ModelVersion, ScoringChunk, ScoringRun, TrainingRun
 from classifiers.services import model_version_activate, training_run_request
-from knowledge.admin import ReadOnlyAdmin
+from core.admin import ReadOnlyAdmin
 
 
 @admin.register(ModelVersion)

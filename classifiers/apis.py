@@ -20,10 +20,10 @@ from rest_framework.views import APIView
 from classifiers import selectors
 from classifiers.models import ModelKind, ScoringRun
 from classifiers.services import model_version_activate, training_run_request
-from knowledge.api_schema import error
-from knowledge.errors import Conflict
-from knowledge.permissions import IsAdmin, IsCuratorOrAdmin
-from knowledge.validators import no_null_characters
+from core.api.permissions import IsAdmin, IsCuratorOrAdmin
+from core.api.schema import error
+from core.api.validators import no_null_characters
+from core.errors import Conflict
 
 
 class ModelVersionOutputSerializer(serializers.Serializer):

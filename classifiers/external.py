@@ -11,7 +11,7 @@ import orjson
 from django.conf import settings
 
 from classifiers.ml.data import Example, describe_head
-from knowledge.errors import ApplicationError
+from core.errors import ApplicationError
 from knowledge.ingest.parsing import STAGING_COLUMNS, LineParser
 from knowledge.ingest.readers import iter_jsonl, open_content
 

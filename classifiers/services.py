@@ -38,8 +38,8 @@ from classifiers.models import (
     ScoringRun,
     TrainingRun,
 )
-from knowledge.errors import ApplicationError, Conflict
-from knowledge.runs import outbox_enqueue, run_enqueue
+from core.errors import ApplicationError, Conflict
+from core.outbox import outbox_enqueue, run_enqueue
 
 logger = logging.getLogger(__name__)
 

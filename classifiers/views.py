@@ -9,7 +9,7 @@ from django.http import HttpRequest, HttpResponse
 from django.shortcuts import render
 
 from classifiers import selectors
-from knowledge.roles import Role, user_has_role
+from core.roles import Role, user_has_role
 
 
 @login_required

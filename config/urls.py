@@ -7,15 +7,15 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
+from core.login import RateLimitedLoginView
+from core.views import healthz
 from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
-from knowledge import views as knowledge_views
-from knowledge.login import RateLimitedLoginView
 from knowledge.urls import api_urlpatterns as knowledge_api
 
 urlpatterns = [
-    path("healthz", knowledge_views.healthz, name="healthz"),
+    path("healthz", healthz, name="healthz"),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),
@@ -34,7 +34,7 @@ urlpatterns = [
     path("", include("curation.urls")),
 ]
 
-handler404 = "knowledge.api_errors.page_not_found"
+handler404 = "core.api.errors.page_not_found"
 
 admin.site.site_header = "Plausi administration"
 admin.site.site_title = "Plausi"

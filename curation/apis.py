@@ -15,6 +15,8 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from annotation.apis import CandidateContextSerializer
+from core.api.permissions import IsAdmin, IsCuratorOrAdmin
+from core.api.schema import error
 from curation import selectors
 from curation.models import ExportRun, ReviewBatch
 from curation.services import (
@@ -26,8 +28,6 @@ from curation.services import (
     export_run_create,
     review_batches_create,
 )
-from knowledge.api_schema import error
-from knowledge.permissions import IsAdmin, IsCuratorOrAdmin
 
 
 class EstimateSerializer(serializers.Serializer):

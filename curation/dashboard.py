@@ -12,9 +12,9 @@ from django.db import connection
 from django.utils import timezone
 
 from classifiers.selectors import learning_curve
+from core.cache import cache_get, cache_set
 from curation.maths import wilson_interval
 from curation.models import ReviewBatch
-from knowledge.cache import cache_get, cache_set
 
 FUNNEL = ("ingested", "filtered_out", "pooled", "in_annotation", "labelled", "scored", "accepted", "rejected")
 PLOT_CACHE_SECONDS = 30

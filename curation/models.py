@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from knowledge.runs import RunProgress
+from core.runs import RunProgress
 
 
 class ReviewBatch(models.Model):

@@ -24,13 +24,13 @@ from django.utils import timezone
 
 from annotation.models import NewLabelCount, Question, QueueItem
 from classifiers.selectors import active_versions
+from core.errors import ApplicationError, Conflict, NotFound
+from core.outbox import run_enqueue
 from curation import exports
 from curation.maths import audit_sample_size, wilson_interval
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
-from knowledge.errors import ApplicationError, Conflict, NotFound
 from knowledge.ingest.parsing import normalize_text
 from knowledge.models import Candidate
-from knowledge.runs import run_enqueue
 
 AUDIT_QUESTIONS = ("complete", "relevant", "informative", "plausible", "typical")
 

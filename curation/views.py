@@ -9,11 +9,11 @@ from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
+from core.errors import ApplicationError
+from core.roles import Role, user_has_role
 from curation import selectors
 from curation.models import ExportRun
 from curation.services import export_run_create, review_batches_create
-from knowledge.errors import ApplicationError
-from knowledge.roles import Role, user_has_role
 
 
 def _require(request: HttpRequest, *roles: Role) -> None:

@@ -8,10 +8,10 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from filtering.config import ConfigError, validate_config
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun, TextEmbedding
 from filtering.services import filter_configuration_create
-from knowledge.admin import ReadOnlyAdmin
 
 
 class FilterConfigurationForm(forms.ModelForm):

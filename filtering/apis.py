@@ -11,11 +11,11 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.permissions import IsAdmin, IsCuratorOrAdmin
+from core.api.validators import no_null_characters
 from filtering import selectors
 from filtering.models import FilterRun
 from filtering.services import filter_configuration_create, filter_run_create
-from knowledge.permissions import IsAdmin, IsCuratorOrAdmin
-from knowledge.validators import no_null_characters
 
 
 class FilterConfigurationOutputSerializer(serializers.Serializer):

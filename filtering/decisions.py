@@ -7,9 +7,9 @@ from typing import Any
 
 from django.db import transaction
 
+from core.bulk import rows_copy
 from filtering.models import FilterDecision
 from filtering.types import Verdict
-from knowledge.bulk import rows_copy
 
 REASON_MAX_CHARS = 2000
 

@@ -21,6 +21,9 @@ from django.db import connection, transaction
 from django.db.models import Max, Q
 from django.utils import timezone
 
+from core.bulk import rows_copy
+from core.errors import ApplicationError
+from core.outbox import run_enqueue
 from filtering import selectors
 from filtering.config import DEFAULT_CONFIG, ConfigError, validate_config
 from filtering.decisions import decision_rows, decisions_write
@@ -28,9 +31,6 @@ from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.rules import build_rules, evaluate
 from filtering.rules.generic import TailStats
 from filtering.types import Verdict
-from knowledge.bulk import rows_copy
-from knowledge.errors import ApplicationError
-from knowledge.runs import run_enqueue
 
 logger = logging.getLogger(__name__)
 

@@ -7,8 +7,8 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import render
 
+from core.roles import Role, user_has_role
 from filtering import selectors
-from knowledge.roles import Role, user_has_role
 
 
 def _require_admin(request: HttpRequest) -> None:

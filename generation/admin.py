@@ -9,10 +9,10 @@ from django import forms
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
+from core.errors import ApplicationError
 from generation.models import GenerationRun, GenerationTask, PromptTemplate
 from generation.services import prompt_template_save
-from knowledge.admin import ReadOnlyAdmin
-from knowledge.errors import ApplicationError
 
 
 class PromptTemplateForm(forms.ModelForm):

@@ -10,10 +10,10 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
+from core.api.permissions import IsAdmin
 from generation.models import GenerationRun
 from generation.selectors import generation_run_list
 from generation.services import generation_run_create, select_pairs
-from knowledge.permissions import IsAdmin
 
 
 class GenerationRunOutputSerializer(serializers.Serializer):

@@ -22,13 +22,13 @@ from django.db import connection, transaction
 from django.db.models import Count, Q
 from django.utils import timezone
 
+from core.errors import ApplicationError
+from core.outbox import run_enqueue
 from generation.llm.backends import Backend, LocalCausalLMBackend, OpenAICompatibleBackend, Sampling
 from generation.llm.parsing import parse_explanations
 from generation.llm.prompts import Behaviour, render
 from generation.models import GenerationRun, GenerationTask, PromptTemplate
-from knowledge.errors import ApplicationError
 from knowledge.models import BehaviourPair, IngestRun, Relation
-from knowledge.runs import run_enqueue
 
 
 def _conf(name: str) -> Any:

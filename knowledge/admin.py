@@ -7,30 +7,17 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
+from core.admin import ReadOnlyAdmin
 from knowledge.models import (
     BehaviourPair,
     Candidate,
     Category,
     IngestedFile,
     IngestRun,
-    OutboxMessage,
     Product,
     Relation,
     SearchQuery,
 )
-
-
-class ReadOnlyAdmin(admin.ModelAdmin):
-    """Viewable and searchable; created and changed only by services (ingest, filters, curation)."""
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
 
 
 @admin.register(Category)
@@ -133,11 +120,3 @@ class IngestRunAdmin(ReadOnlyAdmin):
 class IngestedFileAdmin(ReadOnlyAdmin):
     list_display = ["name", "run", "size", "line_count", "sha256", "created_at"]
     search_fields = ["name", "sha256"]
-
-
-@admin.register(OutboxMessage)
-class OutboxMessageAdmin(ReadOnlyAdmin):
-    """Task messages waiting for the broker (written while it was down) and the ones already published."""
-
-    list_display = ["id", "task", "args", "queue", "attempts", "last_error", "created_at", "sent_at"]
-    list_filter = ["task"]

@@ -15,11 +15,11 @@ from rest_framework.response import Response
 from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
+from core.api.permissions import HasAnyRole, IsAdmin, IsCuratorOrAdmin
+from core.errors import ApplicationError
+from core.roles import user_roles
 from knowledge import selectors
-from knowledge.errors import ApplicationError
 from knowledge.models import Candidate, IngestRun
-from knowledge.permissions import HasAnyRole, IsAdmin, IsCuratorOrAdmin
-from knowledge.roles import user_roles
 from knowledge.services import ingest_run_create_from_uploads, token_issue, token_revoke
 
 # --- output serializers -------------------------------------------------------------------------------------

@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from knowledge.runs import RunProgress
+from core.runs import RunProgress
 
 
 class Category(models.Model):
@@ -291,23 +291,3 @@ class IngestedFile(models.Model):
 
     def __str__(self) -> str:
         return self.name
-
-
-class OutboxMessage(models.Model):
-    """A task to send to the broker, written in the same transaction as the work it starts: if the broker is
-    down, the message waits here (the request still succeeds) and the relay sends it once the broker is back.
-    Tasks are idempotent (they claim their run), so a message sent twice does the work once."""
-
-    task = models.CharField(max_length=200)
-    args = models.JSONField(default=list)
-    queue = models.CharField(max_length=100, blank=True, help_text="Empty: the task's route decides.")
-    attempts = models.PositiveIntegerField(default=0)
-    last_error = models.CharField(max_length=300, blank=True)
-    created_at = models.DateTimeField(db_default=Now())
-    sent_at = models.DateTimeField(null=True, blank=True)
-
-    class Meta:
-        indexes = [models.Index(fields=["id"], name="outbox_pending", condition=Q(sent_at__isnull=True))]
-
-    def __str__(self) -> str:
-        return f"{self.task}{self.args} ({'sent' if self.sent_at else 'pending'})"

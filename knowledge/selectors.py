@@ -6,7 +6,7 @@ from typing import Any
 
 from django.db.models import Count, QuerySet
 
-from knowledge.cache import cache_get, cache_set
+from core.cache import cache_get, cache_set
 from knowledge.models import Candidate, IngestRun, Relation
 
 #: A candidate with its relation and the behaviour behind it (the search query, the product bought, the other

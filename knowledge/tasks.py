@@ -17,11 +17,3 @@ def ingest_run_execute_task(self: Any, run_id: int) -> None:
     delivered again after its worker died takes the run over."""
     if ingest_run_claim(run_id=run_id, claimer=str(self.request.id or "")):
         ingest_run_execute(run_id=run_id)
-
-
-@shared_task(name="knowledge.outbox_flush", ignore_result=True)
-def outbox_flush_task() -> None:
-    """A safety net on Celery beat for a deployment without the relay process (it runs only when the broker is up)."""
-    from knowledge.runs import outbox_send
-
-    outbox_send()

@@ -224,7 +224,7 @@ def _fresh_process_caches() -> Iterator[None]:
 
     from annotation import selectors as annotation_selectors
     from annotation.services import questions_cache_clear
-    from knowledge.roles import roles_cache_clear
+    from core.roles import roles_cache_clear
 
     cache.clear()
     questions_cache_clear()

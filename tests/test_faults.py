@@ -31,7 +31,8 @@ from rest_framework.authtoken.models import Token
 
 from annotation.models import Answer
 from annotation.services import queue_fill
-from knowledge.models import IngestRun, OutboxMessage
+from core.models import OutboxMessage
+from knowledge.models import IngestRun
 from tests.conftest import (
     free_port,
     process_stop,

@@ -2,7 +2,7 @@
 
 import django.db.models.deletion
 import django.db.models.functions.datetime
-import knowledge.runs
+import core.runs
 from django.conf import settings
 from django.db import migrations, models
 
@@ -60,7 +60,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['-created_at', '-id'],
             },
-            bases=(knowledge.runs.RunProgress, models.Model),
+            bases=(core.runs.RunProgress, models.Model),
         ),
         migrations.CreateModel(
             name='TrainingRun',
@@ -87,7 +87,7 @@ class Migration(migrations.Migration):
             options={
                 'ordering': ['-created_at', '-id'],
             },
-            bases=(knowledge.runs.RunProgress, models.Model),
+            bases=(core.runs.RunProgress, models.Model),
         ),
         migrations.AddField(
             model_name='modelversion',

@@ -32,12 +32,14 @@ INSTALLED_APPS = [
     "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
+    "core",
     "knowledge",
     "filtering",
     "annotation",
     "classifiers",
     "curation",
     "generation",
+    "demo",
 ]
 
 MIDDLEWARE = [
@@ -63,7 +65,7 @@ TEMPLATES = [
                 "django.template.context_processors.request",
                 "django.contrib.auth.context_processors.auth",
                 "django.contrib.messages.context_processors.messages",
-                "knowledge.context_processors.roles",
+                "core.context_processors.roles",
             ],
         },
     },
@@ -120,14 +122,14 @@ LOGOUT_REDIRECT_URL = "login"
 REST_FRAMEWORK = {
     "DEFAULT_AUTHENTICATION_CLASSES": [
         # Token first: an unauthenticated request then gets 401 with "WWW-Authenticate: Token".
-        "knowledge.authentication.FastTokenAuthentication",
+        "core.api.authentication.FastTokenAuthentication",
         "rest_framework.authentication.SessionAuthentication",
     ],
-    "DEFAULT_PERMISSION_CLASSES": ["knowledge.permissions.HasAnyRole"],
-    "DEFAULT_PAGINATION_CLASS": "knowledge.pagination.LimitOffsetPagination",
+    "DEFAULT_PERMISSION_CLASSES": ["core.api.permissions.HasAnyRole"],
+    "DEFAULT_PAGINATION_CLASS": "core.api.pagination.LimitOffsetPagination",
     "PAGE_SIZE": 50,
-    "DEFAULT_SCHEMA_CLASS": "knowledge.api_schema.AutoSchema",
-    "EXCEPTION_HANDLER": "knowledge.api_errors.exception_handler",
+    "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
+    "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
 }
 
@@ -164,6 +166,7 @@ CELERY_TASK_SOFT_TIME_LIMIT = 55 * 60
 CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("cpu"), Queue("gpu")]
 CELERY_TASK_ROUTES = {
+    "core.*": {"queue": "default"},
     "knowledge.*": {"queue": "default"},
     "filtering.*": {"queue": "cpu"},
     "curation.*": {"queue": "default"},
@@ -171,7 +174,7 @@ CELERY_TASK_ROUTES = {
     # classifiers.* tasks pick "cpu" or "gpu" by model kind when enqueued; the periodic ones run on "default"
 }
 CELERY_BEAT_SCHEDULE = {
-    "knowledge-outbox-flush": {"task": "knowledge.outbox_flush", "schedule": 15.0},
+    "core-outbox-flush": {"task": "core.outbox_flush", "schedule": 15.0},
     # debounce: new labels are looked at twice a minute, never per answer
     "classifiers-retrain-check": {"task": "classifiers.retraining_check", "schedule": 30.0},
     # re-enqueue scoring chunks whose task was lost (a broker restart, a purged queue)

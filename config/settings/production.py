@@ -24,7 +24,7 @@ for _required in ("DATABASE_URL", "CELERY_BROKER_URL", "ALLOWED_HOSTS"):
         raise ImproperlyConfigured(f"{_required} must be set in production.")
 
 DATABASES = {"default": postgres_tuning(env.db("DATABASE_URL"))}
-# Persistent connections, renewed every 10 minutes or so (each one's end is spread: knowledge.apps).
+# Persistent connections, renewed every 10 minutes or so (each one's end is spread: core.apps).
 DATABASES["default"]["CONN_MAX_AGE"] = env.int("CONN_MAX_AGE", default=600)
 DATABASES["default"]["CONN_HEALTH_CHECKS"] = True
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL")

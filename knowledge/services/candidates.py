@@ -7,8 +7,8 @@ from collections.abc import Iterable
 from django.db import transaction
 from django.utils import timezone
 
+from core.errors import ApplicationError
 from knowledge import lifecycle
-from knowledge.errors import ApplicationError
 from knowledge.models import Candidate
 
 

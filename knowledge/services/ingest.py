@@ -23,12 +23,12 @@ from django.db import IntegrityError, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from knowledge.errors import ApplicationError, TooLarge
+from core.errors import ApplicationError, TooLarge
+from core.outbox import run_enqueue
 from knowledge.ingest import staging
 from knowledge.ingest.parsing import LineError, LineParser
 from knowledge.ingest.readers import detect_format, file_sha256, iter_csv, iter_jsonl, open_content
 from knowledge.models import IngestedFile, IngestRun, Relation
-from knowledge.runs import run_enqueue
 
 logger = logging.getLogger(__name__)
 

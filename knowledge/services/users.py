@@ -10,8 +10,8 @@ from django.contrib.auth.models import AbstractUser, Group
 from django.db import transaction
 from rest_framework.authtoken.models import Token
 
-from knowledge.errors import ApplicationError
-from knowledge.roles import Role
+from core.errors import ApplicationError
+from core.roles import Role
 
 
 def _random_password() -> str:

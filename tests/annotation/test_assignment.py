@@ -22,7 +22,7 @@ from annotation.services import (
     assignment_skip,
     queue_fill,
 )
-from knowledge.errors import Conflict, NotAllowed
+from core.errors import Conflict, NotAllowed
 from knowledge.models import Candidate
 from tests.factories import CandidateFactory, UserFactory
 

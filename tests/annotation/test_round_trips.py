@@ -21,7 +21,7 @@ from rest_framework.test import APIClient
 from annotation import selectors, services
 from annotation.models import AnnotatorProfile, Answer, Assignment, QueueItem
 from annotation.services import answer_submit, assignment_next, queue_fill
-from knowledge import roles
+from core import roles
 from tests.factories import CandidateFactory
 
 pytestmark = pytest.mark.django_db

@@ -13,8 +13,8 @@ from django.core.management import call_command
 
 from annotation.management.commands.simulate_annotators import simulate
 from annotation.models import Answer, ConsolidatedLabel
+from core.roles import Role, user_has_role
 from knowledge.models import Candidate
-from knowledge.roles import Role, user_has_role
 
 pytestmark = pytest.mark.django_db
 

@@ -8,9 +8,9 @@ import pytest
 from django.urls import reverse
 
 from annotation.models import ConsolidatedLabel, NewLabelCount
+from core.errors import Conflict
 from curation import services
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, GraphNode, ReviewBatch
-from knowledge.errors import Conflict
 from knowledge.models import Candidate
 from tests.factories import UserFactory
 

@@ -1,4 +1,4 @@
-"""The demo data generator (knowledge/demo/generate.py) and the data set it ships. No Django, no database."""
+"""The demo data generator (demo/generate.py) and the data set it ships. No Django, no database."""
 
 from __future__ import annotations
 
@@ -20,9 +20,9 @@ ROOT = Path(__file__).resolve().parents[2]
 if str(ROOT) not in sys.path:
     sys.path.insert(0, str(ROOT))
 
-from knowledge.demo import generate  # noqa: E402
+from demo import generate  # noqa: E402
 
-DEMO_DIR = ROOT / "knowledge" / "demo"
+DEMO_DIR = ROOT / "demo"
 SHIPPED_JSONL = DEMO_DIR / "candidates.jsonl.gz"
 SHIPPED_TRUTH = DEMO_DIR / "truth.csv"
 
@@ -217,7 +217,7 @@ def test_main_writes_both_files_deterministically(tmp_path: Path) -> None:
 
 
 def test_shipped_files_are_the_seed_7_output(rendered: tuple[str, str]) -> None:
-    """The committed data set is what `python -m knowledge.demo.generate` writes (regenerate after edits)."""
+    """The committed data set is what `python -m demo.generate` writes (regenerate after edits)."""
     assert SHIPPED_JSONL.stat().st_size < 1_000_000
     assert gzip.decompress(SHIPPED_JSONL.read_bytes()).decode("utf-8") == rendered[0]
     assert SHIPPED_TRUTH.read_text(encoding="utf-8") == rendered[1]

@@ -19,8 +19,8 @@ from django.db import connections
 from django.test import Client
 from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
+from core.roles import ALL_ROLES
 from knowledge.models import Relation
-from knowledge.roles import ALL_ROLES
 from tests.factories import TEST_PASSWORD
 
 ROLES = tuple(role.value for role in ALL_ROLES)

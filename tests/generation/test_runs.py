@@ -9,10 +9,10 @@ from typing import Any
 import pytest
 from django.core.management import call_command
 
+from core.errors import ApplicationError
 from generation import services
 from generation.llm.backends import OpenAICompatibleBackend, Sampling
 from generation.models import GenerationRun, GenerationTask, PromptTemplate
-from knowledge.errors import ApplicationError
 from knowledge.models import BehaviourPair, Candidate, IngestRun
 from tests.conftest import search_buy
 from tests.generation.fake_openai import FakeOpenAI

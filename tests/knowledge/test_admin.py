@@ -19,7 +19,7 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 KNOWLEDGE_MODELS = list(apps.get_app_config("knowledge").get_models())
 PROJECT_MODELS = [
     model
-    for label in ("knowledge", "filtering", "annotation", "classifiers", "curation", "generation")
+    for label in ("core", "knowledge", "filtering", "annotation", "classifiers", "curation", "generation")
     for model in apps.get_app_config(label).get_models()
 ]
 
@@ -27,7 +27,7 @@ PROJECT_MODELS = [
 @pytest.fixture
 def admin_client_with_data(ingest: Any) -> Client:
     ingest(EXAMPLES / "candidates.jsonl")
-    from knowledge.models import OutboxMessage
+    from core.models import OutboxMessage
 
     OutboxMessage.objects.create(task="knowledge.ingest_run_execute", args=[1])  # a message sent while Redis was down
     client = Client()

@@ -66,8 +66,8 @@ def test_an_upload_while_the_broker_is_down_is_kept_in_the_outbox_and_runs_once_
     """Redis is down: the upload is accepted and nothing runs in the web process; the message to start the run
     waits in the outbox, and the relay publishes it once Redis is back, so the worker ingests the file once."""
     from config.celery import app
-    from knowledge.models import OutboxMessage
-    from knowledge.runs import outbox_send
+    from core.models import OutboxMessage
+    from core.outbox import outbox_send
 
     def reconnect(broker_url: str) -> None:
         app.conf.broker_url = broker_url

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from core.errors import ApplicationError
 from knowledge import lifecycle
-from knowledge.errors import ApplicationError
 from knowledge.models import Candidate
 from knowledge.services import candidate_status_transition
 from tests.factories import CandidateFactory

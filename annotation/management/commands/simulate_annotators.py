@@ -34,11 +34,11 @@ from tqdm import tqdm
 from annotation.maths import gwet_ac1, krippendorff_alpha_nominal, percent_agreement
 from annotation.models import ConsolidatedLabel, Question
 from annotation.services import Step, answer_submit, assignment_next, queue_fill
-from knowledge.errors import ApplicationError, Conflict
+from core.errors import ApplicationError, Conflict
+from core.roles import Role, user_has_role
 from knowledge.ingest.parsing import STAGING_COLUMNS, LineParser
 from knowledge.ingest.readers import detect_format, iter_csv, iter_jsonl, open_content
 from knowledge.models import Candidate, IngestRun, Relation
-from knowledge.roles import Role, user_has_role
 from knowledge.services import (
     IngestFileSpec,
     candidate_status_transition,

@@ -18,7 +18,7 @@ from classifiers.ml import metrics
 from classifiers.ml.data import Batch, Example
 from classifiers.ml.models import make_model
 from classifiers.models import ModelKind
-from knowledge.errors import ApplicationError
+from core.errors import ApplicationError
 from knowledge.models import Relation
 
 

@@ -7,9 +7,9 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from core.errors import ApplicationError
 from filtering.models import FilterRun
 from filtering.services import filter_run_claim, filter_run_create, filter_run_execute
-from knowledge.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -8,6 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
+from core.errors import ApplicationError
 from generation.models import GenerationRun
 from generation.services import (
     generation_run_claim,
@@ -15,7 +16,6 @@ from generation.services import (
     generation_run_execute,
     select_pairs,
 )
-from knowledge.errors import ApplicationError
 
 
 class Command(BaseCommand):

@@ -6,8 +6,8 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
-from knowledge.errors import ApplicationError
-from knowledge.roles import Role
+from core.errors import ApplicationError
+from core.roles import Role
 from knowledge.services import user_create
 
 

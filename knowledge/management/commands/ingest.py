@@ -8,7 +8,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
-from knowledge.errors import ApplicationError
+from core.errors import ApplicationError
 from knowledge.models import IngestRun
 from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
 

@@ -6,7 +6,7 @@ session-authenticated write without its CSRF token); one whose path names an obj
 input (a request body, or query parameters given as a serializer), 400; one with a request body, 415 for a
 media type it does not read; a throttled one, 429. Codes that only some operations give (409 from a
 ``Conflict``) are declared on the view itself with ``extend_schema``. Error bodies come from
-``knowledge.api_errors``.
+``core.api.errors``.
 """
 
 from __future__ import annotations

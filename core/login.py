@@ -10,7 +10,7 @@ from django.conf import settings
 from django.contrib.auth import views as auth_views
 from django.http import HttpRequest, HttpResponse
 
-from knowledge.cache import cache_count, cache_get
+from core.cache import cache_count, cache_get
 
 
 def _keys(request: HttpRequest) -> list[str]:

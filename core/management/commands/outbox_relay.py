@@ -10,7 +10,7 @@ from typing import Any
 from django.core.management.base import BaseCommand, CommandParser
 from django.db import close_old_connections
 
-from knowledge.runs import outbox_send
+from core.outbox import outbox_send
 
 
 class Command(BaseCommand):

@@ -19,8 +19,8 @@ from django.conf import settings
 from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
+from core.roles import Role
 from knowledge.models import IngestRun
-from knowledge.roles import Role
 from knowledge.services import (
     IngestFileSpec,
     ingest_run_claim,
@@ -29,7 +29,7 @@ from knowledge.services import (
     user_create,
 )
 
-DEMO_DATA = Path(__file__).resolve().parents[2] / "demo" / "candidates.jsonl.gz"
+DEMO_DATA = Path(__file__).resolve().parents[2] / "candidates.jsonl.gz"
 DEMO_ACCOUNTS: tuple[tuple[str, Role], ...] = (
     ("annotator1", Role.ANNOTATOR),
     ("annotator2", Role.ANNOTATOR),

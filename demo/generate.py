@@ -13,7 +13,7 @@ Outputs (see docs/formats.md for the line format):
 - ``truth.csv``: ``line,defect`` with the 1-based line number and one of ``DEFECTS``.
 
 To regenerate after editing this module, run from the repository root (truth.csv is rewritten next to --out):
-    python -m knowledge.demo.generate --seed 7 --out knowledge/demo/candidates.jsonl.gz
+    python -m demo.generate --seed 7 --out demo/candidates.jsonl.gz
 """
 
 from __future__ import annotations

@@ -6,7 +6,7 @@ from typing import Any
 
 from rest_framework.permissions import BasePermission
 
-from knowledge.roles import ALL_ROLES, Role, user_has_role
+from core.roles import ALL_ROLES, Role, user_has_role
 
 
 class _RolePermission(BasePermission):

@@ -1,5 +1,4 @@
-"""What every run record shares: starting its Celery task through a durable outbox, never running the work in the
-web process.
+"""The durable outbox: how work leaves a transaction for the broker, never running in the web process.
 
 ``run_enqueue`` is called inside the transaction that creates the run: it writes an ``OutboxMessage`` there, so
 the run and the message to start it commit together (or not at all), and after commit it tries to publish at
@@ -21,7 +20,7 @@ logger = logging.getLogger(__name__)
 
 def outbox_enqueue(*, task_name: str, args: list[Any], queue: str = "") -> int:
     """Record a message in the caller's transaction; after commit, try to publish it at once."""
-    from knowledge.models import OutboxMessage
+    from core.models import OutboxMessage
 
     message = OutboxMessage.objects.create(task=task_name, args=args, queue=queue)
     transaction.on_commit(lambda: outbox_send(message_ids=[message.pk]))
@@ -32,7 +31,7 @@ def outbox_send(*, message_ids: list[int] | None = None, limit: int = 500) -> in
     """Publish pending messages (these, or the oldest ``limit``); returns how many were published. Stops at the
     first failure (the broker is down: the rest would fail too) and leaves it pending with the error."""
     from config.celery import app
-    from knowledge.models import OutboxMessage
+    from core.models import OutboxMessage
 
     sent: list[int] = []
     with transaction.atomic():
@@ -61,19 +60,3 @@ def run_enqueue(*, task: Any, run_id: int) -> None:
     name = getattr(task, "name", None) or task.task
     queue = (getattr(task, "options", None) or {}).get("queue", "")
     outbox_enqueue(task_name=name, args=[run_id], queue=queue)
-
-
-class RunProgress:
-    """``progress_fraction`` for run models with status, progress_done and progress_total fields."""
-
-    status: str
-    progress_done: int
-    progress_total: int
-
-    @property
-    def progress_fraction(self) -> float:
-        if self.status == "succeeded":
-            return 1.0
-        if not self.progress_total:
-            return 0.0
-        return min(1.0, self.progress_done / self.progress_total)

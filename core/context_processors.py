@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from knowledge.roles import user_roles
+from core.roles import user_roles
 
 
 def roles(request: Any) -> dict[str, Any]:

@@ -1,5 +1,5 @@
 """API token authentication in one prepared statement (DRF's builds a queryset with select_related per request),
-which also reads the user's roles (knowledge.roles): an API request needs no other query to be authorised."""
+which also reads the user's roles (core.roles): an API request needs no other query to be authorised."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 from rest_framework.authtoken.models import Token
 
-from knowledge.roles import ALL_ROLES, roles_read_with_user
+from core.roles import ALL_ROLES, roles_read_with_user
 
 
 class FastTokenAuthentication(TokenAuthentication):
@@ -56,7 +56,7 @@ class FastTokenAuthentication(TokenAuthentication):
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         # ``Token(user=user)`` would also cache the token on the user (a one-to-one's reverse side): a reference
-        # cycle per request that only the garbage collector frees (knowledge.api_fast.ReleaseCyclesMixin).
+        # cycle per request that only the garbage collector frees (core.api.fast.ReleaseCyclesMixin).
         token = Token(key=key, user_id=user.pk)
         Token.user.field.set_cached_value(token, user)
         return user, token

@@ -21,7 +21,7 @@ from rest_framework.authtoken.models import Token
 from rest_framework.renderers import JSONRenderer
 
 from annotation.services import queue_fill
-from knowledge.api_fast import FastJSONRenderer
+from core.api.fast import FastJSONRenderer
 from tests.factories import CandidateFactory
 
 SAMPLES: list[Any] = [
@@ -104,7 +104,7 @@ def _wsgi_call(handler: Any, method: str, path: str, *, token: str, body: bytes 
 @pytest.mark.django_db
 def test_the_next_and_answer_requests_leave_no_reference_cycles(make_user: Any, settings: Any) -> None:
     """Everything a hot-path request made is freed by reference counting when it ends: nothing is left for the
-    garbage collector, whose collections pause every thread of a gunicorn worker (knowledge.api_fast)."""
+    garbage collector, whose collections pause every thread of a gunicorn worker (core.api.fast)."""
     settings.PLAUSI_ANNOTATION = {**settings.PLAUSI_ANNOTATION, "GOLD_RATE": 0.5}
     CandidateFactory.create_batch(3, status="pooled")
     CandidateFactory.create_batch(3, status="pooled", known_labels={"complete": True})  # gold

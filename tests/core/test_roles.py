@@ -13,7 +13,7 @@ from django.urls import reverse
 from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
-from knowledge import roles
+from core import roles
 from tests.factories import UserFactory
 
 pytestmark = pytest.mark.django_db

@@ -1,0 +1,31 @@
+"""The admin's shared pieces (a read-only base for records that only services write) and the outbox."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.contrib import admin
+from django.http import HttpRequest
+
+from core.models import OutboxMessage
+
+
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """Viewable and searchable; created and changed only by services (ingest, filters, curation)."""
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
+@admin.register(OutboxMessage)
+class OutboxMessageAdmin(ReadOnlyAdmin):
+    """Task messages waiting for the broker (written while it was down) and the ones already published."""
+
+    list_display = ["id", "task", "args", "queue", "attempts", "last_error", "created_at", "sent_at"]
+    list_filter = ["task"]
