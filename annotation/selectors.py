@@ -208,3 +208,38 @@ def annotator_progress(*, annotator: Any, answered_today: int | None = None) -> 
             answered_on = dt.date.fromisoformat(answered_on)
         answered_today = row[1] if row and answered_on == timezone.now().date() else 0
     return {"answered_today": answered_today, "open_in_queue": open_in_queue()}
+
+
+def new_label_count(*, question_slug: str) -> int:
+    """How many labels have been decided so far on a question and on the questions asked before it (which gate
+    it): a cumulative counter that only grows (the classifiers' retraining trigger reads it)."""
+    from django.db.models import Sum
+
+    from annotation.models import NewLabelCount, Question
+
+    order = Question.objects.filter(slug=question_slug).values_list("order", flat=True).first()
+    if order is None:
+        return 0
+    total = NewLabelCount.objects.filter(question__order__lte=order).aggregate(total=Sum("count"))["total"]
+    return int(total or 0)
+
+
+QUEUE_COUNTS_CACHE_SECONDS = 10
+
+
+def queue_state_counts() -> dict[str, int]:
+    """Queue items per state (``open``, ``closed``), uncapped, through a short cache: for the pipeline view, not
+    the annotator's page (which shows the capped, per-process ``open_in_queue``)."""
+    from django.db.models import Count
+
+    from annotation.models import QueueItem
+    from core.cache import cache_get, cache_set
+
+    cached = cache_get("annotation:queue-state-counts")
+    if cached is not None:
+        return dict(cached)
+    counts = {"open": 0, "closed": 0}
+    for state, count in QueueItem.objects.values_list("state").annotate(n=Count("candidate_id")).order_by():
+        counts[state] = count
+    cache_set("annotation:queue-state-counts", counts, QUEUE_COUNTS_CACHE_SECONDS)
+    return counts

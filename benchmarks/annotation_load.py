@@ -590,14 +590,18 @@ def _django_setup(database_url: str) -> None:
 def _code_version() -> str:
     """Digests of the modules on the measured path, so that figures can be matched to the code they measured."""
     digests = []
+    services = sorted(str(path.relative_to(ROOT)) for path in (ROOT / "annotation" / "services").glob("*.py"))
     for path in (
-        "annotation/services.py",
+        *services,
+        "annotation/sql.py",
         "annotation/selectors.py",
         "annotation/apis.py",
         "annotation/models.py",
-        "knowledge/api_fast.py",
+        "core/api/fast.py",
         "config/gunicorn.py",
     ):
+        if not (ROOT / path).exists():  # an older checkout, measured for a before/after comparison
+            continue
         data = (ROOT / path).read_bytes()
         digests.append(f"{Path(path).name} {hashlib.sha1(data, usedforsecurity=False).hexdigest()[:10]}")
     return ", ".join(digests)

@@ -21,6 +21,7 @@ from classifiers import selectors
 from classifiers.models import ModelKind, ScoringRun
 from classifiers.services import model_version_activate, training_run_request
 from core.api.permissions import IsAdmin, IsCuratorOrAdmin
+from core.api.runs import RunOutputSerializer
 from core.api.schema import error
 from core.api.validators import no_null_characters
 from core.errors import Conflict
@@ -42,7 +43,7 @@ class ModelVersionOutputSerializer(serializers.Serializer):
     activated_at = serializers.DateTimeField(allow_null=True)
 
 
-class TrainingRunOutputSerializer(serializers.Serializer):
+class TrainingRunOutputSerializer(RunOutputSerializer):
     id = serializers.IntegerField()
     target = serializers.CharField()
     kind = serializers.CharField()
@@ -59,12 +60,12 @@ class TrainingRunOutputSerializer(serializers.Serializer):
     finished_at = serializers.DateTimeField(allow_null=True)
 
 
-class ScoringRunOutputSerializer(serializers.Serializer):
+class ScoringRunOutputSerializer(RunOutputSerializer):
     id = serializers.IntegerField()
     model_version = serializers.IntegerField(source="model_version_id")
     version_token = serializers.IntegerField()
     status = serializers.CharField()
-    phase = serializers.SerializerMethodField()
+    phase = serializers.SerializerMethodField()  # type: ignore[assignment]  # chunks done of total
     progress = serializers.FloatField(source="progress_fraction")
     progress_done = serializers.IntegerField()
     progress_total = serializers.IntegerField()

@@ -13,7 +13,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from core.runs import RunProgress
+from core.runs import Run, RunStatus
 
 
 class ModelKind(models.TextChoices):
@@ -22,17 +22,10 @@ class ModelKind(models.TextChoices):
     CROSS_ENCODER = "cross_encoder", "Fine-tuned cross-encoder"
 
 
-class RunStatus(models.TextChoices):
-    QUEUED = "queued"
-    RUNNING = "running"
-    SUCCEEDED = "succeeded"
-    FAILED = "failed"
-
-
 IN_FLIGHT = [RunStatus.QUEUED, RunStatus.RUNNING]
 
 
-class TrainingRun(RunProgress, models.Model):
+class TrainingRun(Run):
     """One training of one target. Single-flight: at most one queued or running run per target (a constraint)."""
 
     class Trigger(models.TextChoices):
@@ -47,19 +40,10 @@ class TrainingRun(RunProgress, models.Model):
     requested_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
-    phase = models.CharField(max_length=64, blank=True)
-    progress_done = models.BigIntegerField(default=0)
-    progress_total = models.BigIntegerField(default=0)
     label_count = models.PositiveIntegerField(default=0)
     label_counter = models.BigIntegerField(
         default=0, help_text="The target's cumulative new-label counter when requested (the retraining trigger)."
     )
-    timings = models.JSONField(default=dict, blank=True)
-    message = models.TextField(blank=True)
-    created_at = models.DateTimeField(db_default=Now())
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -109,22 +93,14 @@ class ModelVersion(models.Model):
         return f"{self.target} v{self.pk} ({self.kind}{', active' if self.is_active else ''})"
 
 
-class ScoringRun(RunProgress, models.Model):
+class ScoringRun(Run):
     """Scoring the pool with one activated version: split into id-range chunks, one task per chunk."""
 
     model_version = models.ForeignKey(ModelVersion, on_delete=models.CASCADE, related_name="scoring_runs")
     version_token = models.BigIntegerField()
-    status = models.CharField(max_length=16, choices=RunStatus.choices, default=RunStatus.QUEUED)
     chunk_size = models.PositiveIntegerField(default=50_000)
     chunks_total = models.PositiveIntegerField(default=0)
     chunks_done = models.PositiveIntegerField(default=0)
-    progress_done = models.BigIntegerField(default=0)
-    progress_total = models.BigIntegerField(default=0)
-    timings = models.JSONField(default=dict, blank=True)
-    message = models.TextField(blank=True)
-    created_at = models.DateTimeField(db_default=Now())
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]
@@ -135,7 +111,8 @@ class ScoringRun(RunProgress, models.Model):
 
 class ScoringChunk(models.Model):
     """Candidates with ``start_id <= id < end_id``. Claimed by a conditional UPDATE; a redelivered task (same
-    task id, after its worker died) may claim its own chunk again."""
+    task id, after its worker died and missed its heartbeats) may claim its own chunk again, anyone once the
+    heartbeat is stale (``core.runs``)."""
 
     class Status(models.TextChoices):
         PENDING = "pending"
@@ -148,6 +125,7 @@ class ScoringChunk(models.Model):
     status = models.CharField(max_length=8, choices=Status.choices, default=Status.PENDING)
     claimed_by = models.CharField(max_length=64, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
+    heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="The claimant's last sign of life.")
     attempts = models.PositiveSmallIntegerField(default=0)
     scored = models.PositiveIntegerField(default=0)
     seconds = models.FloatField(null=True, blank=True)

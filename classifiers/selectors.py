@@ -128,3 +128,54 @@ def learning_curve(target: str) -> list[dict[str, Any]]:
         }
         for version in ModelVersion.objects.filter(target=target).order_by("created_at", "id")
     ]
+
+
+def label_counter(target: str) -> int:
+    """The cumulative count of labels decided on the target's questions (the target and those gating it), as
+    annotation counts them; the retraining trigger compares it with the counter its last training saw."""
+    from annotation.selectors import new_label_count
+
+    return new_label_count(question_slug=target)
+
+
+def classifier_uncertainty() -> dict[int, float]:
+    """Per open queue item, the classifier's uncertainty (1 at p = 0.5, 0 at p = 0 or 1; the most uncertain
+    target counts), for the annotation priority (active learning)."""
+    actives = active_versions()
+    if not actives:
+        return {}
+    marks = ", ".join(["%s"] * len(actives))
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.candidate_id, max(1 - abs(2 * s.score - 1)) FROM classifiers_candidatescore s "
+            "JOIN annotation_queueitem q ON q.candidate_id = s.candidate_id "
+            f"WHERE q.state = 'open' AND s.target IN ({marks}) GROUP BY s.candidate_id",
+            list(actives),
+        )
+        return {int(candidate_id): float(value) for candidate_id, value in cursor.fetchall()}
+
+
+def training_backlog() -> list[dict[str, Any]]:
+    """Per target: labels counted so far, new ones since its last training request, how many the next automatic
+    training waits for, and whether a training is in flight."""
+    from django.conf import settings
+
+    conf = settings.PLAUSI_CLASSIFIERS
+    backlog = []
+    for target in conf["TARGETS"]:
+        last = TrainingRun.objects.filter(target=target).order_by("-created_at", "-id").first()
+        counted = label_counter(target)
+        has_version = ModelVersion.objects.filter(target=target).exists()
+        backlog.append(
+            {
+                "target": target,
+                "labels": counted,
+                "new_labels": counted - (last.label_counter if last else 0),
+                "needed": int(conf["RETRAIN_EVERY"] if has_version else conf["MIN_LABELS"]),
+                "in_flight": TrainingRun.objects.filter(target=target, status__in=["queued", "running"]).exists(),
+                "active_version": ModelVersion.objects.filter(target=target, is_active=True)
+                .values_list("pk", flat=True)
+                .first(),
+            }
+        )
+    return backlog

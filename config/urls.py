@@ -8,11 +8,13 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
 from core.login import RateLimitedLoginView
+from core.urls import api_urlpatterns as core_api
 from core.views import healthz
 from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
 from knowledge.urls import api_urlpatterns as knowledge_api
+from pipeline.urls import api_urlpatterns as pipeline_api
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
@@ -25,6 +27,8 @@ urlpatterns = [
     path("api/", include(classifiers_api)),
     path("api/", include(curation_api)),
     path("api/", include(generation_api)),
+    path("api/", include(core_api)),
+    path("api/", include(pipeline_api)),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("knowledge.urls")),
@@ -32,6 +36,7 @@ urlpatterns = [
     path("", include("annotation.urls")),
     path("", include("classifiers.urls")),
     path("", include("curation.urls")),
+    path("", include("pipeline.urls")),
 ]
 
 handler404 = "core.api.errors.page_not_found"

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from core.models import OutboxMessage
+from core.models import OutboxMessage, PipelineEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -29,3 +29,11 @@ class OutboxMessageAdmin(ReadOnlyAdmin):
 
     list_display = ["id", "task", "args", "queue", "attempts", "last_error", "created_at", "sent_at"]
     list_filter = ["task"]
+
+
+@admin.register(PipelineEvent)
+class PipelineEventAdmin(ReadOnlyAdmin):
+    """What the stages finished, in order: the hand-offs and subscribers each got a message naming the event."""
+
+    list_display = ["id", "name", "payload", "created_at"]
+    list_filter = ["name"]

@@ -25,3 +25,20 @@ class OutboxMessage(models.Model):
 
     def __str__(self) -> str:
         return f"{self.task}{self.args} ({'sent' if self.sent_at else 'pending'})"
+
+
+class PipelineEvent(models.Model):
+    """Something a stage finished (an ingest, a filter run, a scoring run, a batch approval), recorded in the same
+    transaction as the work itself. Hand-offs and subscribers get an outbox message naming the event's id; later
+    consumers (exports, webhooks, a serving cache) can also read the events in id order. Append-only."""
+
+    name = models.CharField(max_length=64, help_text="What happened, e.g. 'ingest.succeeded'.")
+    payload = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        ordering = ["-id"]
+        indexes = [models.Index(fields=["name", "id"], name="event_name_id")]
+
+    def __str__(self) -> str:
+        return f"{self.name} #{self.pk}"

@@ -11,3 +11,12 @@ def outbox_flush_task() -> None:
     from core.outbox import outbox_send
 
     outbox_send()
+
+
+@shared_task(name="core.runs_sweep", ignore_result=True)
+def runs_sweep_task() -> None:
+    """Put runs whose claimant stopped beating back to work, and publish again queued runs whose message was
+    lost (``core.runs.runs_sweep``)."""
+    from core.runs import runs_sweep
+
+    runs_sweep()

@@ -16,6 +16,7 @@ from rest_framework.views import APIView
 
 from annotation.apis import CandidateContextSerializer
 from core.api.permissions import IsAdmin, IsCuratorOrAdmin
+from core.api.runs import RunOutputSerializer
 from core.api.schema import error
 from curation import selectors
 from curation.models import ExportRun, ReviewBatch
@@ -265,7 +266,7 @@ class GraphNodeApi(APIView):
         )
 
 
-class ExportRunOutputSerializer(serializers.Serializer):
+class ExportRunOutputSerializer(RunOutputSerializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     format = serializers.CharField()

@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from core.runs import RunProgress
+from core.runs import Run
 
 
 class ReviewBatch(models.Model):
@@ -158,38 +158,24 @@ class AcceptedEdge(models.Model):
         return f"{self.head_id} -{self.relation_id}-> {self.tail_id}"
 
 
-class ExportRun(RunProgress, models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
+class ExportRun(Run):
     class Format(models.TextChoices):
         JSONL = "jsonl", "JSON Lines (one edge per line, with provenance)"
         NEO4J = "neo4j", "CSV nodes + relationships for neo4j-admin import (zip)"
         NTRIPLES = "ntriples", "RDF N-Triples"
         INSTRUCTIONS = "instructions", "Instruction-tuning JSON Lines (COSMO-LM)"
 
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
     format = models.CharField(max_length=16, choices=Format.choices)
     filters = models.JSONField(default=dict, blank=True)
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    progress_done = models.BigIntegerField(default=0)
-    progress_total = models.BigIntegerField(default=0)
     file_name = models.CharField(
         max_length=300, blank=True, help_text="Under PRIVATE_MEDIA_ROOT/exports (never public)."
     )
     file_size = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     counts = models.JSONField(default=dict, blank=True)
-    timings = models.JSONField(default=dict, blank=True)
-    message = models.TextField(blank=True)
-    created_at = models.DateTimeField(db_default=Now())
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

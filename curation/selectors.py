@@ -127,22 +127,6 @@ def export_filter_choices() -> dict[str, Any]:
     return {"relations": Relation.objects.order_by("slug"), "categories": Category.objects.order_by("name")}
 
 
-def runs_in_progress(*, include_exports: bool, limit: int = 10) -> list[tuple[str, str, Any]]:
-    """(kind, API detail URL name, run) of every queued or running run, for the dashboard."""
-    from classifiers.models import ScoringRun, TrainingRun
-    from filtering.models import FilterRun
-    from knowledge.models import IngestRun
-
-    active = ["queued", "running"]
-    kinds: list[tuple[str, Any, str]] = [
-        ("ingest", IngestRun, "api-ingest-run"),
-        ("filter", FilterRun, "api-filter-run"),
-        ("training", TrainingRun, "api-training-run"),
-        ("scoring", ScoringRun, "api-scoring-run"),
-    ]
-    if include_exports:
-        kinds.append(("export", ExportRun, "api-export"))
-    runs: list[tuple[str, str, Any]] = []
-    for label, model, url_name in kinds:
-        runs += [(label, url_name, run) for run in model.objects.filter(status__in=active)[:limit]]
-    return runs
+def batch_counts() -> dict[str, int]:
+    """How many review batches are in each status."""
+    return dict(ReviewBatch.objects.values("status").annotate(n=Count("id")).order_by().values_list("status", "n"))

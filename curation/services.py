@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import random
 import time
+import uuid
 from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
@@ -25,7 +26,9 @@ from django.utils import timezone
 from annotation.models import NewLabelCount, Question, QueueItem
 from classifiers.selectors import active_versions
 from core.errors import ApplicationError, Conflict, NotFound
+from core.events import event_emit
 from core.outbox import run_enqueue
+from core.runs import RunHandle, run_claim, run_execute
 from curation import exports
 from curation.maths import audit_sample_size, wilson_interval
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
@@ -228,6 +231,8 @@ def batch_decide(*, batch_id: int, approve: bool, curator: Any, override_reason:
             details["override_reason"] = override_reason
         action = CurationEvent.Action.BATCH_APPROVED if approve else CurationEvent.Action.BATCH_REJECTED
         _log(action, curator, batch=batch, **details)
+        if approve:
+            event_emit(name="graph.updated", payload={"batch": batch.pk, "accepted": details["accepted"]})
     return batch
 
 
@@ -257,6 +262,7 @@ def candidate_decide(*, candidate_id: int, accept: bool, curator: Any, note: str
         BatchMember.objects.filter(candidate_id=candidate_id, is_open=True).delete()
         action = CurationEvent.Action.CANDIDATE_ACCEPTED if accept else CurationEvent.Action.CANDIDATE_REJECTED
         _log(action, curator, candidate_id=candidate_id, note=note)
+        event_emit(name="graph.updated", payload={"candidate": candidate_id, "accepted": bool(accept)})
         candidate.refresh_from_db()
     return candidate
 
@@ -427,57 +433,59 @@ def export_run_create(
     return run
 
 
-def export_run_claim(*, run_id: int) -> bool:
-    return bool(
-        ExportRun.objects.filter(pk=run_id, status=ExportRun.Status.QUEUED).update(
-            status=ExportRun.Status.RUNNING, started_at=timezone.now()
-        )
-    )
+def export_run_claim(*, run_id: int, claimer: str = "") -> bool:
+    """Take a queued export; a running one only by a redelivery of its own task or once its heartbeat is stale
+    (the file is then written again from the start)."""
+    return run_claim(ExportRun, run_id=run_id, claimer=claimer, progress_done=0)
 
 
 def export_run_execute(*, run_id: int, progress: Callable[[int], None] | None = None) -> ExportRun:
-    """Write the export file (streaming), then record its size, checksum and counts."""
+    """Write the export file (streaming, under a temporary name), then record its size, checksum and counts and
+    put it in place in the transaction that ends the run, so that an export completes once."""
+    return run_execute(ExportRun, run_id=run_id, work=lambda handle: _export(run_id, handle, progress))
+
+
+def _export(run_id: int, handle: RunHandle, progress: Callable[[int], None] | None) -> None:
     run = ExportRun.objects.get(pk=run_id)
     started = time.perf_counter()
     folder = export_folder()
     folder.mkdir(parents=True, exist_ok=True)
     name = f"plausi-graph-{run.pk}{EXPORT_SUFFIX[run.format]}"
     path = folder / name
+    for leftover in folder.glob(f".{name}.*.partial"):  # an earlier attempt's, whose worker died
+        leftover.unlink(missing_ok=True)
+    partial = folder / f".{name}.{uuid.uuid4().hex[:8]}.partial"
     try:
         total = exports.count_edges(run.filters)
-        ExportRun.objects.filter(pk=run.pk).update(progress_total=total, file_name=name)
+        handle.update(progress_total=total, file_name=name, phase="writing")
 
         def report(done: int) -> None:
-            ExportRun.objects.filter(pk=run.pk).update(progress_done=done)
+            handle.progress(done=done)
             if progress is not None:
                 progress(done)
 
         if run.format == ExportRun.Format.NEO4J:
-            counts = exports.write_neo4j_zip(path, run.filters, report)
+            counts = exports.write_neo4j_zip(partial, run.filters, report)
         else:
-            with path.open("wb") as out:
+            with partial.open("wb") as out:
                 if run.format == ExportRun.Format.JSONL:
                     counts = exports.write_jsonl(out, run.filters, report)
                 elif run.format == ExportRun.Format.INSTRUCTIONS:
                     counts = exports.write_instructions(out, run.filters, report)
                 else:
                     counts = exports.write_ntriples(out, run.filters, report, base=_conf("RDF_BASE"))
-        ExportRun.objects.filter(pk=run.pk).update(
-            status=ExportRun.Status.SUCCEEDED,
-            progress_done=counts["edges"],
-            file_size=path.stat().st_size,
-            sha256=exports.file_sha256(path),
-            counts=counts,
-            timings={"total_s": round(time.perf_counter() - started, 3)},
-            message=f"{counts['edges']:,} edges written",
-            finished_at=timezone.now(),
-        )
-        _log(CurationEvent.Action.EXPORT, run.created_by, export=run.pk, format=run.format, counts=counts)
-    except Exception as exc:
-        path.unlink(missing_ok=True)
-        ExportRun.objects.filter(pk=run.pk).update(
-            status=ExportRun.Status.FAILED, message=f"{type(exc).__name__}: {exc}"[:2000], finished_at=timezone.now()
-        )
-        raise
-    run.refresh_from_db()
-    return run
+        size, digest = partial.stat().st_size, exports.file_sha256(partial)
+        with transaction.atomic():
+            handle.finish(
+                message=f"{counts['edges']:,} edges written",
+                phase="done",
+                progress_done=counts["edges"],
+                file_size=size,
+                sha256=digest,
+                counts=counts,
+                timings={"total_s": round(time.perf_counter() - started, 3)},
+            )
+            _log(CurationEvent.Action.EXPORT, run.created_by, export=run.pk, format=run.format, counts=counts)
+            partial.replace(path)  # last: if the transaction fails after this, the run is taken over and rewrites it
+    finally:
+        partial.unlink(missing_ok=True)

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from celery import shared_task
 
 from curation.services import export_run_claim, export_run_execute
 
 
-@shared_task(name="curation.export_run_execute", acks_late=True, reject_on_worker_lost=True, ignore_result=True)
-def export_run_execute_task(run_id: int) -> None:
-    """Write a queued export; a duplicate delivery finds it claimed and does nothing."""
-    if export_run_claim(run_id=run_id):
+@shared_task(
+    name="curation.export_run_execute", bind=True, acks_late=True, reject_on_worker_lost=True, ignore_result=True
+)
+def export_run_execute_task(self: Any, run_id: int) -> None:
+    """Write a queued export. A duplicate delivery finds it claimed and does nothing; the same task delivered
+    again after its worker died takes the run over and writes the file again."""
+    if export_run_claim(run_id=run_id, claimer=str(self.request.id or "")):
         export_run_execute(run_id=run_id)

@@ -27,6 +27,4 @@ urlpatterns = [
     path("graph/", views.graph, name="graph"),
     path("graph/nodes/<int:node_id>/", views.graph_node, name="graph-node"),
     path("exports/", views.exports, name="exports"),
-    path("dashboard/", views.dashboard, name="dashboard"),
-    path("dashboard/plots/<slug:name>.svg", views.dashboard_plot, name="dashboard-plot"),
 ]

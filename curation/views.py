@@ -5,7 +5,7 @@ from __future__ import annotations
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.views.decorators.http import require_POST
 
@@ -100,39 +100,3 @@ def exports(request: HttpRequest) -> HttpResponse:
             **selectors.export_filter_choices(),
         },
     )
-
-
-@login_required
-def dashboard(request: HttpRequest) -> HttpResponse:
-    """Funnel, throughput, agreement, the learning curve and precision/recall, batch estimates, runs in progress."""
-    _require(request, Role.CURATOR, Role.ADMIN)
-    from annotation.reports import agreement_report_cached
-    from classifiers.selectors import active_versions
-    from curation.dashboard import batch_estimates, funnel
-
-    runs = selectors.runs_in_progress(include_exports=user_has_role(request.user, Role.ADMIN))
-    return render(
-        request,
-        "curation/dashboard.html",
-        {
-            "funnel": funnel(),
-            "agreement": agreement_report_cached()["questions"],
-            "versions": sorted(active_versions().values(), key=lambda v: v.target),
-            "batches": batch_estimates()[::-1],
-            "runs": runs,
-            "plots": ["funnel", "throughput", "learning-curve", "batches"],
-        },
-    )
-
-
-@login_required
-def dashboard_plot(request: HttpRequest, name: str) -> HttpResponse:
-    _require(request, Role.CURATOR, Role.ADMIN)
-    from curation.dashboard import PLOTS, plot
-
-    if name not in PLOTS:
-        raise Http404("No such plot.")
-    response = HttpResponse(plot(name), content_type="image/svg+xml")
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    response["Cache-Control"] = "private, max-age=30"
-    return response

@@ -12,6 +12,7 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.permissions import IsAdmin, IsCuratorOrAdmin
+from core.api.runs import RunOutputSerializer
 from core.api.validators import no_null_characters
 from filtering import selectors
 from filtering.models import FilterRun
@@ -26,7 +27,7 @@ class FilterConfigurationOutputSerializer(serializers.Serializer):
     created_at = serializers.DateTimeField()
 
 
-class FilterRunOutputSerializer(serializers.Serializer):
+class FilterRunOutputSerializer(RunOutputSerializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     phase = serializers.CharField()
@@ -40,7 +41,7 @@ class FilterRunOutputSerializer(serializers.Serializer):
     candidates_dropped = serializers.IntegerField()
     moved_to_pooled = serializers.IntegerField()
     moved_to_filtered_out = serializers.IntegerField()
-    timings = serializers.DictField(child=serializers.FloatField())
+    timings = serializers.DictField(child=serializers.FloatField())  # type: ignore[assignment]  # seconds per phase
     message = serializers.CharField()
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)

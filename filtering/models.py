@@ -7,7 +7,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from core.runs import RunProgress
+from core.runs import Run
 
 
 class FilterConfiguration(models.Model):
@@ -32,38 +32,20 @@ class FilterConfiguration(models.Model):
         return f"filter configuration v{self.version}{' (active)' if self.is_active else ''}"
 
 
-class FilterRun(RunProgress, models.Model):
+class FilterRun(Run):
     """One pass of the filters over the pool: moves candidates between ingested, pooled and filtered out."""
 
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    phase = models.CharField(max_length=32, blank=True)
     configuration = models.ForeignKey(FilterConfiguration, on_delete=models.PROTECT, related_name="runs")
     config = models.JSONField(help_text="The exact configuration this run used.")
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    claimed_by = models.CharField(
-        max_length=64, blank=True, help_text="The task that runs it (a redelivery of the same task may take it over)."
-    )
-    progress_done = models.BigIntegerField(default=0)
-    progress_total = models.BigIntegerField(default=0)
     candidates_seen = models.BigIntegerField(default=0)
     candidates_kept = models.BigIntegerField(default=0)
     candidates_dropped = models.BigIntegerField(default=0)
     moved_to_pooled = models.BigIntegerField(default=0)
     moved_to_filtered_out = models.BigIntegerField(default=0)
     report = models.JSONField(default=dict, help_text="Counts per rule, overlaps and examples.")
-    timings = models.JSONField(default=dict)
-    message = models.TextField(blank=True)
-    created_at = models.DateTimeField(db_default=Now())
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

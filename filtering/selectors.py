@@ -6,7 +6,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Q, QuerySet
 
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.types import CandidateText
@@ -189,3 +189,10 @@ def candidate_filter_decisions(*, candidate_id: int) -> list[FilterDecision]:
         .select_related("run")
         .order_by("rule")
     )
+
+
+def filter_run_will_see(*, since: Any) -> bool:
+    """Whether a filter run will read the pool as it is at ``since``: one is queued, or one started since."""
+    return FilterRun.objects.filter(
+        Q(status=FilterRun.Status.QUEUED) | Q(status=FilterRun.Status.RUNNING, started_at__gte=since)
+    ).exists()

@@ -18,12 +18,14 @@ from itertools import combinations
 from typing import Any
 
 from django.db import connection, transaction
-from django.db.models import Max, Q
+from django.db.models import Max
 from django.utils import timezone
 
 from core.bulk import rows_copy
 from core.errors import ApplicationError
+from core.events import event_emit
 from core.outbox import run_enqueue
+from core.runs import RunHandle, run_claim, run_execute
 from filtering import selectors
 from filtering.config import DEFAULT_CONFIG, ConfigError, validate_config
 from filtering.decisions import decision_rows, decisions_write
@@ -120,40 +122,20 @@ def _enqueue(run_id: int) -> None:
 
 def filter_run_claim(*, run_id: int, claimer: str = "") -> bool:
     """Take a queued run for execution; False when another worker already has it. A running run is taken over
-    by the same ``claimer`` (the broker delivered the task again because its worker died mid-run): execution
-    starts over from its first phase, clearing what the dead worker had recorded."""
-    takeover = Q(status=FilterRun.Status.RUNNING, claimed_by=claimer) if claimer else Q(pk__in=[])
-    return (
-        FilterRun.objects.filter(Q(status=FilterRun.Status.QUEUED) | takeover, pk=run_id).update(
-            status=FilterRun.Status.RUNNING,
-            phase="statistics",
-            started_at=timezone.now(),
-            claimed_by=claimer,
-            progress_done=0,
-        )
-        == 1
-    )
+    by a redelivery of its own task, or by anyone once its heartbeat is stale (``core.runs``): execution starts
+    over from its first phase, clearing what the earlier attempt had recorded."""
+    return run_claim(FilterRun, run_id=run_id, claimer=claimer, phase="statistics", progress_done=0)
 
 
 class _Progress:
-    def __init__(self, run: FilterRun, callback: ProgressCallback | None) -> None:
-        self.run = run
-        self.callback = callback
+    def __init__(self, handle: RunHandle, total: int) -> None:
+        self.handle = handle
+        self.total = total
         self.done = 0
-        self._last = 0.0
 
     def advance(self, amount: int, *, phase: str | None = None, force: bool = False) -> None:
         self.done += amount
-        now = time.monotonic()
-        if not force and now - self._last < PROGRESS_EVERY_SECONDS:
-            return
-        self._last = now
-        fields: dict[str, Any] = {"progress_done": self.done}
-        if phase:
-            fields["phase"] = phase
-        FilterRun.objects.filter(pk=self.run.pk).update(**fields)
-        if self.callback is not None:
-            self.callback(self.done, self.run.progress_total)
+        self.handle.progress(done=self.done, total=self.total, phase=phase, force=force)
 
 
 def _pool_tail_stats(config: dict[str, Any]) -> dict[str, TailStats]:
@@ -174,19 +156,16 @@ def filter_run_execute(*, run_id: int, progress: ProgressCallback | None = None)
     run = FilterRun.objects.get(pk=run_id)
     if run.status != FilterRun.Status.RUNNING:
         raise ApplicationError(f"Filter run {run_id} is {run.status}, not running; claim it first.")
-    try:
-        return _execute(run, progress)
-    except Exception as exc:
-        logger.exception("filter run %s failed", run_id)
-        FilterRun.objects.filter(pk=run.pk).update(
-            status=FilterRun.Status.FAILED,
-            message=f"Internal error ({type(exc).__name__}: {exc}); no candidate was moved.",
-            finished_at=timezone.now(),
-        )
-        raise
+    return run_execute(
+        FilterRun,
+        run_id=run_id,
+        work=lambda handle: _execute(run, handle),
+        failure_message=lambda exc: f"Internal error ({type(exc).__name__}: {exc}); no candidate was moved.",
+        progress=progress,
+    )
 
 
-def _execute(run: FilterRun, progress_callback: ProgressCallback | None) -> FilterRun:
+def _execute(run: FilterRun, handle: RunHandle) -> None:
     timings: dict[str, float] = {}
     started = time.monotonic()
     # A run taken over after its worker died starts again: what it had recorded goes (statuses only ever move
@@ -195,9 +174,9 @@ def _execute(run: FilterRun, progress_callback: ProgressCallback | None) -> Filt
     config = run.config
     total = selectors.filterable_count()
     similarity_on = bool(config.get("similarity", {}).get("enabled", False))
-    run.progress_total = total * (2 if similarity_on else 1)
-    FilterRun.objects.filter(pk=run.pk).update(progress_total=run.progress_total, phase="statistics")
-    progress = _Progress(run, progress_callback)
+    progress_total = total * (2 if similarity_on else 1)
+    handle.progress(done=0, total=progress_total, phase="statistics")
+    progress = _Progress(handle, progress_total)
 
     tail_stats = _pool_tail_stats(config)
     rules = build_rules(config, tail_stats=tail_stats)
@@ -237,29 +216,36 @@ def _execute(run: FilterRun, progress_callback: ProgressCallback | None) -> Filt
         timings["similarity"] = round(time.monotonic() - stage, 3)
 
     stage = time.monotonic()
-    FilterRun.objects.filter(pk=run.pk).update(phase="applying")
-    moved_to_pooled, moved_to_filtered_out = _apply_outcomes(run_id=run.pk, dropped=dropped, duplicates=duplicates)
-    timings["apply"] = round(time.monotonic() - stage, 3)
-
-    run.refresh_from_db()
-    run.report = _report(run_id=run.pk)
-    run.candidates_seen = total
-    run.candidates_dropped = len(dropped)
-    run.candidates_kept = total - len(dropped)
-    run.moved_to_pooled = moved_to_pooled
-    run.moved_to_filtered_out = moved_to_filtered_out
-    run.progress_done = run.progress_total
-    timings["total"] = round(time.monotonic() - started, 3)
-    run.timings = timings
-    run.status = FilterRun.Status.SUCCEEDED
-    run.phase = "done"
-    run.message = (
-        f"Kept {run.candidates_kept} of {total} candidate(s), dropped {run.candidates_dropped}; "
-        f"{moved_to_pooled} moved to pooled, {moved_to_filtered_out} moved to filtered out."
-    )
-    run.finished_at = timezone.now()
-    run.save()
-    return run
+    handle.progress(phase="applying")
+    # The moves, the report and the run's end commit together: a claimant that lost the run moves nothing.
+    with transaction.atomic():
+        moved_to_pooled, moved_to_filtered_out = _apply_outcomes(run_id=run.pk, dropped=dropped, duplicates=duplicates)
+        timings["apply"] = round(time.monotonic() - stage, 3)
+        timings["total"] = round(time.monotonic() - started, 3)
+        kept_count = total - len(dropped)
+        handle.finish(
+            message=(
+                f"Kept {kept_count} of {total} candidate(s), dropped {len(dropped)}; "
+                f"{moved_to_pooled} moved to pooled, {moved_to_filtered_out} moved to filtered out."
+            ),
+            phase="done",
+            report=_report(run_id=run.pk),
+            candidates_seen=total,
+            candidates_dropped=len(dropped),
+            candidates_kept=kept_count,
+            moved_to_pooled=moved_to_pooled,
+            moved_to_filtered_out=moved_to_filtered_out,
+            progress_done=progress_total,
+            timings=timings,
+        )
+        event_emit(
+            name="filter.succeeded",
+            payload={
+                "filter_run": run.pk,
+                "moved_to_pooled": moved_to_pooled,
+                "moved_to_filtered_out": moved_to_filtered_out,
+            },
+        )
 
 
 def _apply_outcomes(

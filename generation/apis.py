@@ -11,12 +11,13 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from core.api.permissions import IsAdmin
+from core.api.runs import RunOutputSerializer
 from generation.models import GenerationRun
 from generation.selectors import generation_run_list
 from generation.services import generation_run_create, select_pairs
 
 
-class GenerationRunOutputSerializer(serializers.Serializer):
+class GenerationRunOutputSerializer(RunOutputSerializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     phase = serializers.CharField()

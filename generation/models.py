@@ -8,7 +8,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from core.runs import RunProgress
+from core.runs import Run
 
 
 class PromptTemplate(models.Model):
@@ -41,19 +41,11 @@ class PromptTemplate(models.Model):
         return f"prompt-{self.pk}-v{self.version}"
 
 
-class GenerationRun(RunProgress, models.Model):
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
-
+class GenerationRun(Run):
     class Backend(models.TextChoices):
         OPENAI = "openai", "OpenAI-compatible HTTP endpoint"
         LOCAL = "local", "Local transformers causal LM"
 
-    status = models.CharField(max_length=10, choices=Status.choices, default=Status.QUEUED)
-    phase = models.CharField(max_length=64, blank=True)
     backend = models.CharField(max_length=8, choices=Backend.choices)
     model_name = models.CharField(max_length=300)
     sampling = models.JSONField(default=dict, help_text="temperature, top_p, max_tokens, seed, items per prompt")
@@ -62,17 +54,10 @@ class GenerationRun(RunProgress, models.Model):
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
-    progress_done = models.BigIntegerField(default=0)
-    progress_total = models.BigIntegerField(default=0)
     counts = models.JSONField(default=dict, blank=True)
     ingest_run = models.OneToOneField(
         "knowledge.IngestRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="generation_run"
     )
-    timings = models.JSONField(default=dict, blank=True)
-    message = models.TextField(blank=True)
-    created_at = models.DateTimeField(db_default=Now())
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -20,10 +20,10 @@ import orjson
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count, Q
-from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.outbox import run_enqueue
+from core.runs import RunHandle, run_claim, run_execute
 from generation.llm.backends import Backend, LocalCausalLMBackend, OpenAICompatibleBackend, Sampling
 from generation.llm.parsing import parse_explanations
 from generation.llm.prompts import Behaviour, render
@@ -124,15 +124,13 @@ def generation_run_create(
     return run
 
 
-def generation_run_claim(*, run_id: int) -> bool:
-    """Claim a queued run, take over a running one (a redelivery after its worker died) or resume a failed one
-    (the endpoint was down): only its pending prompts are asked, nothing twice."""
-    resumable = [GenerationRun.Status.QUEUED, GenerationRun.Status.RUNNING, GenerationRun.Status.FAILED]
-    return bool(
-        GenerationRun.objects.filter(pk=run_id, status__in=resumable).update(
-            status=GenerationRun.Status.RUNNING, started_at=timezone.now(), finished_at=None
-        )
+def generation_run_claim(*, run_id: int, claimer: str = "") -> bool:
+    """Claim a queued run, take over a running one (a redelivery after its worker died, or a stale heartbeat) or
+    resume a failed one (the endpoint was down): only its pending prompts are asked, nothing twice."""
+    GenerationRun.objects.filter(pk=run_id, status=GenerationRun.Status.FAILED).update(
+        status=GenerationRun.Status.QUEUED
     )
+    return run_claim(GenerationRun, run_id=run_id, claimer=claimer)
 
 
 def make_backend(run: GenerationRun) -> Backend:
@@ -166,71 +164,78 @@ def _behaviours(pair_ids: list[int]) -> dict[int, Behaviour]:
 def generation_run_execute(
     *, run_id: int, backend: Backend | None = None, progress: Callable[[int], None] | None = None
 ) -> GenerationRun:
+    """Ask for the run's pending prompts (a step of ``PROMPTS_PER_STEP`` at a time, each step committed), then
+    ingest and filter what came back. Resumable at every step: a re-execution asks only what is pending, reuses
+    its ingest once it succeeded, and filtering again changes nothing."""
+    return run_execute(
+        GenerationRun,
+        run_id=run_id,
+        work=lambda handle: _generate(run_id, handle, backend, progress),
+    )
+
+
+def _generate(run_id: int, handle: RunHandle, backend: Backend | None, progress: Callable[[int], None] | None) -> None:
     run = GenerationRun.objects.get(pk=run_id)
     started = time.perf_counter()
-    try:
-        backend = backend or make_backend(run)
-        sampling = Sampling(
-            temperature=float(run.sampling["temperature"]),
-            top_p=float(run.sampling["top_p"]),
-            max_tokens=int(run.sampling["max_tokens"]),
-            seed=run.sampling.get("seed"),
+    backend = backend or make_backend(run)
+    sampling = Sampling(
+        temperature=float(run.sampling["temperature"]),
+        top_p=float(run.sampling["top_p"]),
+        max_tokens=int(run.sampling["max_tokens"]),
+        seed=run.sampling.get("seed"),
+    )
+    templates = {
+        (t.relation_id, t.head_kind): t
+        for t in PromptTemplate.objects.filter(is_active=True).select_related("relation")
+    }
+    handle.progress(phase="prompting")
+    while True:
+        tasks = list(
+            GenerationTask.objects.filter(run=run, status=GenerationTask.Status.PENDING)
+            .select_related("relation")
+            .order_by("id")[: _conf("PROMPTS_PER_STEP")]
         )
-        templates = {
-            (t.relation_id, t.head_kind): t
-            for t in PromptTemplate.objects.filter(is_active=True).select_related("relation")
-        }
-        GenerationRun.objects.filter(pk=run.pk).update(phase="prompting")
-        while True:
-            tasks = list(
-                GenerationTask.objects.filter(run=run, status=GenerationTask.Status.PENDING)
-                .select_related("relation")
-                .order_by("id")[: _conf("PROMPTS_PER_STEP")]
+        if not tasks:
+            break
+        behaviours = _behaviours([task.pair_id for task in tasks])
+        prompts = []
+        for task in tasks:
+            template = templates.get((task.relation_id, behaviours[task.pair_id].head_kind))
+            if template is None:
+                raise ApplicationError(
+                    f"No active prompt for {task.relation.slug} / {behaviours[task.pair_id].head_kind}."
+                )
+            task.template = template
+            prompts.append(
+                render(template.text, behaviours[task.pair_id], task.relation.slug, items=int(run.sampling["items"]))
             )
-            if not tasks:
-                break
-            behaviours = _behaviours([task.pair_id for task in tasks])
-            prompts = []
-            for task in tasks:
-                template = templates.get((task.relation_id, behaviours[task.pair_id].head_kind))
-                if template is None:
-                    raise ApplicationError(
-                        f"No active prompt for {task.relation.slug} / {behaviours[task.pair_id].head_kind}."
-                    )
-                task.template = template
-                prompts.append(
-                    render(
-                        template.text, behaviours[task.pair_id], task.relation.slug, items=int(run.sampling["items"])
-                    )
-                )
-            completions = backend.generate(prompts, sampling)
-            for task, completion in zip(tasks, completions, strict=True):
-                task.attempts += completion.attempts
-                if completion.text is None:
-                    task.status = GenerationTask.Status.FAILED
-                    task.error = (completion.error or "no answer")[:300]
-                else:
-                    parsed = parse_explanations(completion.text, max_items=int(run.sampling["items"]))
-                    task.status = GenerationTask.Status.DONE
-                    task.output = completion.text[:20_000]
-                    task.explanations = parsed.explanations
-                    task.error = "; ".join(f"{reason}: {n}" for reason, n in parsed.dropped.items())[:300]
-            with transaction.atomic():
-                GenerationTask.objects.bulk_update(
-                    tasks, ["status", "attempts", "output", "explanations", "error", "template"]
-                )
-                done = GenerationTask.objects.filter(run=run).exclude(status=GenerationTask.Status.PENDING).count()
-                GenerationRun.objects.filter(pk=run.pk).update(progress_done=done)
-            if progress is not None:
-                progress(done)
-        counts = _counts(run)
-        GenerationRun.objects.filter(pk=run.pk).update(phase="ingesting", counts=counts)
-        ingest = _ingest(run)
-        moved = _filter()
-        GenerationRun.objects.filter(pk=run.pk).update(
-            status=GenerationRun.Status.SUCCEEDED,
+        completions = backend.generate(prompts, sampling)
+        for task, completion in zip(tasks, completions, strict=True):
+            task.attempts += completion.attempts
+            if completion.text is None:
+                task.status = GenerationTask.Status.FAILED
+                task.error = (completion.error or "no answer")[:300]
+            else:
+                parsed = parse_explanations(completion.text, max_items=int(run.sampling["items"]))
+                task.status = GenerationTask.Status.DONE
+                task.output = completion.text[:20_000]
+                task.explanations = parsed.explanations
+                task.error = "; ".join(f"{reason}: {n}" for reason, n in parsed.dropped.items())[:300]
+        with transaction.atomic():
+            GenerationTask.objects.bulk_update(
+                tasks, ["status", "attempts", "output", "explanations", "error", "template"]
+            )
+            done = GenerationTask.objects.filter(run=run).exclude(status=GenerationTask.Status.PENDING).count()
+            handle.progress(done=done, force=True)
+        if progress is not None:
+            progress(done)
+    counts = _counts(run)
+    handle.update(phase="ingesting", counts=counts)
+    ingest = _ingest(run, handle)
+    moved = _filter()
+    with transaction.atomic():
+        handle.finish(
             phase="done",
-            ingest_run=ingest,
             counts={
                 **counts,
                 "candidates_created": ingest.candidates_created if ingest else 0,
@@ -240,17 +245,7 @@ def generation_run_execute(
             timings={"total_s": round(time.perf_counter() - started, 3)},
             message=f"{counts['explanations']} explanations from {counts['answers']} answers; "
             f"{counts['failed_prompts']} prompt(s) failed",
-            finished_at=timezone.now(),
         )
-    except Exception as exc:
-        GenerationRun.objects.filter(pk=run.pk).update(
-            status=GenerationRun.Status.FAILED,
-            message=f"{type(exc).__name__}: {exc}"[:2000],
-            finished_at=timezone.now(),
-        )
-        raise
-    run.refresh_from_db()
-    return run
 
 
 def _counts(run: GenerationRun) -> dict[str, Any]:
@@ -278,10 +273,24 @@ def _counts(run: GenerationRun) -> dict[str, Any]:
     }
 
 
-def _ingest(run: GenerationRun) -> IngestRun | None:
-    """Write the explanations as an ingest file and import it through the ingest service (dedup, support)."""
-    from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
+def _ingest(run: GenerationRun, handle: RunHandle) -> IngestRun | None:
+    """Write the explanations as an ingest file and import it through the ingest service (dedup, support). The
+    ingest run is linked to the generation run before it executes, so a resumed run reuses one that succeeded;
+    one left unfinished by a dead worker (this task's own process) is failed and replaced."""
+    from knowledge.services import (
+        IngestFileSpec,
+        ingest_run_claim,
+        ingest_run_create,
+        ingest_run_execute,
+        ingest_run_supersede,
+    )
 
+    earlier = IngestRun.objects.filter(generation_run=run).first()
+    if earlier is not None:
+        if earlier.status == IngestRun.Status.SUCCEEDED:
+            return earlier
+        ingest_run_supersede(run_id=earlier.pk, reason="Superseded: its generation run was resumed.")
+        handle.update(ingest_run=None)
     rows = (
         GenerationTask.objects.filter(run=run, status=GenerationTask.Status.DONE)
         .exclude(explanations=[])
@@ -310,9 +319,11 @@ def _ingest(run: GenerationRun) -> IngestRun | None:
     try:
         if not written:
             return None
-        ingest = ingest_run_create(
-            files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.GENERATION, skip_invalid=True
-        )
+        with transaction.atomic():
+            ingest = ingest_run_create(
+                files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.GENERATION, skip_invalid=True
+            )
+            handle.update(ingest_run=ingest)
         ingest_run_claim(run_id=ingest.pk)
         return ingest_run_execute(run_id=ingest.pk)
     finally:

@@ -16,6 +16,7 @@ from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from core.api.permissions import HasAnyRole, IsAdmin, IsCuratorOrAdmin
+from core.api.runs import RunOutputSerializer
 from core.errors import ApplicationError
 from core.roles import user_roles
 from knowledge import selectors
@@ -91,7 +92,7 @@ class IngestErrorOutputSerializer(serializers.Serializer):
     message = serializers.CharField()
 
 
-class IngestRunOutputSerializer(serializers.Serializer):
+class IngestRunOutputSerializer(RunOutputSerializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
     phase = serializers.CharField()
@@ -116,7 +117,7 @@ class IngestRunOutputSerializer(serializers.Serializer):
     error_count = serializers.IntegerField()
     has_rejects_file = serializers.SerializerMethodField()
     message = serializers.CharField()
-    timings = serializers.DictField(child=serializers.FloatField())
+    timings = serializers.DictField(child=serializers.FloatField())  # type: ignore[assignment]  # seconds per phase
     created_at = serializers.DateTimeField()
     started_at = serializers.DateTimeField(allow_null=True)
     finished_at = serializers.DateTimeField(allow_null=True)

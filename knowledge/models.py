@@ -10,7 +10,7 @@ from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
 
-from core.runs import RunProgress
+from core.runs import Run
 
 
 class Category(models.Model):
@@ -220,14 +220,8 @@ class Candidate(models.Model):
         return f"#{self.pk} {self.relation_id}: {self.tail[:60]}"
 
 
-class IngestRun(RunProgress, models.Model):
+class IngestRun(Run):
     """One ingest of one or more files: the record the CLI, the API and the UI read."""
-
-    class Status(models.TextChoices):
-        QUEUED = "queued"
-        RUNNING = "running"
-        SUCCEEDED = "succeeded"
-        FAILED = "failed"
 
     class Phase(models.TextChoices):
         WAITING = "waiting"
@@ -240,10 +234,6 @@ class IngestRun(RunProgress, models.Model):
         API = "api"
         GENERATION = "generation"
 
-    status = models.CharField(max_length=16, choices=Status.choices, default=Status.QUEUED)
-    claimed_by = models.CharField(
-        max_length=64, blank=True, help_text="The task that runs it (a redelivery of the same task may take it over)."
-    )
     phase = models.CharField(max_length=16, choices=Phase.choices, default=Phase.WAITING)
     source = models.CharField(max_length=16, choices=Source.choices)
     created_by = models.ForeignKey(
@@ -266,11 +256,6 @@ class IngestRun(RunProgress, models.Model):
     errors = models.JSONField(default=list, help_text="The first problems: file, line, field, message.")
     error_count = models.BigIntegerField(default=0)
     rejects_path = models.CharField(max_length=500, blank=True)
-    message = models.TextField(blank=True)
-    timings = models.JSONField(default=dict, help_text="Seconds per phase.")
-    created_at = models.DateTimeField(db_default=Now())
-    started_at = models.DateTimeField(null=True, blank=True)
-    finished_at = models.DateTimeField(null=True, blank=True)
 
     class Meta:
         ordering = ["-created_at", "-id"]

@@ -84,3 +84,8 @@ def ingest_run_list() -> QuerySet[IngestRun]:
 
 def ingest_run_get(*, run_id: int) -> IngestRun | None:
     return ingest_run_list().filter(pk=run_id).first()
+
+
+def candidates_waiting_for_filters() -> bool:
+    """Whether any candidate is still ``ingested`` (the filters have not seen it)."""
+    return Candidate.objects.filter(status=Candidate.Status.INGESTED).exists()

@@ -63,9 +63,14 @@ API: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("get", "api-generation-runs", {}, ADMINS),
     ("post", "api-generation-runs", {}, ADMINS),
     ("get", "api-generation-run", {"run_id": NO_ID}, ADMINS),
+    ("get", "api-runs", {}, CURATORS),
+    ("get", "api-run", {"kind": "training", "run_id": NO_ID}, CURATORS),
+    ("get", "api-pipeline", {}, CURATORS),
+    ("get", "api-events", {}, ADMINS),
 ]
 PAGES: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("get", "annotate", {}, ANY),
+    ("get", "pipeline", {}, CURATORS),
     ("get", "ingest-runs", {}, ADMINS),
     ("get", "filter-runs", {}, ADMINS),
     ("get", "filter-run-report", {"run_id": NO_ID}, ADMINS),

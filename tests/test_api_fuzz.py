@@ -178,6 +178,8 @@ def seeded(
             "training-runs": training_run.pk,
             "exports": export.pk,
             "runs": generation_run.pk,
+            "kind": "ingest",  # /api/runs/{kind}/{run_id}/: any kind, in the common shape
+            "{kind}": ingest_run.pk,
         },
         bodies={
             "annotation_answer": {

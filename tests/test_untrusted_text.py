@@ -19,7 +19,18 @@ from rest_framework.views import APIView
 from tests.e2e.test_payloads import NO_CANDIDATE_TEXT, PAGES
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("config", "knowledge", "filtering", "annotation", "classifiers", "curation", "generation")
+PACKAGES = (
+    "config",
+    "core",
+    "knowledge",
+    "filtering",
+    "annotation",
+    "classifiers",
+    "curation",
+    "generation",
+    "pipeline",
+    "demo",
+)
 
 
 def _json_only(callback: Any) -> bool:

@@ -1,4 +1,5 @@
-"""The pure maths of annotation: agreement coefficients, consolidation of answers, query specificity and priority.
+"""The pure maths of annotation: agreement coefficients, consolidation of answers, query specificity and priority,
+and the decisions of the answer path (which question a pass asks, adaptive overlap over a candidate's questions).
 
 Plain standard-library Python over ``(item, annotator, value)`` answer tuples, no Django import; the Django layer
 feeds these functions and stores their output.
@@ -20,6 +21,8 @@ from annotation.maths.consolidation import (
     gold_accuracy,
     majority,
 )
+from annotation.maths.overlap import OverlapDecision, overlap_decide
+from annotation.maths.passes import pass_question
 from annotation.maths.specificity import (
     DEFAULT_K_MAX,
     DEFAULT_PRIORITY_WEIGHTS,
@@ -36,6 +39,7 @@ __all__ = [
     "DS_PRIOR_WRONG",
     "SUPPORT_SATURATION",
     "Consolidated",
+    "OverlapDecision",
     "answers_by_item",
     "category_entropy",
     "cohen_kappa",
@@ -44,7 +48,9 @@ __all__ = [
     "gwet_ac1",
     "krippendorff_alpha_nominal",
     "majority",
+    "overlap_decide",
     "pairwise_cohen_kappa",
+    "pass_question",
     "percent_agreement",
     "priority",
     "query_specificity",

@@ -39,6 +39,7 @@ INSTALLED_APPS = [
     "classifiers",
     "curation",
     "generation",
+    "pipeline",
     "demo",
 ]
 
@@ -167,6 +168,7 @@ CELERY_TASK_DEFAULT_QUEUE = "default"
 CELERY_TASK_QUEUES = [Queue("default"), Queue("cpu"), Queue("gpu")]
 CELERY_TASK_ROUTES = {
     "core.*": {"queue": "default"},
+    "pipeline.*": {"queue": "default"},
     "knowledge.*": {"queue": "default"},
     "filtering.*": {"queue": "cpu"},
     "curation.*": {"queue": "default"},
@@ -174,15 +176,40 @@ CELERY_TASK_ROUTES = {
     # classifiers.* tasks pick "cpu" or "gpu" by model kind when enqueued; the periodic ones run on "default"
 }
 CELERY_BEAT_SCHEDULE = {
-    "core-outbox-flush": {"task": "core.outbox_flush", "schedule": 15.0},
+    "core-outbox-flush": {"task": "core.outbox_flush", "schedule": env.float("OUTBOX_FLUSH_SECONDS", default=15.0)},
     # debounce: new labels are looked at twice a minute, never per answer
-    "classifiers-retrain-check": {"task": "classifiers.retraining_check", "schedule": 30.0},
-    # re-enqueue scoring chunks whose task was lost (a broker restart, a purged queue)
+    "classifiers-retrain-check": {
+        "task": "classifiers.retraining_check",
+        "schedule": env.float("RETRAIN_CHECK_SECONDS", default=30.0),
+    },
+    # re-enqueue scoring chunks whose task was lost (a broker restart, a purged queue) or whose worker died
     "classifiers-scoring-sweep": {"task": "classifiers.scoring_sweep", "schedule": 120.0},
+    # put runs whose claimant stopped beating back to work (core/runs.py)
+    "core-runs-sweep": {"task": "core.runs_sweep", "schedule": env.float("RUNS_SWEEP_SECONDS", default=60.0)},
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
 CELERY_TIMEZONE = TIME_ZONE
+
+# --- Runs (core/runs.py, docs/architecture.md) ---------------------------------------------------------------
+RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=10.0)  # a claimant beats this often
+RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=300.0)  # no beat for this long: the sweep takes it over
+RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=5)  # claims before the sweep gives a run up (failed)
+
+# --- The pipeline (pipeline/handoffs.py, docs/architecture.md) ------------------------------------------------
+# Every automatic hand-off between stages, on by default so that a production install flows end to end; set
+# PIPELINE_<NAME>=false to switch one off (the stage then waits for an operator: a command or an API call).
+PLAUSI_PIPELINE = {
+    "filter_after_ingest": env.bool("PIPELINE_FILTER_AFTER_INGEST", default=True),
+    "queue_after_filter": env.bool("PIPELINE_QUEUE_AFTER_FILTER", default=True),
+    "train_after_labels": env.bool("PIPELINE_TRAIN_AFTER_LABELS", default=True),
+    "activate_after_training": env.bool("PIPELINE_ACTIVATE_AFTER_TRAINING", default=True),
+    "priorities_after_scoring": env.bool("PIPELINE_PRIORITIES_AFTER_SCORING", default=True),
+    "batches_after_scoring": env.bool("PIPELINE_BATCHES_AFTER_SCORING", default=False),
+}
+# Extra consumers of pipeline events: {"graph.updated": ["myapp.tasks.refresh_cache"], ...}; each gets a Celery
+# message with the event id, written in the transaction that caused the event (see core/events.py).
+PLAUSI_PIPELINE_SUBSCRIBERS: dict[str, list[str]] = env.json("PIPELINE_SUBSCRIBERS", default={})
 
 # --- Annotation (docs/annotation.md) -------------------------------------------------------------------------
 PLAUSI_ANNOTATION = {

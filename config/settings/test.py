@@ -43,3 +43,6 @@ if env.str("TEST_CACHE_URL", default=""):  # a web process under test that share
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("TEST_CACHE_URL")}
     }
+# Runs beat every second in tests, so that a killed worker's run is taken over seconds after the kill.
+RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=1.0)
+RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=30.0)

@@ -7,6 +7,7 @@ from knowledge.services.ingest import (
     ingest_run_create,
     ingest_run_create_from_uploads,
     ingest_run_execute,
+    ingest_run_supersede,
 )
 from knowledge.services.users import token_issue, token_revoke, user_create
 
@@ -17,6 +18,7 @@ __all__ = [
     "ingest_run_create",
     "ingest_run_create_from_uploads",
     "ingest_run_execute",
+    "ingest_run_supersede",
     "token_issue",
     "token_revoke",
     "user_create",

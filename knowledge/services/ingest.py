@@ -20,11 +20,12 @@ import orjson
 from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 from django.db import IntegrityError, transaction
-from django.db.models import Q
 from django.utils import timezone
 
 from core.errors import ApplicationError, TooLarge
+from core.events import event_emit
 from core.outbox import run_enqueue
+from core.runs import RunHandle, run_claim, run_execute
 from knowledge.ingest import staging
 from knowledge.ingest.parsing import LineError, LineParser
 from knowledge.ingest.readers import detect_format, file_sha256, iter_csv, iter_jsonl, open_content
@@ -154,27 +155,28 @@ def ingest_run_create_from_uploads(
 
 def ingest_run_claim(*, run_id: int, claimer: str = "") -> bool:
     """Take a queued run for execution; False when another worker already has it (at-most-once start). A
-    running run is taken over by the same ``claimer`` (the broker delivered the task again because its worker
-    died): execution starts over, which is safe because the staging table is recreated and the merge is one
-    transaction."""
-    takeover = Q(status=IngestRun.Status.RUNNING, claimed_by=claimer) if claimer else Q(pk__in=[])
-    return (
-        IngestRun.objects.filter(Q(status=IngestRun.Status.QUEUED) | takeover, pk=run_id).update(
-            status=IngestRun.Status.RUNNING,
-            phase=IngestRun.Phase.READING,
-            started_at=timezone.now(),
-            claimed_by=claimer,
+    running run is taken over by a redelivery of its own task, or by anyone once its heartbeat is stale
+    (``core.runs``): execution starts over, which is safe because the staging table is recreated and the merge is
+    one transaction that commits with the run's end."""
+    return run_claim(IngestRun, run_id=run_id, claimer=claimer, phase=IngestRun.Phase.READING)
+
+
+def ingest_run_supersede(*, run_id: int, reason: str) -> bool:
+    """Fail a run that will never finish because the work that owned it starts over (a resumed generation run
+    ingests its explanations again); a run that already ended is left as it is."""
+    return bool(
+        IngestRun.objects.filter(pk=run_id, status__in=[IngestRun.Status.QUEUED, IngestRun.Status.RUNNING]).update(
+            status=IngestRun.Status.FAILED, phase=IngestRun.Phase.DONE, message=reason, finished_at=timezone.now()
         )
-        == 1
     )
 
 
 class _Reading:
     """Mutable state of the reading phase: counters, kept errors, the rejects file and progress."""
 
-    def __init__(self, run: IngestRun, progress: ProgressCallback | None) -> None:
+    def __init__(self, run: IngestRun, handle: RunHandle) -> None:
         self.run = run
-        self.progress = progress
+        self.handle = handle
         self.lines_total = 0
         self.lines_valid = 0
         self.lines_invalid = 0
@@ -220,15 +222,16 @@ class _Reading:
         if not force and now - self._last_report < PROGRESS_EVERY_SECONDS:
             return
         self._last_report = now
-        IngestRun.objects.filter(pk=self.run.pk).update(
+        self.handle.update(
             progress_done=self.bytes_done,
             lines_total=self.lines_total,
             lines_valid=self.lines_valid,
             lines_invalid=self.lines_invalid,
             error_count=self.error_count,
+            heartbeat_at=timezone.now(),
         )
-        if self.progress is not None:
-            self.progress(self.bytes_done, self.run.progress_total)
+        if self.handle.callback is not None:
+            self.handle.callback(self.bytes_done, self.run.progress_total)
 
 
 def _read_file(
@@ -283,10 +286,20 @@ def ingest_run_execute(*, run_id: int, progress: ProgressCallback | None = None)
     run = IngestRun.objects.get(pk=run_id)
     if run.status != IngestRun.Status.RUNNING:
         raise ApplicationError(f"Ingest run {run_id} is {run.status}, not running; claim it first.")
+    return run_execute(
+        IngestRun,
+        run_id=run_id,
+        work=lambda handle: _execute(run, handle),
+        failure_message=lambda exc: f"Internal error ({type(exc).__name__}: {exc}); nothing was imported.",
+        progress=progress,
+    )
+
+
+def _execute(run: IngestRun, handle: RunHandle) -> None:
     started = time.monotonic()
     _drop_abandoned_staging_tables()
     staging.staging_create(run.pk)
-    state = _Reading(run, progress)
+    state = _Reading(run, handle)
     try:
         relation_ids = dict(Relation.objects.filter(is_active=True).values_list("slug", "id"))
         writer = staging.StagingWriter(run.pk)
@@ -317,15 +330,9 @@ def ingest_run_execute(*, run_id: int, progress: ProgressCallback | None = None)
             state.rejects_handle.close()
         state.report(force=True)
         read_seconds = time.monotonic() - started
-        return _finish(run=run, state=state, read_seconds=read_seconds)
-    except Exception as exc:
-        logger.exception("ingest run %s failed", run_id)
-        IngestRun.objects.filter(pk=run.pk).update(
-            status=IngestRun.Status.FAILED,
-            phase=IngestRun.Phase.DONE,
-            message=f"Internal error ({type(exc).__name__}: {exc}); nothing was imported.",
-            finished_at=timezone.now(),
-        )
+        _finish(run=run, state=state, handle=handle, read_seconds=read_seconds)
+    except Exception:
+        handle.update(phase=IngestRun.Phase.DONE)
         raise
     finally:
         if state.rejects_handle is not None and not state.rejects_handle.closed:
@@ -333,7 +340,30 @@ def ingest_run_execute(*, run_id: int, progress: ProgressCallback | None = None)
         staging.staging_drop(run.pk)
 
 
-def _finish(*, run: IngestRun, state: _Reading, read_seconds: float) -> IngestRun:
+_RESULT_FIELDS = (
+    "lines_total",
+    "lines_valid",
+    "lines_invalid",
+    "error_count",
+    "errors",
+    "rejects_path",
+    "progress_done",
+    "timings",
+    "files",
+    "phase",
+    "candidates_created",
+    "candidates_merged",
+    "products_created",
+    "queries_created",
+    "pairs_created",
+)
+
+
+def _end(run: IngestRun, handle: RunHandle, *, status: str) -> None:
+    handle.finish(status=status, message=run.message, **{name: getattr(run, name) for name in _RESULT_FIELDS})
+
+
+def _finish(*, run: IngestRun, state: _Reading, handle: RunHandle, read_seconds: float) -> None:
     run.lines_total = state.lines_total
     run.lines_valid = state.lines_valid
     run.lines_invalid = state.lines_invalid
@@ -345,12 +375,12 @@ def _finish(*, run: IngestRun, state: _Reading, read_seconds: float) -> IngestRu
     skipped = [entry["name"] for entry in run.files if entry.get("outcome") in ("already_ingested", "duplicate_in_run")]
     skipped_note = f" Skipped as already ingested: {', '.join(skipped)}." if skipped else ""
     rejected = bool(state.files_unreadable or (state.error_count and not run.skip_invalid))
+    run.phase = IngestRun.Phase.DONE
     if rejected or run.dry_run:
         for entry in run.files:
             if entry.get("outcome") == "read":
                 entry["outcome"] = "rejected" if rejected else "validated"
         if rejected:
-            run.status = IngestRun.Status.FAILED
             where = []
             if state.lines_invalid or not state.files_unreadable:
                 where.append(f"{state.lines_invalid} of {state.lines_total} line(s)")
@@ -362,17 +392,14 @@ def _finish(*, run: IngestRun, state: _Reading, read_seconds: float) -> IngestRu
                 f"{state.error_count} problem(s) in {' and '.join(where)}; nothing was imported.{skipped_note}"
             )
         else:
-            run.status = IngestRun.Status.SUCCEEDED
             run.message = (
                 f"Dry run: {state.lines_valid} valid line(s), {state.lines_invalid} invalid; nothing was imported."
                 f"{skipped_note}"
             )
-        run.phase = IngestRun.Phase.DONE
-        run.finished_at = timezone.now()
-        run.save()
-        return run
+        _end(run, handle, status=IngestRun.Status.FAILED if rejected else IngestRun.Status.SUCCEEDED)
+        return
 
-    IngestRun.objects.filter(pk=run.pk).update(phase=IngestRun.Phase.MERGING)
+    handle.update(phase=IngestRun.Phase.MERGING)
     merge_started = time.monotonic()
     try:
         with transaction.atomic():
@@ -390,33 +417,33 @@ def _finish(*, run: IngestRun, state: _Reading, read_seconds: float) -> IngestRu
                     if entry.get("outcome") == "read"
                 ]
             )
+            for entry in run.files:
+                if entry.get("outcome") == "read":
+                    entry["outcome"] = "ingested"
+            run.candidates_created = counts.candidates_created
+            run.candidates_merged = counts.candidates_merged
+            run.products_created = counts.products_created
+            run.queries_created = counts.queries_created
+            run.pairs_created = counts.pairs_created
+            run.timings["merge"] = round(time.monotonic() - merge_started, 3)
+            run.timings.update({f"merge_{step}": seconds for step, seconds in counts.seconds.items()})
+            skipped_lines = f" Skipped {state.lines_invalid} invalid line(s)." if state.lines_invalid else ""
+            run.message = (
+                f"Imported {state.lines_valid} line(s): {counts.candidates_created} new candidate(s), "
+                f"{counts.candidates_merged} existing candidate(s) gained support.{skipped_lines}{skipped_note}"
+            )
+            # the merge and the run's end commit together: a claimant that lost the run rolls its merge back
+            _end(run, handle, status=IngestRun.Status.SUCCEEDED)
+            event_emit(
+                name="ingest.succeeded",
+                payload={"ingest_run": run.pk, "source": run.source, "candidates_created": run.candidates_created},
+            )
     except IntegrityError as exc:
-        run.status = IngestRun.Status.FAILED
-        run.phase = IngestRun.Phase.DONE
+        for entry in run.files:
+            if entry.get("outcome") == "ingested":
+                entry["outcome"] = "read"
         run.message = f"Another ingest imported the same file at the same time; nothing was imported ({exc})."
-        run.finished_at = timezone.now()
-        run.save()
-        return run
-    for entry in run.files:
-        if entry.get("outcome") == "read":
-            entry["outcome"] = "ingested"
-    run.candidates_created = counts.candidates_created
-    run.candidates_merged = counts.candidates_merged
-    run.products_created = counts.products_created
-    run.queries_created = counts.queries_created
-    run.pairs_created = counts.pairs_created
-    run.timings["merge"] = round(time.monotonic() - merge_started, 3)
-    run.timings.update({f"merge_{step}": seconds for step, seconds in counts.seconds.items()})
-    run.status = IngestRun.Status.SUCCEEDED
-    run.phase = IngestRun.Phase.DONE
-    skipped_lines = f" Skipped {state.lines_invalid} invalid line(s)." if state.lines_invalid else ""
-    run.message = (
-        f"Imported {state.lines_valid} line(s): {counts.candidates_created} new candidate(s), "
-        f"{counts.candidates_merged} existing candidate(s) gained support.{skipped_lines}{skipped_note}"
-    )
-    run.finished_at = timezone.now()
-    run.save()
-    return run
+        _end(run, handle, status=IngestRun.Status.FAILED)
 
 
 def _drop_abandoned_staging_tables() -> None:

@@ -20,7 +20,7 @@ from rest_framework.test import APIClient
 
 from annotation import selectors, services
 from annotation.models import AnnotatorProfile, Answer, Assignment, QueueItem
-from annotation.services import answer_submit, assignment_next, queue_fill
+from annotation.services import answer_submit, assignment_next, leases, queue_fill
 from core import roles
 from tests.factories import CandidateFactory
 
@@ -35,7 +35,7 @@ def client(make_user: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> AP
     of lapsed leases (at most once a second per process) and the few-second caches of roles and the open count.
     No gold is offered: with none in the pool, a claim that first looked for gold would try twice."""
     settings.PLAUSI_ANNOTATION = {**settings.PLAUSI_ANNOTATION, "GOLD_RATE": 0.0}
-    monkeypatch.setattr(services, "_sweep_due", lambda: False)
+    monkeypatch.setattr(leases, "_sweep_due", lambda: False)
     monkeypatch.setattr(roles, "ROLES_TTL_SECONDS", 3600.0)
     monkeypatch.setattr(selectors, "_OPEN_COUNT_TTL_SECONDS", 3600.0)
     for _ in range(4):

@@ -74,13 +74,13 @@ def test_a_worse_version_is_kept_back_unless_an_admin_forces_it(api_client_for: 
     labelled_pool()
     assert train("typical").status == "succeeded"
     first = ModelVersion.objects.get(target="typical", is_active=True)
-    _ids, batch, y = services._dataset("typical")
+    _ids, batch, y = services.dataset("typical")
     folds = metrics.stratified_folds(y, 3, seed=1)
     worse = ModelVersion.objects.create(target="typical", kind="tfidf_lr", artifact="x", metrics={"roc_auc": 0.5})
-    decision = services._promotion(worse, batch, y, folds, force=False)
+    decision = services.promotion_decide(target="typical", new_auc=0.5, batch=batch, y=y, folds=folds, force=False)
     assert not decision["activate"] and "kept the active" in decision["reason"]
     assert decision["active_auc"] > 0.9 and decision["compared_with"] == first.pk
-    assert services._promotion(worse, batch, y, folds, force=True)["forced"]
+    assert services.promotion_decide(target="typical", new_auc=0.5, batch=batch, y=y, folds=folds, force=True)["forced"]
     worse.promotion = decision
     worse.artifact = first.artifact
     worse.save()
@@ -146,7 +146,11 @@ def test_an_older_version_token_never_overwrites_a_newer_score() -> None:
     assert CandidateScore.objects.count() == 2
 
 
-def test_chunk_claims_admit_one_claimer_a_redelivery_of_the_same_task_and_a_stale_takeover() -> None:
+def test_chunk_claims_admit_one_claimer_a_redelivery_of_the_same_task_and_a_stale_takeover(settings: Any) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
     version = ModelVersion.objects.create(
         target="typical", kind="tfidf_lr", artifact="x", is_active=True, version_token=1
     )
@@ -154,10 +158,14 @@ def test_chunk_claims_admit_one_claimer_a_redelivery_of_the_same_task_and_a_stal
     chunk = ScoringChunk.objects.create(run=run, start_id=1, end_id=10)
     assert services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-a")
     assert not services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-b")
+    # redelivered while its claimant still beats (it outlived the visibility timeout): not a second execution
+    assert not services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-a")
+    missed = timezone.now() - dt.timedelta(seconds=3 * settings.RUN_HEARTBEAT_SECONDS + 1)
+    ScoringChunk.objects.filter(pk=chunk.pk).update(heartbeat_at=missed)
     assert services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-a")  # redelivered after its worker died
-    from django.utils import timezone
-
-    ScoringChunk.objects.filter(pk=chunk.pk).update(claimed_at=timezone.now() - timezone.timedelta(hours=1))
+    assert not services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-b")
+    stale = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS + 1)
+    ScoringChunk.objects.filter(pk=chunk.pk).update(heartbeat_at=stale)
     assert services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-b")
     ScoringChunk.objects.filter(pk=chunk.pk).update(status="done")
     assert not services.scoring_chunk_claim(chunk_id=chunk.pk, claimer="task-b")
@@ -187,15 +195,20 @@ def test_feature_rows_are_cached_per_range_and_reused(settings: Any) -> None:
 def test_uncertainty_feeds_the_annotation_priority() -> None:
     from annotation.models import QueueItem
     from annotation.services import queue_fill
-    from annotation.tasks import queue_priorities_recompute_task
+    from classifiers.selectors import classifier_uncertainty
+    from core.models import OutboxMessage, PipelineEvent
+    from pipeline.handoffs import handoff_run
 
     labelled_pool(repeat=1, unlabelled=4)
     queue_fill()
     assert train("typical").status == "succeeded"
     score_everything()
-    uncertainty = services.classifier_uncertainty()
+    uncertainty = classifier_uncertainty()
     assert uncertainty and all(0.0 <= value <= 1.0 for value in uncertainty.values())
-    queue_priorities_recompute_task()
+    # the finished scoring run handed its uncertainties on: an event, and the hand-off's message naming it
+    event = PipelineEvent.objects.get(name="scoring.succeeded")
+    assert OutboxMessage.objects.filter(task="pipeline.priorities_after_scoring", args=[event.pk]).exists()
+    assert handoff_run(name="priorities_after_scoring", event_id=event.pk) == QueueItem.objects.count()
     most_uncertain = max(uncertainty, key=uncertainty.__getitem__)
     least = min(uncertainty, key=uncertainty.__getitem__)
     if uncertainty[most_uncertain] - uncertainty[least] > 0.2:

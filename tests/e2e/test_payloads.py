@@ -65,7 +65,8 @@ PAGES: dict[str, str] = {
     "graph": "curators: category names and the most connected heads (queries, product titles, plain heads)",
     "graph-node": "curators: a node's label and key, the heads, tails and categories of its edges",
     "exports": "admins: category names in the export filter, export runs",
-    "dashboard": "curators: funnel, agreement, active classifiers, batches, runs in progress",
+    "dashboard": "curators: the pipeline, funnel, agreement, active classifiers, batches, runs in progress",
+    "pipeline": "curators: stages, hand-offs, runs in progress (their messages)",
     "dashboard-plot": "curators: the SVG plots (batch labels), opened directly as a document",
 }
 # Reachable HTML that shows no candidate text, each with the reason; JSON-only API views need no entry.
@@ -408,6 +409,7 @@ def test_llm_payloads_are_inert_text_on_every_page_that_shows_candidates(
         ends += [e.head.label for e in node.in_edges.select_related("head")]
         inspector.visit(f"/graph/nodes/{node.pk}/", {"h1": [node.label], "table": ends})
     inspector.visit("/dashboard/")
+    inspector.visit("/pipeline/")
     for name in ("funnel", "throughput", "learning-curve", "batches"):
         inspector.visit(f"/dashboard/plots/{name}.svg")
     inspector.visit("/annotation/agreement/")

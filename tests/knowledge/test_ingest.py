@@ -251,9 +251,13 @@ def test_a_file_name_that_is_not_utf8_is_refused_with_a_clear_error(db: Any, tmp
     assert IngestRun.objects.count() == 0
 
 
-def test_a_running_ingest_is_taken_over_only_by_a_redelivery_of_its_own_task(
-    ingest: Any, write_lines: Any, db: Any
+def test_a_running_ingest_is_taken_over_only_by_a_redelivery_of_its_own_task_whose_claimant_stopped_beating(
+    ingest: Any, write_lines: Any, db: Any, settings: Any
 ) -> None:
+    import datetime as dt
+
+    from django.utils import timezone
+
     from knowledge.models import IngestRun
     from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
     from tests.conftest import search_buy
@@ -263,6 +267,14 @@ def test_a_running_ingest_is_taken_over_only_by_a_redelivery_of_its_own_task(
     assert ingest_run_claim(run_id=run.pk, claimer="task-1")
     assert not ingest_run_claim(run_id=run.pk, claimer="task-2")  # someone else's run
     assert not ingest_run_claim(run_id=run.pk)  # a plain second claim
+    # the same task delivered again while its claimant still beats (it outlived the visibility timeout): refused
+    assert not ingest_run_claim(run_id=run.pk, claimer="task-1")
+    missed = timezone.now() - dt.timedelta(seconds=3 * settings.RUN_HEARTBEAT_SECONDS + 1)
+    IngestRun.objects.filter(pk=run.pk).update(heartbeat_at=missed)  # its worker died: no beat for three periods
+    assert not ingest_run_claim(run_id=run.pk, claimer="task-2")  # not stale yet for anyone else
     assert ingest_run_claim(run_id=run.pk, claimer="task-1")  # the same task, delivered again: starts over
     run = ingest_run_execute(run_id=run.pk)
-    assert run.status == "succeeded" and run.candidates_created == 2
+    assert run.status == "succeeded" and run.candidates_created == 2 and run.attempts == 2
+    stale = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS + 1)
+    IngestRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=stale)
+    assert ingest_run_claim(run_id=run.pk, claimer="task-3")  # stale: anyone (the sweep's new message) takes it

@@ -1,0 +1,31 @@
+"""Filling the annotation queue from the pooled candidates."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from annotation import sql
+from annotation.services.common import GOLD_WANTED, _conf
+
+
+def queue_fill(*, limit: int | None = None, gold_from_known_labels: bool = True) -> int:
+    """Put pooled candidates that are not queued yet into the queue (set-based); returns how many were added.
+
+    Candidates with known answers become gold questions unless ``gold_from_known_labels`` is off (a simulation
+    or an evaluation set uses the known answers as the truth to annotate, not to test annotators).
+    """
+    statement = sql.queue_fill_statement(
+        gold_from_known_labels=gold_from_known_labels,
+        postgresql=connection.vendor == "postgresql",
+        limited=limit is not None,
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    params: list[Any] = [GOLD_WANTED, _conf("MIN_ANSWERS"), now, now]
+    if limit is not None:
+        params.append(limit)
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(statement, params)
+        return cursor.rowcount

@@ -1,0 +1,15 @@
+from django.apps import AppConfig
+
+
+class PipelineConfig(AppConfig):
+    """The top floor: the hand-offs between stages (pipeline/handoffs.py), the pipeline view and the dashboard.
+    It may import every app; no app imports it."""
+
+    name = "pipeline"
+    default_auto_field = "django.db.models.BigAutoField"
+    verbose_name = "Pipeline"
+
+    def ready(self) -> None:
+        from pipeline.handoffs import handoffs_register
+
+        handoffs_register()
