@@ -91,7 +91,7 @@ class Identity:
 
 @dataclass
 class Seeded:
-    path_ids: dict[str, int]  # path parameter name (``run_id``: the collection before it) -> an existing id
+    path_ids: dict[str, int | str]  # path parameter name (``run_id``: the segment before it) -> an existing value
     bodies: dict[str, dict[str, Any]]  # operation id -> a valid request body (JSON, or multipart for an upload)
 
 
