@@ -36,10 +36,11 @@ test: install-dev  ## run the whole test suite against a real PostgreSQL and Red
 	$(BIN)/python scripts/test_services.py
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
 
-lint: install-dev  ## ruff (lint + format check) and mypy
+lint: install-dev  ## ruff (lint + format check), mypy and the import contracts (import-linter: docs/architecture.md)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/mypy .
+	$(BIN)/lint-imports
 
 format: install-dev  ## apply ruff's formatting and safe fixes
 	$(BIN)/ruff format .

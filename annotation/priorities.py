@@ -10,13 +10,13 @@ The weights are ``PLAUSI_ANNOTATION["PRIORITY_WEIGHTS"]``; see docs/annotation.m
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from typing import Any
 
 from django.conf import settings
-from django.db import connection, transaction
+from django.db import connection
 
 from annotation.maths.specificity import priority, query_specificity
-from core.bulk import rows_copy
+from core.bulk import rows_set_column
+from knowledge.services import search_query_specificity_set
 
 
 def query_specificity_recompute() -> int:
@@ -31,22 +31,7 @@ def query_specificity_recompute() -> int:
         for query_id, category, count in cursor.fetchall():
             per_query[query_id][category] += int(count)
     rows = [(query_id, query_specificity(counts)) for query_id, counts in per_query.items() if sum(counts.values())]
-    _bulk_set("knowledge_searchquery", "id", "specificity", "double precision", rows)
-    return len(rows)
-
-
-def _bulk_set(table: str, key: str, column: str, column_type: str, rows: list[tuple[Any, Any]]) -> None:
-    """Set one column of many rows from (key, value) pairs through a temporary table and one UPDATE."""
-    temporary = f"plausi_set_{table}_{column}"
-    with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(f"DROP TABLE IF EXISTS {temporary}")
-        cursor.execute(f"CREATE TEMPORARY TABLE {temporary} (k bigint PRIMARY KEY, v {column_type})")
-        rows_copy(table=temporary, columns=("k", "v"), rows=rows)
-        cursor.execute(
-            f"UPDATE {table} SET {column} = (SELECT t.v FROM {temporary} t WHERE t.k = {table}.{key}) "
-            f"WHERE {key} IN (SELECT k FROM {temporary})"
-        )
-        cursor.execute(f"DROP TABLE {temporary}")
+    return search_query_specificity_set(rows=rows)  # the knowledge app's table: its service writes it
 
 
 def queue_priorities_recompute(*, uncertainty: dict[int, float] | None = None) -> int:
@@ -80,5 +65,6 @@ def queue_priorities_recompute(*, uncertainty: dict[int, float] | None = None) -
             )
             share = labelled.get((relation, category), 0) / most if most else 0.0
             rows.append((candidate_id, base + float(weights.get("stratum", 0.0)) * (1.0 - share)))
-    _bulk_set("annotation_queueitem", "candidate_id", "priority", "double precision", rows)
-    return len(rows)
+    return rows_set_column(
+        table="annotation_queueitem", key="candidate_id", column="priority", sql_type="double precision", rows=rows
+    )

@@ -15,7 +15,7 @@ from django.utils import timezone
 from annotation.models import ConsolidatedLabel, Question
 from annotation.services import CONTEXT_SELECT, Step, question_wordings
 from annotation.services import _questions as active_questions
-from knowledge.models import Candidate
+from knowledge.sentences import behaviour_sentence
 
 _PLACEHOLDER = re.compile(r"\{(\w+)\}")
 
@@ -41,12 +41,13 @@ def _context(
     ``relation`` is (slug, label, sentence template)."""
     titles = [title or external_id for title, external_id, _ in products]
     categories = [category for _, _, category in products if category is not None]
-    if head_kind == Candidate.HeadKind.SEARCH_BUY:
-        sentence = f"A shopper searched for “{query}” and bought “{titles[0]}”."
-    elif head_kind == Candidate.HeadKind.CO_BUY:
-        sentence = f"A shopper bought “{titles[0]}” and “{titles[1]}” together."
-    else:
-        sentence = f"About “{head_text}”."
+    sentence = behaviour_sentence(
+        head_kind=head_kind,
+        query=query,
+        product=titles[0] if titles else None,
+        other_product=titles[1] if len(titles) > 1 else None,
+        head_text=head_text,
+    )
     head_name = titles[0] if titles else head_text
     slug, label, template = relation
     return {
@@ -63,7 +64,7 @@ def _context(
     }
 
 
-def candidate_context(candidate: Candidate) -> dict[str, Any]:
+def candidate_context(candidate: Any) -> dict[str, Any]:
     """The behaviour behind a candidate, as plain data (the UI escapes it) and as one plain sentence."""
     pair = candidate.pair
     products = [] if pair is None else [p for p in (pair.product, pair.other_product) if p is not None]
@@ -86,7 +87,7 @@ def _load_context(candidate_id: int, row: tuple[Any, ...] | None = None) -> tupl
             cursor.execute(f"{CONTEXT_SELECT} WHERE c.id = %s", [candidate_id])
             row = cursor.fetchone()
     if row is None:
-        raise Candidate.DoesNotExist(f"candidate {candidate_id} does not exist")
+        raise LookupError(f"candidate {candidate_id} does not exist")
     head_kind, head_text, tail, relation_id, slug, label, template, pair_id, query = row[:9]
     products: list[tuple[str, str, str | None]] = []
     if pair_id is not None:
@@ -243,3 +244,10 @@ def queue_state_counts() -> dict[str, int]:
         counts[state] = count
     cache_set("annotation:queue-state-counts", counts, QUEUE_COUNTS_CACHE_SECONDS)
     return counts
+
+
+def agreement_report() -> dict[str, Any]:
+    """Agreement per question and per annotator (``annotation.reports``), through its short cache."""
+    from annotation.reports import agreement_report_cached
+
+    return agreement_report_cached()

@@ -34,6 +34,7 @@ dynamic parts (row and placeholder lists, optional CTEs) through ``str.format`` 
 from __future__ import annotations
 
 from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM
+from knowledge.services import candidate_status_update_sql
 
 
 def placeholders(count: int) -> str:
@@ -189,9 +190,15 @@ QUEUE_ITEM_SETTLE = (
     "UPDATE annotation_queueitem SET wanted = %s, in_flight = %s, state = %s, updated_at = %s WHERE candidate_id = %s"
 )
 QUEUE_ITEM_GOLD_SETTLE = "UPDATE annotation_queueitem SET in_flight = %s, updated_at = %s WHERE candidate_id = %s"
-# Another app's table: moves a candidate between 'in_annotation' and 'labelled' as its queue item closes or reopens.
-# Parameters: the new status, now, the candidate, the status it must have.
-CANDIDATE_STATUS_MOVE = "UPDATE knowledge_candidate SET status = %s, updated_at = %s WHERE id = %s AND status = %s"
+# A candidate whose questions are settled leaves annotation, and one reopened by a disagreement returns to it: the
+# knowledge app's lifecycle writes the statements (run among the answer's data-modifying CTEs). Parameters: now,
+# the candidate.
+CANDIDATE_TO_LABELLED = candidate_status_update_sql(
+    from_statuses=("in_annotation",), to_status="labelled", where="id = %s"
+)
+CANDIDATE_BACK_TO_ANNOTATION = candidate_status_update_sql(
+    from_statuses=("labelled",), to_status="in_annotation", where="id = %s"
+)
 
 # The answer's write of the annotator's profile, RETURNING today's answer count. Parameters: the annotator, today,
 # now.
@@ -280,10 +287,18 @@ CLAIM_PICK = (
     "WHERE a.candidate_id = q.candidate_id AND a.annotator_id = %s) "
     "ORDER BY q.priority DESC, q.candidate_id LIMIT 1"
 )
-# Another app's table: a claimed candidate moves from 'pooled' into annotation (a CTE of CLAIM). Parameter: now.
+# A claimed candidate moves from 'pooled' into annotation (a CTE of CLAIM): the knowledge app's lifecycle writes
+# the statement, composed here so that the claim stays one statement. Parameter: now.
 CANDIDATE_TO_IN_ANNOTATION_CTE = (
-    "moved AS (UPDATE knowledge_candidate c SET status = 'in_annotation', updated_at = %s "
-    "FROM picked WHERE c.id = picked.candidate_id AND c.status = 'pooled' RETURNING 1)"
+    "moved AS ("
+    + candidate_status_update_sql(
+        from_statuses=("pooled",),
+        to_status="in_annotation",
+        alias="c",
+        using="picked",
+        where="c.id = picked.candidate_id",
+    )
+    + " RETURNING 1)"
 )
 # The claim in one statement: pick (SKIP LOCKED), take the slot, move the candidate, insert the lease; return the
 # lease, whether the item locked is the version the snapshot saw, the labels as JSON, and the CONTEXT_SELECT row.
@@ -306,11 +321,21 @@ CLAIM = (
 QUEUE_ITEM_SLOT_TAKE = (
     "UPDATE annotation_queueitem SET in_flight = in_flight + 1, updated_at = %s WHERE candidate_id = %s"
 )
-# Another app's table: as CANDIDATE_TO_IN_ANNOTATION_CTE. Parameters: now, the candidate.
-CANDIDATE_TO_IN_ANNOTATION = (
-    "UPDATE knowledge_candidate SET status = 'in_annotation', updated_at = %s WHERE id = %s AND status = 'pooled'"
+# As CANDIDATE_TO_IN_ANNOTATION_CTE, a statement of its own. Parameters: now, the candidate.
+CANDIDATE_TO_IN_ANNOTATION = candidate_status_update_sql(
+    from_statuses=("pooled",), to_status="in_annotation", where="id = %s"
 )
 LEASE_INSERT = (
     "INSERT INTO annotation_assignment (candidate_id, annotator_id, status, lease_expires_at, "
     "created_at) VALUES (%s, %s, 'leased', %s, %s) RETURNING id"
+)
+
+
+# --- labels decided outside the answer path (annotation.services.labels) ----------------------------------------
+
+# A label a curator's audit decided. Parameters: the candidate, the question, the value, the method, now.
+LABEL_DECIDED_ELSEWHERE = (
+    "INSERT INTO annotation_consolidatedlabel (candidate_id, question_id, value, confidence, yes, no, method, "
+    "updated_at) VALUES (%s, %s, %s, 1.0, 0, 0, %s, %s) ON CONFLICT (candidate_id, question_id) DO UPDATE SET "
+    "value = excluded.value, confidence = 1.0, method = excluded.method, updated_at = excluded.updated_at"
 )

@@ -179,3 +179,17 @@ def training_backlog() -> list[dict[str, Any]]:
             }
         )
     return backlog
+
+
+def lowest_scores(candidate_ids: list[int]) -> dict[int, float]:
+    """Per candidate, the lowest of its scores over the targets (how a review batch ranks it)."""
+    from django.db.models import Min
+
+    from classifiers.models import CandidateScore
+
+    return dict(
+        CandidateScore.objects.filter(candidate_id__in=candidate_ids)
+        .values("candidate_id")
+        .annotate(low=Min("score"))
+        .values_list("candidate_id", "low")
+    )

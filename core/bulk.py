@@ -34,3 +34,22 @@ def rows_copy(*, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any
             cursor.executemany(f"INSERT INTO {table} ({column_list}) VALUES ({placeholders})", batch)  # noqa: S608
             count += len(batch)
     return count
+
+
+def rows_set_column(*, table: str, key: str, column: str, sql_type: str, rows: Iterable[tuple[Any, Any]]) -> int:
+    """Set one column of many rows from (key, value) pairs: a temporary table filled with ``rows_copy`` and one
+    UPDATE; returns how many pairs were given. ``table``, ``key``, ``column`` and ``sql_type`` are trusted
+    identifiers chosen by the caller (an app, for its own table)."""
+    from django.db import transaction
+
+    temporary = f"plausi_set_{table}_{column}"
+    with transaction.atomic(), connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {temporary}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {temporary} (k bigint PRIMARY KEY, v {sql_type})")
+        count = rows_copy(table=temporary, columns=("k", "v"), rows=rows)
+        cursor.execute(
+            f"UPDATE {table} SET {column} = (SELECT t.v FROM {temporary} t WHERE t.k = {table}.{key}) "  # noqa: S608
+            f"WHERE {key} IN (SELECT k FROM {temporary})"
+        )
+        cursor.execute(f"DROP TABLE {temporary}")
+    return count

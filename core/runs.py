@@ -207,7 +207,7 @@ def run_beat(model: type[models.Model], *, run_id: int, claimer: str) -> bool:
     if connection.vendor == "postgresql":
         with connection.cursor() as cursor:
             cursor.execute(
-                f"UPDATE {table} SET heartbeat_at = %s WHERE id = (SELECT id FROM {table} WHERE id = %s "  # noqa: S608
+                f"UPDATE {table} SET heartbeat_at = %s WHERE id = (SELECT id FROM {table} WHERE id = %s "
                 "AND status = 'running' AND claimed_by = %s FOR UPDATE SKIP LOCKED)",
                 [now, run_id, claimer[:64]],
             )

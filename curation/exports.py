@@ -16,6 +16,9 @@ from urllib.parse import quote
 import orjson
 from django.db import connection
 
+from knowledge.selectors import CANDIDATE_BEHAVIOUR_JOINS, CANDIDATE_RELATION_JOIN
+from knowledge.sentences import behaviour_sentence
+
 SLICE = 10_000
 CSV_INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
@@ -280,14 +283,12 @@ def file_sha256(path: Path) -> str:
 
 _LABEL_SQL = (
     "SELECT c.id, q.slug, l.value, c.head_kind, c.head_text, c.tail, r.slug, sq.text, p1.title, p1.external_id, "
-    "p2.title, p2.external_id, b.id "
+    "p2.title, p2.external_id, c.pair_id "
     "FROM annotation_consolidatedlabel l JOIN annotation_question q ON q.id = l.question_id "
-    "JOIN knowledge_candidate c ON c.id = l.candidate_id JOIN knowledge_relation r ON r.id = c.relation_id "
-    "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
-    "LEFT JOIN knowledge_searchquery sq ON sq.id = b.query_id "
-    "LEFT JOIN knowledge_product p1 ON p1.id = b.product_id "
-    "LEFT JOIN knowledge_product p2 ON p2.id = b.other_product_id "
-    "WHERE l.value IS NOT NULL AND q.slug IN ('plausible', 'typical') ORDER BY c.id, q.slug"
+    "JOIN knowledge_candidate c ON c.id = l.candidate_id "
+    + CANDIDATE_RELATION_JOIN
+    + CANDIDATE_BEHAVIOUR_JOINS
+    + "WHERE l.value IS NOT NULL AND q.slug IN ('plausible', 'typical') ORDER BY c.id, q.slug"
 )
 
 
@@ -299,11 +300,9 @@ def split_of(head_key: str, validation_share: float = 0.1) -> str:
 
 
 def _behaviour(head_kind: str, query: str | None, product: str | None, other: str | None, head_text: str) -> str:
-    if head_kind == "search_buy":
-        return f'A shopper searched for "{query}" and bought "{product}".'
-    if head_kind == "co_buy":
-        return f'A shopper bought "{product}" and "{other}" together.'
-    return f'About "{head_text}".'
+    return behaviour_sentence(
+        head_kind=head_kind, query=query, product=product, other_product=other, head_text=head_text, quotes=('"', '"')
+    )
 
 
 def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progress) -> dict[str, int]:
@@ -314,15 +313,14 @@ def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progre
     where, params = edge_filter_sql(filters)
     with connection.chunked_cursor() as cursor:
         cursor.execute(
-            "SELECT b.id, r.slug, t.label, e.candidate_id, c.head_kind, c.head_text, sq.text, "
+            "SELECT c.pair_id, r.slug, t.label, e.candidate_id, c.head_kind, c.head_text, sq.text, "
             "p1.title, p2.title FROM curation_acceptededge e JOIN curation_graphnode h ON h.id = e.head_id "
             "JOIN knowledge_relation r ON r.id = e.relation_id JOIN curation_graphnode t ON t.id = e.tail_id "
             "LEFT JOIN knowledge_category k ON k.id = e.category_id "
             "JOIN knowledge_candidate c ON c.id = e.candidate_id "
-            "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
-            "LEFT JOIN knowledge_searchquery sq ON sq.id = b.query_id "
-            "LEFT JOIN knowledge_product p1 ON p1.id = b.product_id "
-            "LEFT JOIN knowledge_product p2 ON p2.id = b.other_product_id" + where + " ORDER BY e.id",
+            + CANDIDATE_BEHAVIOUR_JOINS
+            + where
+            + " ORDER BY e.id",
             params,
         )
         while rows := cursor.fetchmany(SLICE):

@@ -8,10 +8,10 @@ from django.db import connection
 from django.db.models import Count
 
 from annotation.selectors import candidate_context
-from curation.maths import histogram
+from curation.maths import histogram, wilson_interval
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
 from curation.services import batch_estimate
-from knowledge.models import Candidate, Category, Relation
+from knowledge.selectors import candidates_with_behaviour, category_list, relation_list
 
 
 def batch_list(*, status: str | None = None) -> Any:
@@ -20,9 +20,7 @@ def batch_list(*, status: str | None = None) -> Any:
 
 
 def _contexts(candidate_ids: list[int]) -> dict[int, dict[str, Any]]:
-    candidates = Candidate.objects.select_related(
-        "relation", "pair__query", "pair__product__category", "pair__other_product__category"
-    ).filter(pk__in=candidate_ids)
+    candidates = candidates_with_behaviour(candidate_ids)
     return {candidate.pk: candidate_context(candidate) for candidate in candidates}
 
 
@@ -124,9 +122,28 @@ def export_run_list() -> Any:
 
 def export_filter_choices() -> dict[str, Any]:
     """What an export can be filtered by: every relation and category, by name."""
-    return {"relations": Relation.objects.order_by("slug"), "categories": Category.objects.order_by("name")}
+    return {"relations": relation_list(), "categories": category_list()}
 
 
 def batch_counts() -> dict[str, int]:
     """How many review batches are in each status."""
     return dict(ReviewBatch.objects.values("status").annotate(n=Count("id")).order_by().values_list("status", "n"))
+
+
+def batch_estimates(*, limit: int = 20) -> list[dict[str, Any]]:
+    """The latest batches, oldest first, with their audit precision and 95% Wilson interval (the dashboard)."""
+    rows = []
+    for batch in ReviewBatch.objects.select_related("relation").order_by("-created_at", "-id")[:limit]:
+        audited = batch.audit_yes + batch.audit_no
+        low, high = wilson_interval(batch.audit_yes, audited)
+        rows.append(
+            {
+                "id": batch.pk,
+                "label": f"#{batch.pk} {batch.relation.slug}",
+                "status": batch.status,
+                "precision": batch.audit_yes / audited if audited else None,
+                "low": low,
+                "high": high,
+            }
+        )
+    return rows[::-1]

@@ -23,8 +23,8 @@ from django.db import connection, transaction
 from django.db.models import F
 from django.utils import timezone
 
-from annotation.models import NewLabelCount, Question, QueueItem
-from classifiers.selectors import active_versions
+from annotation.services import labels_record, queue_priority_lower
+from classifiers.selectors import active_versions, lowest_scores
 from core.errors import ApplicationError, Conflict, NotFound
 from core.events import event_emit
 from core.outbox import run_enqueue
@@ -32,10 +32,14 @@ from core.runs import RunHandle, run_claim, run_execute
 from curation import exports
 from curation.maths import audit_sample_size, wilson_interval
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
+from knowledge import lifecycle
 from knowledge.ingest.parsing import normalize_text
-from knowledge.models import Candidate
+from knowledge.selectors import candidate_for_update, candidate_graph_rows
+from knowledge.services import candidate_status_transition
 
 AUDIT_QUESTIONS = ("complete", "relevant", "informative", "plausible", "typical")
+# What a curator may accept or reject outside a batch (the lifecycle allows each of these to either decision).
+CURATABLE = ("scored", "labelled", "accepted", "rejected", "pooled")
 
 
 def _conf(name: str) -> Any:
@@ -168,23 +172,9 @@ def audit_answer(*, batch_id: int, candidate_id: int, value: bool, curator: Any)
 
 def _label_from_audit(candidate_id: int, value: bool) -> None:
     """A curator's Yes is a Yes on every question up to "typical"; a No is a No on "typical" (the acceptance
-    question). Stored with method "audit", counted toward the retraining trigger."""
-    questions = dict(Question.objects.filter(slug__in=AUDIT_QUESTIONS).values_list("slug", "pk"))
+    question). Recorded by annotation with method "audit", counted toward the retraining trigger."""
     slugs = AUDIT_QUESTIONS if value else ("typical",)
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        for slug in slugs:
-            if slug not in questions:
-                continue
-            cursor.execute(
-                "INSERT INTO annotation_consolidatedlabel (candidate_id, question_id, value, confidence, yes, no, "
-                "method, updated_at) VALUES (%s, %s, %s, 1.0, 0, 0, 'audit', %s) "
-                "ON CONFLICT (candidate_id, question_id) DO UPDATE SET value = excluded.value, confidence = 1.0, "
-                "method = 'audit', updated_at = excluded.updated_at",
-                [candidate_id, questions[slug], value, now],
-            )
-            NewLabelCount.objects.get_or_create(question_id=questions[slug])
-            NewLabelCount.objects.filter(question_id=questions[slug]).update(count=F("count") + 1)
+    labels_record(candidate_id=candidate_id, values=dict.fromkeys(slugs, value), method="audit")
 
 
 def batch_decide(*, batch_id: int, approve: bool, curator: Any, override_reason: str = "") -> ReviewBatch:
@@ -210,15 +200,13 @@ def batch_decide(*, batch_id: int, approve: bool, curator: Any, override_reason:
             accept = [(cid, score) for cid, score, value in members if value is not False]
             reject = [cid for cid, _score, value in members if value is False]
             accepted = _accept(accept, curator=curator, batch=batch, audit=audit, now=now)
-            _move(reject, to=Candidate.Status.REJECTED, now=now)
+            _move(reject, to=lifecycle.REJECTED)
             batch.status = ReviewBatch.Status.APPROVED
             details = {"accepted": accepted, "rejected": len(reject), **audit}
         else:
             back = [cid for cid, _score, value in members if value is not True]
-            _move(back, to=Candidate.Status.POOLED, now=now)
-            QueueItem.objects.filter(candidate_id__in=back).update(
-                priority=F("priority") - float(_conf("REJECTED_PRIORITY_PENALTY"))
-            )
+            _move(back, to=lifecycle.POOLED)
+            queue_priority_lower(candidate_ids=back, by=float(_conf("REJECTED_PRIORITY_PENALTY")))
             # audited Yes answers are human labels now; those candidates stay scored for a later batch
             batch.status = ReviewBatch.Status.REJECTED
             details = {"returned_to_pool": len(back), **audit}
@@ -236,21 +224,13 @@ def batch_decide(*, batch_id: int, approve: bool, curator: Any, override_reason:
     return batch
 
 
-def candidate_decide(*, candidate_id: int, accept: bool, curator: Any, note: str = "") -> Candidate:
+def candidate_decide(*, candidate_id: int, accept: bool, curator: Any, note: str = "") -> Any:
     """Accept or reject one candidate outside a batch (from scored, labelled or an earlier decision)."""
     with transaction.atomic():
-        try:
-            candidate = Candidate.objects.select_for_update().get(pk=candidate_id)
-        except Candidate.DoesNotExist:
-            raise NotFound("No such candidate.") from None
-        allowed = {
-            Candidate.Status.SCORED,
-            Candidate.Status.LABELLED,
-            Candidate.Status.ACCEPTED,
-            Candidate.Status.REJECTED,
-            Candidate.Status.POOLED,
-        }
-        if candidate.status not in allowed:
+        candidate = candidate_for_update(candidate_id=candidate_id)
+        if candidate is None:
+            raise NotFound("No such candidate.")
+        if candidate.status not in CURATABLE:
             raise Conflict(f"A candidate that is {candidate.status} cannot be curated.")
         now = timezone.now()
         if accept:
@@ -258,7 +238,7 @@ def candidate_decide(*, candidate_id: int, accept: bool, curator: Any, note: str
             _accept([(candidate_id, score)], curator=curator, batch=None, audit={}, now=now)
         else:
             AcceptedEdge.objects.filter(candidate_id=candidate_id).delete()
-            _move([candidate_id], to=Candidate.Status.REJECTED, now=now, any_status=True)
+            _move([candidate_id], to=lifecycle.REJECTED, from_statuses=CURATABLE)
         BatchMember.objects.filter(candidate_id=candidate_id, is_open=True).delete()
         action = CurationEvent.Action.CANDIDATE_ACCEPTED if accept else CurationEvent.Action.CANDIDATE_REJECTED
         _log(action, curator, candidate_id=candidate_id, note=note)
@@ -268,25 +248,14 @@ def candidate_decide(*, candidate_id: int, accept: bool, curator: Any, note: str
 
 
 def _scores_of(candidate_ids: list[int]) -> dict[int, float]:
-    from django.db.models import Min
-
-    from classifiers.models import CandidateScore
-
-    return dict(
-        CandidateScore.objects.filter(candidate_id__in=candidate_ids)
-        .values("candidate_id")
-        .annotate(low=Min("score"))
-        .values_list("candidate_id", "low")
-    )
+    return lowest_scores(candidate_ids)
 
 
-def _move(candidate_ids: list[int], *, to: str, now: Any, any_status: bool = False) -> int:
-    if not candidate_ids:
-        return 0
-    queryset = Candidate.objects.filter(pk__in=candidate_ids)
-    if not any_status:
-        queryset = queryset.filter(status=Candidate.Status.SCORED)
-    return queryset.update(status=to, updated_at=now)
+def _move(candidate_ids: list[int], *, to: str, from_statuses: Sequence[str] = ("scored",)) -> int:
+    """Move candidates through the knowledge app's lifecycle (scored ones only, unless told otherwise; those
+    already there stay)."""
+    sources = [status for status in from_statuses if status != to]
+    return candidate_status_transition(candidates=candidate_ids, to_status=to, from_statuses=sources)
 
 
 # --- the graph --------------------------------------------------------------------------------------------------
@@ -328,23 +297,7 @@ def _accept(
     if not members:
         return 0
     scores = dict(members)
-    rows = list(
-        Candidate.objects.filter(pk__in=list(scores))
-        .select_related("pair__query", "pair__product")
-        .values_list(
-            "pk",
-            "head_kind",
-            "head_text",
-            "relation_id",
-            "tail",
-            "tail_normalized",
-            "pair__query__normalized_text",
-            "pair__query__text",
-            "pair__product__external_id",
-            "pair__product__title",
-            "pair__product__category_id",
-        )
-    )
+    rows = candidate_graph_rows(list(scores))
     wanted: set[tuple[str, str, str]] = set()
     plans = []
     for (
@@ -361,7 +314,7 @@ def _accept(
         category_id,
     ) in rows:
         product = (GraphNode.Kind.PRODUCT, product_id, product_title or product_id) if product_id else None
-        if head_kind == Candidate.HeadKind.SEARCH_BUY and query_key:
+        if head_kind == "search_buy" and query_key:
             head = (GraphNode.Kind.QUERY, query_key, query_text)
         elif product is not None:
             head = product
@@ -400,7 +353,7 @@ def _accept(
         ],
         batch_size=2000,  # 13 columns: stay under PostgreSQL's 65,535 bound parameters (server-side binding)
     )
-    Candidate.objects.filter(pk__in=[p[0] for p in plans]).update(status=Candidate.Status.ACCEPTED, updated_at=now)
+    _move([p[0] for p in plans], to=lifecycle.ACCEPTED, from_statuses=CURATABLE)
     return len(plans)
 
 

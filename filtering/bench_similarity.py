@@ -27,6 +27,7 @@ import time  # noqa: E402
 from collections import Counter  # noqa: E402
 from pathlib import Path  # noqa: E402
 
+from filtering.random_bert import random_bert  # noqa: E402
 from filtering.similarity import TransformerEncoder, default_encoder_path, similarity_filter  # noqa: E402
 from filtering.types import CandidateText  # noqa: E402
 
@@ -91,29 +92,10 @@ def synthetic_candidates(count: int, *, tails_per_head: int, seed: int) -> list[
 
 
 def build_random_bert(folder: Path, *, shape: str) -> Path:
-    """A randomly initialised BERT with a WordPiece vocabulary of the benchmark's words: ``minilm`` has MiniLM's
-    shape (6 layers, hidden 384), so its speed is MiniLM's; ``tiny`` is for smoke runs."""
-    # BertTokenizerFast: a lazily defined alias of BertTokenizer in transformers 5, invisible to mypy.
-    from transformers import BertConfig, BertModel, BertTokenizerFast  # type: ignore[attr-defined, unused-ignore]
-
+    """A random BERT of that shape whose vocabulary holds the benchmark's words (``filtering.random_bert``)."""
     words = {word for phrase in [*ADJECTIVES, *PRODUCTS, *AUDIENCES, *DETAILS, *VERBS, *OBJECTS, *SETTINGS, *BRANDS]
              for word in phrase.lower().replace("-", " - ").split()}  # fmt: skip
-    letters = [chr(code) for code in range(ord("a"), ord("z") + 1)] + list("0123456789.-|'")
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(words), *letters, *(f"##{c}" for c in letters)]
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "vocab.txt").write_text("\n".join(dict.fromkeys(vocab)) + "\n")
-    BertTokenizerFast(vocab_file=str(folder / "vocab.txt")).save_pretrained(str(folder))
-    sizes = {"minilm": (384, 6, 12, 1536), "tiny": (32, 2, 2, 64)}[shape]
-    config = BertConfig(
-        vocab_size=len(dict.fromkeys(vocab)),
-        hidden_size=sizes[0],
-        num_hidden_layers=sizes[1],
-        num_attention_heads=sizes[2],
-        intermediate_size=sizes[3],
-        max_position_embeddings=512,
-    )
-    BertModel(config).save_pretrained(str(folder))
-    return folder
+    return random_bert(folder, words=words, shape=shape)
 
 
 def main() -> None:

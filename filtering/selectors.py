@@ -10,6 +10,7 @@ from django.db.models import Q, QuerySet
 
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.types import CandidateText
+from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM, CANDIDATE_BEHAVIOUR_JOINS, CANDIDATE_RELATION_JOIN
 
 # Candidates the filters may (re)decide: not yet seen, or only filtered so far. Later stages are left alone.
 FILTERABLE_STATUSES = ("ingested", "pooled", "filtered_out")
@@ -19,19 +20,9 @@ _HEAD_KEY = (
     "ELSE 'text:' || lower(c.head_text) END"
 )
 _CANDIDATE_COLUMNS = f"""
-    c.id, r.slug, c.tail, c.tail_normalized, {_HEAD_KEY}, c.head_kind, COALESCE(q.text, ''),
+    c.id, r.slug, c.tail, c.tail_normalized, {_HEAD_KEY}, c.head_kind, COALESCE(sq.text, ''),
     COALESCE(p1.title, ''), COALESCE(p2.title, ''), COALESCE(k1.name, ''), COALESCE(k2.name, ''),
     c.head_text, c.support_count
-"""
-_CANDIDATE_JOINS = """
-    FROM knowledge_candidate c
-    JOIN knowledge_relation r ON r.id = c.relation_id
-    LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id
-    LEFT JOIN knowledge_searchquery q ON q.id = b.query_id
-    LEFT JOIN knowledge_product p1 ON p1.id = b.product_id
-    LEFT JOIN knowledge_product p2 ON p2.id = b.other_product_id
-    LEFT JOIN knowledge_category k1 ON k1.id = p1.category_id
-    LEFT JOIN knowledge_category k2 ON k2.id = p2.category_id
 """
 
 
@@ -103,7 +94,8 @@ def _chunks(
         f"SELECT {_CANDIDATE_COLUMNS}{extra} FROM ("
         f"SELECT c0.* FROM knowledge_candidate c0 WHERE c0.status IN ({_status_placeholders()}) AND {condition} "
         f"ORDER BY {order} LIMIT %s) c "
-        + _CANDIDATE_JOINS.replace("FROM knowledge_candidate c", "")
+        + CANDIDATE_RELATION_JOIN
+        + CANDIDATE_BEHAVIOUR_JOINS
         + f" ORDER BY {outer_order}"
     )
     while True:
@@ -123,7 +115,9 @@ def candidates_by_ids(ids: Sequence[int]) -> list[CandidateText]:
         part = list(ids[start : start + 5000])
         placeholders = ", ".join(["%s"] * len(part))
         with connection.cursor() as cursor:
-            cursor.execute(f"SELECT {_CANDIDATE_COLUMNS} {_CANDIDATE_JOINS} WHERE c.id IN ({placeholders})", part)
+            cursor.execute(
+                f"SELECT {_CANDIDATE_COLUMNS} {CANDIDATE_BEHAVIOUR_FROM} WHERE c.id IN ({placeholders})", part
+            )
             result.extend(_to_candidate_text(row) for row in cursor.fetchall())
     return result
 
@@ -139,9 +133,7 @@ def tail_category_head_counts(*, min_heads: int) -> Iterator[tuple[str, str, int
             SELECT c.tail_normalized AS tail, COALESCE(k1.name, '') AS category,
                    COUNT(DISTINCT {_HEAD_KEY}) AS heads
             FROM knowledge_candidate c
-            LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id
-            LEFT JOIN knowledge_product p1 ON p1.id = b.product_id
-            LEFT JOIN knowledge_category k1 ON k1.id = p1.category_id
+            {CANDIDATE_BEHAVIOUR_JOINS}
             WHERE c.status IN ({_status_placeholders()})
             GROUP BY c.tail_normalized, COALESCE(k1.name, '')
         )
@@ -172,9 +164,9 @@ def candidate_filter_decisions(*, candidate_id: int) -> list[FilterDecision]:
     Every run decides the whole filterable pool, so a candidate that is not filtered out now was kept by the
     latest run and has no current reasons (its older decisions stay in the history of their runs).
     """
-    from knowledge.models import Candidate
+    from knowledge.selectors import candidate_status
 
-    if not Candidate.objects.filter(pk=candidate_id, status=Candidate.Status.FILTERED_OUT).exists():
+    if candidate_status(candidate_id=candidate_id) != "filtered_out":
         return []
     latest_run = (
         FilterDecision.objects.filter(candidate_id=candidate_id, run__status=FilterRun.Status.SUCCEEDED)

@@ -19,9 +19,7 @@ from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import Max
-from django.utils import timezone
 
-from core.bulk import rows_copy
 from core.errors import ApplicationError
 from core.events import event_emit
 from core.outbox import run_enqueue
@@ -33,12 +31,12 @@ from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.rules import build_rules, evaluate
 from filtering.rules.generic import TailStats
 from filtering.types import Verdict
+from knowledge.services import candidate_filter_outcomes_apply
 
 logger = logging.getLogger(__name__)
 
 ProgressCallback = Callable[[int, int], None]
 EXAMPLES_PER_RULE = 5
-PROGRESS_EVERY_SECONDS = 0.5
 DECISION_BATCH = 20_000
 
 
@@ -51,6 +49,10 @@ def filter_configuration_active() -> FilterConfiguration:
     if active is not None:
         return active
     with transaction.atomic():
+        _serialise_versions()
+        active = FilterConfiguration.objects.filter(is_active=True).first()
+        if active is not None:  # created meanwhile by whoever held the lock
+            return active
         if not FilterConfiguration.objects.exists():
             return FilterConfiguration.objects.create(
                 version=1, config=validate_config(DEFAULT_CONFIG), is_active=True, note="shipped default"
@@ -60,6 +62,15 @@ def filter_configuration_active() -> FilterConfiguration:
         latest.is_active = True
         latest.save(update_fields=["is_active"])
         return latest
+
+
+def _serialise_versions() -> None:
+    """Number versions one writer at a time, until the caller's transaction ends: a lock on the table (a row lock
+    on the newest version cannot cover an empty table, where the first two writers would both take version 1).
+    Readers are not blocked. SQLite serialises every writer anyway."""
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cursor:
+            cursor.execute("LOCK TABLE filtering_filterconfiguration IN SHARE ROW EXCLUSIVE MODE")
 
 
 @transaction.atomic
@@ -74,8 +85,7 @@ def filter_configuration_create(
         validated = validate_config(config)
     except ConfigError as exc:
         raise ApplicationError(f"Invalid filter configuration: {exc}", extra={"path": exc.path}) from exc
-    # Serialise version numbering: the row lock on the newest version is held until commit.
-    list(FilterConfiguration.objects.select_for_update().order_by("-version")[:1])
+    _serialise_versions()
     version = (FilterConfiguration.objects.aggregate(latest=Max("version"))["latest"] or 0) + 1
     if activate:
         FilterConfiguration.objects.filter(is_active=True).update(is_active=False)
@@ -251,71 +261,18 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
 def _apply_outcomes(
     *, run_id: int, dropped: dict[int, list[Verdict]], duplicates: dict[int, tuple[int, int]]
 ) -> tuple[int, int]:
-    """Move candidates to their new status and record near-duplicates, in one transaction, set-based.
-
-    Returns (moved to pooled, moved to filtered out). Only candidates still in a filterable status move, so a
-    candidate that annotation took meanwhile is left alone.
-    """
-    table = f"filtering_outcome_{int(run_id)}"
+    """Hand the verdicts to the knowledge app, which moves its candidates (one transaction, set-based); returns
+    (moved to pooled, moved to filtered out)."""
     merged: Counter[int] = Counter()
     for representative, support in duplicates.values():
         if representative not in dropped:
             merged[representative] += support
-    statuses = selectors.FILTERABLE_STATUSES
-    placeholders = ", ".join(["%s"] * len(statuses))
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with transaction.atomic(), connection.cursor() as cursor:
-        temporary = "TEMPORARY " if connection.vendor == "postgresql" else "TEMP "
-        cursor.execute(f"DROP TABLE IF EXISTS {table}")
-        cursor.execute(
-            f"CREATE {temporary}TABLE {table} (candidate_id bigint PRIMARY KEY, dropped boolean, "
-            "duplicate_of bigint, merged_support bigint)"
-        )
-        rows_copy(
-            table=table,
-            columns=("candidate_id", "dropped", "duplicate_of", "merged_support"),
-            rows=((candidate_id, True, duplicates.get(candidate_id, (None, 0))[0], 0) for candidate_id in dropped),
-        )
-        rows_copy(
-            table=table,
-            columns=("candidate_id", "dropped", "duplicate_of", "merged_support"),
-            rows=((candidate_id, False, None, support) for candidate_id, support in merged.items()),
-        )
-        if connection.vendor == "postgresql":
-            cursor.execute(f"ANALYZE {table}")
-        # 1. forget what earlier runs said about duplicates in the filterable pool (set, never added)
-        cursor.execute(
-            f"UPDATE knowledge_candidate SET merged_support = 0, duplicate_of_id = NULL "
-            f"WHERE status IN ({placeholders}) AND (merged_support <> 0 OR duplicate_of_id IS NOT NULL)",
-            list(statuses),
-        )
-        # 2. dropped candidates: out of the pool, near-duplicates pointing at their representative
-        cursor.execute(
-            f"UPDATE knowledge_candidate SET status = 'filtered_out', updated_at = %s "
-            f"WHERE status IN ('ingested', 'pooled') AND id IN (SELECT candidate_id FROM {table} WHERE dropped)",
-            [now],
-        )
-        moved_to_filtered_out = cursor.rowcount
-        cursor.execute(
-            f"UPDATE knowledge_candidate SET duplicate_of_id = "
-            f"(SELECT o.duplicate_of FROM {table} o WHERE o.candidate_id = knowledge_candidate.id) "
-            f"WHERE id IN (SELECT candidate_id FROM {table} WHERE duplicate_of IS NOT NULL)"
-        )
-        cursor.execute(
-            f"UPDATE knowledge_candidate SET merged_support = "
-            f"(SELECT o.merged_support FROM {table} o WHERE o.candidate_id = knowledge_candidate.id) "
-            f"WHERE id IN (SELECT candidate_id FROM {table} WHERE merged_support > 0)"
-        )
-        # 3. everything else that is filterable is in the pool
-        cursor.execute(
-            f"UPDATE knowledge_candidate SET status = 'pooled', updated_at = %s "
-            f"WHERE status IN ('ingested', 'filtered_out') AND NOT EXISTS "
-            f"(SELECT 1 FROM {table} o WHERE o.candidate_id = knowledge_candidate.id AND o.dropped)",
-            [now],
-        )
-        moved_to_pooled = cursor.rowcount
-        cursor.execute(f"DROP TABLE {table}")
-    return moved_to_pooled, moved_to_filtered_out
+    return candidate_filter_outcomes_apply(
+        run_id=run_id,
+        dropped={candidate_id: duplicates.get(candidate_id, (None, 0))[0] for candidate_id in dropped},
+        merged=merged,
+        filterable_statuses=selectors.FILTERABLE_STATUSES,
+    )
 
 
 def _report(*, run_id: int) -> dict[str, Any]:
@@ -369,3 +326,11 @@ def _report(*, run_id: int) -> dict[str, Any]:
         ],
         "examples": dict(examples),
     }
+
+
+def embedding_cache() -> Any:
+    """The database cache of sentence embeddings (filtering's table), for other apps' encoders: vectors depend
+    only on the model and the text, so the classifiers reuse what the similarity filter embedded."""
+    from filtering.embedding_cache import DatabaseEmbeddingCache
+
+    return DatabaseEmbeddingCache()

@@ -18,17 +18,17 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.db import connection, transaction
-from django.db.models import Count, Q
+from django.db import transaction
+from django.db.models import Count
 
 from core.errors import ApplicationError
 from core.outbox import run_enqueue
-from core.runs import RunHandle, run_claim, run_execute
+from core.runs import RunHandle, RunStatus, run_claim, run_execute
 from generation.llm.backends import Backend, LocalCausalLMBackend, OpenAICompatibleBackend, Sampling
 from generation.llm.parsing import parse_explanations
 from generation.llm.prompts import Behaviour, render
 from generation.models import GenerationRun, GenerationTask, PromptTemplate
-from knowledge.models import BehaviourPair, IngestRun, Relation
+from knowledge.selectors import behaviour_pair_ids, behaviour_pairs, ingest_run_get, relation_ids
 
 
 def _conf(name: str) -> Any:
@@ -39,17 +39,21 @@ def prompt_template_save(*, relation_slug: str, head_kind: str, text: str, actor
     """A new active version of a prompt (the previous one stays, inactive, for provenance)."""
     if "{question}" not in text and "{relation}" not in text:
         raise ApplicationError("A prompt must ask something: use {question} (or {relation}).")
-    relation = Relation.objects.get(slug=relation_slug)
+    relation_id = relation_ids(slugs=[relation_slug]).get(relation_slug)
+    if relation_id is None:
+        raise ApplicationError(f"Unknown relation {relation_slug!r}.")
     with transaction.atomic():
         latest = (
             PromptTemplate.objects.select_for_update()
-            .filter(relation=relation, head_kind=head_kind)
+            .filter(relation_id=relation_id, head_kind=head_kind)
             .order_by("-version")
             .first()
         )
-        PromptTemplate.objects.filter(relation=relation, head_kind=head_kind, is_active=True).update(is_active=False)
+        PromptTemplate.objects.filter(relation_id=relation_id, head_kind=head_kind, is_active=True).update(
+            is_active=False
+        )
         return PromptTemplate.objects.create(
-            relation=relation,
+            relation_id=relation_id,
             head_kind=head_kind,
             version=(latest.version + 1) if latest else 1,
             text=text,
@@ -68,14 +72,13 @@ def select_pairs(
 ) -> list[int]:
     """Behaviour pairs to explain, the most observed first: optionally of some categories, of queries within a
     specificity range (COSMO favoured broad queries: a low maximum), of some kinds."""
-    pairs = BehaviourPair.objects.filter(kind__in=kinds or ["search_buy", "co_buy"])
-    if categories:
-        pairs = pairs.filter(product__category__name__in=categories)
-    if min_specificity is not None:
-        pairs = pairs.filter(query__specificity__gte=min_specificity)
-    if max_specificity is not None:
-        pairs = pairs.filter(Q(query__specificity__lte=max_specificity) | Q(query__isnull=True))
-    return list(pairs.order_by("-observation_count", "id").values_list("pk", flat=True)[:count])
+    return behaviour_pair_ids(
+        kinds=kinds,
+        categories=categories,
+        min_specificity=min_specificity,
+        max_specificity=max_specificity,
+        count=count,
+    )
 
 
 def generation_run_create(
@@ -91,7 +94,7 @@ def generation_run_create(
 ) -> GenerationRun:
     if backend not in GenerationRun.Backend.values:
         raise ApplicationError(f"Unknown backend {backend!r}; backends: {', '.join(GenerationRun.Backend.values)}.")
-    found = dict(Relation.objects.filter(slug__in=relations).values_list("slug", "pk"))
+    found = relation_ids(slugs=relations)
     unknown = sorted(set(relations) - set(found))
     if unknown or not relations:
         raise ApplicationError(f"Unknown or missing relations: {', '.join(unknown) or '(none given)'}.")
@@ -148,7 +151,7 @@ def make_backend(run: GenerationRun) -> Backend:
 
 
 def _behaviours(pair_ids: list[int]) -> dict[int, Behaviour]:
-    pairs = BehaviourPair.objects.filter(pk__in=pair_ids).select_related("query", "product__category", "other_product")
+    pairs = behaviour_pairs(pair_ids)
     return {
         pair.pk: Behaviour(
             head_kind=pair.kind,
@@ -273,7 +276,7 @@ def _counts(run: GenerationRun) -> dict[str, Any]:
     }
 
 
-def _ingest(run: GenerationRun, handle: RunHandle) -> IngestRun | None:
+def _ingest(run: GenerationRun, handle: RunHandle) -> Any:
     """Write the explanations as an ingest file and import it through the ingest service (dedup, support). The
     ingest run is linked to the generation run before it executes, so a resumed run reuses one that succeeded;
     one left unfinished by a dead worker (this task's own process) is failed and replaced."""
@@ -285,9 +288,9 @@ def _ingest(run: GenerationRun, handle: RunHandle) -> IngestRun | None:
         ingest_run_supersede,
     )
 
-    earlier = IngestRun.objects.filter(generation_run=run).first()
+    earlier = ingest_run_get(run_id=run.ingest_run_id) if run.ingest_run_id else None
     if earlier is not None:
-        if earlier.status == IngestRun.Status.SUCCEEDED:
+        if earlier.status == RunStatus.SUCCEEDED:
             return earlier
         ingest_run_supersede(run_id=earlier.pk, reason="Superseded: its generation run was resumed.")
         handle.update(ingest_run=None)
@@ -321,7 +324,7 @@ def _ingest(run: GenerationRun, handle: RunHandle) -> IngestRun | None:
             return None
         with transaction.atomic():
             ingest = ingest_run_create(
-                files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.GENERATION, skip_invalid=True
+                files=[IngestFileSpec(path=path, name=path.name)], source="generation", skip_invalid=True
             )
             handle.update(ingest_run=ingest)
         ingest_run_claim(run_id=ingest.pk)
@@ -343,11 +346,9 @@ def _product(product: Any) -> dict[str, Any]:
 def _filter() -> dict[str, int]:
     """Run the filters over what was ingested (the active configuration), as for any ingest."""
     from filtering.services import filter_run_claim, filter_run_create, filter_run_execute
+    from knowledge.selectors import candidates_waiting_for_filters
 
-    with connection.cursor() as cursor:
-        cursor.execute("SELECT count(*) FROM knowledge_candidate WHERE status = 'ingested'")
-        waiting = int(cursor.fetchone()[0])
-    if not waiting:
+    if not candidates_waiting_for_filters():
         return {"filtered": 0}
     run = filter_run_create()
     filter_run_claim(run_id=run.pk)

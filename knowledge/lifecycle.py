@@ -1,13 +1,14 @@
 """The candidate lifecycle: which status may follow which. Pure data, no Django.
 
 ingested -> filtered_out | pooled
-pooled -> in_annotation | scored | filtered_out (a re-run of the filters)
+pooled -> in_annotation | scored | filtered_out (a re-run of the filters) | accepted | rejected (a curator decides
+    it directly)
 filtered_out -> pooled (a re-run of the filters with a new configuration)
 in_annotation -> labelled | pooled (its leases lapsed)
 labelled -> scored | accepted | rejected
 scored -> accepted | rejected | in_annotation (uncertain: back to annotators) | pooled (a new model or a
     rejected review batch no longer accepts it)
-accepted | rejected -> pooled (a curator reopens it)
+accepted | rejected -> pooled (a curator reopens it) | rejected | accepted (a curator changes the decision)
 """
 
 from __future__ import annotations
@@ -24,12 +25,12 @@ REJECTED = "rejected"
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     INGESTED: frozenset({FILTERED_OUT, POOLED}),
     FILTERED_OUT: frozenset({POOLED}),
-    POOLED: frozenset({IN_ANNOTATION, SCORED, FILTERED_OUT}),
+    POOLED: frozenset({IN_ANNOTATION, SCORED, FILTERED_OUT, ACCEPTED, REJECTED}),
     IN_ANNOTATION: frozenset({LABELLED, POOLED}),
     LABELLED: frozenset({SCORED, ACCEPTED, REJECTED, IN_ANNOTATION}),
     SCORED: frozenset({ACCEPTED, REJECTED, IN_ANNOTATION, POOLED}),
-    ACCEPTED: frozenset({POOLED}),
-    REJECTED: frozenset({POOLED}),
+    ACCEPTED: frozenset({POOLED, REJECTED}),
+    REJECTED: frozenset({POOLED, ACCEPTED}),
 }
 
 

@@ -7,14 +7,15 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from core.cache import cache_get, cache_set
-from knowledge.models import Candidate, IngestRun, Relation
+from knowledge.models import BehaviourPair, Candidate, Category, IngestRun, Relation
 
 #: A candidate with its relation and the behaviour behind it (the search query, the product bought, the other
 #: product of a co-purchase, each product's category), for raw reads that render candidates in bulk: annotation
-#: steps and the classifiers' texts. Aliases: c, r, bp, sq, p1, k1, p2, k2 (PostgreSQL drops the joins a select
-#: list does not use).
-CANDIDATE_BEHAVIOUR_FROM = (
-    "FROM knowledge_candidate c JOIN knowledge_relation r ON r.id = c.relation_id "
+#: steps, the filters' texts, the classifiers' texts and the instruction export. Aliases: c, r, bp, sq, p1, k1,
+#: p2, k2 (PostgreSQL drops the left joins a select list does not use). The one place this join is written:
+#: ``CANDIDATE_BEHAVIOUR_JOINS`` follows any row source aliased ``c`` (a subquery, or a join from another table).
+CANDIDATE_RELATION_JOIN = "JOIN knowledge_relation r ON r.id = c.relation_id "
+CANDIDATE_BEHAVIOUR_JOINS = (
     "LEFT JOIN knowledge_behaviourpair bp ON bp.id = c.pair_id "
     "LEFT JOIN knowledge_searchquery sq ON sq.id = bp.query_id "
     "LEFT JOIN knowledge_product p1 ON p1.id = bp.product_id "
@@ -22,6 +23,7 @@ CANDIDATE_BEHAVIOUR_FROM = (
     "LEFT JOIN knowledge_product p2 ON p2.id = bp.other_product_id "
     "LEFT JOIN knowledge_category k2 ON k2.id = p2.category_id "
 )
+CANDIDATE_BEHAVIOUR_FROM = "FROM knowledge_candidate c " + CANDIDATE_RELATION_JOIN + CANDIDATE_BEHAVIOUR_JOINS
 
 
 def candidate_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Candidate]:
@@ -89,3 +91,106 @@ def ingest_run_get(*, run_id: int) -> IngestRun | None:
 def candidates_waiting_for_filters() -> bool:
     """Whether any candidate is still ``ingested`` (the filters have not seen it)."""
     return Candidate.objects.filter(status=Candidate.Status.INGESTED).exists()
+
+
+def relation_ids(*, slugs: list[str] | None = None, active_only: bool = False) -> dict[str, int]:
+    """``{slug: id}`` of the relations (those named, or all; only the active ones on request)."""
+    relations = Relation.objects.all()
+    if slugs is not None:
+        relations = relations.filter(slug__in=slugs)
+    if active_only:
+        relations = relations.filter(is_active=True)
+    return dict(relations.values_list("slug", "id"))
+
+
+def category_list() -> QuerySet[Category]:
+    return Category.objects.order_by("name")
+
+
+def candidate_known_labels(*, candidate_id: int) -> Any:
+    """The known answers loaded with a candidate (gold and evaluation), as stored (None: no such candidate)."""
+    return Candidate.objects.filter(pk=candidate_id).values_list("known_labels", flat=True).first()
+
+
+def candidate_status(*, candidate_id: int) -> str | None:
+    return Candidate.objects.filter(pk=candidate_id).values_list("status", flat=True).first()
+
+
+def candidate_ids_by_dedup_key(keys: list[str]) -> dict[str, int]:
+    """``{dedup key: candidate id}`` for the keys that exist."""
+    found: dict[str, int] = {}
+    for start in range(0, len(keys), 10_000):
+        found.update(
+            Candidate.objects.filter(dedup_key__in=keys[start : start + 10_000]).values_list("dedup_key", "pk")
+        )
+    return found
+
+
+def candidate_count(*, candidate_ids: list[int] | None = None, status: str | None = None) -> int:
+    candidates = Candidate.objects.all()
+    if candidate_ids is not None:
+        candidates = candidates.filter(pk__in=candidate_ids)
+    if status is not None:
+        candidates = candidates.filter(status=status)
+    return candidates.count()
+
+
+def candidate_for_update(*, candidate_id: int) -> Candidate | None:
+    """A candidate locked until the caller's transaction ends (a curator's decision serialises on it)."""
+    return Candidate.objects.select_for_update().filter(pk=candidate_id).first()
+
+
+def candidate_graph_rows(candidate_ids: list[int]) -> list[tuple[Any, ...]]:
+    """What accepting candidates into the graph needs, per candidate: (id, head kind, head text, relation id,
+    tail, normalised tail, query key, query text, product id, product title, product category id)."""
+    return list(
+        Candidate.objects.filter(pk__in=candidate_ids).values_list(
+            "pk",
+            "head_kind",
+            "head_text",
+            "relation_id",
+            "tail",
+            "tail_normalized",
+            "pair__query__normalized_text",
+            "pair__query__text",
+            "pair__product__external_id",
+            "pair__product__title",
+            "pair__product__category_id",
+        )
+    )
+
+
+def candidates_with_behaviour(candidate_ids: list[int]) -> QuerySet[Candidate]:
+    """Candidates with their relation and behaviour (query, products, categories) loaded."""
+    return Candidate.objects.filter(pk__in=candidate_ids).select_related(
+        "relation", "pair__query", "pair__product__category", "pair__other_product__category"
+    )
+
+
+def behaviour_pair_ids(
+    *,
+    kinds: list[str] | None = None,
+    categories: list[str] | None = None,
+    min_specificity: float | None = None,
+    max_specificity: float | None = None,
+    count: int,
+) -> list[int]:
+    """The most observed behaviour pairs of some kinds, optionally of some categories (of the bought product) and
+    within a query specificity range."""
+    from django.db.models import Q
+
+    pairs = BehaviourPair.objects.filter(kind__in=kinds or ["search_buy", "co_buy"])
+    if categories:
+        pairs = pairs.filter(product__category__name__in=categories)
+    if min_specificity is not None:
+        pairs = pairs.filter(query__specificity__gte=min_specificity)
+    if max_specificity is not None:
+        pairs = pairs.filter(Q(query__specificity__lte=max_specificity) | Q(query__isnull=True))
+    return list(pairs.order_by("-observation_count", "id").values_list("pk", flat=True)[:count])
+
+
+def behaviour_pairs(pair_ids: list[int]) -> QuerySet[BehaviourPair]:
+    """Behaviour pairs with their query, products and categories loaded."""
+    return BehaviourPair.objects.filter(pk__in=pair_ids).select_related(
+        "query", "product__category", "other_product__category"
+    )

@@ -13,8 +13,7 @@ from django.utils import timezone
 
 from classifiers.selectors import learning_curve
 from core.cache import cache_get, cache_set
-from curation.maths import wilson_interval
-from curation.models import ReviewBatch
+from curation.selectors import batch_estimates
 
 FUNNEL = ("ingested", "filtered_out", "pooled", "in_annotation", "labelled", "scored", "accepted", "rejected")
 PLOT_CACHE_SECONDS = 30
@@ -44,24 +43,6 @@ def throughput(*, days: int = 14) -> list[tuple[dt.date, int]]:
             (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))): int(n) for d, n in cursor.fetchall()
         }
     return [(since + dt.timedelta(days=i), per_day.get(since + dt.timedelta(days=i), 0)) for i in range(days)]
-
-
-def batch_estimates(*, limit: int = 20) -> list[dict[str, Any]]:
-    rows = []
-    for batch in ReviewBatch.objects.select_related("relation").order_by("-created_at", "-id")[:limit]:
-        audited = batch.audit_yes + batch.audit_no
-        low, high = wilson_interval(batch.audit_yes, audited)
-        rows.append(
-            {
-                "id": batch.pk,
-                "label": f"#{batch.pk} {batch.relation.slug}",
-                "status": batch.status,
-                "precision": batch.audit_yes / audited if audited else None,
-                "low": low,
-                "high": high,
-            }
-        )
-    return rows[::-1]
 
 
 # --- plots -----------------------------------------------------------------------------------------------------

@@ -22,7 +22,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     """The pipeline, funnel, throughput, agreement, the learning curve and precision/recall, batch estimates,
     runs in progress."""
     _require_curator_or_admin(request)
-    from annotation.reports import agreement_report_cached
+    from annotation.selectors import agreement_report
     from classifiers.selectors import active_versions
     from pipeline.dashboard import batch_estimates, funnel
 
@@ -32,7 +32,7 @@ def dashboard(request: HttpRequest) -> HttpResponse:
         {
             "pipeline": pipeline_overview(user=request.user),
             "funnel": funnel(),
-            "agreement": agreement_report_cached()["questions"],
+            "agreement": agreement_report()["questions"],
             "versions": sorted(active_versions().values(), key=lambda v: v.target),
             "batches": batch_estimates()[::-1],
             "runs": runs_recent(request.user, in_flight_only=True, limit=20),

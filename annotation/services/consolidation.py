@@ -18,7 +18,7 @@ from annotation.maths.overlap import MAJORITY, overlap_decide
 from annotation.models import Question, QueueItem
 from annotation.services.common import _conf, _known_labels, _ts
 from annotation.services.reading import _CandidateState, _Item, _Label, _load_states, _lock_item
-from knowledge.models import Candidate
+from knowledge.selectors import candidate_known_labels
 
 Write = tuple[str, list[Any]]
 
@@ -110,12 +110,9 @@ def _settle_majority(
         (sql.QUEUE_ITEM_SETTLE, [item.wanted, item.in_flight, item.state, _ts(now), item.candidate_id]),
     )
     if item.state == QueueItem.State.CLOSED and not was_closed:
-        moved = (Candidate.Status.IN_ANNOTATION, Candidate.Status.LABELLED)
+        writes.append((sql.CANDIDATE_TO_LABELLED, [_ts(now), item.candidate_id]))
     elif item.state == QueueItem.State.OPEN and was_closed:
-        moved = (Candidate.Status.LABELLED, Candidate.Status.IN_ANNOTATION)
-    else:
-        return
-    writes.append((sql.CANDIDATE_STATUS_MOVE, [moved[1], _ts(now), item.candidate_id, moved[0]]))
+        writes.append((sql.CANDIDATE_BACK_TO_ANNOTATION, [_ts(now), item.candidate_id]))
 
 
 def _settle_gold(
@@ -128,7 +125,7 @@ def _settle_gold(
 ) -> None:
     """Gold candidates keep their known answers as labels and stay open for every annotator."""
     if known is None:
-        known = _known_labels(Candidate.objects.values_list("known_labels", flat=True).get(pk=item.candidate_id))
+        known = _known_labels(candidate_known_labels(candidate_id=item.candidate_id))
     missing = [
         question
         for question in questions

@@ -16,7 +16,7 @@ from annotation import sql
 from annotation.models import AnnotatorProfile, Question
 from annotation.services.common import _conf, _known_labels, _ts
 from annotation.services.consolidation import Write
-from knowledge.models import Candidate
+from knowledge.selectors import candidate_known_labels
 
 
 def annotator_is_paused(annotator: Any) -> bool:
@@ -34,7 +34,7 @@ def _score_gold(annotator: Any, candidate_id: int, question: Question, value: bo
     Undo calls it with ``sign=-1`` to take an answer back out of the record; the answer path scores in its own
     write statement (``_profile_write``), with the same rule (``_gold_flagged``).
     """
-    known = _known_labels(Candidate.objects.values_list("known_labels", flat=True).get(pk=candidate_id))
+    known = _known_labels(candidate_known_labels(candidate_id=candidate_id))
     if question.slug not in known:
         return
     profile, _ = AnnotatorProfile.objects.select_for_update().get_or_create(user=annotator)

@@ -107,21 +107,10 @@ def model_folder(requested: str | None) -> tuple[str, str]:
         return default_encoder_path(), "packaged all-MiniLM-L6-v2"
     except ImportError:
         pass
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast  # type: ignore[attr-defined]
+    from filtering.random_bert import random_bert
 
     folder = Path(tempfile.mkdtemp(prefix="plausi-bench-encoder-"))
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *sorted(set(WORDS) | set("0123456789:|")), *RELATIONS]
-    BertTokenizerFast(vocab={token: i for i, token in enumerate(vocab)}).save_pretrained(folder)
-    config = BertConfig(  # type: ignore[call-arg]
-        vocab_size=len(vocab),
-        hidden_size=384,
-        num_hidden_layers=6,
-        num_attention_heads=12,
-        intermediate_size=1536,
-        max_position_embeddings=512,
-        num_labels=1,
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
+    random_bert(folder, words=[*WORDS, *RELATIONS], shape="minilm", scorer=True)
     return str(folder), "random MiniLM-L6-shaped BERT"
 
 

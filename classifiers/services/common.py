@@ -27,9 +27,9 @@ def queue_for(kind: str) -> str:
 def with_caches(model: Classifier) -> Classifier:
     """Give an encoder model the database embedding cache (vectors depend only on the text)."""
     if isinstance(model, EncoderLogistic):
-        from filtering.embedding_cache import DatabaseEmbeddingCache
+        from filtering.services import embedding_cache
 
-        model.embedding_cache = DatabaseEmbeddingCache()
+        model.embedding_cache = embedding_cache()
     return model
 
 

@@ -28,6 +28,7 @@ from core.errors import Conflict
 from core.events import event_emit
 from core.outbox import outbox_enqueue
 from core.runs import missed_beats_seconds, run_heartbeat, stale_seconds
+from knowledge.services import CandidateIdsSql, candidate_status_transition
 
 
 def scoring_run_start(*, version: ModelVersion, chunk_size: int | None = None) -> ScoringRun:
@@ -249,20 +250,21 @@ def candidates_mark_scored() -> int:
     unlabelled = (
         "NOT EXISTS (SELECT 1 FROM annotation_consolidatedlabel l WHERE l.candidate_id = c.id AND l.value IS NOT NULL)"
     )
-    now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE knowledge_candidate SET status = 'pooled', updated_at = %s WHERE status = 'scored' "
-            f"AND id IN (SELECT c.id FROM knowledge_candidate c WHERE c.status = 'scored' AND NOT ({passes}))",
-            [now, *params],
-        )
-        cursor.execute(
-            f"UPDATE knowledge_candidate SET status = 'scored', updated_at = %s WHERE status = 'pooled' "
-            f"AND id IN (SELECT c.id FROM knowledge_candidate c WHERE c.status = 'pooled' AND {unlabelled} "
-            f"AND {passes})",
-            [now, *params],
-        )
-        return int(cursor.rowcount)
+    # the knowledge app moves its candidates (one UPDATE each, the lifecycle checked); these subqueries pick them
+    candidate_status_transition(
+        candidates=CandidateIdsSql(
+            f"SELECT c.id FROM knowledge_candidate c WHERE c.status = 'scored' AND NOT ({passes})", params
+        ),
+        from_statuses=["scored"],
+        to_status="pooled",
+    )
+    return candidate_status_transition(
+        candidates=CandidateIdsSql(
+            f"SELECT c.id FROM knowledge_candidate c WHERE c.status = 'pooled' AND {unlabelled} AND {passes}", params
+        ),
+        from_statuses=["pooled"],
+        to_status="scored",
+    )
 
 
 def scoring_sweep() -> int:

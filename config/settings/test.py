@@ -43,6 +43,17 @@ if env.str("TEST_CACHE_URL", default=""):  # a web process under test that share
     CACHES = {
         "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": env.str("TEST_CACHE_URL")}
     }
+# The event-driven hand-offs are off in tests unless a test (or a worker's environment) turns them on: a
+# synchronous ingest in one test would otherwise start filter runs on the shared worker while the next test runs.
+# tests/pipeline/ turns them on to test the flow end to end. (Training after labels runs only from Celery beat,
+# and activation after training inside the training: both stay as in production.)
+PLAUSI_PIPELINE = {
+    **PLAUSI_PIPELINE,  # noqa: F405
+    **{
+        name: env.bool(f"PIPELINE_{name.upper()}", default=False)
+        for name in ("filter_after_ingest", "queue_after_filter", "priorities_after_scoring", "batches_after_scoring")
+    },
+}
 # Runs beat every second in tests, so that a killed worker's run is taken over seconds after the kill.
 RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=1.0)
 RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=30.0)

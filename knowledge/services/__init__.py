@@ -1,6 +1,12 @@
 """Every write of the knowledge domain. Keyword-only, typed, atomic; errors are ``ApplicationError``."""
 
-from knowledge.services.candidates import candidate_status_transition
+from knowledge.services.candidates import (
+    CandidateIdsSql,
+    candidate_filter_outcomes_apply,
+    candidate_status_transition,
+    candidate_status_update_sql,
+    search_query_specificity_set,
+)
 from knowledge.services.ingest import (
     IngestFileSpec,
     ingest_run_claim,
@@ -12,13 +18,17 @@ from knowledge.services.ingest import (
 from knowledge.services.users import token_issue, token_revoke, user_create
 
 __all__ = [
+    "CandidateIdsSql",
     "IngestFileSpec",
+    "candidate_filter_outcomes_apply",
     "candidate_status_transition",
+    "candidate_status_update_sql",
     "ingest_run_claim",
     "ingest_run_create",
     "ingest_run_create_from_uploads",
     "ingest_run_execute",
     "ingest_run_supersede",
+    "search_query_specificity_set",
     "token_issue",
     "token_revoke",
     "user_create",

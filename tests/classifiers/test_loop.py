@@ -192,13 +192,14 @@ def test_feature_rows_are_cached_per_range_and_reused(settings: Any) -> None:
     assert computed == 0 and rows.shape[0] == len(found) == len(ids)
 
 
-def test_uncertainty_feeds_the_annotation_priority() -> None:
+def test_uncertainty_feeds_the_annotation_priority(settings: Any) -> None:
     from annotation.models import QueueItem
     from annotation.services import queue_fill
     from classifiers.selectors import classifier_uncertainty
     from core.models import OutboxMessage, PipelineEvent
     from pipeline.handoffs import handoff_run
 
+    settings.PLAUSI_PIPELINE = {**settings.PLAUSI_PIPELINE, "priorities_after_scoring": True}
     labelled_pool(repeat=1, unlabelled=4)
     queue_fill()
     assert train("typical").status == "succeeded"

@@ -80,32 +80,14 @@ def test_encoder_model_on_given_vectors(tmp_path: Path) -> None:
 def tiny_bert(folder: Path) -> str:
     """A randomly initialised 2-layer BERT with a word-level vocabulary of the tiny data's words."""
     pytest.importorskip("torch")
-    from transformers import BertConfig, BertForSequenceClassification, BertTokenizerFast
+    from filtering.random_bert import random_bert
 
-    words = sorted(
-        {
-            w
-            for text in [*GOOD, *BAD, "a shopper searched for winter boots and bought an ankle"]
-            for w in text.lower().replace(":", " ").split()
-        }
-        | {"capable", "of", "used"}
-        | {str(i) for i in range(10)}
-    )
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *words]
-    folder.mkdir(parents=True, exist_ok=True)
-    tokenizer = BertTokenizerFast(vocab={token: i for i, token in enumerate(vocab)})
-    config = BertConfig(
-        vocab_size=len(vocab),
-        hidden_size=32,
-        num_hidden_layers=2,
-        num_attention_heads=2,
-        intermediate_size=64,
-        max_position_embeddings=64,
-        num_labels=1,  # type: ignore[call-arg]  # a PretrainedConfig keyword the stubs miss
-    )
-    BertForSequenceClassification(config).save_pretrained(folder)
-    tokenizer.save_pretrained(folder)
-    return str(folder)
+    words = {
+        w
+        for text in [*GOOD, *BAD, "a shopper searched for winter boots and bought an ankle"]
+        for w in text.lower().replace(":", " ").split()
+    } | {"capable", "of", "used"}
+    return str(random_bert(folder, words=words, shape="tiny", scorer=True, seed=0))
 
 
 def test_cross_encoder_fine_tunes_a_tiny_model_on_cpu(tmp_path: Path) -> None:

@@ -246,3 +246,39 @@ def test_an_invalid_value_in_a_copy_of_the_defaults_names_its_path() -> None:
     config = copy.deepcopy(DEFAULT_CONFIG)
     config["rules"]["blocked"]["patterns"] = ["(unclosed"]
     assert error(config).startswith("rules.blocked.patterns[0]: invalid regular expression")
+
+
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
+def test_two_writers_numbering_the_first_configurations_at_once_get_two_versions() -> None:
+    """An empty table has no row to lock: both writers would take version 1 without the table lock."""
+    import threading
+
+    from django.db import connection
+
+    from filtering.models import FilterConfiguration
+    from filtering.services import filter_configuration_active, filter_configuration_create
+
+    FilterConfiguration.objects.all().delete()
+    barrier = threading.Barrier(2)
+    errors: list[BaseException] = []
+
+    def write(create: bool) -> None:
+        try:
+            barrier.wait(timeout=10)
+            if create:
+                filter_configuration_create(config=copy.deepcopy(DEFAULT_CONFIG))
+            else:
+                filter_configuration_active()
+        except BaseException as exc:
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=write, args=(create,)) for create in (True, False)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=30)
+    assert errors == []
+    assert sorted(FilterConfiguration.objects.values_list("version", flat=True)) in ([1], [1, 2])
+    assert FilterConfiguration.objects.filter(is_active=True).count() == 1

@@ -59,16 +59,10 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A 2-layer, 32-wide random BERT and a WordPiece vocabulary of a few words, saved like a real model folder.
     Its tokenizer.json pads every text to 128 tokens (the trap of the packaged MiniLM) unless padding is handled."""
     pytest.importorskip("torch")
-    transformers = pytest.importorskip("transformers")
-    import torch
+    pytest.importorskip("transformers")
+    from filtering.random_bert import random_bert
 
-    folder = tmp_path_factory.mktemp("tiny-bert")
-    letters = [chr(code) for code in range(ord("a"), ord("z") + 1)]
-    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *dict.fromkeys(WORDS.split()), *letters]
-    vocab += [f"##{letter}" for letter in letters]
-    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
-    tokenizer = transformers.BertTokenizerFast(vocab_file=str(folder / "vocab.txt"))
-    tokenizer.save_pretrained(str(folder))
+    folder = random_bert(tmp_path_factory.mktemp("tiny-bert"), words=WORDS.split(), shape="tiny", seed=0)
     tokenizer_json = json.loads((folder / "tokenizer.json").read_text())
     tokenizer_json["padding"] = {
         "strategy": {"Fixed": 128},
@@ -79,11 +73,6 @@ def tiny_bert(tmp_path_factory: pytest.TempPathFactory) -> Path:
         "pad_token": "[PAD]",
     }
     (folder / "tokenizer.json").write_text(json.dumps(tokenizer_json))
-    torch.manual_seed(0)
-    config = transformers.BertConfig(
-        vocab_size=len(vocab), hidden_size=32, num_hidden_layers=2, num_attention_heads=2, intermediate_size=64
-    )
-    transformers.BertModel(config).save_pretrained(str(folder))
     return folder
 
 

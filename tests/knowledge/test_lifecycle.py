@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import pytest
 
 from core.errors import ApplicationError
@@ -35,7 +37,7 @@ def test_predecessors_are_read_off_the_transition_table() -> None:
 def test_a_transition_moves_only_candidates_whose_status_allows_it() -> None:
     fresh = CandidateFactory.create_batch(3)
     accepted = CandidateFactory(status="accepted")
-    moved = candidate_status_transition(candidate_ids=[c.pk for c in [*fresh, accepted]], to_status="filtered_out")
+    moved = candidate_status_transition(candidates=[c.pk for c in [*fresh, accepted]], to_status="filtered_out")
     assert moved == 3
     assert set(Candidate.objects.filter(pk__in=[c.pk for c in fresh]).values_list("status", flat=True)) == {
         "filtered_out"
@@ -47,4 +49,39 @@ def test_a_transition_moves_only_candidates_whose_status_allows_it() -> None:
 @pytest.mark.django_db
 def test_an_unknown_target_status_is_an_application_error() -> None:
     with pytest.raises(ApplicationError, match="Unknown candidate status"):
-        candidate_status_transition(candidate_ids=[1], to_status="nowhere")
+        candidate_status_transition(candidates=[1], to_status="nowhere")
+
+
+@pytest.mark.django_db
+def test_a_transition_takes_a_queryset_of_another_apps_rows_or_a_subquery_in_one_statement(
+    django_assert_num_queries: Any,
+) -> None:
+    from annotation.models import QueueItem
+    from knowledge.services import CandidateIdsSql
+
+    queued = CandidateFactory.create_batch(2, status="pooled")
+    left = CandidateFactory(status="pooled")
+    for candidate in queued:
+        QueueItem.objects.create(candidate=candidate)
+    with django_assert_num_queries(1):
+        moved = candidate_status_transition(candidates=QueueItem.objects.all(), to_status="in_annotation")
+    assert moved == 2 and Candidate.objects.get(pk=left.pk).status == "pooled"
+    with django_assert_num_queries(1):
+        moved = candidate_status_transition(
+            candidates=CandidateIdsSql("SELECT id FROM knowledge_candidate WHERE id = %s", [left.pk]),
+            to_status="filtered_out",
+        )
+    assert moved == 1 and Candidate.objects.get(pk=left.pk).status == "filtered_out"
+
+
+@pytest.mark.django_db
+def test_a_transition_the_lifecycle_forbids_is_refused_before_anything_moves() -> None:
+    from knowledge.services import candidate_status_update_sql
+
+    labelled = CandidateFactory(status="labelled")
+    with pytest.raises(ApplicationError, match="does not allow ingested -> labelled"):
+        candidate_status_transition(candidates=[labelled.pk], to_status="labelled", from_statuses=["ingested"])
+    with pytest.raises(ApplicationError, match="does not allow filtered_out -> scored"):
+        candidate_status_update_sql(from_statuses=["filtered_out"], to_status="scored", where="id = %s")
+    statement = candidate_status_update_sql(from_statuses=["in_annotation"], to_status="labelled", where="id = %s")
+    assert statement.endswith("WHERE id = %s AND status IN ('in_annotation')")

@@ -8,14 +8,16 @@ import os
 import subprocess
 import sys
 import uuid
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from django.conf import settings
-from django.core.files.uploadedfile import SimpleUploadedFile
 from django.test import Client
 from django.urls import reverse
+from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotation.models import QueueItem
@@ -23,11 +25,29 @@ from classifiers.models import CandidateScore, ModelVersion, ScoringRun, Trainin
 from core.models import OutboxMessage, PipelineEvent
 from filtering.models import FilterRun
 from knowledge.models import Candidate, IngestRun
-from tests.conftest import ROOT, process_stop, search_buy, start_celery_worker, stop_celery_worker, wait_until
+from tests.conftest import (
+    ROOT,
+    free_port,
+    process_stop,
+    search_buy,
+    spawn_logged,
+    start_celery_worker,
+    stop_celery_worker,
+    wait_until,
+)
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
+# The production default (the test settings switch hand-offs off for the other tests' sake).
+HANDOFFS_ON = {
+    "filter_after_ingest": True,
+    "queue_after_filter": True,
+    "train_after_labels": True,
+    "activate_after_training": True,
+    "priorities_after_scoring": True,
+    "batches_after_scoring": False,
+}
 GOOD = ["grip icy sidewalks", "keep feet warm in deep snow", "stay dry in slush", "support swollen ankles"]
 BAD = ["be a boot", "buy it now", "the item", "is nice"]
 
@@ -65,7 +85,7 @@ def _beat(env: dict[str, str], tmp_path: Path) -> subprocess.Popen[bytes]:
     return process
 
 
-def _answer_everything(client: APIClient) -> int:
+def _answer_everything(client: httpx.Client) -> int:
     """Answer every question the annotator is given: Yes for good tails, No for the others."""
     answered = 0
     step = client.get("/api/annotation/next").json()["step"]
@@ -73,23 +93,42 @@ def _answer_everything(client: APIClient) -> int:
         good = any(step["candidate"]["tail"].startswith(tail) for tail in GOOD)
         response = client.post(
             "/api/annotation/answers",
-            {
+            json={
                 "assignment": step["assignment"],
                 "question": step["question"]["slug"],
                 "value": good,
                 "idempotency_key": uuid.uuid4().hex,
             },
-            format="json",
         )
-        assert response.status_code == 201, response.content
+        assert response.status_code == 201, response.text
         answered += 1
         step = response.json()["step"]
     return answered
 
 
+@pytest.fixture
+def own_broker() -> Iterator[str]:
+    """A Redis database that no other test's worker listens to (the session's worker would take the tasks)."""
+    url = "redis://127.0.0.1:6379/11"
+    yield url
+    import redis
+
+    client = redis.Redis.from_url(url)
+    keys = list(client.scan_iter(match=f"{settings.CELERY_BROKER_TRANSPORT_OPTIONS['global_keyprefix']}*"))
+    if keys:
+        client.delete(*keys)
+
+
+def _token(role: str, username: str) -> str:
+    return str(Token.objects.create(user=UserFactory(role=role, username=username)).key)
+
+
 def test_an_upload_flows_to_annotators_and_their_answers_to_an_active_classifier_and_a_rescored_pool(
-    tmp_path: Path,
+    tmp_path: Path, settings: Any, own_broker: str
 ) -> None:
+    """gunicorn, a worker and beat, in production's shape, on a broker of their own; the test only speaks HTTP
+    and reads the database."""
+    settings.PLAUSI_PIPELINE = HANDOFFS_ON  # for the pages rendered in this process at the end
     db = settings.DATABASES["default"]
     env = {
         **os.environ,
@@ -97,18 +136,28 @@ def test_an_upload_flows_to_annotators_and_their_answers_to_an_active_classifier
         "TEST_DATABASE_URL": (
             f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
         ),
-        "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
+        "TEST_CELERY_BROKER_URL": own_broker,
         "RETRAIN_CHECK_SECONDS": "1",
         "OUTBOX_FLUSH_SECONDS": "2",
+        "WEB_CONCURRENCY": "1",
+        "WEB_THREADS": "2",
+        **{f"PIPELINE_{name.upper()}": str(on).lower() for name, on in HANDOFFS_ON.items()},
     }
+    port = free_port()
+    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
+    web = spawn_logged(
+        [gunicorn, "-c", "config/gunicorn.py", "config.wsgi", "--bind", f"127.0.0.1:{port}"],
+        env,
+        "test-pipeline-web.log",
+    )
     worker = start_celery_worker(queues="default,cpu", log_name="test-pipeline-worker.log", extra_env=env)
     beat = _beat(env, tmp_path)
+    url = f"http://127.0.0.1:{port}"
+    admin = httpx.Client(base_url=url, headers={"Authorization": f"Token {_token('admin', 'flow-admin')}"}, timeout=30)
     try:
-        admin = APIClient()
-        admin.force_authenticate(UserFactory(role="admin"))
-        upload = SimpleUploadedFile("boots.jsonl", _upload_file())
-        response = admin.post(reverse("api-ingest"), {"files": [upload]}, format="multipart")
-        assert response.status_code == 202, response.content
+        assert wait_until(lambda: _up(url), timeout=60), "gunicorn did not start: see var/test-pipeline-web.log"
+        response = admin.post("/api/ingest/", files={"files": ("boots.jsonl", _upload_file())})
+        assert response.status_code == 202, response.text
 
         # ingest -> filter -> queue, with no management command
         def queued() -> bool:
@@ -125,9 +174,9 @@ def test_an_upload_flows_to_annotators_and_their_answers_to_an_active_classifier
 
         # two annotators answer everything; beat's label counter then trains both targets
         for name in ("pipeline-ann-1", "pipeline-ann-2"):
-            annotator = APIClient()
-            annotator.force_authenticate(UserFactory(role="annotator", username=name))
-            assert _answer_everything(annotator) > 0
+            headers = {"Authorization": f"Token {_token('annotator', name)}"}
+            with httpx.Client(base_url=url, headers=headers, timeout=30) as annotator:
+                assert _answer_everything(annotator) > 0
         assert Candidate.objects.filter(status="labelled").count() == in_queue
 
         def trained_and_rescored() -> bool:
@@ -143,27 +192,35 @@ def test_an_upload_flows_to_annotators_and_their_answers_to_an_active_classifier
             "hand-off messages were left unpublished"
         )
 
-        # the pipeline view: every stage with its last run, in the API and on the dashboard
-        curator_user = UserFactory(role="curator")
-        curator = APIClient()
-        curator.force_authenticate(curator_user)
-        overview = curator.get(reverse("api-pipeline")).json()
+        # the pipeline view: every stage with its last run, in the API and on the pages
+        curator_headers = {"Authorization": f"Token {_token('curator', 'flow-curator')}"}
+        overview = httpx.get(f"{url}/api/pipeline/", headers=curator_headers, timeout=30).json()
         stages = {stage["name"]: stage for stage in overview["stages"]}
         assert stages["train"]["last_run"]["status"] == "succeeded"
         assert stages["score"]["last_run"]["kind"] == "scoring"
         assert stages["annotate"]["backlog"]["open_in_queue"] == 0
         assert stages["filter"]["backlog"]["ingested"] == 0
         assert all(handoff["enabled"] for handoff in overview["handoffs"] if handoff["name"] != "batches_after_scoring")
-        admin_view = admin.get(reverse("api-pipeline")).json()
+        assert stages["ingest"]["last_run"] is None  # ingest runs are for admins to see
+        admin_view = admin.get("/api/pipeline/").json()
         assert {stage["name"]: stage for stage in admin_view["stages"]}["ingest"]["last_run"]["status"] == "succeeded"
         browser = Client()
-        browser.force_login(curator_user)
-        for url in (reverse("dashboard"), reverse("pipeline")):
-            page = browser.get(url)
+        browser.force_login(UserFactory(role="curator"))
+        for page_url in (reverse("dashboard"), reverse("pipeline")):
+            page = browser.get(page_url)
             assert page.status_code == 200 and b'data-stage="score"' in page.content
     finally:
+        admin.close()
         process_stop(beat)
+        process_stop(web)
         stop_celery_worker(worker)
+
+
+def _up(url: str) -> bool:
+    try:
+        return httpx.get(f"{url}/healthz", timeout=2).status_code in (200, 503)
+    except httpx.HTTPError:
+        return False
 
 
 def test_a_switched_off_hand_off_leaves_its_stage_waiting_and_says_so(
@@ -171,7 +228,7 @@ def test_a_switched_off_hand_off_leaves_its_stage_waiting_and_says_so(
 ) -> None:
     """Without a worker: an ingest with ``filter_after_ingest`` off writes its event but no hand-off message, and
     the pipeline view says the filter stage waits for an operator."""
-    settings.PLAUSI_PIPELINE = {**settings.PLAUSI_PIPELINE, "filter_after_ingest": False}
+    settings.PLAUSI_PIPELINE = {**HANDOFFS_ON, "filter_after_ingest": False}
     ingest(write_lines([search_buy("grip icy sidewalks"), search_buy("keep feet warm")]))
     event = PipelineEvent.objects.get(name="ingest.succeeded")
     assert not OutboxMessage.objects.filter(task="pipeline.filter_after_ingest").exists()

@@ -38,7 +38,7 @@ from core.errors import ApplicationError, Conflict
 from core.roles import Role, user_has_role
 from knowledge.ingest.parsing import STAGING_COLUMNS, LineParser
 from knowledge.ingest.readers import detect_format, iter_csv, iter_jsonl, open_content
-from knowledge.models import Candidate, IngestRun, Relation
+from knowledge.selectors import candidate_count, candidate_ids_by_dedup_key, candidate_known_labels, relation_ids
 from knowledge.services import (
     IngestFileSpec,
     candidate_status_transition,
@@ -92,8 +92,7 @@ def annotators_ensure(count: int) -> list[Any]:
 
 def file_candidate_ids(path: Path) -> list[int]:
     """The ids of the candidates that the file's valid lines identify (the ingest's dedup identity)."""
-    relation_ids = dict(Relation.objects.values_list("slug", "pk"))
-    parser = LineParser(relation_ids=relation_ids, file_name=path.name, file_no=0)
+    parser = LineParser(relation_ids=relation_ids(), file_name=path.name, file_no=0)
     iterate = iter_csv if detect_format(path.name) == "csv" else iter_jsonl
     keys: set[str] = set()
     with path.open("rb", buffering=1024 * 1024) as raw:
@@ -101,22 +100,19 @@ def file_candidate_ids(path: Path) -> list[int]:
         for _line_no, row, _raw_line in iterate(content, parser):
             if not isinstance(row, list):
                 keys.add(row[_DEDUP_KEY])
-    ids: list[int] = []
-    ordered = sorted(keys)
-    for start in range(0, len(ordered), 10_000):
-        ids.extend(Candidate.objects.filter(dedup_key__in=ordered[start : start + 10_000]).values_list("pk", flat=True))
-    return ids
+    found = candidate_ids_by_dedup_key(sorted(keys))
+    return [found[key] for key in sorted(keys) if key in found]
 
 
 def candidates_load(path: Path) -> int:
     """Ingest the file, pool its ingested candidates and fill the queue; returns how many candidates it names."""
-    run = ingest_run_create(files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.CLI)
+    run = ingest_run_create(files=[IngestFileSpec(path=path, name=path.name)], source="cli")
     ingest_run_claim(run_id=run.pk)
     run = ingest_run_execute(run_id=run.pk)
-    if run.status != IngestRun.Status.SUCCEEDED:
+    if run.status != "succeeded":
         raise ApplicationError(f"The ingest of {path.name} failed: {run.message}")
     ids = file_candidate_ids(path)
-    candidate_status_transition(candidate_ids=ids, to_status=Candidate.Status.POOLED)
+    candidate_status_transition(candidates=ids, to_status="pooled")
     queue_fill(gold_from_known_labels=False)
     return len(ids)
 
@@ -131,7 +127,7 @@ class _Answerer:
 
     def known_labels(self, candidate_id: int) -> dict[str, bool]:
         if candidate_id not in self.known:
-            labels = Candidate.objects.filter(pk=candidate_id).values_list("known_labels", flat=True).first()
+            labels = candidate_known_labels(candidate_id=candidate_id)
             self.known[candidate_id] = dict(labels or {})
         return self.known[candidate_id]
 
@@ -217,7 +213,7 @@ def simulate(
     report.answers = len(given)
     touched = {candidate_id for candidate_id, _slug, _user, _value in given}
     report.touched = len(touched)
-    report.labelled = Candidate.objects.filter(pk__in=touched, status=Candidate.Status.LABELLED).count()
+    report.labelled = candidate_count(candidate_ids=list(touched), status="labelled")
 
     by_question: dict[str, list[tuple[Hashable, Hashable, bool]]] = defaultdict(list)
     for candidate_id, slug, user_pk, value in given:

@@ -19,7 +19,7 @@ from classifiers.ml.data import Batch, Example
 from classifiers.ml.models import make_model
 from classifiers.models import ModelKind
 from core.errors import ApplicationError
-from knowledge.models import Relation
+from knowledge.selectors import relation_ids as all_relation_ids
 
 
 class Command(BaseCommand):
@@ -40,7 +40,7 @@ class Command(BaseCommand):
         target = options["target"]
         if target not in settings.PLAUSI_CLASSIFIERS["TARGETS"]:
             raise CommandError(f"--target must be one of {', '.join(settings.PLAUSI_CLASSIFIERS['TARGETS'])}")
-        relation_ids = dict(Relation.objects.values_list("slug", "id"))
+        relation_ids = all_relation_ids()
         try:
             test_x, test_y = self._labelled(options["labels"], target, relation_ids)
             if options["train"]:

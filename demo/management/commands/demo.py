@@ -20,7 +20,6 @@ from django.core.management import call_command
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from core.roles import Role
-from knowledge.models import IngestRun
 from knowledge.services import (
     IngestFileSpec,
     ingest_run_claim,
@@ -62,12 +61,10 @@ class Command(BaseCommand):
         self.stdout.write("Migrating the database...")
         call_command("migrate", interactive=False, verbosity=0)
         self.stdout.write(f"Ingesting the demo data set ({DEMO_DATA.name})...")
-        run = ingest_run_create(
-            files=[IngestFileSpec(path=DEMO_DATA, name=DEMO_DATA.name)], source=IngestRun.Source.CLI
-        )
+        run = ingest_run_create(files=[IngestFileSpec(path=DEMO_DATA, name=DEMO_DATA.name)], source="cli")
         ingest_run_claim(run_id=run.pk)
         run = ingest_run_execute(run_id=run.pk)
-        if run.status != IngestRun.Status.SUCCEEDED:
+        if run.status != "succeeded":
             raise CommandError(f"The demo data did not ingest: {run.message}")
         self.stdout.write(f"  {run.message}")
         self.stdout.write("Filtering the pool (rules and similarity)...")
@@ -77,8 +74,7 @@ class Command(BaseCommand):
         filter_run_claim(run_id=filter_run.pk)
         filter_run = filter_run_execute(run_id=filter_run.pk)
         self.stdout.write(f"  {filter_run.message}")
-        from annotation.priorities import queue_priorities_recompute
-        from annotation.services import queue_fill
+        from annotation.services import queue_fill, queue_priorities_recompute
 
         self.stdout.write(f"  {queue_fill()} pooled candidate(s) added to the annotation queue.")
         queue_priorities_recompute()
