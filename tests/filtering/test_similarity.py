@@ -1,4 +1,4 @@
-"""The embedding similarity filter (filtering/similarity.py): pure code on tiny data, no database.
+"""The embedding similarity filter (filtering/similarity.py, encoders.py, vectors.py): pure code, tiny data, no DB.
 
 Encoder tests use a tiny randomly initialised BERT saved to a temporary folder; the real MiniLM runs only in the
 opt-in slow test (PLAUSI_SLOW=1), the CUDA checks only where CUDA is available.
@@ -18,7 +18,7 @@ from typing import Any
 import numpy as np
 import pytest
 
-from filtering import similarity
+from filtering import encoders, similarity
 from filtering.similarity import (
     MemoryEmbeddingCache,
     NpzEmbeddingCache,
@@ -224,7 +224,7 @@ def test_make_encoder_follows_the_configuration(tiny_bert: Path, monkeypatch: py
     with pytest.raises(ValueError, match="unknown similarity encoder"):
         make_encoder({"encoder": "bert-large"})
 
-    monkeypatch.setattr(similarity, "default_encoder_path", lambda: None)
+    monkeypatch.setattr(encoders, "default_encoder_path", lambda: None)
     with caplog.at_level(logging.WARNING, logger="filtering.similarity"):
         fallback = make_encoder({"encoder": "minilm"})
 

@@ -1,0 +1,105 @@
+"""Exports of the accepted graph: queued export runs, written by a worker through the shared runner."""
+
+from __future__ import annotations
+
+import time
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from django.conf import settings
+from django.db import transaction
+
+from core.errors import ApplicationError
+from core.outbox import run_enqueue
+from core.runs import RunHandle, run_claim, run_execute
+from curation import exports
+from curation.models import CurationEvent, ExportRun
+from curation.services.common import _conf, _log
+
+# --- exports ----------------------------------------------------------------------------------------------------
+
+EXPORT_SUFFIX = {"jsonl": ".jsonl", "neo4j": ".zip", "ntriples": ".nt", "instructions": ".instructions.jsonl"}
+
+
+def export_folder() -> Path:
+    return Path(settings.PRIVATE_MEDIA_ROOT) / "exports"
+
+
+def export_run_create(
+    *, format: str, filters: dict[str, Any] | None = None, actor: Any = None, enqueue: bool = True
+) -> ExportRun:
+    """Queue an export of the accepted graph; the file is written by a worker (no export in a web request).
+    ``enqueue=False`` is for the management command, which runs it in its own process."""
+    if format not in ExportRun.Format.values:
+        raise ApplicationError(f"Unknown format {format!r}; formats: {', '.join(ExportRun.Format.values)}.")
+    with transaction.atomic():
+        run = ExportRun.objects.create(
+            format=format,
+            filters=filters or {},
+            created_by=actor if getattr(actor, "is_authenticated", False) else None,
+        )
+        if enqueue:
+            from curation.tasks import export_run_execute_task
+
+            run_enqueue(task=export_run_execute_task, run_id=run.pk)  # through the outbox
+    return run
+
+
+def export_run_claim(*, run_id: int, claimer: str = "") -> bool:
+    """Take a queued export; a running one only by a redelivery of its own task or once its heartbeat is stale
+    (the file is then written again from the start)."""
+    return run_claim(ExportRun, run_id=run_id, claimer=claimer, progress_done=0)
+
+
+def export_run_execute(*, run_id: int, progress: Callable[[int], None] | None = None) -> ExportRun:
+    """Write the export file (streaming, under a temporary name), then record its size, checksum and counts and
+    put it in place in the transaction that ends the run, so that an export completes once."""
+    return run_execute(ExportRun, run_id=run_id, work=lambda handle: _export(run_id, handle, progress))
+
+
+def _export(run_id: int, handle: RunHandle, progress: Callable[[int], None] | None) -> None:
+    run = ExportRun.objects.get(pk=run_id)
+    started = time.perf_counter()
+    folder = export_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    name = f"plausi-graph-{run.pk}{EXPORT_SUFFIX[run.format]}"
+    path = folder / name
+    for leftover in folder.glob(f".{name}.*.partial"):  # an earlier attempt's, whose worker died
+        leftover.unlink(missing_ok=True)
+    partial = folder / f".{name}.{uuid.uuid4().hex[:8]}.partial"
+    try:
+        total = exports.count_edges(run.filters)
+        handle.update(progress_total=total, file_name=name, phase="writing")
+
+        def report(done: int) -> None:
+            handle.progress(done=done)
+            if progress is not None:
+                progress(done)
+
+        if run.format == ExportRun.Format.NEO4J:
+            counts = exports.write_neo4j_zip(partial, run.filters, report)
+        else:
+            with partial.open("wb") as out:
+                if run.format == ExportRun.Format.JSONL:
+                    counts = exports.write_jsonl(out, run.filters, report)
+                elif run.format == ExportRun.Format.INSTRUCTIONS:
+                    counts = exports.write_instructions(out, run.filters, report)
+                else:
+                    counts = exports.write_ntriples(out, run.filters, report, base=_conf("RDF_BASE"))
+        size, digest = partial.stat().st_size, exports.file_sha256(partial)
+        with transaction.atomic():
+            handle.finish(
+                message=f"{counts['edges']:,} edges written",
+                phase="done",
+                progress_done=counts["edges"],
+                file_size=size,
+                sha256=digest,
+                counts=counts,
+                timings={"total_s": round(time.perf_counter() - started, 3)},
+            )
+            _log(CurationEvent.Action.EXPORT, run.created_by, export=run.pk, format=run.format, counts=counts)
+            partial.replace(path)  # last: if the transaction fails after this, the run is taken over and rewrites it
+    finally:
+        partial.unlink(missing_ok=True)
