@@ -45,6 +45,16 @@ def test_demo_setup_creates_the_database_data_and_accounts_and_can_run_again(tmp
     ).fetchone()
     assert candidates >= 2000 and categories >= 6 and relations >= 10 and kinds == 3
     assert (tmp_path / "broker").is_dir()
+    # the runs went through the shared runner on SQLite, and the pipeline's events and hand-offs were written
+    runs = database.execute(
+        "SELECT status, attempts, claimed_by != '' FROM knowledge_ingestrun UNION ALL "
+        "SELECT status, attempts, claimed_by != '' FROM filtering_filterrun"
+    ).fetchall()
+    assert runs == [("succeeded", 1, 1), ("succeeded", 1, 1)]
+    events = [name for (name,) in database.execute("SELECT name FROM core_pipelineevent ORDER BY id")]
+    assert events == ["ingest.succeeded", "filter.succeeded"]
+    handoffs = {task for (task,) in database.execute("SELECT task FROM core_outboxmessage")}
+    assert {"pipeline.filter_after_ingest", "pipeline.queue_after_filter"} <= handoffs
 
     second = run_demo_setup(tmp_path)  # idempotent: the data is not ingested twice, passwords are renewed
     assert second.returncode == 0, second.stderr
