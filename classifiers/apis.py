@@ -44,37 +44,19 @@ class ModelVersionOutputSerializer(serializers.Serializer):
 
 
 class TrainingRunOutputSerializer(RunOutputSerializer):
-    id = serializers.IntegerField()
     target = serializers.CharField()
     kind = serializers.CharField()
     params = serializers.JSONField()
     trigger = serializers.CharField()
-    status = serializers.CharField()
-    phase = serializers.CharField()
-    progress = serializers.FloatField(source="progress_fraction")
     label_count = serializers.IntegerField()
-    timings = serializers.JSONField()
-    message = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class ScoringRunOutputSerializer(RunOutputSerializer):
-    id = serializers.IntegerField()
     model_version = serializers.IntegerField(source="model_version_id")
     version_token = serializers.IntegerField()
-    status = serializers.CharField()
     phase = serializers.SerializerMethodField()  # type: ignore[assignment]  # chunks done of total
-    progress = serializers.FloatField(source="progress_fraction")
-    progress_done = serializers.IntegerField()
-    progress_total = serializers.IntegerField()
     chunks_done = serializers.IntegerField()
     chunks_total = serializers.IntegerField()
-    timings = serializers.JSONField()
-    message = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
 
     def get_phase(self, run: ScoringRun) -> str:
         return f"{run.chunks_done}/{run.chunks_total} chunks"

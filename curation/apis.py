@@ -267,19 +267,11 @@ class GraphNodeApi(APIView):
 
 
 class ExportRunOutputSerializer(RunOutputSerializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
     format = serializers.CharField()
     filters = serializers.JSONField()
-    progress = serializers.FloatField(source="progress_fraction")
-    progress_done = serializers.IntegerField()
-    progress_total = serializers.IntegerField()
     file_size = serializers.IntegerField()
     sha256 = serializers.CharField()
     counts = serializers.JSONField()
-    message = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class ExportFiltersSerializer(serializers.Serializer):

@@ -28,24 +28,14 @@ class FilterConfigurationOutputSerializer(serializers.Serializer):
 
 
 class FilterRunOutputSerializer(RunOutputSerializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    phase = serializers.CharField()
     configuration_version = serializers.IntegerField(source="configuration.version")
     config = serializers.JSONField()
-    progress = serializers.FloatField(source="progress_fraction")
-    progress_done = serializers.IntegerField()
-    progress_total = serializers.IntegerField()
     candidates_seen = serializers.IntegerField()
     candidates_kept = serializers.IntegerField()
     candidates_dropped = serializers.IntegerField()
     moved_to_pooled = serializers.IntegerField()
     moved_to_filtered_out = serializers.IntegerField()
     timings = serializers.DictField(child=serializers.FloatField())  # type: ignore[assignment]  # seconds per phase
-    message = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class FilterReportOutputSerializer(serializers.Serializer):

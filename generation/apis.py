@@ -18,22 +18,13 @@ from generation.services import generation_run_create, select_pairs
 
 
 class GenerationRunOutputSerializer(RunOutputSerializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    phase = serializers.CharField()
     backend = serializers.CharField()
     model_name = serializers.CharField()
     sampling = serializers.JSONField()
     selection = serializers.JSONField()
     relations = serializers.JSONField()
-    progress = serializers.FloatField(source="progress_fraction")
-    progress_done = serializers.IntegerField()
-    progress_total = serializers.IntegerField()
     counts = serializers.JSONField()
     ingest_run = serializers.IntegerField(source="ingest_run_id", allow_null=True)
-    message = serializers.CharField()
-    created_at = serializers.DateTimeField()
-    finished_at = serializers.DateTimeField(allow_null=True)
 
 
 class GenerationRunListApi(GenericAPIView):

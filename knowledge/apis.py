@@ -93,18 +93,12 @@ class IngestErrorOutputSerializer(serializers.Serializer):
 
 
 class IngestRunOutputSerializer(RunOutputSerializer):
-    id = serializers.IntegerField()
-    status = serializers.CharField()
-    phase = serializers.CharField()
     source = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.source
     created_by = serializers.CharField(source="created_by.username", allow_null=True, default=None)
     dry_run = serializers.BooleanField()
     skip_invalid = serializers.BooleanField()
     format = serializers.CharField()
     files = IngestFileOutputSerializer(many=True)
-    progress = serializers.FloatField(source="progress_fraction")
-    progress_done = serializers.IntegerField()
-    progress_total = serializers.IntegerField()
     lines_total = serializers.IntegerField()
     lines_valid = serializers.IntegerField()
     lines_invalid = serializers.IntegerField()
@@ -116,11 +110,7 @@ class IngestRunOutputSerializer(RunOutputSerializer):
     errors = IngestErrorOutputSerializer(many=True)  # type: ignore[assignment]  # DRF stubs: Serializer.errors
     error_count = serializers.IntegerField()
     has_rejects_file = serializers.SerializerMethodField()
-    message = serializers.CharField()
     timings = serializers.DictField(child=serializers.FloatField())  # type: ignore[assignment]  # seconds per phase
-    created_at = serializers.DateTimeField()
-    started_at = serializers.DateTimeField(allow_null=True)
-    finished_at = serializers.DateTimeField(allow_null=True)
 
     def get_has_rejects_file(self, run: IngestRun) -> bool:
         return bool(run.rejects_path)
