@@ -1038,6 +1038,9 @@ def explain(statements: list[tuple[str, str, Any]]) -> None:
 
 
 def main() -> int:
+    from benchmarks.production_switches import use_production_pipeline
+
+    use_production_pipeline()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", type=int, default=1_000_000)
     parser.add_argument("--database", default="plausi_bench_annotation")

@@ -141,6 +141,9 @@ def wait_for_scoring(after_run_ids: set[int], timeout: float) -> Any:
 
 
 def main() -> int:
+    from benchmarks.production_switches import use_production_pipeline
+
+    use_production_pipeline()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", type=int, default=1_000_000)
     parser.add_argument("--labels", type=int, default=3_000)

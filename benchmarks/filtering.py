@@ -109,6 +109,9 @@ def part_run(rows: int, database: str) -> None:
 
 
 def main() -> int:
+    from benchmarks.production_switches import use_production_pipeline
+
+    use_production_pipeline()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--part", choices=["rules", "similarity", "run", "all"], default="all")
     parser.add_argument("--rows", type=int, default=1_000_000)

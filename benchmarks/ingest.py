@@ -174,6 +174,9 @@ def generate(path: Path, rows: int, seed: int = 7) -> None:
 
 
 def main() -> int:
+    from benchmarks.production_switches import use_production_pipeline
+
+    use_production_pipeline()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--database", default="plausi_bench")

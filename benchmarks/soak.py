@@ -429,6 +429,9 @@ def _plan(args: argparse.Namespace, tokens: list[str], rng: random.Random) -> li
 
 
 def main() -> int:
+    from benchmarks.production_switches import use_production_pipeline
+
+    use_production_pipeline()
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--candidates", type=int, default=100_000)
     parser.add_argument("--labels", type=int, default=2_000, help="labelled candidates for the retraining")
