@@ -545,7 +545,7 @@ HOT_TABLES = (
     "annotation_newlabelcount",
     "annotation_queueitem",
     "knowledge_candidate",
-    "authtoken_token",
+    "core_apitoken",
     "auth_user",
 )
 
@@ -609,16 +609,15 @@ def _code_version() -> str:
 
 def annotators_create(prefix: str, count: int) -> list[tuple[int, str]]:
     """``count`` annotators with API tokens: [(user id, token)]."""
-    from rest_framework.authtoken.models import Token
-
     from core.roles import Role
+    from core.tokens import api_token_create
     from knowledge.services import user_create
 
     made = []
     for number in range(1, count + 1):
         user, _password = user_create(username=f"{prefix}-{number}", role=Role.ANNOTATOR, reset_existing=True)
-        token, _created = Token.objects.get_or_create(user_id=user.pk)
-        made.append((user.pk, token.key))
+        _token, key = api_token_create(user=user, name="annotation load")
+        made.append((user.pk, key))
     return made
 
 

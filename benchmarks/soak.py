@@ -325,11 +325,14 @@ def lease_checks(result: SoakResult, lease_seconds: float) -> tuple[list[Check],
     """Every lease a vanished annotator held ended within the lease time (plus the sweep's slack) of the
     annotator's last activity, provided the run went on long enough for a request to notice it."""
     from django.db import connection
-    from rest_framework.authtoken.models import Token
+
+    from core.models import ApiToken
+    from core.tokens import api_token_digest
 
     tokens = [entry["token"] for entry in result.vanished]
-    users = dict(Token.objects.filter(key__in=tokens).values_list("key", "user_id"))
-    vanished_ids = [users[token] for token in tokens]
+    digests = [api_token_digest(token) for token in tokens]
+    users = dict(ApiToken.objects.filter(digest__in=digests).values_list("digest", "user_id"))
+    vanished_ids = [users[digest] for digest in digests]
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT status, lease_expires_at, finished_at FROM annotation_assignment "
@@ -555,10 +558,10 @@ def main() -> int:
     finally:
         gunicorn.stop()
         stop_workers(workers)
-    from rest_framework.authtoken.models import Token
+    from core.models import ApiToken
 
     annotator_ids = [pk for pk, _token in annotators]
-    assert Token.objects.filter(user_id__in=annotator_ids).count() == len(annotator_ids)
+    assert ApiToken.objects.filter(user_id__in=annotator_ids).values("user_id").distinct().count() == len(annotator_ids)
     checks += answer_checks(result, annotator_ids)
     five_xx = sum(n for status, n in result.statuses.items() if int(status.split()[1]) >= 500)
     checks.append(

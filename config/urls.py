@@ -7,7 +7,7 @@ from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
 
 from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
-from core.login import RateLimitedLoginView
+from core.login import RateLimitedLoginView, admin_login
 from core.urls import api_urlpatterns as core_api
 from core.views import healthz
 from curation.urls import api_urlpatterns as curation_api
@@ -20,6 +20,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("admin/login/", admin_login),  # the shared password-guessing limits (core/login.py)
     path("admin/", admin.site.urls),
     path("api/", include(knowledge_api)),
     path("api/", include(filtering_api)),

@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from core.models import OutboxMessage, PipelineEvent
+from core.models import ApiToken, OutboxMessage, PipelineEvent
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -37,3 +37,16 @@ class PipelineEventAdmin(ReadOnlyAdmin):
 
     list_display = ["id", "name", "payload", "created_at"]
     list_filter = ["name"]
+
+
+@admin.register(ApiToken)
+class ApiTokenAdmin(ReadOnlyAdmin):
+    """Users' API tokens: names, key prefixes and expiries only (the keys themselves are not stored).
+    An admin can revoke (delete) one; creating is the user's own (the API or the tokens page)."""
+
+    list_display = ["id", "user", "name", "prefix", "created_at", "expires_at"]
+    search_fields = ["user__username", "name", "prefix"]
+    exclude = ["digest"]
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return bool(request.user.is_superuser)

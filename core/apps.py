@@ -35,7 +35,14 @@ class CoreConfig(AppConfig):
     def ready(self) -> None:
         from django.contrib.auth import get_user_model
         from django.db.backends.signals import connection_created
-        from django.db.models.signals import m2m_changed
+        from django.db.models.signals import m2m_changed, post_save
+
+        from core.tokens import tokens_revoke_on_account_change
 
         m2m_changed.connect(_forget_roles, sender=get_user_model().groups.through, dispatch_uid="plausi_forget_roles")
         connection_created.connect(spread_connection_expiry, dispatch_uid="plausi_spread_connection_expiry")
+        post_save.connect(
+            tokens_revoke_on_account_change,
+            sender=get_user_model(),
+            dispatch_uid="plausi_tokens_revoke_on_account_change",
+        )

@@ -37,3 +37,18 @@ def cache_count(key: str, timeout: float) -> None:
             cache.set(key, 1, timeout)
     except Exception as exc:
         logger.warning("cache count %s failed: %s", key, type(exc).__name__)
+
+
+def cache_get_many(keys: list[str]) -> dict[str, Any]:
+    try:
+        return dict(cache.get_many(keys))
+    except Exception as exc:
+        logger.warning("cache get_many failed: %s", type(exc).__name__)
+        return {}
+
+
+def cache_delete(key: str) -> None:
+    try:
+        cache.delete(key)
+    except Exception as exc:
+        logger.warning("cache delete %s failed: %s", key, type(exc).__name__)

@@ -1,7 +1,8 @@
-"""The ground floor's tables: the durable outbox of task messages."""
+"""The ground floor's tables: the durable outbox of task messages, pipeline events and API tokens."""
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.db.models.functions import Now
@@ -42,3 +43,24 @@ class PipelineEvent(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} #{self.pk}"
+
+
+class ApiToken(models.Model):
+    """A named API key with an expiry, for scripts and CI (``Authorization: Token <key>``).
+
+    Only the key's SHA-256 digest is stored: the key is shown once, when it is created, and nobody (admins
+    included) can read it back. A user holds several; changing the password or deactivating the account revokes
+    them all (core/tokens.py)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField(max_length=100)
+    digest = models.CharField(max_length=64, unique=True, help_text="SHA-256 of the key, in hex.")
+    prefix = models.CharField(max_length=8, help_text="The key's first characters, to tell keys apart.")
+    created_at = models.DateTimeField(db_default=Now())
+    expires_at = models.DateTimeField()
+
+    class Meta:
+        indexes = [models.Index(fields=["user", "created_at"], name="api_token_user_created")]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"

@@ -4,24 +4,20 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.contrib.auth import authenticate
-from drf_spectacular.utils import extend_schema, inline_serializer
+from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import FormParser, MultiPartParser
-from rest_framework.permissions import AllowAny
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.throttling import AnonRateThrottle
 from rest_framework.views import APIView
 
 from core.api.permissions import HasAnyRole, IsAdmin, IsCuratorOrAdmin
 from core.api.runs import RunOutputSerializer
-from core.errors import ApplicationError
 from core.roles import user_roles
 from knowledge import selectors
 from knowledge.models import Candidate, IngestRun
-from knowledge.services import ingest_run_create_from_uploads, token_issue, token_revoke
+from knowledge.services import ingest_run_create_from_uploads
 
 # --- output serializers -------------------------------------------------------------------------------------
 
@@ -235,43 +231,3 @@ class MeApi(APIView):
     @extend_schema(responses=MeOutputSerializer)
     def get(self, request: Request) -> Response:
         return Response({"username": request.user.get_username(), "roles": sorted(user_roles(request.user))})
-
-
-class LoginRateThrottle(AnonRateThrottle):
-    scope = "login"
-    rate = "20/min"
-
-
-class TokenApi(APIView):
-    """Exchange a username and password for an API token (POST), or revoke your token (DELETE)."""
-
-    permission_classes = [AllowAny]
-    throttle_classes = [LoginRateThrottle]
-
-    class TokenCreateInputSerializer(serializers.Serializer):
-        username = serializers.CharField(max_length=150)
-        password = serializers.CharField(max_length=256, style={"input_type": "password"})
-
-    @extend_schema(
-        operation_id="auth_token_create",
-        request=TokenCreateInputSerializer,
-        responses={200: inline_serializer("TokenOutput", {"token": serializers.CharField()})},
-    )
-    def post(self, request: Request) -> Response:
-        serializer = self.TokenCreateInputSerializer(data=request.data)
-        serializer.is_valid(raise_exception=True)
-        user = authenticate(
-            request,
-            username=serializer.validated_data["username"],
-            password=serializer.validated_data["password"],
-        )
-        if user is None or not user_roles(user):
-            raise ApplicationError("Wrong username or password, or the account has no role.")
-        return Response({"token": token_issue(user=user)})
-
-    @extend_schema(operation_id="auth_token_revoke", request=None, responses={204: None})
-    def delete(self, request: Request) -> Response:
-        if not request.user.is_authenticated:
-            return Response({"detail": "Authentication credentials were not provided."}, status=401)
-        token_revoke(user=request.user)
-        return Response(status=status.HTTP_204_NO_CONTENT)

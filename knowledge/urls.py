@@ -4,7 +4,6 @@ from knowledge import apis, views
 
 api_urlpatterns = [
     path("me/", apis.MeApi.as_view(), name="api-me"),
-    path("auth/token/", apis.TokenApi.as_view(), name="api-token"),
     path("relations/", apis.RelationListApi.as_view(), name="api-relations"),
     path("candidates/", apis.CandidateListApi.as_view(), name="api-candidates"),
     path("candidates/<int:candidate_id>/", apis.CandidateDetailApi.as_view(), name="api-candidate"),

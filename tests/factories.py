@@ -78,3 +78,31 @@ class CandidateFactory(factory.django.DjangoModelFactory):
     relation = factory.LazyFunction(lambda: Relation.objects.get(slug="used_for_function"))
     tail = factory.Sequence(lambda n: f"doing useful thing number {n}")
     tail_normalized = factory.LazyAttribute(lambda o: normalize_text(o.tail))
+
+
+def api_key_for(user: Any, *, name: str = "tests") -> str:
+    """A new API token's key for ``user`` (the service's own path: only its digest is stored)."""
+    from core.tokens import api_token_create
+
+    _token, key = api_token_create(user=user, name=name)
+    return key
+
+
+def api_key_keep(user: Any, key: str) -> None:
+    """Make sure the token with this key exists again (a test that fuzzes DELETE /api/auth/token/ revokes it)."""
+    import datetime as dt
+
+    from django.utils import timezone
+
+    from core.models import ApiToken
+    from core.tokens import api_token_digest
+
+    ApiToken.objects.get_or_create(
+        digest=api_token_digest(key),
+        defaults={
+            "user": user,
+            "name": "tests",
+            "prefix": key[:8],
+            "expires_at": timezone.now() + dt.timedelta(days=1),
+        },
+    )

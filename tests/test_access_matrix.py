@@ -24,6 +24,8 @@ NO_ID = 987654
 # (method, url name, kwargs, roles allowed)
 API: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("get", "api-me", {}, ANY),
+    ("get", "api-tokens", {}, ANY),
+    ("delete", "api-token-detail", {"token_id": NO_ID}, ANY),
     ("get", "api-relations", {}, ANY),
     ("get", "api-candidates", {}, CURATORS),
     ("get", "api-candidate", {"candidate_id": NO_ID}, CURATORS),

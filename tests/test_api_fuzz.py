@@ -33,7 +33,6 @@ import schemathesis
 from django.core.handlers.wsgi import WSGIHandler
 from django.core.signals import request_finished, request_started
 from django.db import close_old_connections, transaction
-from rest_framework.authtoken.models import Token
 from schemathesis.checks import not_a_server_error
 from schemathesis.specs.openapi.checks import (
     content_type_conformance,
@@ -64,7 +63,7 @@ from filtering.services import (
 from generation.services import generation_run_create
 from knowledge.models import BehaviourPair, Candidate, IngestRun
 from tests.conftest import search_buy
-from tests.factories import TEST_PASSWORD, CandidateFactory, UserFactory
+from tests.factories import TEST_PASSWORD, CandidateFactory, UserFactory, api_key_for, api_key_keep
 
 SEED = 8
 MAX_EXAMPLES = 40
@@ -86,7 +85,7 @@ class Identity:
         return {"Authorization": f"Token {self.key}"}
 
     def keep_token(self) -> None:
-        Token.objects.get_or_create(key=self.key, defaults={"user": self.user})
+        api_key_keep(self.user, self.key)
 
 
 @dataclass
@@ -111,8 +110,7 @@ def wsgi_app() -> Iterator[WSGIHandler]:
 @pytest.fixture(params=["admin", "annotator"])
 def identity(request: pytest.FixtureRequest, db: Any) -> Identity:
     user = UserFactory(username=f"fuzz-{request.param}", role=request.param)
-    token, _created = Token.objects.get_or_create(user=user)
-    return Identity(user=user, key=token.key)
+    return Identity(user=user, key=api_key_for(user))
 
 
 @pytest.fixture

@@ -27,7 +27,6 @@ import orjson
 import pytest
 from django.conf import settings
 from django.db import connection
-from rest_framework.authtoken.models import Token
 
 from annotation.models import Answer
 from annotation.services import queue_fill
@@ -42,7 +41,7 @@ from tests.conftest import (
     stop_celery_worker,
     wait_until,
 )
-from tests.factories import TEST_PASSWORD, CandidateFactory, UserFactory
+from tests.factories import TEST_PASSWORD, CandidateFactory, UserFactory, api_key_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -139,7 +138,7 @@ def _pool_and_annotator(candidates: int = 60) -> str:
     CandidateFactory.create_batch(candidates, status="pooled")
     queue_fill()
     user = UserFactory(role="annotator", username="outage-annotator")
-    return Token.objects.create(user=user).key
+    return api_key_for(user)
 
 
 def _log_in_and_open_the_home_page(url: str) -> list[int]:
@@ -203,7 +202,7 @@ def _postgres_cluster() -> tuple[str, str] | None:
 
 @pytest.fixture
 def admin_token() -> str:
-    return Token.objects.create(user=UserFactory(role="admin")).key
+    return api_key_for(UserFactory(role="admin"))
 
 
 @pytest.fixture

@@ -29,7 +29,6 @@ INSTALLED_APPS = [
     "django.contrib.messages",
     "django.contrib.staticfiles",
     "rest_framework",
-    "rest_framework.authtoken",
     "drf_spectacular",
     "drf_spectacular_sidecar",
     "core",
@@ -132,6 +131,7 @@ REST_FRAMEWORK = {
     "DEFAULT_SCHEMA_CLASS": "core.api.schema.AutoSchema",
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
+    "NUM_PROXIES": env.int("TRUSTED_PROXY_HOPS", default=0),  # throttles key on the real client (core/client.py)
 }
 
 SPECTACULAR_SETTINGS = {
@@ -147,8 +147,20 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
-LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=10)
+# --- Password guessing (core/login.py): one set of counters for the login page, the admin and the token API ----
+AUTHENTICATION_BACKENDS = ["core.login.GuardedModelBackend"]
+LOGIN_MAX_FAILURES = env.int("LOGIN_MAX_FAILURES", default=10)  # one username from one address, per window
+LOGIN_MAX_FAILURES_PER_ADDRESS = env.int("LOGIN_MAX_FAILURES_PER_ADDRESS", default=30)  # any usernames, per window
+LOGIN_FREE_FAILURES_PER_USERNAME = env.int("LOGIN_FREE_FAILURES_PER_USERNAME", default=20)  # then growing delays
+LOGIN_MAX_DELAY_SECONDS = env.int("LOGIN_MAX_DELAY_SECONDS", default=60)  # the longest a real user waits
 LOGIN_FAILURE_WINDOW_SECONDS = env.int("LOGIN_FAILURE_WINDOW_SECONDS", default=900)
+# Reverse proxies in front of the web server that append the client's address to X-Forwarded-For (core/client.py).
+# 0 (the default) ignores that header: set 1 behind one nginx or load balancer that you run.
+TRUSTED_PROXY_HOPS = env.int("TRUSTED_PROXY_HOPS", default=0)
+# API tokens (core/tokens.py): only a digest is stored; each expires; creating one more than the cap revokes the oldest.
+API_TOKEN_DEFAULT_DAYS = env.int("API_TOKEN_DEFAULT_DAYS", default=90)
+API_TOKEN_MAX_DAYS = env.int("API_TOKEN_MAX_DAYS", default=366)
+API_TOKENS_PER_USER = env.int("API_TOKENS_PER_USER", default=100)
 
 # --- Celery -----------------------------------------------------------------------------------------------
 # Read by config/celery.py through the CELERY_ namespace; tests/config/test_celery_config.py asserts the

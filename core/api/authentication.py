@@ -1,5 +1,8 @@
 """API token authentication in one prepared statement (DRF's builds a queryset with select_related per request),
-which also reads the user's roles (core.roles): an API request needs no other query to be authorised."""
+which also reads the user's roles (core.roles): an API request needs no other query to be authorised.
+
+The presented key is looked up by its SHA-256 digest (core/tokens.py); an expired token, an inactive user or an
+unknown key is refused with 401."""
 
 from __future__ import annotations
 
@@ -7,19 +10,21 @@ from typing import Any
 
 from django.contrib.auth import get_user_model
 from django.db import connection
+from django.utils import timezone
 from django.utils.translation import gettext_lazy as _
 from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
-from rest_framework.authtoken.models import Token
 
+from core.models import ApiToken
 from core.roles import ALL_ROLES, roles_read_with_user
+from core.tokens import api_token_digest
 
 
 class FastTokenAuthentication(TokenAuthentication):
-    """``Authorization: Token <key>``, checked against the database on every request (a deleted token stops
+    """``Authorization: Token <key>``, checked against the database on every request (a revoked token stops
     working at once). On PostgreSQL the token and its user are read with one raw statement and the user is built
     with ``Model.from_db`` (psycopg already returns Python values for every column of the user table); other
-    databases take DRF's own path."""
+    databases read them through the ORM. ``request.auth`` is the ``ApiToken`` presented."""
 
     _statement: tuple[str, list[str]] | None = None  # (SQL, attribute names), built once per process
 
@@ -33,30 +38,41 @@ class FastTokenAuthentication(TokenAuthentication):
 
             memberships, groups = user_model.groups.through._meta.db_table, Group._meta.db_table
             roles = ", ".join(f"'{role.value}'" for role in ALL_ROLES)
-            # Names come from the user model's metadata and the Role enum; the key is a parameter.
+            # Names come from the user model's metadata and the Role enum; the digest is a parameter.
             sql = (
                 f"SELECT {columns}, ARRAY(SELECT g.name FROM {memberships} m JOIN {groups} g ON g.id = m.group_id "  # noqa: S608
-                f"WHERE m.user_id = u.id AND g.name IN ({roles})) "
-                f"FROM authtoken_token t JOIN {user_model._meta.db_table} u ON u.id = t.user_id WHERE t.key = %s"
+                f"WHERE m.user_id = u.id AND g.name IN ({roles})), t.id "
+                f"FROM {ApiToken._meta.db_table} t JOIN {user_model._meta.db_table} u ON u.id = t.user_id "
+                "WHERE t.digest = %s AND t.expires_at > now()"
             )
             cls._statement = (sql, [field.attname for field in fields])
         return cls._statement
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
+        digest = api_token_digest(key)
         if connection.vendor != "postgresql":
-            return super().authenticate_credentials(key)
+            return self._authenticate_with_orm(digest)
         sql, attnames = self._query()
         with connection.cursor() as cursor:
-            cursor.execute(sql, [key])
+            cursor.execute(sql, [digest])
             row = cursor.fetchone()
         if row is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        user = get_user_model().from_db(connection.alias, attnames, row[:-1])
-        roles_read_with_user(user, row[-1])
+        user = get_user_model().from_db(connection.alias, attnames, row[:-2])
+        roles_read_with_user(user, row[-2])
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        # ``Token(user=user)`` would also cache the token on the user (a one-to-one's reverse side): a reference
-        # cycle per request that only the garbage collector frees (core.api.fast.ReleaseCyclesMixin).
-        token = Token(key=key, user_id=user.pk)
-        Token.user.field.set_cached_value(token, user)
+        # A token that points at its user (and not back: a foreign key's reverse side is not cached), so the
+        # request leaves no reference cycle (core.api.fast.ReleaseCyclesMixin).
+        token = ApiToken(id=row[-1], user_id=user.pk)
+        ApiToken.user.field.set_cached_value(token, user)
         return user, token
+
+    @staticmethod
+    def _authenticate_with_orm(digest: str) -> tuple[Any, Any]:
+        token = ApiToken.objects.select_related("user").filter(digest=digest, expires_at__gt=timezone.now()).first()
+        if token is None:
+            raise exceptions.AuthenticationFailed(_("Invalid token."))
+        if not token.user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
+        return token.user, token

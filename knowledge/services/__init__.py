@@ -15,7 +15,7 @@ from knowledge.services.ingest import (
     ingest_run_execute,
     ingest_run_supersede,
 )
-from knowledge.services.users import token_issue, token_revoke, user_create
+from knowledge.services.users import user_create
 
 __all__ = [
     "CandidateIdsSql",
@@ -29,7 +29,5 @@ __all__ = [
     "ingest_run_execute",
     "ingest_run_supersede",
     "search_query_specificity_set",
-    "token_issue",
-    "token_revoke",
     "user_create",
 ]

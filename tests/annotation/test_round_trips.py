@@ -15,14 +15,14 @@ from django.db import connection, transaction
 from django.test.utils import CaptureQueriesContext
 from django.urls import reverse
 from django.utils import timezone
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotation import selectors, services
 from annotation.models import AnnotatorProfile, Answer, Assignment, QueueItem
 from annotation.services import answer_submit, assignment_next, leases, queue_fill
 from core import roles
-from tests.factories import CandidateFactory
+from core.tokens import api_token_digest
+from tests.factories import CandidateFactory, api_key_for
 
 pytestmark = pytest.mark.django_db
 
@@ -43,7 +43,7 @@ def client(make_user: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> AP
     queue_fill()
     user = make_user("annotator")
     api = APIClient()
-    api.credentials(HTTP_AUTHORIZATION=f"Token {Token.objects.create(user=user).key}")
+    api.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     api.get(reverse("api-annotation-next"))  # first request of the process: questions and roles are cached
     return api
 
@@ -68,7 +68,7 @@ def test_an_answer_is_three_statements_and_a_fourth_leases_the_next_candidate_wi
     body, statements = _answer(client, step, True, "k-1")
     assert body["step"]["question"]["slug"] == "relevant"
     assert len(statements) == 3, statements  # token (and roles); lock the lease and read; write everything
-    assert statements[0].lstrip().upper().startswith("SELECT") and "authtoken_token" in statements[0]
+    assert statements[0].lstrip().upper().startswith("SELECT") and "core_apitoken" in statements[0]
     assert statements[1].startswith("WITH locked AS MATERIALIZED") and "FOR UPDATE" in statements[1]
     assert statements[2].startswith("WITH w0 AS (INSERT INTO annotation_answer")
 
@@ -101,7 +101,9 @@ def test_a_gold_answer_is_scored_in_the_answers_own_statements(client: APIClient
     answer_own = [sql for sql in statements if not sql.startswith("WITH picked AS")]
     assert len(answer_own) == 3, answer_own
     assert answer_own[2].startswith("WITH w0 AS (INSERT INTO annotation_answer")
-    profile = AnnotatorProfile.objects.get(user__auth_token__key=client._credentials["HTTP_AUTHORIZATION"][6:])
+    profile = AnnotatorProfile.objects.get(
+        user__api_tokens__digest=api_token_digest(client._credentials["HTTP_AUTHORIZATION"][6:])
+    )
     assert (profile.gold_correct, profile.gold_total, profile.answered_that_day) == (0, 1, 1)
 
 

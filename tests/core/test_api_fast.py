@@ -17,12 +17,11 @@ from django.core.signals import request_finished, request_started
 from django.db import close_old_connections
 from django.urls import reverse
 from django.utils.translation import gettext_lazy
-from rest_framework.authtoken.models import Token
 from rest_framework.renderers import JSONRenderer
 
 from annotation.services import queue_fill
 from core.api.fast import FastJSONRenderer
-from tests.factories import CandidateFactory
+from tests.factories import CandidateFactory, api_key_for
 
 SAMPLES: list[Any] = [
     {
@@ -109,7 +108,7 @@ def test_the_next_and_answer_requests_leave_no_reference_cycles(make_user: Any, 
     CandidateFactory.create_batch(3, status="pooled")
     CandidateFactory.create_batch(3, status="pooled", known_labels={"complete": True})  # gold
     queue_fill()
-    token = Token.objects.create(user=make_user("annotator")).key
+    token = api_key_for(make_user("annotator"))
     handler = WSGIHandler()
 
     def loop(answers: int) -> None:

@@ -8,12 +8,12 @@ from typing import Any
 import pytest
 from django.core.files.uploadedfile import SimpleUploadedFile
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
+from core.models import ApiToken
 from knowledge.models import IngestRun
 from tests.conftest import search_buy
-from tests.factories import TEST_PASSWORD, CandidateFactory, UserFactory
+from tests.factories import TEST_PASSWORD, CandidateFactory, UserFactory, api_key_for
 
 pytestmark = pytest.mark.django_db
 
@@ -116,7 +116,7 @@ def test_a_token_is_issued_for_a_role_user_and_can_be_revoked(make_user: Any) ->
     client.credentials(HTTP_AUTHORIZATION=f"Token {token.json()['token']}")
     assert client.get(reverse("api-me")).json() == {"username": "cora", "roles": ["curator"]}
     assert client.delete(reverse("api-token")).status_code == 204
-    assert not Token.objects.filter(user=user).exists()
+    assert not ApiToken.objects.filter(user=user).exists()
     assert client.get(reverse("api-me")).status_code == 401
 
 
@@ -151,9 +151,8 @@ def test_llm_text_comes_back_verbatim_as_json_data(api_client_for: Any, ingest: 
 
 def test_a_token_of_an_inactive_user_or_an_unknown_token_is_refused(make_user: Any) -> None:
     user = make_user("annotator", username="ina")
-    token = Token.objects.create(user=user)
     client = APIClient()
-    client.credentials(HTTP_AUTHORIZATION=f"Token {token.key}")
+    client.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(user)}")
     assert client.get(reverse("api-me")).json()["username"] == "ina"
     user.is_active = False
     user.save()

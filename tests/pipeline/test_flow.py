@@ -17,7 +17,6 @@ import pytest
 from django.conf import settings
 from django.test import Client
 from django.urls import reverse
-from rest_framework.authtoken.models import Token
 from rest_framework.test import APIClient
 
 from annotation.models import QueueItem
@@ -35,7 +34,7 @@ from tests.conftest import (
     stop_celery_worker,
     wait_until,
 )
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -120,7 +119,7 @@ def own_broker() -> Iterator[str]:
 
 
 def _token(role: str, username: str) -> str:
-    return str(Token.objects.create(user=UserFactory(role=role, username=username)).key)
+    return api_key_for(UserFactory(role=role, username=username))
 
 
 def test_an_upload_flows_to_annotators_and_their_answers_to_an_active_classifier_and_a_rescored_pool(
