@@ -30,7 +30,7 @@ install: $(VENV)/.installed  ## install the runtime dependencies into .venv
 install-dev: $(VENV)/.installed-dev  ## install runtime + ML (torch CPU) + test/lint dependencies into .venv
 
 demo: install  ## run the embedded demo: SQLite, file-system broker, demo data and accounts, web + worker
-	$(BIN)/python manage.py demo
+	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} $(BIN)/python manage.py demo
 
 test: install-dev  ## run the whole test suite against a real PostgreSQL and Redis (started if needed)
 	$(BIN)/python scripts/test_services.py

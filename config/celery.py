@@ -1,10 +1,11 @@
-"""The Celery app. Settings come from Django's settings under the ``CELERY_`` namespace."""
+"""The Celery app. Settings come from Django's settings under the ``CELERY_`` namespace; without
+DJANGO_SETTINGS_MODULE a worker uses production's (as manage.py and WSGI do), which refuse to start unconfigured."""
 
 import os
 
 from celery import Celery
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.local")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("plausi")
 app.config_from_object("django.conf:settings", namespace="CELERY")

@@ -16,7 +16,10 @@ from typing import Any
 
 from config.gc_warm_freeze import FreezeAfterRequests, request_counts
 
-bind = f"0.0.0.0:{os.environ.get('PORT', '8000')}"
+# Loopback by default: production trusts X-Forwarded-Proto and TRUSTED_PROXY_HOPS, so only the reverse proxy in
+# front may reach gunicorn. WEB_BIND exposes it otherwise: "unix:/run/plausi/web.sock" (a proxy on the same host)
+# or "0.0.0.0:8000" (a container whose only way in is the proxy's network).
+bind = os.environ.get("WEB_BIND", f"127.0.0.1:{os.environ.get('PORT', '8000')}")
 worker_class = "gthread"
 workers = int(os.environ.get("WEB_CONCURRENCY", "3"))
 threads = int(os.environ.get("WEB_THREADS", "4"))

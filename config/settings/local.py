@@ -1,6 +1,7 @@
 """The embedded demo: SQLite and a Celery broker on the file system, so nothing needs a server.
 
-This is the default settings module (manage.py); it is for one person's machine, never for deployment.
+Selected with DJANGO_SETTINGS_MODULE=config.settings.local (``make demo`` sets it); it is for one person's machine,
+never for deployment (production is the default everywhere).
 """
 
 from config.settings.base import *  # noqa: F403

@@ -12,16 +12,36 @@ DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
     raise ImproperlyConfigured("DEBUG must be off in production settings.")
 
+# Production is the default settings module everywhere (manage.py, Celery, WSGI): without its configuration nothing
+# starts, instead of a worker quietly running the demo's SQLite with DEBUG on.
+_DEMO_HINT = " (For the embedded demo, run `make demo`, or set DJANGO_SETTINGS_MODULE=config.settings.local.)"
+# Words that only a placeholder or an example contains (.env.example's key among them).
+_PLACEHOLDER_WORDS = (
+    "change-me",
+    "changeme",
+    "change_me",
+    "replace-me",
+    "example",
+    "placeholder",
+    "insecure",
+    "secret-key",
+)
+
 SECRET_KEY = env.str("SECRET_KEY", default="")
-if len(SECRET_KEY) < 50 or SECRET_KEY.startswith(("plausi-", "django-insecure")) or len(set(SECRET_KEY)) < 5:
+if (
+    len(SECRET_KEY) < 50
+    or SECRET_KEY.startswith(("plausi-", "django-insecure"))
+    or any(word in SECRET_KEY.lower() for word in _PLACEHOLDER_WORDS)
+    or len(set(SECRET_KEY)) < 20
+):
     raise ImproperlyConfigured(
-        "Set SECRET_KEY to a random value of at least 50 characters "
-        "(python -c 'import secrets; print(secrets.token_urlsafe(64))')."
+        "Set SECRET_KEY to a random value of at least 50 characters, not an example or a placeholder "
+        "(python -c 'import secrets; print(secrets.token_urlsafe(64))')." + _DEMO_HINT
     )
 
 for _required in ("DATABASE_URL", "CELERY_BROKER_URL", "ALLOWED_HOSTS"):
     if not env.str(_required, default=""):
-        raise ImproperlyConfigured(f"{_required} must be set in production.")
+        raise ImproperlyConfigured(f"{_required} must be set in production." + _DEMO_HINT)
 
 DATABASES = {"default": postgres_tuning(env.db("DATABASE_URL"))}
 # Persistent connections, renewed every 10 minutes or so (each one's end is spread: core.apps).

@@ -73,19 +73,86 @@ def test_production_settings_refuse_to_start_with_defaults(override: dict[str, s
     assert "ImproperlyConfigured" in result.stderr and message in result.stderr
 
 
-def test_the_default_settings_are_the_embedded_demo() -> None:
-    env = {key: value for key, value in os.environ.items() if key != "DJANGO_SETTINGS_MODULE"}
+def example_env() -> dict[str, str]:
+    """The variables of .env.example, as a deployment that copied it unchanged would have them."""
+    pairs = (line.split("=", 1) for line in (ROOT / ".env.example").read_text().splitlines() if "=" in line)
+    return {key.strip(): value.strip() for key, value in pairs if not key.lstrip().startswith("#")}
+
+
+def test_check_deploy_refuses_the_example_secret_key() -> None:
+    env = example_env()
+    assert env["SECRET_KEY"].startswith("change-me") and len(env["SECRET_KEY"]) >= 50  # it passed the old check
+    result = run_manage("check", "--deploy", env={**GOOD_PRODUCTION_ENV, "SECRET_KEY": env["SECRET_KEY"]})
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "SECRET_KEY" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "key", ["CHANGE-ME-" + "x1y2z3a4b5c6d7e8f9g0" * 3, "django-insecure-" + "k8Jx2vQ9mN4pL7rT" * 3]
+)
+def test_production_refuses_any_placeholder_key(key: str) -> None:
+    result = run_manage("check", env={**GOOD_PRODUCTION_ENV, "SECRET_KEY": key})
+    assert result.returncode != 0 and "SECRET_KEY" in result.stderr
+
+
+def _without_settings_module() -> dict[str, str]:
+    unset = {"DJANGO_SETTINGS_MODULE", *GOOD_PRODUCTION_ENV}
+    return {key: value for key, value in os.environ.items() if key not in unset}
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [sys.executable, "manage.py", "check"],
+        # a worker's start: the Celery app loads Django's settings
+        [sys.executable, "-c", "from config.celery import app; app.loader.import_default_modules()"],
+    ],
+    ids=["manage.py", "celery"],
+)
+def test_without_a_settings_module_everything_defaults_to_production_and_refuses_to_start(command: list[str]) -> None:
+    """A worker or a command started without DJANGO_SETTINGS_MODULE used to run the demo (SQLite, DEBUG on)."""
+    result = subprocess.run(
+        command, cwd=ROOT, env=_without_settings_module(), capture_output=True, text=True, timeout=60, check=False
+    )
+    assert result.returncode != 0
+    assert "ImproperlyConfigured" in result.stderr and "config.settings.local" in result.stderr
+
+
+def test_the_embedded_demo_is_one_setting_away() -> None:
     code = (
-        "import django, os; os.environ.setdefault('DJANGO_SETTINGS_MODULE', 'config.settings.local'); django.setup();"
-        "from django.conf import settings as s; print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL)"
+        "import django; django.setup(); from django.conf import settings as s; "
+        "print(s.DATABASES['default']['ENGINE'], s.CELERY_BROKER_URL, s.DEBUG)"
     )
     result = subprocess.run(
         [sys.executable, "-c", code],
         cwd=ROOT,
-        env={**env, "PLAUSI_VAR_DIR": "/tmp/plausi-settings-test"},
+        env={
+            **_without_settings_module(),
+            "DJANGO_SETTINGS_MODULE": "config.settings.local",
+            "PLAUSI_VAR_DIR": "/tmp/plausi-settings-test",
+        },
         capture_output=True,
         text=True,
         timeout=60,
         check=True,
     )
-    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://"]
+    assert result.stdout.split() == ["django.db.backends.sqlite3", "filesystem://", "True"]
+
+
+def test_gunicorn_binds_to_loopback_unless_told_otherwise() -> None:
+    """Production trusts X-Forwarded-Proto (and TRUSTED_PROXY_HOPS): only the proxy in front may reach gunicorn."""
+    code = "import config.gunicorn as g; print(g.bind)"
+    env = {key: value for key, value in os.environ.items() if key not in ("WEB_BIND", "PORT")}
+    default = subprocess.run(
+        [sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, text=True, check=True
+    )
+    assert default.stdout.strip() == "127.0.0.1:8000"
+    told = subprocess.run(
+        [sys.executable, "-c", code],
+        cwd=ROOT,
+        env={**env, "WEB_BIND": "unix:/run/plausi/web.sock"},
+        capture_output=True,
+        text=True,
+        check=True,
+    )
+    assert told.stdout.strip() == "unix:/run/plausi/web.sock"

@@ -15,6 +15,7 @@ ROOT = Path(__file__).resolve().parents[2]
 def run_demo_setup(var_dir: Path) -> subprocess.CompletedProcess[str]:
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL"))}
     env["PLAUSI_VAR_DIR"] = str(var_dir)
+    env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"  # as `make demo` sets it (production is the default)
     return subprocess.run(
         [sys.executable, "manage.py", "demo", "--setup-only"],
         cwd=ROOT,
