@@ -24,6 +24,7 @@ from annotation.services import (
 from core.api.fast import FastJSONRenderer, ReleaseCyclesMixin, SingleRendererNegotiation
 from core.api.permissions import HasAnyRole, IsCuratorOrAdmin
 from core.api.schema import error
+from core.api.throttles import ReportThrottle
 
 
 class QuestionOutputSerializer(serializers.Serializer):
@@ -234,6 +235,8 @@ class AnswerUndoApi(APIView):
 
 class AgreementReportApi(APIView):
     """Agreement per question and per-annotator statistics (curators and admins)."""
+
+    throttle_classes = [ReportThrottle]
 
     permission_classes = [IsCuratorOrAdmin]
 

@@ -23,6 +23,7 @@ from classifiers.services import model_version_activate, training_run_request
 from core.api.permissions import IsAdmin, IsCuratorOrAdmin
 from core.api.runs import RunOutputSerializer
 from core.api.schema import error
+from core.api.throttles import ReportThrottle, RunStartThrottle
 from core.api.validators import no_null_characters
 from core.errors import Conflict
 
@@ -91,6 +92,8 @@ class ModelVersionActivateApi(APIView):
     """Activate a version (admins): it becomes the active one of its target and the pool is rescored. Needed
     for a version the promotion rule kept back (``force``, recorded), or to roll back."""
 
+    throttle_classes = [RunStartThrottle]
+
     permission_classes = [IsAdmin]
 
     class ActivateInputSerializer(serializers.Serializer):
@@ -116,6 +119,8 @@ class ModelVersionActivateApi(APIView):
 
 class TrainingRunListApi(GenericAPIView):
     """Training runs (curators, admins); request one on demand (admins, POST)."""
+
+    throttle_classes = [RunStartThrottle]
 
     permission_classes = [IsCuratorOrAdmin]
     serializer_class = TrainingRunOutputSerializer
@@ -183,6 +188,8 @@ class ScoringRunDetailApi(APIView):
 
 class LearningCurveApi(APIView):
     """Held-out metrics against label count, across the versions of each target, oldest first."""
+
+    throttle_classes = [ReportThrottle]
 
     permission_classes = [IsCuratorOrAdmin]
 

@@ -3,10 +3,11 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerView
 
 from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
+from core.api.schema_view import CachedSchemaView
 from core.login import RateLimitedLoginView, admin_login
 from core.urls import api_urlpatterns as core_api
 from core.views import healthz
@@ -30,7 +31,7 @@ urlpatterns = [
     path("api/", include(generation_api)),
     path("api/", include(core_api)),
     path("api/", include(pipeline_api)),
-    path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
+    path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("knowledge.urls")),
     path("", include("filtering.urls")),

@@ -18,6 +18,7 @@ from annotation.apis import CandidateContextSerializer
 from core.api.permissions import IsAdmin, IsCuratorOrAdmin
 from core.api.runs import RunOutputSerializer
 from core.api.schema import error
+from core.api.throttles import ReportThrottle, RunStartThrottle
 from curation import selectors
 from curation.models import ExportRun, ReviewBatch
 from curation.services import (
@@ -136,6 +137,8 @@ class BatchListApi(GenericAPIView):
     """Review batches, newest first (``?status=auditing|approved|rejected``); POST groups every scored candidate
     that is in no open batch into new batches."""
 
+    throttle_classes = [RunStartThrottle]
+
     permission_classes = [IsCuratorOrAdmin]
     serializer_class = BatchOutputSerializer
 
@@ -249,6 +252,7 @@ class CandidateDecisionApi(APIView):
 
 
 class GraphSummaryApi(APIView):
+    throttle_classes = [ReportThrottle]
     permission_classes = [IsCuratorOrAdmin]
 
     @extend_schema(operation_id="graph_summary", responses=GraphSummaryOutputSerializer)
@@ -284,6 +288,8 @@ class ExportFiltersSerializer(serializers.Serializer):
 
 class ExportRunListApi(GenericAPIView):
     """Exports of the accepted graph (admins only): list, or queue one (``format``: jsonl, neo4j, ntriples)."""
+
+    throttle_classes = [RunStartThrottle]
 
     permission_classes = [IsAdmin]
     serializer_class = ExportRunOutputSerializer

@@ -13,6 +13,7 @@ from rest_framework.views import APIView
 
 from core.api.permissions import IsAdmin, IsCuratorOrAdmin
 from core.api.runs import RunOutputSerializer
+from core.api.throttles import ReportThrottle, RunStartThrottle
 from core.api.validators import no_null_characters
 from filtering import selectors
 from filtering.models import FilterRun
@@ -85,6 +86,8 @@ class FilterConfigurationListApi(GenericAPIView):
 class FilterRunListApi(GenericAPIView):
     """Filter runs, newest first (GET); start a run of the active or a named configuration (POST)."""
 
+    throttle_classes = [RunStartThrottle]
+
     permission_classes = [IsAdmin]
     serializer_class = FilterRunOutputSerializer
 
@@ -131,6 +134,8 @@ class FilterRunDetailApi(APIView):
 
 class FilterRunReportApi(APIView):
     """Counts per rule, overlaps between rules and examples of each rule's drops."""
+
+    throttle_classes = [ReportThrottle]
 
     permission_classes = [IsAdmin]
 

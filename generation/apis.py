@@ -12,6 +12,7 @@ from rest_framework.views import APIView
 
 from core.api.permissions import IsAdmin
 from core.api.runs import RunOutputSerializer
+from core.api.throttles import RunStartThrottle
 from generation.models import GenerationRun
 from generation.selectors import generation_run_list
 from generation.services import generation_run_create, select_pairs
@@ -29,6 +30,8 @@ class GenerationRunOutputSerializer(RunOutputSerializer):
 
 class GenerationRunListApi(GenericAPIView):
     """Generation runs; POST selects behaviour pairs and queues a run (a worker prompts the model)."""
+
+    throttle_classes = [RunStartThrottle]
 
     permission_classes = [IsAdmin]
     serializer_class = GenerationRunOutputSerializer

@@ -14,6 +14,7 @@ from rest_framework.views import APIView
 
 from core.api.permissions import HasAnyRole, IsAdmin, IsCuratorOrAdmin
 from core.api.runs import RunOutputSerializer
+from core.api.throttles import RunStartThrottle
 from core.roles import user_roles
 from knowledge import selectors
 from knowledge.models import Candidate, IngestRun
@@ -163,6 +164,8 @@ class CandidateDetailApi(APIView):
 
 class IngestCreateApi(APIView):
     """Upload files to ingest (admins). The ingest runs on a worker; poll the returned run."""
+
+    throttle_classes = [RunStartThrottle]
 
     permission_classes = [IsAdmin]
     parser_classes = [MultiPartParser, FormParser]

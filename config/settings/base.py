@@ -43,6 +43,7 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
+    "core.middleware.RequestBodyLimitMiddleware",  # first: before anything reads a body (core/middleware.py)
     "django.middleware.security.SecurityMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
@@ -132,6 +133,13 @@ REST_FRAMEWORK = {
     "EXCEPTION_HANDLER": "core.api.errors.exception_handler",
     "DEFAULT_RENDERER_CLASSES": ["rest_framework.renderers.JSONRenderer"],
     "NUM_PROXIES": env.int("TRUSTED_PROXY_HOPS", default=0),  # throttles key on the real client (core/client.py)
+    # Per address (password) or per user (the rest): core/api/throttles.py says which endpoints each covers.
+    "DEFAULT_THROTTLE_RATES": {
+        "password": env.str("THROTTLE_PASSWORD", default="30/min"),
+        "schema": env.str("THROTTLE_SCHEMA", default="30/min"),
+        "reports": env.str("THROTTLE_REPORTS", default="60/min"),
+        "runs": env.str("THROTTLE_RUNS", default="30/min"),
+    },
 }
 
 SPECTACULAR_SETTINGS = {
@@ -285,6 +293,9 @@ PLAUSI_GENERATION = {
 INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=4 * 1024**3)
 INGEST_MAX_UPLOAD_BYTES = env.int("INGEST_MAX_UPLOAD_BYTES", default=512 * 1024**2)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+# The largest body a request may declare, refused with 413 before it is read (core/middleware.py); by path prefix.
+REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=10 * 1024**2)
+REQUEST_BODY_LIMITS: dict[str, int] = {"/api/ingest/": INGEST_MAX_UPLOAD_BYTES}
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
 LOGGING = {

@@ -4,7 +4,8 @@ responses that the API gives everywhere, so that the schema names every status c
 Every operation can answer 401 (missing or wrong credentials) and 403 (a role that does not allow it, or a
 session-authenticated write without its CSRF token); one whose path names an object, 404; one that validates
 input (a request body, or query parameters given as a serializer), 400; one with a request body, 415 for a
-media type it does not read; a throttled one, 429. Codes that only some operations give (409 from a
+media type it does not read, and 413 for a body larger than its path allows (core/middleware.py); a throttled
+one, 429. Codes that only some operations give (409 from a
 ``Conflict``) are declared on the view itself with ``extend_schema``. Error bodies come from
 ``core.api.errors``.
 """
@@ -48,6 +49,7 @@ class AutoSchema(SpectacularAutoSchema):
         if has_body or validated_query:
             errors["400"] = VALIDATION_ERROR
         if has_body:
+            errors["413"] = error("The request body is larger than this path allows (`limit_bytes`).")
             errors["415"] = error("The body's media type is not one that this operation reads.")
         if "{" in self.path:
             errors["404"] = error("No such object.")

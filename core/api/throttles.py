@@ -8,6 +8,7 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from rest_framework.settings import api_settings
 from rest_framework.throttling import SimpleRateThrottle
 
 from core.client import client_address
@@ -16,6 +17,10 @@ logger = logging.getLogger(__name__)
 
 
 class _FailOpenRateThrottle(SimpleRateThrottle):
+    def get_rate(self) -> str | None:
+        # DRF binds the rates when its module is imported; read them now, so that a changed setting applies.
+        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
             return bool(super().allow_request(request, view))
@@ -35,7 +40,6 @@ class PasswordExchangeThrottle(ClientAddressRateThrottle):
     """The token endpoint, per address (the per-username limits are core/login.py's, shared with the pages)."""
 
     scope = "password"
-    rate = "30/min"
 
 
 class UserRateThrottle(_FailOpenRateThrottle):
@@ -48,5 +52,24 @@ class UserRateThrottle(_FailOpenRateThrottle):
 
 
 class SchemaThrottle(UserRateThrottle):
+    """The OpenAPI schema (cached once built, but still a large response)."""
+
     scope = "schema"
-    rate = "30/min"
+
+
+class ReportThrottle(UserRateThrottle):
+    """Reports computed over a whole table (agreement, learning curve, a filter run's report, the graph summary)."""
+
+    scope = "reports"
+
+
+class RunStartThrottle(UserRateThrottle):
+    """Requests that start a run (ingest, filter, training, export, generation): each queues minutes of work.
+    Reading run lists and details (which the pages poll) is not limited."""
+
+    scope = "runs"
+
+    def allow_request(self, request: Any, view: Any) -> bool:
+        if request.method in ("GET", "HEAD", "OPTIONS"):
+            return True
+        return super().allow_request(request, view)
