@@ -44,6 +44,7 @@ from werkzeug.test import Client
 from annotation.services import assignment_next, queue_fill
 from classifiers.models import ModelVersion
 from classifiers.services import model_version_activate, training_run_request
+from core.tokens import api_token_create
 from curation.models import BatchMember, ExportRun, GraphNode
 from curation.services import (
     audit_answer,
@@ -163,6 +164,7 @@ def seeded(
     )
     node = GraphNode.objects.first()
     assert node is not None
+    spare_token, _key = api_token_create(user=identity.user, name="fuzz-spare")  # one the fuzzed DELETE may revoke
     return Seeded(
         path_ids={
             "candidate_id": scored[1].pk,
@@ -170,6 +172,7 @@ def seeded(
             "batch_id": batch.pk,
             "version_id": version.pk,
             "node_id": node.pk,
+            "token_id": spare_token.pk,
             "ingest-runs": ingest_run.pk,
             "filter-runs": filter_run.pk,
             "scoring-runs": scoring_run.pk,
