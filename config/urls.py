@@ -9,7 +9,7 @@ from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
 from core.login import RateLimitedLoginView
 from core.urls import api_urlpatterns as core_api
-from core.views import healthz
+from core.views import healthz, healthz_live, healthz_ready
 from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
@@ -18,6 +18,8 @@ from pipeline.urls import api_urlpatterns as pipeline_api
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", healthz_live, name="healthz-live"),
+    path("healthz/ready", healthz_ready, name="healthz-ready"),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/", admin.site.urls),

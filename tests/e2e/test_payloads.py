@@ -74,6 +74,8 @@ NO_CANDIDATE_TEXT: dict[str, str] = {
     "login": "the login form: only the username typed in",
     "logout": "POST only, redirects to the login page",
     "healthz": "JSON: database and broker status",
+    "healthz-live": "JSON: a constant",
+    "healthz-ready": "JSON: database and broker status",
     "api-schema": "the OpenAPI schema: describes the API, holds no data",
     "api-docs": "Swagger UI over the schema: no data",
     "curation-batches-create": "POST only, redirects to curation-batches (covered)",
