@@ -12,7 +12,7 @@ import httpx
 import pytest
 from django.db import connections
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def _dead_port() -> int:
