@@ -197,6 +197,15 @@ CELERY_BEAT_SCHEDULE = {
     "classifiers-scoring-sweep": {"task": "classifiers.scoring_sweep", "schedule": 120.0},
     # put runs whose claimant stopped beating back to work (core/runs.py)
     "core-runs-sweep": {"task": "core.runs_sweep", "schedule": env.float("RUNS_SWEEP_SECONDS", default=60.0)},
+    # delete uploaded ingest files and export files past their retention (each app its own files)
+    "knowledge-ingest-files-expire": {
+        "task": "knowledge.ingest_files_expire",
+        "schedule": env.float("FILE_RETENTION_CHECK_SECONDS", default=3600.0),
+    },
+    "curation-export-files-expire": {
+        "task": "curation.export_files_expire",
+        "schedule": env.float("FILE_RETENTION_CHECK_SECONDS", default=3600.0),
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -283,6 +292,10 @@ PLAUSI_GENERATION = {
 # Files larger than this once decompressed are refused (protects against gzip bombs).
 INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=4 * 1024**3)
 INGEST_MAX_UPLOAD_BYTES = env.int("INGEST_MAX_UPLOAD_BYTES", default=512 * 1024**2)
+# Days a finished run's files are kept under PRIVATE_MEDIA_ROOT (uploads and rejects; exports) before the hourly
+# clean-up deletes them (`manage.py expire_files`, Celery beat); 0 keeps them for ever. The runs' records stay.
+INGEST_FILE_RETENTION_DAYS = env.int("INGEST_FILE_RETENTION_DAYS", default=30)
+EXPORT_FILE_RETENTION_DAYS = env.int("EXPORT_FILE_RETENTION_DAYS", default=30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
