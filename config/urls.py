@@ -3,14 +3,14 @@
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
-from drf_spectacular.views import SpectacularSwaggerView
+from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
 from core.api.schema_view import CachedSchemaView
 from core.login import RateLimitedLoginView, admin_login
 from core.urls import api_urlpatterns as core_api
-from core.views import healthz
+from core.views import healthz, healthz_live, healthz_ready
 from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
@@ -19,6 +19,8 @@ from pipeline.urls import api_urlpatterns as pipeline_api
 
 urlpatterns = [
     path("healthz", healthz, name="healthz"),
+    path("healthz/live", healthz_live, name="healthz-live"),
+    path("healthz/ready", healthz_ready, name="healthz-ready"),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("admin/login/", admin_login),  # the shared password-guessing limits (core/login.py)
@@ -32,7 +34,7 @@ urlpatterns = [
     path("api/", include(core_api)),
     path("api/", include(pipeline_api)),
     path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("", include("knowledge.urls")),
     path("", include("filtering.urls")),
     path("", include("annotation.urls")),

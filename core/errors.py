@@ -28,5 +28,9 @@ class Conflict(ApplicationError):
     status_code = 409
 
 
+class Gone(ApplicationError):
+    status_code = 410
+
+
 class TooLarge(ApplicationError):
     status_code = 413

@@ -1,9 +1,19 @@
-"""The health check (no login: load balancers call it)."""
+"""The health checks (no login: load balancers and orchestrators call them).
+
+- ``/healthz/live``: liveness. The process answers HTTP; nothing else is checked, so a dependency's outage never
+  makes an orchestrator restart healthy web processes.
+- ``/healthz/ready``: readiness. 200 while the database answers, 503 when it does not (no page or API call can
+  work without it). The broker is reported but never makes it 503: while the broker is down, writes that start
+  work queue their messages in the outbox (core/outbox.py) and annotators keep working, so a load balancer must
+  not cut them off. The body's ``status`` is then ``degraded`` with the broker's error.
+- ``/healthz``: the same as ready (kept for probes configured before the split).
+"""
 
 from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
@@ -29,20 +39,41 @@ def _check_broker() -> str:
     return "ok"
 
 
+def _run_check(name: str, check: Callable[[], str]) -> dict[str, Any]:
+    started = time.monotonic()
+    try:
+        result: dict[str, Any] = {"status": check()}
+    except Exception as exc:  # any failure of a dependency is reported, not a 500
+        logger.warning("health check %s failed: %s", name, exc)
+        result = {"status": "error", "error": type(exc).__name__}
+    result["ms"] = round((time.monotonic() - started) * 1000, 1)
+    return result
+
+
+@never_cache
+@require_GET
+def healthz_live(request: HttpRequest) -> JsonResponse:
+    """Liveness: 200 whenever the process can answer; checks no dependency (restart only a hung process)."""
+    return JsonResponse({"status": "ok"})
+
+
+@never_cache
+@require_GET
+def healthz_ready(request: HttpRequest) -> JsonResponse:
+    """Readiness: 503 only when the database fails; a broker outage is ``degraded`` and stays 200 (the outbox)."""
+    database = _run_check("database", _check_database)
+    broker = _run_check("broker", _check_broker)
+    if database["status"] != "ok":
+        status, code = "error", 503
+    elif broker["status"] != "ok":
+        status, code = "degraded", 200
+    else:
+        status, code = "ok", 200
+    return JsonResponse({"status": status, "database": database, "broker": broker}, status=code)
+
+
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Liveness and readiness for load balancers: the database and the broker, each ok or error."""
-    report: dict[str, Any] = {}
-    healthy = True
-    for name, check in (("database", _check_database), ("broker", _check_broker)):
-        started = time.monotonic()
-        try:
-            report[name] = {"status": check()}
-        except Exception as exc:  # any failure of a dependency is "not ready", not a 500
-            logger.warning("health check %s failed: %s", name, exc)
-            report[name] = {"status": "error", "error": type(exc).__name__}
-            healthy = False
-        report[name]["ms"] = round((time.monotonic() - started) * 1000, 1)
-    report["status"] = "ok" if healthy else "error"
-    return JsonResponse(report, status=200 if healthy else 503)
+    """The original health check, now the same as readiness (see the module docstring)."""
+    return healthz_ready(request)

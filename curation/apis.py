@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import FileResponse, Http404
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
@@ -19,6 +20,7 @@ from core.api.permissions import IsAdmin, IsCuratorOrAdmin
 from core.api.runs import RunOutputSerializer
 from core.api.schema import error
 from core.api.throttles import ReportThrottle, RunStartThrottle
+from core.errors import Gone
 from curation import selectors
 from curation.models import ExportRun, ReviewBatch
 from curation.services import (
@@ -276,6 +278,13 @@ class ExportRunOutputSerializer(RunOutputSerializer):
     file_size = serializers.IntegerField()
     sha256 = serializers.CharField()
     counts = serializers.JSONField()
+    file_removed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the retention clean-up deleted the file (the download then answers 410)."
+    )
+    file_expired = serializers.SerializerMethodField(help_text="The file was deleted by the retention clean-up.")
+
+    def get_file_expired(self, run: ExportRun) -> bool:
+        return run.file_removed_at is not None
 
 
 class ExportFiltersSerializer(serializers.Serializer):
@@ -342,12 +351,20 @@ class ExportDownloadApi(APIView):
     @extend_schema(
         operation_id="export_download",
         responses={
-            (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
-            for media_type in sorted(set(EXPORT_MEDIA_TYPES.values()))
+            **{
+                (200, media_type): OpenApiResponse(OpenApiTypes.BINARY, description="The file.")
+                for media_type in sorted(set(EXPORT_MEDIA_TYPES.values()))
+            },
+            410: error("The file expired: the retention clean-up deleted it (EXPORT_FILE_RETENTION_DAYS)."),
         },
     )
     def get(self, request: Request, run_id: int) -> FileResponse:
         run = get_object_or_404(selectors.export_run_list(), pk=run_id, status=ExportRun.Status.SUCCEEDED)
+        if run.file_removed_at is not None:
+            raise Gone(
+                f"The export file expired: it was deleted on {run.file_removed_at:%Y-%m-%d} "
+                f"(EXPORT_FILE_RETENTION_DAYS={settings.EXPORT_FILE_RETENTION_DAYS}). Run the export again."
+            )
         path = export_folder() / run.file_name
         if not run.file_name or not path.is_file():
             raise Http404("The export file is gone.")

@@ -176,6 +176,9 @@ class ExportRun(Run):
     file_size = models.BigIntegerField(default=0)
     sha256 = models.CharField(max_length=64, blank=True)
     counts = models.JSONField(default=dict, blank=True)
+    file_removed_at = models.DateTimeField(
+        null=True, blank=True, help_text="When the retention clean-up deleted its file (EXPORT_FILE_RETENTION_DAYS)."
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

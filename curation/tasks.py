@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from curation.services import export_run_claim, export_run_execute
+from curation.services import export_files_expire, export_run_claim, export_run_execute
 
 
 @shared_task(
@@ -17,3 +17,9 @@ def export_run_execute_task(self: Any, run_id: int) -> None:
     again after its worker died takes the run over and writes the file again."""
     if export_run_claim(run_id=run_id, claimer=str(self.request.id or "")):
         export_run_execute(run_id=run_id)
+
+
+@shared_task(name="curation.export_files_expire", ignore_result=True)
+def export_files_expire_task() -> None:
+    """Celery beat: delete export files past ``EXPORT_FILE_RETENTION_DAYS`` (idempotent)."""
+    export_files_expire()

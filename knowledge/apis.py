@@ -107,10 +107,17 @@ class IngestRunOutputSerializer(RunOutputSerializer):
     errors = IngestErrorOutputSerializer(many=True)  # type: ignore[assignment]  # DRF stubs: Serializer.errors
     error_count = serializers.IntegerField()
     has_rejects_file = serializers.SerializerMethodField()
+    files_removed_at = serializers.DateTimeField(
+        allow_null=True, help_text="When the retention clean-up deleted the uploaded files and the rejects file."
+    )
+    files_expired = serializers.SerializerMethodField(help_text="The files were deleted by the retention clean-up.")
     timings = serializers.DictField(child=serializers.FloatField())  # type: ignore[assignment]  # seconds per phase
 
     def get_has_rejects_file(self, run: IngestRun) -> bool:
-        return bool(run.rejects_path)
+        return bool(run.rejects_path) and run.files_removed_at is None
+
+    def get_files_expired(self, run: IngestRun) -> bool:
+        return run.files_removed_at is not None
 
 
 # --- views --------------------------------------------------------------------------------------------------

@@ -256,6 +256,11 @@ class IngestRun(Run):
     errors = models.JSONField(default=list, help_text="The first problems: file, line, field, message.")
     error_count = models.BigIntegerField(default=0)
     rejects_path = models.CharField(max_length=500, blank=True)
+    files_removed_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When the retention clean-up deleted its uploads and rejects file (INGEST_FILE_RETENTION_DAYS).",
+    )
 
     class Meta:
         ordering = ["-created_at", "-id"]

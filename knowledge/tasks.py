@@ -6,7 +6,7 @@ from typing import Any
 
 from celery import shared_task
 
-from knowledge.services import ingest_run_claim, ingest_run_execute
+from knowledge.services import ingest_files_expire, ingest_run_claim, ingest_run_execute
 
 
 @shared_task(
@@ -17,3 +17,9 @@ def ingest_run_execute_task(self: Any, run_id: int) -> None:
     delivered again after its worker died takes the run over."""
     if ingest_run_claim(run_id=run_id, claimer=str(self.request.id or "")):
         ingest_run_execute(run_id=run_id)
+
+
+@shared_task(name="knowledge.ingest_files_expire", ignore_result=True)
+def ingest_files_expire_task() -> None:
+    """Celery beat: delete uploaded ingest files past ``INGEST_FILE_RETENTION_DAYS`` (idempotent)."""
+    ingest_files_expire()

@@ -90,7 +90,17 @@ PAGES: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
 ]
 # Public or role-independent by design: login/logout, the health check, the token exchange (its own throttle),
 # the schema and its docs (they describe the API, they do not open it), the home page (any signed-in user).
-UNGUARDED = {"login", "logout", "healthz", "api-token", "api-schema", "api-docs", "home"}
+UNGUARDED = {
+    "login",
+    "logout",
+    "healthz",
+    "healthz-live",
+    "healthz-ready",
+    "api-token",
+    "api-schema",
+    "api-docs",
+    "home",
+}
 ROLES = ["annotator", "curator", "admin", "norole"]
 
 

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
 MIDDLEWARE = [
     "core.middleware.RequestBodyLimitMiddleware",  # first: before anything reads a body (core/middleware.py)
     "django.middleware.security.SecurityMiddleware",
+    "core.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -52,6 +53,16 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
 ]
+
+# Same-origin scripts and styles only, no inline script, style attribute or event handler (core/csp.py). Every
+# page, the admin and the API docs work under it; "" switches the header off (not recommended).
+CONTENT_SECURITY_POLICY = env.str(
+    "CONTENT_SECURITY_POLICY",
+    default=(
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; object-src 'none'; "
+        "base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+    ),
+)
 
 ROOT_URLCONF = "config.urls"
 WSGI_APPLICATION = "config.wsgi.application"
@@ -206,6 +217,15 @@ CELERY_BEAT_SCHEDULE = {
     "classifiers-scoring-sweep": {"task": "classifiers.scoring_sweep", "schedule": 120.0},
     # put runs whose claimant stopped beating back to work (core/runs.py)
     "core-runs-sweep": {"task": "core.runs_sweep", "schedule": env.float("RUNS_SWEEP_SECONDS", default=60.0)},
+    # delete uploaded ingest files and export files past their retention (each app its own files)
+    "knowledge-ingest-files-expire": {
+        "task": "knowledge.ingest_files_expire",
+        "schedule": env.float("FILE_RETENTION_CHECK_SECONDS", default=3600.0),
+    },
+    "curation-export-files-expire": {
+        "task": "curation.export_files_expire",
+        "schedule": env.float("FILE_RETENTION_CHECK_SECONDS", default=3600.0),
+    },
 }
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
 CELERY_WORKER_HIJACK_ROOT_LOGGER = False
@@ -292,6 +312,10 @@ PLAUSI_GENERATION = {
 # Files larger than this once decompressed are refused (protects against gzip bombs).
 INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=4 * 1024**3)
 INGEST_MAX_UPLOAD_BYTES = env.int("INGEST_MAX_UPLOAD_BYTES", default=512 * 1024**2)
+# Days a finished run's files are kept under PRIVATE_MEDIA_ROOT (uploads and rejects; exports) before the hourly
+# clean-up deletes them (`manage.py expire_files`, Celery beat); 0 keeps them for ever. The runs' records stay.
+INGEST_FILE_RETENTION_DAYS = env.int("INGEST_FILE_RETENTION_DAYS", default=30)
+EXPORT_FILE_RETENTION_DAYS = env.int("EXPORT_FILE_RETENTION_DAYS", default=30)
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 # The largest body a request may declare, refused with 413 before it is read (core/middleware.py); by path prefix.
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=10 * 1024**2)

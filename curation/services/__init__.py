@@ -13,6 +13,7 @@ from curation.services.batches import audit_answer, batch_decide, batch_estimate
 from curation.services.common import AUDIT_QUESTIONS, CURATABLE
 from curation.services.exports import (
     EXPORT_SUFFIX,
+    export_files_expire,
     export_folder,
     export_run_claim,
     export_run_create,
@@ -28,6 +29,7 @@ __all__ = [
     "batch_decide",
     "batch_estimate",
     "candidate_decide",
+    "export_files_expire",
     "export_folder",
     "export_run_claim",
     "export_run_create",

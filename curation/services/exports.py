@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import logging
 import time
 import uuid
 from collections.abc import Callable
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 from django.conf import settings
 from django.db import transaction
+from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.outbox import run_enqueue
@@ -17,6 +20,8 @@ from core.runs import RunHandle, run_claim, run_execute
 from curation import exports
 from curation.models import CurationEvent, ExportRun
 from curation.services.common import _conf, _log
+
+logger = logging.getLogger(__name__)
 
 # --- exports ----------------------------------------------------------------------------------------------------
 
@@ -103,3 +108,40 @@ def _export(run_id: int, handle: RunHandle, progress: Callable[[int], None] | No
             partial.replace(path)  # last: if the transaction fails after this, the run is taken over and rewrites it
     finally:
         partial.unlink(missing_ok=True)
+
+
+# --- retention --------------------------------------------------------------------------------------------------
+
+RETENTION_BATCH = 500
+
+
+def export_files_expire(*, retention_days: int | None = None) -> int:
+    """Delete the files of finished exports that ended more than ``retention_days`` ago (default
+    ``EXPORT_FILE_RETENTION_DAYS``; 0 or less: keep everything) and stamp ``file_removed_at``, so that pages and
+    the API say "expired" and the download answers 410; returns how many runs were cleaned. A queued or running
+    export is never touched. Files go before the stamp (an interruption leaves runs to clean again); the stamp is
+    one UPDATE per batch, conditional on the run being finished."""
+    days = settings.EXPORT_FILE_RETENTION_DAYS if retention_days is None else retention_days
+    if days <= 0:
+        return 0
+    finished = (ExportRun.Status.SUCCEEDED, ExportRun.Status.FAILED)
+    now = timezone.now()
+    expired = ExportRun.objects.filter(
+        status__in=finished, finished_at__lt=now - timedelta(days=days), file_removed_at__isnull=True
+    ).order_by("pk")
+    folder = export_folder()
+    cleaned = 0
+    last = 0
+    while True:
+        rows = list(expired.filter(pk__gt=last).values_list("pk", "file_name")[:RETENTION_BATCH])
+        if not rows:
+            return cleaned
+        for _pk, name in rows:
+            if name and Path(name).name == name:  # a bare name under the export folder, nothing else
+                (folder / name).unlink(missing_ok=True)
+        ids = [pk for pk, _name in rows]
+        cleaned += ExportRun.objects.filter(pk__in=ids, status__in=finished, file_removed_at__isnull=True).update(
+            file_removed_at=now
+        )
+        last = ids[-1]
+        logger.info("export retention: removed the files of %d runs (up to #%d)", len(ids), last)

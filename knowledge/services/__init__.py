@@ -15,6 +15,7 @@ from knowledge.services.ingest import (
     ingest_run_execute,
     ingest_run_supersede,
 )
+from knowledge.services.retention import ingest_files_expire
 from knowledge.services.users import user_create
 
 __all__ = [
@@ -23,6 +24,7 @@ __all__ = [
     "candidate_filter_outcomes_apply",
     "candidate_status_transition",
     "candidate_status_update_sql",
+    "ingest_files_expire",
     "ingest_run_claim",
     "ingest_run_create",
     "ingest_run_create_from_uploads",

@@ -107,14 +107,54 @@ def _seeded_rows_present(browser: Browser, transactional_db: None) -> None:
     assert Relation.objects.exists(), "the seeded relations are missing (see _seeded_rows_present)"
 
 
+# Runs in every document before its own scripts (Playwright injects it past the page's CSP) and reports each
+# Content-Security-Policy violation to the test through an exposed binding.
+REPORT_CSP_VIOLATIONS = """
+document.addEventListener("securitypolicyviolation", (event) => {
+  window.__plausiCspViolation(
+    `${event.violatedDirective} blocked ${event.blockedURI || "inline"} in ${event.documentURI}`
+    + (event.sample ? ` (${event.sample})` : "")
+  );
+});
+"""
+
+
+class CspViolations(list[str]):
+    """The CSP violations seen by a browser context: events from the pages and Chromium's console reports."""
+
+    def take(self) -> list[str]:
+        found = list(self)
+        self.clear()
+        return found
+
+
 @pytest.fixture
-def context(browser: Browser, live_server: Any) -> Iterator[BrowserContext]:
-    """A fresh browser context (no cookies, no storage) per test; relative URLs go to the live server."""
+def csp_violations() -> CspViolations:
+    return CspViolations()
+
+
+@pytest.fixture
+def context(browser: Browser, live_server: Any, csp_violations: CspViolations) -> Iterator[BrowserContext]:
+    """A fresh browser context (no cookies, no storage) per test; relative URLs go to the live server.
+
+    Every page of the context reports Content-Security-Policy violations (the ``securitypolicyviolation`` event
+    and Chromium's "Refused to ..." console errors); a test whose pages caused one fails at its end, and tests
+    may check ``csp_violations`` earlier (``take()``) to name the page.
+    """
     browser_context = browser.new_context(base_url=live_server.url)
     browser_context.set_default_timeout(TIMEOUT_MS)
     browser_context.set_default_navigation_timeout(TIMEOUT_MS)
+    browser_context.expose_binding("__plausiCspViolation", lambda _source, text: csp_violations.append(str(text)))
+    browser_context.add_init_script(REPORT_CSP_VIOLATIONS)
+
+    def console(message: Any) -> None:
+        if message.type == "error" and "Content Security Policy" in message.text:
+            csp_violations.append(f"console: {message.text}")
+
+    browser_context.on("console", console)
     yield browser_context
     browser_context.close()
+    assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
 @pytest.fixture

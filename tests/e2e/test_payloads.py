@@ -8,7 +8,9 @@ the active classifiers, audited in a review batch, accepted into the graph and e
 visits every page below with the role that may see it, answers questions on the annotator page and moves through
 the audit table (client-side rendering is where escaping usually breaks), and on every page asserts that no
 dialog opened, ``window.__xss`` is unset, no element or attribute came from a payload, and the payload is
-visible as literal text where the page shows that field.
+visible as literal text where the page shows that field. Every page visited (these, the login page and the
+Swagger UI too) must send a Content-Security-Policy that allows same-origin scripts only and cause no violation of
+it (the ``context`` fixture of tests/e2e/conftest.py collects them), so nothing on a page depends on inline code.
 
 The pages covered are ``PAGES`` below (URL name: the untrusted text it shows), and every model registered in the
 Django admin. ``tests/test_untrusted_text.py`` fails when a URL is added to the URLconf without being listed in
@@ -46,6 +48,7 @@ from generation.llm.backends import Completion, Sampling
 from generation.services import generation_run_claim, generation_run_create, generation_run_execute
 from knowledge.models import BehaviourPair, Candidate, IngestRun
 from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
+from tests.e2e.conftest import CspViolations
 from tests.factories import UserFactory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -74,6 +77,8 @@ NO_CANDIDATE_TEXT: dict[str, str] = {
     "login": "the login form: only the username typed in",
     "logout": "POST only, redirects to the login page",
     "healthz": "JSON: database and broker status",
+    "healthz-live": "JSON: a constant",
+    "healthz-ready": "JSON: database and broker status",
     "api-schema": "the OpenAPI schema: describes the API, holds no data",
     "api-docs": "Swagger UI over the schema: no data",
     "curation-batches-create": "POST only, redirects to curation-batches (covered)",
@@ -253,11 +258,19 @@ def payload_world(tmp_path: Path) -> dict[str, Any]:
     return {"curator": curator, "batch": batch, "filter_run": FilterRun.objects.latest("pk")}
 
 
+def scripts_from_this_origin_only(policy: str) -> bool:
+    """Whether a Content-Security-Policy lets only this origin's script files run (no inline code, no eval)."""
+    directives = {d.split()[0]: d.split()[1:] for d in (part.strip() for part in policy.split(";")) if d}
+    sources = directives.get("script-src", directives.get("default-src"))
+    return sources is not None and set(sources) <= {"'self'", "'none'"}
+
+
 class Inspector:
     """Visits pages and collects every problem, so that one run names all the pages that fail."""
 
-    def __init__(self, page: Page) -> None:
+    def __init__(self, page: Page, csp_violations: CspViolations) -> None:
         self.page = page
+        self.csp_violations = csp_violations
         self.problems: list[str] = []
         self.dialogs: list[str] = []
         self.errors: list[str] = []
@@ -278,6 +291,8 @@ class Inspector:
         if self.errors:
             self.problems.append(f"{where}: uncaught script errors {self.errors}")
             self.errors.clear()
+        for violation in self.csp_violations.take():
+            self.problems.append(f"{where}: Content-Security-Policy violation: {violation}")
         if page.evaluate("typeof window.__xss") != "undefined":
             self.problems.append(f"{where}: window.__xss was set")
         for finding in page.evaluate(FIND_PAYLOAD_ELEMENTS):
@@ -294,6 +309,9 @@ class Inspector:
         if response is None or response.status != 200:
             self.problems.append(f"{url}: status {response.status if response else 'none'}")
             return
+        policy = response.header_value("content-security-policy")
+        if policy is None or not scripts_from_this_origin_only(policy):
+            self.problems.append(f"{url}: Content-Security-Policy {policy!r} allows more than this origin's scripts")
         self.check(url, literals)
 
 
@@ -383,9 +401,9 @@ def _admin_pages() -> Iterator[tuple[str, dict[str, Sequence[str]] | None]]:
 
 
 def test_llm_payloads_are_inert_text_on_every_page_that_shows_candidates(
-    page: Page, sign_in: Callable[[Any], None], payload_world: dict[str, Any]
+    page: Page, sign_in: Callable[[Any], None], payload_world: dict[str, Any], csp_violations: CspViolations
 ) -> None:
-    inspector = Inspector(page)
+    inspector = Inspector(page, csp_violations)
     batch: ReviewBatch = payload_world["batch"]
 
     sign_in(UserFactory(role="annotator"))
@@ -433,5 +451,14 @@ def test_llm_payloads_are_inert_text_on_every_page_that_shows_candidates(
         {"#result_list": [QUERY, TITLE, BATCH_TAILS[2], GENERATOR]},
     )
 
+    inspector.visit("/api/docs/")
+    expect(page.locator(".swagger-ui .info .title")).to_contain_text("Plausi API")  # its script ran
+    expect(page.locator(".swagger-ui .opblock").first).to_be_visible()  # and it loaded the schema
+    inspector.check("/api/docs/ rendered")
+
+    page.context.clear_cookies()
+    inspector.visit("/login/")
+
     assert not inspector.problems, "\n".join(inspector.problems)
-    assert set(PAGES) <= inspector.visited, f"listed but not visited: {sorted(set(PAGES) - inspector.visited)}"
+    expected = set(PAGES) | {"login", "api-docs"}
+    assert expected <= inspector.visited, f"listed but not visited: {sorted(expected - inspector.visited)}"

@@ -1,4 +1,4 @@
-"""HTML pages, the health check and the user command."""
+"""HTML pages and the user command (the health checks: tests/core/test_health.py)."""
 
 from __future__ import annotations
 
@@ -38,29 +38,6 @@ def test_the_ingest_runs_page_is_for_admins_only() -> None:
     assert client.get(reverse("ingest-runs")).status_code == 403
     client.force_login(UserFactory(role="admin"))
     assert client.get(reverse("ingest-runs")).status_code == 200
-
-
-def test_healthz_reports_the_database_and_the_broker() -> None:
-    response = Client().get("/healthz")
-    body = response.json()
-    assert response.status_code == 200
-    assert body["status"] == "ok"
-    assert body["database"]["status"] == "ok" and body["broker"]["status"] == "ok"
-
-
-def test_healthz_says_503_when_the_broker_is_unreachable() -> None:
-    from config.celery import app
-
-    original = app.conf.broker_url
-    app.conf.broker_url = "redis://127.0.0.1:1/0"
-    app._pool = None
-    try:
-        response = Client().get("/healthz")
-    finally:
-        app.conf.broker_url = original
-        app._pool = None
-    assert response.status_code == 503
-    assert response.json()["broker"]["status"] == "error" and response.json()["database"]["status"] == "ok"
 
 
 def test_the_create_user_command_gives_exactly_one_role(capsys: Any) -> None:
