@@ -76,21 +76,6 @@ class ModelVersionListApi(GenericAPIView):
             super().__init__(*args, **kwargs)
             self.fields["target"].choices = settings.PLAUSI_CLASSIFIERS["TARGETS"]  # type: ignore[attr-defined]
 
-        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
-            """``params`` checked by the serializer of the kind (``TRAINING_PARAMS``): each one typed and
-            bounded, model paths only safetensors folders under the model root, unknown names refused."""
-            kind = attrs.get("kind") or settings.PLAUSI_CLASSIFIERS["DEFAULT_KIND"]
-            params = attrs.get("params") or {}
-            checker = TRAINING_PARAMS[kind](data=params)
-            errors: dict[str, Any] = {}
-            if not checker.is_valid():
-                errors.update(checker.errors)
-            for name in params.keys() - checker.fields.keys():
-                errors[name] = [f"{kind} takes no parameter {name!r}."]
-            if errors:
-                raise serializers.ValidationError({"params": errors})
-            return {**attrs, "params": dict(checker.validated_data)}
-
     @extend_schema(
         operation_id="classifier_versions_list",
         parameters=[FilterSerializer],
@@ -182,6 +167,21 @@ class TrainingRunListApi(GenericAPIView):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.fields["target"].choices = settings.PLAUSI_CLASSIFIERS["TARGETS"]  # type: ignore[attr-defined]
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            """``params`` checked by the serializer of the kind (``TRAINING_PARAMS``): each one typed and
+            bounded, model paths only safetensors folders under the model root, unknown names refused."""
+            kind = attrs.get("kind") or settings.PLAUSI_CLASSIFIERS["DEFAULT_KIND"]
+            params = attrs.get("params") or {}
+            checker = TRAINING_PARAMS[kind](data=params)
+            errors: dict[str, Any] = {}
+            if not checker.is_valid():
+                errors.update(checker.errors)
+            for name in params.keys() - checker.fields.keys():
+                errors[name] = [f"{kind} takes no parameter {name!r}."]
+            if errors:
+                raise serializers.ValidationError({"params": errors})
+            return {**attrs, "params": dict(checker.validated_data)}
 
     def get_permissions(self) -> Any:
         return [IsAdmin()] if self.request.method == "POST" else super().get_permissions()

@@ -232,7 +232,7 @@ def test_legitimate_text_that_looks_like_a_sign_or_holds_marks_is_accepted(tail:
     ("tail", "words"),
     [
         ("-1+cmd|' /C calc'!A0", "a number and an operator"),
-        ("+1+HYPERLINK(\"http://evil.invalid\",\"x\")", "a number and an operator"),
+        ('+1+HYPERLINK("http://evil.invalid","x")', "a number and an operator"),
         ("-2 * 3", "a number and an operator"),
         ("+1.5&A1", "a number and an operator"),
         ("grip \u202eice", "U+202E"),
