@@ -22,7 +22,7 @@ from curation.models import ExportRun
 from generation.models import GenerationRun
 from knowledge.models import Candidate
 from knowledge.services import ingest_run_claim, ingest_run_execute
-from tests.factories import TEST_PASSWORD, UserFactory
+from tests.factories import TEST_PASSWORD, SearchBuyPairFactory, UserFactory
 from tests.knowledge.bad_files import BAD_FILES, CAP, GOOD, assert_nothing_imported, jsonl
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -234,6 +234,7 @@ def test_a_training_request_naming_a_safetensors_folder_under_the_model_root_is_
 def test_a_local_generation_run_naming_an_unsafe_model_folder_is_a_400_naming_the_model(
     api: requests.Session, model_root: Path, model: str, words: str
 ) -> None:
+    SearchBuyPairFactory()  # a pair to prompt about, so that only the model can make the request fail
     body = {"backend": "local", "relations": ["capable_of"], "pairs": 1, "model": model, "max_tokens": 64}
     response = api.post(url(api, "api-generation-runs"), json=body)
     assert response.status_code == 400, response.text
