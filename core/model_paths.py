@@ -34,12 +34,15 @@ def model_folder_problem(value: str, *, root: Path | None = None) -> str | None:
     root = (root or model_root()).resolve()
     if not value or len(value) > MAX_PATH_LENGTH or "\x00" in value:
         return f"must be a folder path of 1 to {MAX_PATH_LENGTH} characters under the model root"
-    real = Path(os.path.realpath(root / value))
-    if not real.is_relative_to(root):
-        return "must be a folder under the model root (PLAUSI_MODEL_ROOT); '..' and links out of it are refused"
-    if not real.is_dir():
-        return "is not a folder under the model root (PLAUSI_MODEL_ROOT)"
-    names = [entry.name for entry in real.iterdir() if entry.is_file()]
+    try:
+        real = Path(os.path.realpath(root / value))
+        if not real.is_relative_to(root):
+            return "must be a folder under the model root (PLAUSI_MODEL_ROOT); '..' and links out of it are refused"
+        if not real.is_dir():
+            return "is not a folder under the model root (PLAUSI_MODEL_ROOT)"
+        names = [entry.name for entry in real.iterdir() if entry.is_file()]
+    except (OSError, ValueError) as error:  # a name too long, a loop of links, no permission: never a 500
+        return f"cannot be read as a folder under the model root ({type(error).__name__})"
     if not any(name.endswith(".safetensors") for name in names):
         pickles = sorted(name for name in names if name.endswith(PICKLE_WEIGHT_SUFFIXES))
         held = f" (it holds {', '.join(pickles[:3])}, pickle files that run code when loaded)" if pickles else ""

@@ -193,6 +193,7 @@ def model_root(tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -
         ({"model_path": "../outside"}, "model_path", "under the model root"),
         ({"model_path": "link-out"}, "model_path", "under the model root"),
         ({"model_path": "pickled"}, "model_path", "no safetensors weights (it holds pytorch_model.bin"),
+        ({"model_path": "0" * 300}, "model_path", "cannot be read as a folder"),
         ({"epochs": 10**9}, "epochs", "less than or equal to 20"),
         ({"batch_size": "lots"}, "batch_size", "valid integer"),
         ({"learning_rate": 5.0}, "learning_rate", "less than or equal to"),
