@@ -28,24 +28,30 @@ from tests.knowledge.bad_files import BAD_FILES, CAP, GOOD, assert_nothing_impor
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
+class Api(requests.Session):
+    """A session that knows the live server's address."""
+
+    base_url = ""
+
+
 @pytest.fixture
-def api(live_server: Any, settings: Any, tmp_path: Path) -> requests.Session:
+def api(live_server: Any, settings: Any, tmp_path: Path) -> Api:
     """An admin's token session against the live server."""
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.INGEST_MAX_DECOMPRESSED_BYTES = CAP
     UserFactory(username="attack-admin", role="admin")
-    session = requests.Session()
+    session = Api()
     token = session.post(
         live_server.url + reverse("api-token"), json={"username": "attack-admin", "password": TEST_PASSWORD}
     )
     assert token.status_code == 200, token.text
     session.headers["Authorization"] = f"Token {token.json()['token']}"
-    session.base_url = live_server.url  # type: ignore[attr-defined]
+    session.base_url = live_server.url
     return session
 
 
-def url(session: requests.Session, name: str, *args: Any) -> str:
-    return session.base_url + reverse(name, args=args)  # type: ignore[attr-defined,no-any-return]
+def url(session: Api, name: str, *args: Any) -> str:
+    return session.base_url + reverse(name, args=args)
 
 
 # -- ingest ----------------------------------------------------------------------------------------------------
@@ -62,7 +68,7 @@ def url(session: requests.Session, name: str, *args: Any) -> str:
     ],
 )
 def test_an_upload_with_a_formula_after_a_signed_number_a_bidi_override_or_a_control_character_is_refused_whole(
-    case: str, api: requests.Session
+    case: str, api: Api
 ) -> None:
     bad = BAD_FILES[case]
     response = api.post(url(api, "api-ingest"), files={"files": (bad.name, bad.content)})
@@ -78,7 +84,7 @@ def test_an_upload_with_a_formula_after_a_signed_number_a_bidi_override_or_a_con
     assert_nothing_imported()
 
 
-def test_legitimate_signs_ranges_and_right_to_left_text_are_ingested(api: requests.Session) -> None:
+def test_legitimate_signs_ranges_and_right_to_left_text_are_ingested(api: Api) -> None:
     tails = ["-20°C rated boots", "+2 year warranty", "5-10 days", "-20% off in winter", "كلمة \u200fعربية"]
     content = jsonl(GOOD, *(GOOD.replace(b"grip icy sidewalks", tail.encode()) for tail in tails))
     response = api.post(url(api, "api-ingest"), files={"files": ("ok.jsonl", content)})
@@ -92,9 +98,7 @@ def test_legitimate_signs_ranges_and_right_to_left_text_are_ingested(api: reques
 
 
 # -- exports ---------------------------------------------------------------------------------------------------
-def test_the_neo4j_export_keeps_values_that_start_with_a_sign_as_they_are(
-    api: requests.Session, scored_pool: Any
-) -> None:
+def test_the_neo4j_export_keeps_values_that_start_with_a_sign_as_they_are(api: Api, scored_pool: Any) -> None:
     candidates = scored_pool(2, tails=["-20°C rated boots", "+2 year warranty"])
     curator = UserFactory(role="curator")
     for candidate in candidates:
@@ -159,7 +163,7 @@ def test_the_exports_page_queues_an_export_with_good_dates(live_server: Any) -> 
 
 # -- admin-supplied filter patterns ----------------------------------------------------------------------------
 def test_a_filter_configuration_with_an_overlong_or_too_many_blocked_patterns_is_refused(
-    api: requests.Session,
+    api: Api,
 ) -> None:
     for patterns, words in [(["(a|aa)+" * 50], "the maximum is 300"), ([f"w{i}" for i in range(101)], "maximum")]:
         config = {"rules": {"blocked": {"patterns": patterns}}}
@@ -201,7 +205,7 @@ def model_root(tmp_path: Path, settings: Any, monkeypatch: pytest.MonkeyPatch) -
     ],
 )
 def test_a_training_request_with_an_unsafe_model_path_or_an_unbounded_parameter_is_a_400_naming_it(
-    api: requests.Session, model_root: Path, params: dict[str, Any], field: str, words: str
+    api: Api, model_root: Path, params: dict[str, Any], field: str, words: str
 ) -> None:
     response = api.post(
         url(api, "api-training-runs"), json={"target": "plausible", "kind": "cross_encoder", "params": params}
@@ -211,7 +215,7 @@ def test_a_training_request_with_an_unsafe_model_path_or_an_unbounded_parameter_
     assert field in errors and words in " ".join(errors[field]), errors
 
 
-def test_a_training_parameter_the_kind_does_not_take_is_still_refused_by_name(api: requests.Session) -> None:
+def test_a_training_parameter_the_kind_does_not_take_is_still_refused_by_name(api: Api) -> None:
     response = api.post(
         url(api, "api-training-runs"), json={"target": "plausible", "kind": "cross_encoder", "params": {"shell": 1}}
     )
@@ -219,9 +223,9 @@ def test_a_training_parameter_the_kind_does_not_take_is_still_refused_by_name(ap
 
 
 def test_a_training_request_naming_a_safetensors_folder_under_the_model_root_is_queued(
-    api: requests.Session, model_root: Path
+    api: Api, model_root: Path
 ) -> None:
-    params = {"model_path": "good", "epochs": 3, "batch_size": 16, "learning_rate": 2e-5}
+    params: dict[str, Any] = {"model_path": "good", "epochs": 3, "batch_size": 16, "learning_rate": 2e-5}
     response = api.post(
         url(api, "api-training-runs"), json={"target": "plausible", "kind": "cross_encoder", "params": params}
     )
@@ -239,7 +243,7 @@ def test_a_training_request_naming_a_safetensors_folder_under_the_model_root_is_
     ],
 )
 def test_a_local_generation_run_naming_an_unsafe_model_folder_is_a_400_naming_the_model(
-    api: requests.Session, model_root: Path, model: str, words: str
+    api: Api, model_root: Path, model: str, words: str
 ) -> None:
     SearchBuyPairFactory()  # a pair to prompt about, so that only the model can make the request fail
     body = {"backend": "local", "relations": ["capable_of"], "pairs": 1, "model": model, "max_tokens": 64}
