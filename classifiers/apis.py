@@ -18,13 +18,14 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from classifiers import selectors
+from classifiers.ml.features import SCHEME
 from classifiers.models import ModelKind, ScoringRun
 from classifiers.services import model_version_activate, training_run_request
 from core.api.permissions import IsAdmin, IsCuratorOrAdmin
 from core.api.runs import RunOutputSerializer
 from core.api.schema import error
 from core.api.throttles import ReportThrottle, RunStartThrottle
-from core.api.validators import no_null_characters
+from core.api.validators import ModelFolderField, no_null_characters
 from core.errors import Conflict
 
 
@@ -117,6 +118,43 @@ class ModelVersionActivateApi(APIView):
         return Response(ScoringRunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 
+class TfidfParamsSerializer(serializers.Serializer):
+    """The parameters of ``tfidf_lr``, typed and bounded."""
+
+    c = serializers.FloatField(required=False, min_value=1e-4, max_value=1e4)
+    features = serializers.ChoiceField(choices=[SCHEME], required=False)
+
+
+class EncoderParamsSerializer(serializers.Serializer):
+    """The parameters of ``encoder_lr``: the encoder is a safetensors folder under ``PLAUSI_MODEL_ROOT``."""
+
+    encoder_path = ModelFolderField(required=False)
+    c = serializers.FloatField(required=False, min_value=1e-4, max_value=1e4)
+    relations = serializers.ListField(child=serializers.SlugField(max_length=64), required=False, max_length=15)
+
+
+class CrossEncoderParamsSerializer(serializers.Serializer):
+    """The parameters of ``cross_encoder``: the base model is a safetensors folder under ``PLAUSI_MODEL_ROOT``;
+    sizes and rates within what one training on one GPU can use."""
+
+    model_path = ModelFolderField(required=False)
+    max_length = serializers.IntegerField(required=False, min_value=8, max_value=512)
+    epochs = serializers.IntegerField(required=False, min_value=1, max_value=20)
+    batch_size = serializers.IntegerField(required=False, min_value=1, max_value=512)
+    learning_rate = serializers.FloatField(required=False, min_value=1e-7, max_value=1e-2)
+    device = serializers.RegexField(r"^(?:cpu|cuda(?::[0-9]{1,2})?)$", required=False, max_length=8)
+    score_batch_size = serializers.IntegerField(required=False, min_value=1, max_value=8192)
+    tokenize_threads = serializers.IntegerField(required=False, min_value=1, max_value=64)
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+
+
+TRAINING_PARAMS: dict[str, type[serializers.Serializer]] = {
+    ModelKind.TFIDF_LR: TfidfParamsSerializer,
+    ModelKind.ENCODER_LR: EncoderParamsSerializer,
+    ModelKind.CROSS_ENCODER: CrossEncoderParamsSerializer,
+}
+
+
 class TrainingRunListApi(GenericAPIView):
     """Training runs (curators, admins); request one on demand (admins, POST)."""
 
@@ -134,6 +172,18 @@ class TrainingRunListApi(GenericAPIView):
         def __init__(self, *args: Any, **kwargs: Any) -> None:
             super().__init__(*args, **kwargs)
             self.fields["target"].choices = settings.PLAUSI_CLASSIFIERS["TARGETS"]  # type: ignore[attr-defined]
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            """``params`` checked by the serializer of the kind (``TRAINING_PARAMS``): each one typed and
+            bounded, model paths only safetensors folders under the model root. Names the kind does not take
+            are left to ``training_run_request``, which refuses them (a 400 whose ``detail`` names them)."""
+            kind = attrs.get("kind") or settings.PLAUSI_CLASSIFIERS["DEFAULT_KIND"]
+            params = attrs.get("params") or {}
+            checker = TRAINING_PARAMS[kind](data=params)
+            if not checker.is_valid():
+                raise serializers.ValidationError({"params": checker.errors})
+            unknown = {name: value for name, value in params.items() if name not in checker.fields}
+            return {**attrs, "params": {**unknown, **checker.validated_data}}
 
     def get_permissions(self) -> Any:
         return [IsAdmin()] if self.request.method == "POST" else super().get_permissions()

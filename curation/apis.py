@@ -295,6 +295,21 @@ class ExportFiltersSerializer(serializers.Serializer):
     approved_to = serializers.DateTimeField(required=False)
 
 
+class ExportCreateInputSerializer(serializers.Serializer):
+    """What an export is asked for with, from the API or the exports page (``curation.views.exports``)."""
+
+    format = serializers.ChoiceField(choices=ExportRun.Format.choices)
+    filters = ExportFiltersSerializer(required=False, default=dict)
+
+
+def export_filters_of(validated: dict[str, Any]) -> dict[str, Any]:
+    """The validated filters as the JSON the run stores (dates as ISO 8601 text)."""
+    return {
+        key: (value.isoformat() if hasattr(value, "isoformat") else value)
+        for key, value in validated.get("filters", {}).items()
+    }
+
+
 class ExportRunListApi(GenericAPIView):
     """Exports of the accepted graph (admins only): list, or queue one (``format``: jsonl, neo4j, ntriples)."""
 
@@ -302,10 +317,7 @@ class ExportRunListApi(GenericAPIView):
 
     permission_classes = [IsAdmin]
     serializer_class = ExportRunOutputSerializer
-
-    class ExportCreateInputSerializer(serializers.Serializer):
-        format = serializers.ChoiceField(choices=ExportRun.Format.choices)
-        filters = ExportFiltersSerializer(required=False, default=dict)
+    ExportCreateInputSerializer = ExportCreateInputSerializer
 
     @extend_schema(operation_id="exports_list", responses=ExportRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:
@@ -318,11 +330,9 @@ class ExportRunListApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = self.ExportCreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        filters = {
-            key: (value.isoformat() if hasattr(value, "isoformat") else value)
-            for key, value in data.validated_data.get("filters", {}).items()
-        }
-        run = export_run_create(format=data.validated_data["format"], filters=filters, actor=request.user)
+        run = export_run_create(
+            format=data.validated_data["format"], filters=export_filters_of(data.validated_data), actor=request.user
+        )
         return Response(ExportRunOutputSerializer(run).data, status=status.HTTP_202_ACCEPTED)
 
 

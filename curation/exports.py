@@ -20,7 +20,6 @@ from knowledge.selectors import CANDIDATE_BEHAVIOUR_JOINS, CANDIDATE_RELATION_JO
 from knowledge.sentences import behaviour_sentence
 
 SLICE = 10_000
-CSV_INJECTION_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 _EDGE_SQL = (
     "SELECT e.id, e.candidate_id, h.id, h.kind, h.key, h.label, r.slug, t.id, t.key, t.label, k.id, k.name, "
@@ -154,16 +153,13 @@ def write_jsonl(out: IO[bytes], filters: dict[str, Any], progress: Progress) -> 
     return {"edges": edges}
 
 
-def neutralise(cell: Any) -> Any:
-    """A text cell that a spreadsheet would run as a formula gets a leading apostrophe (CSV injection)."""
-    if isinstance(cell, str) and cell.startswith(CSV_INJECTION_PREFIXES):
-        return "'" + cell
-    return cell
-
-
 def write_neo4j_zip(path: Path, filters: dict[str, Any], progress: Progress) -> dict[str, int]:
     """``nodes.csv`` and ``relationships.csv`` with neo4j-admin import headers, in a zip, for
-    ``neo4j-admin database import full --nodes=nodes.csv --relationships=relationships.csv``."""
+    ``neo4j-admin database import full --nodes=nodes.csv --relationships=relationships.csv``.
+
+    Values are written as they are (quoted by ``csv``): Neo4j's importer evaluates no formulas, so the apostrophe
+    that protects a spreadsheet would only corrupt data such as "-20°C rated boots". This file is not meant for
+    spreadsheets; the ingest check already refuses text that a spreadsheet would run."""
     seen = _Seen()
     categories: dict[int, str] = {}
     in_category: set[tuple[int, int]] = set()
@@ -201,11 +197,11 @@ def write_neo4j_zip(path: Path, filters: dict[str, Any], progress: Progress) -> 
                         f"n{head_id}",
                         f"n{tail_id}",
                         record["relation"].upper(),
-                        neutralise(record["category"] or ""),
+                        record["category"] or "",
                         record["provenance"]["score"],
                         provenance["batch"] or "",
                         provenance["candidate"],
-                        neutralise(provenance["curator"] or ""),
+                        provenance["curator"] or "",
                         provenance["accepted_at"],
                     ]
                 )
@@ -218,7 +214,7 @@ def write_neo4j_zip(path: Path, filters: dict[str, Any], progress: Progress) -> 
                         f"n{product_id}",
                         f"c{category_id}",
                         "IN_CATEGORY",
-                        neutralise(categories[category_id]),
+                        categories[category_id],
                         "",
                         "",
                         "",
@@ -234,10 +230,10 @@ def write_neo4j_zip(path: Path, filters: dict[str, Any], progress: Progress) -> 
                 while rows := cursor.fetchmany(SLICE):
                     for node_id, kind, key, label in rows:
                         if node_id < len(seen.flags) and seen.flags[node_id]:
-                            writer.writerow([f"n{node_id}", kind, neutralise(key), neutralise(label), kind.title()])
+                            writer.writerow([f"n{node_id}", kind, key, label, kind.title()])
                             counts["nodes"] += 1
             for category_id, name in sorted(categories.items()):
-                writer.writerow([f"c{category_id}", "category", neutralise(name), neutralise(name), "Category"])
+                writer.writerow([f"c{category_id}", "category", name, name, "Category"])
                 counts["nodes"] += 1
     progress(counts["edges"])
     return counts

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
@@ -12,6 +14,7 @@ from django.views.decorators.http import require_POST
 from core.errors import ApplicationError
 from core.roles import Role, user_has_role
 from curation import selectors
+from curation.apis import ExportCreateInputSerializer, export_filters_of
 from curation.models import ExportRun
 from curation.services import export_run_create, review_batches_create
 
@@ -70,33 +73,49 @@ def graph_node(request: HttpRequest, node_id: int) -> HttpResponse:
 
 @login_required
 def exports(request: HttpRequest) -> HttpResponse:
+    """The exports page; a submitted form is validated by the API's serializer (``ExportCreateInputSerializer``),
+    so a bad date or score is a 400 page naming the field, never a queued run that fails in the worker."""
     _require(request, Role.ADMIN)
+    errors: list[str] = []
     if request.method == "POST":
         filters: dict[str, object] = {}
-        if request.POST.getlist("relations"):
-            filters["relations"] = request.POST.getlist("relations")
-        if request.POST.getlist("categories"):
-            filters["categories"] = request.POST.getlist("categories")
-        if request.POST.get("min_score"):
-            try:
-                filters["min_score"] = float(request.POST["min_score"])
-            except ValueError:
-                messages.error(request, "The minimum score must be a number between 0 and 1.")
-                return redirect("exports")
-        for key in ("approved_from", "approved_to"):
+        for key in ("relations", "categories"):
+            if request.POST.getlist(key):
+                filters[key] = request.POST.getlist(key)
+        for key in ("min_score", "approved_from", "approved_to"):
             if request.POST.get(key):
                 filters[key] = request.POST[key]
-        try:
-            export_run_create(format=request.POST.get("format", ""), filters=filters, actor=request.user)
-        except ApplicationError as exc:
-            messages.error(request, str(exc))
-        return redirect("exports")
+        data = ExportCreateInputSerializer(data={"format": request.POST.get("format", ""), "filters": filters})
+        if data.is_valid():
+            try:
+                export_run_create(
+                    format=data.validated_data["format"],
+                    filters=export_filters_of(data.validated_data),
+                    actor=request.user,
+                )
+            except ApplicationError as exc:
+                messages.error(request, str(exc))
+            return redirect("exports")
+        errors = _field_errors(data.errors)
     return render(
         request,
         "curation/exports.html",
         {
             "runs": list(selectors.export_run_list()[:50]),
             "formats": ExportRun.Format.choices,
+            "errors": errors,
             **selectors.export_filter_choices(),
         },
+        status=400 if errors else 200,
     )
+
+
+def _field_errors(errors: Any, prefix: str = "") -> list[str]:
+    """A serializer's errors as "field: message" lines (nested fields joined with dots)."""
+    if isinstance(errors, dict):
+        return [line for key, value in errors.items() for line in _field_errors(value, f"{prefix}{key}.")]
+    if isinstance(errors, list) and errors and all(isinstance(item, str) for item in errors):
+        return [f"{prefix.rstrip('.')}: {item}" for item in errors]
+    if isinstance(errors, list):
+        return [line for index, item in enumerate(errors) for line in _field_errors(item, f"{prefix}{index}.")]
+    return [f"{prefix.rstrip('.')}: {errors}"]

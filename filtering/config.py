@@ -18,8 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
+import regex
+
 CONFIG_VERSION = 1
 ENCODERS = ("minilm", "tfidf")
+MAX_PATTERN_LENGTH = 300  # characters of one blocked pattern
+MAX_PATTERNS = 100  # blocked patterns in one configuration
 ECHO_SOURCES = ("query", "title", "product_type", "category", "head")
 
 # fmt: off
@@ -246,6 +250,8 @@ def _value(value: object, spec: _Field, path: str) -> Any:
     if kind == "strings":
         return _unique([_casefolded(item, f"{path}[{i}]") for i, item in enumerate(items)])
     if kind == "patterns":
+        if len(items) > MAX_PATTERNS:
+            raise ConfigError(path, f"has {len(items)} regular expressions; the maximum is {MAX_PATTERNS}")
         for i, pattern in enumerate(items):
             _pattern(pattern, f"{path}[{i}]")
         return list(items)
@@ -315,9 +321,16 @@ def _casefolded(text: str, path: str) -> str:
 
 
 def _pattern(pattern: str, path: str) -> None:
+    """A blocked pattern: valid, at most ``MAX_PATTERN_LENGTH`` characters, and not matching the empty text. Its
+    searches are bounded in time by the rule (``filtering.rules.blocked.PATTERN_TIMEOUT_SECONDS``)."""
+    if len(pattern) > MAX_PATTERN_LENGTH:
+        raise ConfigError(
+            path, f"regular expression is {len(pattern)} characters long; the maximum is {MAX_PATTERN_LENGTH}"
+        )
     try:
         compiled = re.compile(pattern, re.IGNORECASE)
-    except re.error as error:
+        regex.compile(pattern, regex.IGNORECASE)  # the engine the rule searches with (it has a time limit)
+    except (re.error, regex.error) as error:
         raise ConfigError(path, f"invalid regular expression {_show(pattern)}: {error}") from None
     if compiled.search("") is not None:
         raise ConfigError(path, f"regular expression {_show(pattern)} matches the empty text, so it blocks every tail")

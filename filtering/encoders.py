@@ -125,7 +125,7 @@ class TransformerEncoder:
             torch.set_num_threads(num_threads or _available_cpus())
         self.torch_dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
         self.tokenizer = AutoTokenizer.from_pretrained(str(path), use_fast=True, local_files_only=True)
-        model = AutoModel.from_pretrained(str(path), local_files_only=True)
+        model = AutoModel.from_pretrained(str(path), local_files_only=True, use_safetensors=True)
         self.model = model.to(device=self.device, dtype=self.torch_dtype).eval()
         self.dim = int(model.config.hidden_size)
         self._max_positions = int(getattr(model.config, "max_position_embeddings", max_length) or max_length)

@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import os
+from typing import Any
+
 from django.shortcuts import get_object_or_404
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
@@ -13,6 +16,7 @@ from rest_framework.views import APIView
 from core.api.permissions import IsAdmin
 from core.api.runs import RunOutputSerializer
 from core.api.throttles import RunStartThrottle
+from core.model_paths import model_folder_problem, model_root
 from generation.models import GenerationRun
 from generation.selectors import generation_run_list
 from generation.services import generation_run_create, select_pairs
@@ -50,6 +54,20 @@ class GenerationRunListApi(GenericAPIView):
         temperature = serializers.FloatField(required=False, min_value=0, max_value=2, default=0.7)
         max_tokens = serializers.IntegerField(required=False, min_value=8, max_value=2048, default=160)
         items = serializers.IntegerField(required=False, min_value=1, max_value=20, default=5)
+
+        def validate(self, attrs: dict[str, Any]) -> dict[str, Any]:
+            """For the local backend, ``model`` is a folder that a worker loads: only a safetensors folder
+            under ``PLAUSI_MODEL_ROOT`` (``core.model_paths``), stored as its real path. For the HTTP backend
+            it is a model name sent to the endpoint."""
+            model = attrs.get("model") or ""
+            if attrs["backend"] == GenerationRun.Backend.LOCAL and model:
+                if problem := model_folder_problem(model):
+                    raise serializers.ValidationError({"model": [f"{model!r} {problem}."]})
+                real = os.path.realpath(model_root() / model)
+                if len(real) > GenerationRun._meta.get_field("model_name").max_length:  # type: ignore[operator]
+                    raise serializers.ValidationError({"model": ["The model folder's real path is too long."]})
+                attrs = {**attrs, "model": real}
+            return attrs
 
     @extend_schema(operation_id="generation_runs_list", responses=GenerationRunOutputSerializer(many=True))
     def get(self, request: Request) -> Response:

@@ -267,9 +267,9 @@ class CrossEncoder:
         from transformers import AutoModelForSequenceClassification, AutoTokenizer
 
         self.tokenizer = AutoTokenizer.from_pretrained(path, use_fast=True, local_files_only=True)
-        self.model = AutoModelForSequenceClassification.from_pretrained(path, num_labels=1, local_files_only=True).to(
-            self.device
-        )
+        self.model = AutoModelForSequenceClassification.from_pretrained(
+            path, num_labels=1, local_files_only=True, use_safetensors=True
+        ).to(self.device)
 
     def encode_pairs(self, examples: Sequence[Example]) -> dict[str, Any]:
         heads, tails = zip(*(e.pair() for e in examples), strict=True) if examples else ((), ())

@@ -8,11 +8,14 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+import regex
+
 from filtering.rules.base import Rule, quoted
 from filtering.rules.context import Facts
 from filtering.types import Verdict
 
-EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
+# Starts only where no address character precedes it, so a long run before an "@" is tried once (linear).
+EMAIL = re.compile(r"(?<![\w.+-])[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[^\W\d_]{2,}")
 # A run of digits and phone separators, optionally after "+"; ``phone_number`` then checks its digit groups.
 _PHONE_RUN = re.compile(r"(?<![\w+])(?:\+\s?)?\(?\d[\d \t().-]{5,}\d(?![\w])")
 _DIGIT_GROUP = re.compile(r"\d+")
@@ -43,6 +46,12 @@ def phone_number(text: str) -> str | None:
     return None
 
 
+# The most one search of one admin-supplied pattern may take. A pattern that backtracks past it on a tail drops
+# that tail with a reason naming the pattern (fail closed: a blocked pattern that cannot be checked cannot clear
+# the tail); the filter report shows such drops, and a re-run with a simpler pattern brings them back.
+PATTERN_TIMEOUT_SECONDS = 0.05
+
+
 @dataclass(frozen=True, slots=True)
 class BlockedParams:
     terms: tuple[str, ...]
@@ -66,14 +75,24 @@ class BlockedRule(Rule):
         terms = sorted({" ".join(term.casefold().split()) for term in params.terms}, key=len, reverse=True)
         alternatives = "|".join(r"\s+".join(map(re.escape, term.split())) for term in terms if term)
         self._terms = re.compile(rf"(?<!\w)(?:{alternatives})(?!\w)") if alternatives else None
-        self._patterns = tuple((pattern, re.compile(pattern, re.IGNORECASE)) for pattern in params.patterns)
+        self._patterns = tuple((pattern, regex.compile(pattern, regex.IGNORECASE)) for pattern in params.patterns)
 
     def inspect(self, facts: Facts) -> Verdict | None:
         if self._terms is not None and (found := self._terms.search(facts.norm)) is not None:
             return self.verdict(1.0, f"tail contains the blocked term {quoted(found.group())}", term=found.group())
         tail = facts.tail
         for pattern, compiled in self._patterns:
-            if compiled.search(tail) is not None:
+            try:
+                found = compiled.search(tail, timeout=PATTERN_TIMEOUT_SECONDS)
+            except TimeoutError:
+                return self.verdict(
+                    1.0,
+                    f"tail could not be checked against the blocked pattern {quoted(pattern)} within "
+                    f"{PATTERN_TIMEOUT_SECONDS * 1000:.0f} ms (the pattern backtracks too much: simplify it)",
+                    pattern=pattern,
+                    timed_out=True,
+                )
+            if found is not None:
                 return self.verdict(1.0, f"tail matches the blocked pattern {quoted(pattern)}", pattern=pattern)
         if self.params.pii:
             if "@" in tail and EMAIL.search(tail) is not None:

@@ -17,7 +17,10 @@ _SYMBOL = re.compile(r"[^\w\s]|_")
 _LETTER = re.compile(r"[^\W\d_]")
 _DIGIT = re.compile(r"\d")
 _ALNUM = re.compile(r"[^\W_]")
-_URL = re.compile(r"(?:https?://|www\.)\S+|\b[\w-]+(?:\.[\w-]+)*\.(?:com|net|org|io|co|de|uk)(?:/\S*)?\b")
+# A URL with a scheme or "www.", or a bare domain with a common top-level domain. Linear in the tail: a bare domain
+# starts only where no name character precedes it (so a long "a-a-a-..." run is tried once, not from each of its
+# positions), and each label is the characters before a dot, which no other part can take.
+_URL = re.compile(r"(?:https?://|www\.)\S+|(?<![\w-])(?<![\w-]\.)(?:[\w-]+\.)+(?:com|net|org|io|co|de|uk)\b(?:/\S*)?")
 
 
 @dataclass(frozen=True, slots=True)

@@ -166,8 +166,11 @@ class LocalCausalLMBackend:
 
         self.model_name = model_path.rstrip("/").rsplit("/", 1)[-1] + (f"/{gguf_file}" if gguf_file else "")
         self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
-        extra = {"gguf_file": gguf_file} if gguf_file else {}
-        self.tokenizer = AutoTokenizer.from_pretrained(model_path, local_files_only=True, **extra)
+        # GGUF holds no pickle; otherwise only safetensors weights are read (a pickled .bin runs code when loaded)
+        extra: dict[str, Any] = {"gguf_file": gguf_file} if gguf_file else {"use_safetensors": True}
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            model_path, local_files_only=True, **({"gguf_file": gguf_file} if gguf_file else {})
+        )
         self.tokenizer.padding_side = "left"
         if self.tokenizer.pad_token_id is None:
             self.tokenizer.pad_token = self.tokenizer.eos_token

@@ -12,7 +12,9 @@ import re
 from collections import Counter
 from dataclasses import dataclass, field
 
-ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.):]|[-*\u2022])\s+(?P<text>.+?)\s*$")
+# A list item: a marker, spaces, the rest of the line. Linear in the line: the text takes the whole rest (its end
+# spaces are stripped in Python), where a lazy ``.+?`` before ``\s*$`` retried the trailing run at every position.
+ITEM = re.compile(r"^\s*(?:\(?\d{1,2}[.):]|[-*\u2022])\s+(?P<text>.+)$")
 MAX_LENGTH = 200
 _EDGES = " \t\"'`*_\u201c\u201d\u2018\u2019"
 
@@ -42,7 +44,7 @@ def parse_explanations(answer: str | None, *, max_items: int = 10) -> Parsed:
         if match is None:
             continue
         parsed.structured = True
-        text = clean(match.group("text"))
+        text = clean(match.group("text").strip())
         if not text:
             parsed.dropped["empty item"] += 1
         elif len(text) > MAX_LENGTH:

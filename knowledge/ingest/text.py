@@ -14,6 +14,23 @@ from typing import Any
 
 _TRAILING_PUNCTUATION = " .!?;,:…"
 _SIGNED_NUMBER = re.compile(r"[+-][.,]?[0-9]")
+# A sign, a number, then an operator: "-1+cmd|' /C calc'!A0", "+1+HYPERLINK(...)", "-2*3". Spreadsheets parse
+# the whole cell as a formula once it starts like a signed number followed by an operator (spaces allowed).
+_SIGNED_NUMBER_THEN_OPERATOR = re.compile(r"[+-]\s*[.,]?[0-9][0-9.,]*%?\s*[-+*/^&=<>(|!:;]")
+# Characters no single-line field may hold: C0 and C1 controls (ESC, newlines, TAB, ...), DEL, the Unicode line
+# and paragraph separators, and the bidirectional embeddings, overrides and isolates that reorder what a reader
+# sees (U+202A-U+202E, U+2066-U+2069; "Trojan Source"). The left-to-right and right-to-left marks stay allowed:
+# Arabic and Hebrew text needs them and they reorder nothing on their own.
+_FORBIDDEN_CHARACTER = re.compile("[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
+_CHARACTER_NAMES = {
+    "\t": "a TAB",
+    "\n": "a line break",
+    "\r": "a carriage return",
+    "\x1b": "an ESC (terminal escape) character",
+    "\x85": "a line break (NEL)",
+    "\u2028": "a line separator",
+    "\u2029": "a paragraph separator",
+}
 _MAX_NAMES_SHOWN = 10
 
 
@@ -84,20 +101,44 @@ def spreadsheet_formula(text: str) -> str | None:
         return f"starts with {first!r}, which a spreadsheet would run as a formula (CSV injection)"
     if first in ("\t", "\r"):
         return "starts with a TAB or carriage return, which can hide a spreadsheet formula (CSV injection)"
-    if first in ("+", "-") and len(text) > 1 and not _SIGNED_NUMBER.match(text):
-        return (
-            f"starts with {first!r} followed by something other than a number, which a spreadsheet would run "
-            "as a formula (CSV injection)"
-        )
+    if first in ("+", "-") and len(text) > 1:
+        if not _SIGNED_NUMBER.match(text):
+            return (
+                f"starts with {first!r} followed by something other than a number, which a spreadsheet would run "
+                "as a formula (CSV injection)"
+            )
+        if _SIGNED_NUMBER_THEN_OPERATOR.match(text):
+            return (
+                f"starts with {first!r}, a number and an operator, which a spreadsheet would run as a formula "
+                "(CSV injection)"
+            )
     return None
+
+
+def character_problem(text: str) -> str | None:
+    """Why ``text`` may not stand in a single-line field, or None: a control character (ESC, a line break, a
+    TAB, ...) or a bidirectional override, named with its code point and position."""
+    found = _FORBIDDEN_CHARACTER.search(text)
+    if found is None:
+        return None
+    char = found.group()
+    code = f"U+{ord(char):04X}"
+    if "\u202a" <= char <= "\u202e" or "\u2066" <= char <= "\u2069":
+        what = f"a bidirectional override ({code} {unicodedata.name(char)})"
+    else:
+        what = f"{_CHARACTER_NAMES.get(char, 'a control character')} ({code})"
+    return f"contains {what} at character {found.start() + 1}, which this single-line field may not hold"
 
 
 def _text_problem(value: str) -> str | None:
     """Why text cannot be stored (PostgreSQL refuses NUL and lone surrogates) or shown safely, or None."""
     if "\x00" in value:
         return "contains a NUL character"
-    if not value.isprintable() and any(unicodedata.category(ch) == "Cs" for ch in value if not ch.isprintable()):
-        return "is not valid UTF-8"
+    if not value.isprintable():
+        if any(unicodedata.category(ch) == "Cs" for ch in value if not ch.isprintable()):
+            return "is not valid UTF-8"
+        if problem := character_problem(value):
+            return problem
     return spreadsheet_formula(value)
 
 

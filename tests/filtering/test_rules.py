@@ -543,3 +543,34 @@ def test_rules_are_reusable_and_independent_of_order() -> None:
     forward = [v for _, v in evaluate(rules, [candidate(t) for t in tails])]
     backward = [v for _, v in evaluate(rules, [candidate(t) for t in reversed(tails)])]
     assert forward == list(reversed(backward))
+
+
+def test_the_junk_rules_url_pattern_is_linear_on_a_long_hyphen_run() -> None:
+    """A 16,000-character "a-a-a-..." tail took seconds (quadratic: the bare-domain branch restarted at every
+    position); linear, it takes well under a millisecond. The bound is 200 ms, hundreds of times the real cost."""
+    import time
+
+    tail = "a-" * 8_000 + "!"
+    started = time.perf_counter()
+    assert fires("junk", tail) is None or "URL" not in reason("junk", tail)
+    assert time.perf_counter() - started < 0.2
+    assert reason("junk", "www.example.com") == "tail is only a URL"
+    assert reason("junk", "shop.example.co.uk/boots") == "tail is only a URL"
+    assert reason("junk", "...example.com") == "tail is only a URL"
+
+
+def test_a_blocked_pattern_that_backtracks_past_its_time_limit_drops_the_tail_with_a_reason_not_a_crash() -> None:
+    verdict = fires("blocked", "a" * 40 + "!", patterns=["(a|aa)+$"], pii=False)
+    assert verdict is not None and verdict.extra["timed_out"] is True
+    assert "could not be checked against the blocked pattern" in verdict.reason and "simplify it" in verdict.reason
+    assert fires("blocked", "grip icy sidewalks", patterns=["(a|aa)+$"], pii=False) is None
+
+
+def test_blocked_patterns_are_bounded_in_length_and_number() -> None:
+    config = validate_config({})
+    config["rules"]["blocked"]["patterns"] = ["a" * 301]
+    with pytest.raises(ConfigError, match="the maximum is 300"):
+        validate_config(config)
+    config["rules"]["blocked"]["patterns"] = [f"word{i}" for i in range(101)]
+    with pytest.raises(ConfigError, match="the maximum is 100"):
+        validate_config(config)

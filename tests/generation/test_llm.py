@@ -94,3 +94,15 @@ def test_the_local_backend_batches_a_tiny_model_and_its_noise_parses_to_counted_
     for result in results:
         parsed = parse_explanations(result.text)
         assert parsed.explanations or parsed.dropped  # whatever came out is either kept or counted
+
+
+def test_the_list_item_pattern_is_linear_on_long_runs_of_spaces() -> None:
+    """An item followed by 16,000 spaces and a word took seconds (a lazy text before ``\\s*$`` retried the run
+    at every position); linear, well under a millisecond. The bound is 200 ms, hundreds of times the real cost."""
+    import time
+
+    answer = "1. grip ice" + " " * 16_000 + "now\n2." + " " * 16_000 + "\n- " + " " * 16_000 + "x"
+    started = time.perf_counter()
+    parsed = parse_explanations(answer)
+    assert time.perf_counter() - started < 0.2
+    assert parsed.explanations == ["grip ice now", "x"] and parsed.dropped["empty item"] == 1

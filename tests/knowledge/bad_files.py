@@ -108,6 +108,37 @@ BAD_FILES = {
     ),
     "formula-jsonl-tab": BadFile("c.jsonl", jsonl(GOOD, line("\tcalc")), 2, "tail", "TAB"),
     "formula-jsonl-generator": BadFile("c.jsonl", jsonl(GOOD, line(generator="=1+1")), 2, "generator", "'='"),
+    "formula-csv-signed-number-dde": BadFile(
+        "c.csv",
+        CSV_HEADER + CSV_GOOD.replace(b"grip icy sidewalks", b"-1+cmd|' /C calc'!A0"),
+        2,
+        "tail",
+        "a number and an operator",
+    ),
+    "formula-csv-signed-number-hyperlink": BadFile(
+        "c.csv",
+        CSV_HEADER + CSV_GOOD.replace(b",Boot,", b',"+1+HYPERLINK(""http://evil.invalid"",""x"")",'),
+        2,
+        "product.title",
+        "a number and an operator",
+    ),
+    "bidi-override-jsonl-tail": BadFile(
+        "c.jsonl", jsonl(GOOD, line("grip icy \u202esklawedis")), 2, "tail", "bidirectional override (U+202E"
+    ),
+    "bidi-isolate-jsonl-query": BadFile(
+        "c.jsonl", jsonl(GOOD, line(query="boots \u2067evil\u2069")), 2, "query", "bidirectional override (U+2067"
+    ),
+    "escape-jsonl-title": BadFile(
+        "c.jsonl",
+        jsonl(GOOD, line(product={"id": "B2", "title": "boot \x1b[2J\x1b[31mred"})),
+        2,
+        "product.title",
+        "ESC",
+    ),
+    "newline-csv-query": BadFile(
+        "c.csv", CSV_HEADER + CSV_GOOD.replace(b"winter boots", b'"winter\nboots"'), 2, "query", "line break"
+    ),
+    "newline-jsonl-tail": BadFile("c.jsonl", jsonl(GOOD, line("grip\r\nicy sidewalks")), 2, "tail", "carriage"),
     "gzip-bomb-past-the-cap": BadFile(
         "c.jsonl.gz", gzip.compress(GOOD + b" " * (CAP * 2), mtime=0), 1, "(file)", f"exceeds {CAP} bytes"
     ),

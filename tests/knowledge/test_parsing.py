@@ -163,14 +163,15 @@ def test_jsonl_reader_names_the_line_of_bad_json_invalid_utf8_and_non_objects() 
 
 def test_csv_reader_maps_columns_labels_and_names_physical_lines() -> None:
     text = (
-        "kind,query,product_id,product_title,relation,tail,count,label_plausible\n"
-        'search_buy,"boots, winter",B1,Boot,capable_of,"grip\nice",3,yes\n'
-        "search_buy,boots,B1,Boot,capable_of,grip,many,maybe\n"
+        "kind,query,product_id,product_title,product_attributes,relation,tail,count,label_plausible\n"
+        'search_buy,"boots, winter",B1,Boot,"{""colour"":\n""red""}",capable_of,grip ice,3,yes\n'
+        "search_buy,boots,B1,Boot,,capable_of,grip,many,maybe\n"
     )
     results = list(iter_csv(io.BytesIO(text.encode()), parser()))
     (line_a, row_a, _), (line_b, errors_b, _) = results
     assert line_a == 2 and isinstance(row_a, tuple)
     assert row_a[3] == "boots, winter" and row_a[23] == '{"plausible":true}'
+    assert row_a[8] == '{"colour":"red"}'
     assert line_b == 4  # the quoted newline made row 1 span physical lines 2-3
     assert fields_of(errors_b) == {"count", "label_plausible"}
 
@@ -206,3 +207,44 @@ def test_gzip_is_detected_by_content_and_capped_when_decompressed() -> None:
 )
 def test_format_comes_from_the_file_name(name: str, expected: str | None) -> None:
     assert detect_format(name) == expected
+
+
+@pytest.mark.parametrize(
+    "tail",
+    [
+        "-20°C rated boots",
+        "+2 year warranty",
+        "5-10 days",
+        "-5 degrees and colder",
+        "+1 size up",
+        "-20% off in winter",
+        "ships in 2-3 days",
+        "كلمة \u200fعربية",  # a right-to-left mark is ordinary Arabic or Hebrew text
+        "winter 👩\u200d👧 outings",  # an emoji joiner is not a control character
+    ],
+)
+def test_legitimate_text_that_looks_like_a_sign_or_holds_marks_is_accepted(tail: str) -> None:
+    row = parse_one({"kind": "plain", "head": "boots", "relation": "capable_of", "tail": tail})
+    assert isinstance(row, tuple), row
+
+
+@pytest.mark.parametrize(
+    ("tail", "words"),
+    [
+        ("-1+cmd|' /C calc'!A0", "a number and an operator"),
+        ('+1+HYPERLINK("http://evil.invalid","x")', "a number and an operator"),
+        ("-2 * 3", "a number and an operator"),
+        ("+1.5&A1", "a number and an operator"),
+        ("grip \u202eice", "U+202E"),
+        ("grip \u2066ice\u2069", "U+2066"),
+        ("grip \x1b[31mice", "ESC"),
+        ("grip\nice", "line break"),
+        ("grip\u2028ice", "line separator"),
+        ("grip\x85ice", "NEL"),
+        ("grip\x07ice", "control character (U+0007)"),
+    ],
+)
+def test_formulas_after_a_signed_number_and_control_or_bidi_characters_are_refused(tail: str, words: str) -> None:
+    errors = parse_one({"kind": "plain", "head": "boots", "relation": "capable_of", "tail": tail})
+    assert isinstance(errors, list), errors
+    assert [error.field for error in errors] == ["tail"] and words in errors[0].message, errors
