@@ -44,7 +44,7 @@ class FastTokenAuthentication(TokenAuthentication):
 
     def authenticate_credentials(self, key: str) -> tuple[Any, Any]:
         if connection.vendor != "postgresql":
-            return super().authenticate_credentials(key)
+            return self._authenticate_portably(key)
         sql, attnames = self._query()
         with connection.cursor() as cursor:
             cursor.execute(sql, [key])
@@ -57,6 +57,24 @@ class FastTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         # ``Token(user=user)`` would also cache the token on the user (a one-to-one's reverse side): a reference
         # cycle per request that only the garbage collector frees (core.api.fast.ReleaseCyclesMixin).
+        token = Token(key=key, user_id=user.pk)
+        Token.user.field.set_cached_value(token, user)
+        return user, token
+
+    def _authenticate_portably(self, key: str) -> tuple[Any, Any]:
+        """The same contract on other databases (SQLite: the demo): the user with its token (two statements, the
+        roles read with the user so that a role change made elsewhere counts at once, as on PostgreSQL), and no
+        reference cycle between the token and its user (DRF's select_related caches each on the other)."""
+        from django.contrib.auth.models import Group
+
+        try:
+            user = get_user_model()._default_manager.get(auth_token__key=key)
+        except get_user_model().DoesNotExist:
+            raise exceptions.AuthenticationFailed(_("Invalid token.")) from None
+        names = Group.objects.filter(user__id=user.pk, name__in=[role.value for role in ALL_ROLES])
+        roles_read_with_user(user, list(names.values_list("name", flat=True)))
+        if not user.is_active:
+            raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
         token = Token(key=key, user_id=user.pk)
         Token.user.field.set_cached_value(token, user)
         return user, token
