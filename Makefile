@@ -32,9 +32,10 @@ install-dev: $(VENV)/.installed-dev  ## install runtime + ML (torch CPU) + test/
 demo: install  ## run the embedded demo: SQLite, file-system broker, demo data and accounts, web + worker
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} $(BIN)/python manage.py demo
 
-test: install-dev  ## run the whole test suite against a real PostgreSQL and Redis (started if needed)
+test: install-dev  ## the whole suite on PostgreSQL and Redis (started if needed), then the sqlite-marked tests on SQLite
 	$(BIN)/python scripts/test_services.py
 	$(BIN)/python -m pytest $(PYTEST_ARGS)
+	DJANGO_SETTINGS_MODULE=config.settings.test_sqlite $(BIN)/python -m pytest -m sqlite $(PYTEST_ARGS)
 
 lint: install-dev  ## ruff (lint + format check), mypy and the import contracts (import-linter: docs/architecture.md)
 	$(BIN)/ruff check .

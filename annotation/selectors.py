@@ -225,6 +225,24 @@ def new_label_count(*, question_slug: str) -> int:
     return int(total or 0)
 
 
+def answers_per_day(*, since: dt.date) -> dict[dt.date, int]:
+    """Answers per day (UTC) from ``since`` on; days without answers are absent. The ORM truncates the date, so it
+    runs on every database: a hand-written ``CAST(created_at AS date)`` gives the year as a number on SQLite."""
+    from django.db.models import Count
+    from django.db.models.functions import TruncDate
+
+    from annotation.models import Answer
+
+    rows = (
+        Answer.objects.filter(created_at__gte=dt.datetime.combine(since, dt.time(), tzinfo=dt.UTC))
+        .annotate(day=TruncDate("created_at", tzinfo=dt.UTC))
+        .values_list("day")
+        .annotate(n=Count("id"))
+        .order_by()
+    )
+    return {day: int(count) for day, count in rows}
+
+
 QUEUE_COUNTS_CACHE_SECONDS = 10
 
 

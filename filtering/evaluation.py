@@ -115,6 +115,7 @@ def evaluate_configuration(config: Any, items: Sequence[CheckItem] | None = None
             kept,
             make_encoder(config["similarity"]),
             max_head_similarity=config["similarity"]["max_head_similarity"],
+            tfidf_max_head_similarity=config["similarity"]["tfidf_max_head_similarity"],
             duplicate_similarity=config["similarity"]["duplicate_similarity"],
         )
         for candidate, head, duplicate in zip(kept, result.head_verdicts, result.duplicate_verdicts, strict=True):

@@ -53,6 +53,7 @@ def similarity_stage(
             candidates,
             encoder,
             max_head_similarity=float(settings["max_head_similarity"]),
+            tfidf_max_head_similarity=float(settings["tfidf_max_head_similarity"]),
             duplicate_similarity=float(settings["duplicate_similarity"]),
             cache=cache,
         )

@@ -188,6 +188,16 @@ class SimilarityResult:
     timings: dict[str, float] = field(default_factory=dict)
 
 
+def _head_texts(candidate: CandidateText, *, lexical: bool) -> list[str]:
+    """What a tail is compared with: the whole head context for a sentence encoder; for a lexical encoder (TF-IDF)
+    each part of it on its own (the query, each product title, the plain head), so that a tail that repeats the
+    query is not diluted by the words of the title it was joined with."""
+    if not lexical:
+        return [candidate.head_context]
+    parts = [part for part in (candidate.query, *candidate.titles, candidate.head_text) if part]
+    return parts or [candidate.head_context]
+
+
 def similarity_filter(
     candidates: Sequence[CandidateText],
     encoder: Encoder,
@@ -195,29 +205,48 @@ def similarity_filter(
     max_head_similarity: float,
     duplicate_similarity: float,
     cache: EmbeddingCache | None = None,
+    tfidf_max_head_similarity: float | None = None,
 ) -> SimilarityResult:
-    """Embeds every tail and each head context once (in one pass, through the cache), then runs both checks.
+    """Embeds every tail and each head text once (in one pass, through the cache), then runs both checks.
 
-    An unfitted ``TfidfEncoder`` is fitted here on the tails and head contexts: the pool is the corpus.
+    An unfitted ``TfidfEncoder`` is fitted here on the tails and head texts: the pool is the corpus. With TF-IDF a
+    tail's head similarity is its largest cosine to any part of its head (``_head_texts``) and the threshold is
+    ``tfidf_max_head_similarity`` (``max_head_similarity`` when None): lexical cosines sit on another scale than a
+    sentence model's (docs/filtering.md, "The TF-IDF fallback").
     """
     started = time.perf_counter()
-    head_row_of: dict[str, int] = {}
+    lexical = isinstance(encoder, TfidfEncoder)
+    threshold = tfidf_max_head_similarity if lexical and tfidf_max_head_similarity is not None else max_head_similarity
+    text_row: dict[str, int] = {}
     head_texts: list[str] = []
-    head_rows = np.empty(len(candidates), dtype=np.int64)
+    pair_candidates: list[int] = []  # (candidate row, head text row) pairs to compare
+    pair_heads: list[int] = []
+    rows_of_head: dict[str, list[int]] = {}
     for row, candidate in enumerate(candidates):
-        head_row = head_row_of.get(candidate.head_key)
-        if head_row is None:
-            head_row = head_row_of[candidate.head_key] = len(head_texts)
-            head_texts.append(candidate.head_context)
-        head_rows[row] = head_row
+        head_text_rows = rows_of_head.get(candidate.head_key)
+        if head_text_rows is None:
+            head_text_rows = rows_of_head[candidate.head_key] = []
+            for text in _head_texts(candidate, lexical=lexical):
+                if text not in text_row:
+                    text_row[text] = len(head_texts)
+                    head_texts.append(text)
+                head_text_rows.append(text_row[text])
+        pair_candidates.extend([row] * len(head_text_rows))
+        pair_heads.extend(head_text_rows)
     texts = [candidate.tail for candidate in candidates] + head_texts
     if isinstance(encoder, TfidfEncoder) and not encoder.is_fitted:
         encoder.fit(texts)
     vectors = embed_with_cache(encoder, texts, cache)
     tail_vectors, head_vectors = vectors[: len(candidates)], vectors[len(candidates) :]
     embedded = time.perf_counter()
-    head_similarities = row_cosines(tail_vectors, head_vectors, head_rows)
-    head_verdicts = _head_verdicts(candidates, head_similarities, max_head_similarity)
+    pair_rows, pair_head_rows = np.asarray(pair_candidates, dtype=np.int64), np.asarray(pair_heads, dtype=np.int64)
+    if len(pair_rows) == len(candidates):  # one head text per candidate (a sentence encoder): no copy of the tails
+        head_similarities = row_cosines(tail_vectors, head_vectors, pair_head_rows)
+    else:
+        pair_cosines = row_cosines(tail_vectors[pair_rows], head_vectors, pair_head_rows)
+        head_similarities = np.full(len(candidates), -1.0, dtype=np.float32)
+        np.maximum.at(head_similarities, pair_rows, pair_cosines)
+    head_verdicts = _head_verdicts(candidates, head_similarities, threshold)
     compared = time.perf_counter()
     groups = near_duplicate_groups(candidates, tail_vectors, threshold=duplicate_similarity)
     duplicate_verdicts = near_duplicate_verdicts(candidates, groups)

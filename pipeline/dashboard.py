@@ -28,20 +28,10 @@ def funnel() -> list[tuple[str, int]]:
 
 def throughput(*, days: int = 14) -> list[tuple[dt.date, int]]:
     """Answers per day (UTC) over the last ``days`` days."""
+    from annotation.selectors import answers_per_day
+
     since = (timezone.now() - dt.timedelta(days=days - 1)).date()
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT CAST(created_at AS date), count(*) FROM annotation_answer WHERE created_at >= %s "
-            "GROUP BY CAST(created_at AS date)",
-            [
-                connection.ops.adapt_datetimefield_value(
-                    timezone.make_aware(dt.datetime.combine(since, dt.time()), dt.UTC)
-                )
-            ],
-        )
-        per_day = {
-            (d if isinstance(d, dt.date) else dt.date.fromisoformat(str(d))): int(n) for d, n in cursor.fetchall()
-        }
+    per_day = answers_per_day(since=since)
     return [(since + dt.timedelta(days=i), per_day.get(since + dt.timedelta(days=i), 0)) for i in range(days)]
 
 

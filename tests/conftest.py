@@ -271,3 +271,25 @@ def scored_pool(db: Any) -> Any:
         return candidates  # type: ignore[return-value]  # factory_boy stubs type instances as factories
 
     return make
+
+
+# Modules whose code forks on ``connection.vendor`` (leases, queue reads, consolidation, token authentication, the
+# filter run's writes, batches and the dashboard): ``make test`` runs them a second time on SQLite, the demo's
+# database (``DJANGO_SETTINGS_MODULE=config.settings.test_sqlite pytest -m sqlite``), with the demo smoke test
+# (tests/demo/test_demo_smoke.py, marked in its module).
+SQLITE_MODULES = (
+    "tests/annotation/test_assignment.py",
+    "tests/annotation/test_round_trips.py",
+    "tests/core/test_roles.py",
+    "tests/core/test_api_fast.py",
+    "tests/filtering/test_filter_runs.py",
+    "tests/curation/test_curation.py",
+    "tests/security/test_tokens.py",  # token authentication forks on the vendor
+    "tests/security/test_password_guessing.py",
+)
+
+
+def pytest_collection_modifyitems(config: Any, items: list[Any]) -> None:
+    for item in items:
+        if item.nodeid.startswith(SQLITE_MODULES) and not item.get_closest_marker("celery"):
+            item.add_marker(pytest.mark.sqlite)

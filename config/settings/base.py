@@ -106,6 +106,17 @@ def postgres_tuning(database: dict) -> dict:
     return database
 
 
+def sqlite_options() -> dict[str, object]:
+    """SQLite options for a file that a web server and a worker share (the demo, config.settings.local; the
+    SQLite test settings): wait for the other's write lock instead of failing, take it when a transaction starts
+    (no lock upgrade that could deadlock), write-ahead log so that readers do not block the writer."""
+    return {
+        "timeout": 30,
+        "transaction_mode": "IMMEDIATE",
+        "init_command": "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL;",
+    }
+
+
 DATABASES = {"default": postgres_tuning(env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'plausi.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

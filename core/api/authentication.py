@@ -70,9 +70,17 @@ class FastTokenAuthentication(TokenAuthentication):
 
     @staticmethod
     def _authenticate_with_orm(digest: str) -> tuple[Any, Any]:
+        """The same contract on other databases (SQLite: the demo): the token with its user, the roles read with
+        the user (so that a role change made elsewhere counts at once, as on PostgreSQL), and no reference cycle
+        (a foreign key's reverse side is not cached on the user)."""
+        from django.contrib.auth.models import Group
+
         token = ApiToken.objects.select_related("user").filter(digest=digest, expires_at__gt=timezone.now()).first()
         if token is None:
             raise exceptions.AuthenticationFailed(_("Invalid token."))
-        if not token.user.is_active:
+        user = token.user
+        names = Group.objects.filter(user__id=user.pk, name__in=[role.value for role in ALL_ROLES])
+        roles_read_with_user(user, list(names.values_list("name", flat=True)))
+        if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        return token.user, token
+        return user, token

@@ -29,6 +29,13 @@ def test_an_empty_configuration_is_the_complete_default() -> None:
     assert validate_config(DEFAULT_CONFIG) == DEFAULT_CONFIG
 
 
+def test_a_stored_version_1_configuration_without_the_tfidf_threshold_gets_its_default() -> None:
+    old = {"version": 1, "similarity": {"enabled": True, "encoder": "tfidf", "max_head_similarity": 0.6}}
+    similarity = validate_config(old)["similarity"]
+    assert similarity["max_head_similarity"] == 0.6
+    assert similarity["tfidf_max_head_similarity"] == DEFAULT_CONFIG["similarity"]["tfidf_max_head_similarity"]
+
+
 def test_the_default_configuration_is_json_serialisable_and_versioned() -> None:
     assert json.loads(json.dumps(DEFAULT_CONFIG)) == DEFAULT_CONFIG
     assert DEFAULT_CONFIG["version"] == CONFIG_VERSION == 1
@@ -37,6 +44,7 @@ def test_the_default_configuration_is_json_serialisable_and_versioned() -> None:
         "enabled",
         "encoder",
         "max_head_similarity",
+        "tfidf_max_head_similarity",
         "duplicate_similarity",
         "batch_size",
     }
