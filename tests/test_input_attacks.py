@@ -35,8 +35,11 @@ class Api(requests.Session):
 
 
 @pytest.fixture
-def api(live_server: Any, settings: Any, tmp_path: Path) -> Api:
-    """An admin's token session against the live server."""
+def api(live_server: Any, settings: Any, tmp_path: Path, monkeypatch: Any) -> Api:
+    """An admin's token session against the live server. The tests run the runs they start themselves (with this
+    process's settings): their messages stay in the outbox, so that a worker left running by an earlier test
+    module cannot take them."""
+    monkeypatch.setattr("core.outbox.outbox_send", lambda **kwargs: 0)
     settings.PRIVATE_MEDIA_ROOT = tmp_path / "private"
     settings.INGEST_MAX_DECOMPRESSED_BYTES = CAP
     UserFactory(username="attack-admin", role="admin")

@@ -19,7 +19,8 @@ logger = logging.getLogger(__name__)
 class _FailOpenRateThrottle(SimpleRateThrottle):
     def get_rate(self) -> str | None:
         # DRF binds the rates when its module is imported; read them now, so that a changed setting applies.
-        return api_settings.DEFAULT_THROTTLE_RATES.get(self.scope)
+        rate = api_settings.DEFAULT_THROTTLE_RATES.get(str(self.scope))
+        return None if rate is None else str(rate)
 
     def allow_request(self, request: Any, view: Any) -> bool:
         try:
