@@ -350,6 +350,7 @@ EXPORT_MEDIA_TYPES: dict[str, str] = {
     ExportRun.Format.NEO4J: "application/zip",
     ExportRun.Format.NTRIPLES: "application/n-triples",
     ExportRun.Format.INSTRUCTIONS: "application/x-ndjson",
+    ExportRun.Format.SPREADSHEET: "text/csv; charset=utf-8",
 }
 
 

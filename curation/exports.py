@@ -153,6 +153,67 @@ def write_jsonl(out: IO[bytes], filters: dict[str, Any], progress: Progress) -> 
     return {"edges": edges}
 
 
+# A spreadsheet runs a cell as a formula when it starts with one of these (OWASP "CSV injection").
+_FORMULA_STARTS = ("=", "+", "-", "@", "\t", "\r")
+SPREADSHEET_COLUMNS = [
+    "head_kind",
+    "head",
+    "relation",
+    "tail",
+    "product",
+    "category",
+    "score",
+    "batch",
+    "candidate",
+    "curator",
+    "accepted_at",
+]
+
+
+def spreadsheet_cell(value: Any) -> Any:
+    """A value as a spreadsheet should show it: text that a spreadsheet would run as a formula gets a leading
+    apostrophe (shown as text, not run); numbers and empty cells stay as they are."""
+    if isinstance(value, str) and value.startswith(_FORMULA_STARTS):
+        return "'" + value
+    return value
+
+
+def write_spreadsheet_csv(out: IO[bytes], filters: dict[str, Any], progress: Progress) -> dict[str, int]:
+    """One edge per row, for people who open the graph in Excel, LibreOffice or Google Sheets: UTF-8 with a byte
+    order mark (so Excel reads it as UTF-8), every text cell neutralised (``spreadsheet_cell``). The only export
+    that changes values: the others are read by programs that evaluate nothing."""
+    edges = 0
+    text = io.TextIOWrapper(out, encoding="utf-8-sig", newline="", write_through=True)
+    try:
+        writer = csv.writer(text)
+        writer.writerow(SPREADSHEET_COLUMNS)
+        for row in iter_edges(filters):
+            record = edge_record(row)
+            provenance = record["provenance"]
+            cells = [
+                record["head"]["kind"],
+                record["head"]["label"],
+                record["relation"],
+                record["tail"]["label"],
+                record["product"]["label"] if record["product"] else "",
+                record["category"] or "",
+                provenance["score"],
+                provenance["batch"] or "",
+                provenance["candidate"],
+                provenance["curator"] or "",
+                provenance["accepted_at"],
+            ]
+            writer.writerow([spreadsheet_cell(cell) for cell in cells])
+            edges += 1
+            if edges % SLICE == 0:
+                progress(edges)
+    finally:
+        text.flush()
+        text.detach()  # the caller owns and closes ``out``
+    progress(edges)
+    return {"edges": edges}
+
+
 def write_neo4j_zip(path: Path, filters: dict[str, Any], progress: Progress) -> dict[str, int]:
     """``nodes.csv`` and ``relationships.csv`` with neo4j-admin import headers, in a zip, for
     ``neo4j-admin database import full --nodes=nodes.csv --relationships=relationships.csv``.

@@ -164,6 +164,7 @@ class ExportRun(Run):
         NEO4J = "neo4j", "CSV nodes + relationships for neo4j-admin import (zip)"
         NTRIPLES = "ntriples", "RDF N-Triples"
         INSTRUCTIONS = "instructions", "Instruction-tuning JSON Lines (COSMO-LM)"
+        SPREADSHEET = "csv", "CSV table for spreadsheets (one edge per row, formulas neutralised)"
 
     format = models.CharField(max_length=16, choices=Format.choices)
     filters = models.JSONField(default=dict, blank=True)

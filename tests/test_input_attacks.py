@@ -8,11 +8,13 @@ execute (ingest, export) are executed here by the same service calls the Celery 
 
 from __future__ import annotations
 
+import csv
 import io
 import zipfile
 from pathlib import Path
 from typing import Any
 
+import orjson
 import pytest
 import requests
 from django.urls import reverse
@@ -117,6 +119,32 @@ def test_the_neo4j_export_keeps_values_that_start_with_a_sign_as_they_are(api: A
         nodes = archive.read("nodes.csv").decode()
     assert "-20°C rated boots 0" in nodes and "+2 year warranty 1" in nodes
     assert "'-20°C" not in nodes and "'+2" not in nodes
+
+
+def test_only_the_spreadsheet_export_neutralises_what_a_spreadsheet_would_run(api: Api, scored_pool: Any) -> None:
+    """The CSV meant for spreadsheets shows a value that starts like a formula as text (a leading apostrophe);
+    the same values stay as they are in the Neo4j files (test above) and in JSON Lines."""
+    tails = ["-20°C rated boots", "=HYPERLINK(1)", "@SUM(1)", "plain tail"]
+    candidates = scored_pool(4, tails=tails)
+    curator = UserFactory(role="curator")
+    for candidate in candidates:
+        curation_services.candidate_decide(candidate_id=candidate.pk, accept=True, curator=curator)
+    files = {}
+    for export_format in ("csv", "jsonl"):
+        queued = api.post(url(api, "api-exports"), json={"format": export_format})
+        assert queued.status_code == 202, queued.text
+        run_id = queued.json()["id"]
+        assert curation_services.export_run_claim(run_id=run_id)
+        assert curation_services.export_run_execute(run_id=run_id).status == "succeeded"
+        download = api.get(url(api, "api-export-download", run_id))
+        assert download.status_code == 200
+        files[export_format] = download
+    assert files["csv"].headers["Content-Type"].startswith("text/csv")
+    rows = list(csv.DictReader(io.StringIO(files["csv"].content.decode("utf-8-sig"))))
+    shown = sorted(row["tail"] for row in rows)  # the pool's tails carry a number: "<tail> <n>"
+    assert shown == ["'-20°C rated boots 0", "'=HYPERLINK(1) 1", "'@SUM(1) 2", "plain tail 3"]
+    as_data = sorted(orjson.loads(line)["tail"]["label"] for line in files["jsonl"].content.splitlines())
+    assert as_data == [f"{tail} {number}" for number, tail in enumerate(tails)]
 
 
 def page_session(live_server: Any) -> requests.Session:

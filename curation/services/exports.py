@@ -25,7 +25,13 @@ logger = logging.getLogger(__name__)
 
 # --- exports ----------------------------------------------------------------------------------------------------
 
-EXPORT_SUFFIX = {"jsonl": ".jsonl", "neo4j": ".zip", "ntriples": ".nt", "instructions": ".instructions.jsonl"}
+EXPORT_SUFFIX = {
+    "jsonl": ".jsonl",
+    "neo4j": ".zip",
+    "ntriples": ".nt",
+    "instructions": ".instructions.jsonl",
+    "csv": ".csv",
+}
 
 
 def export_folder() -> Path:
@@ -91,6 +97,8 @@ def _export(run_id: int, handle: RunHandle, progress: Callable[[int], None] | No
                     counts = exports.write_jsonl(out, run.filters, report)
                 elif run.format == ExportRun.Format.INSTRUCTIONS:
                     counts = exports.write_instructions(out, run.filters, report)
+                elif run.format == ExportRun.Format.SPREADSHEET:
+                    counts = exports.write_spreadsheet_csv(out, run.filters, report)
                 else:
                     counts = exports.write_ntriples(out, run.filters, report, base=_conf("RDF_BASE"))
         size, digest = partial.stat().st_size, exports.file_sha256(partial)

@@ -1,5 +1,6 @@
-"""``python manage.py export_graph --format jsonl|neo4j|ntriples [--relation ...] [--category ...]``: write the
-accepted graph (streaming, bounded memory) with a progress bar, recorded as an ExportRun like the web's exports."""
+"""``python manage.py export_graph --format jsonl|neo4j|ntriples|instructions|csv [--relation ...]
+[--category ...]``: write the accepted graph (streaming, bounded memory) with a progress bar, recorded as an
+ExportRun like the web's exports."""
 
 from __future__ import annotations
 
