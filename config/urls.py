@@ -7,6 +7,7 @@ from drf_spectacular.views import SpectacularSwaggerSplitView
 
 from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
+from core import account_views
 from core.api.schema_view import CachedSchemaView
 from core.login import RateLimitedLoginView, admin_login
 from core.urls import api_urlpatterns as core_api
@@ -23,6 +24,8 @@ urlpatterns = [
     path("healthz/ready", healthz_ready, name="healthz-ready"),
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("account/tokens/", account_views.tokens, name="account-tokens"),
+    path("account/tokens/<int:token_id>/revoke/", account_views.token_revoke, name="account-token-revoke"),
     path("admin/login/", admin_login),  # the shared password-guessing limits (core/login.py)
     path("admin/", admin.site.urls),
     path("api/", include(knowledge_api)),

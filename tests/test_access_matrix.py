@@ -87,6 +87,8 @@ PAGES: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("post", "exports", {}, ADMINS),
     ("get", "dashboard", {}, CURATORS),
     ("get", "dashboard-plot", {"name": "funnel"}, CURATORS),
+    ("get", "account-tokens", {}, ANY),
+    ("post", "account-token-revoke", {"token_id": NO_ID}, ANY),
 ]
 # Public or role-independent by design: login/logout, the health check, the token exchange (its own throttle),
 # the schema and its docs (they describe the API, they do not open it), the home page (any signed-in user).

@@ -22,7 +22,9 @@ from core.roles import user_roles
 from core.tokens import api_token_create, api_token_list, api_token_revoke, api_tokens_revoke_all
 
 
-class _TokenOptionsSerializer(serializers.Serializer):
+class TokenOptionsSerializer(serializers.Serializer):
+    """A token's name and lifetime, for the API and the tokens page."""
+
     name = serializers.CharField(max_length=100, required=False, default="api", trim_whitespace=True)
     expires_in_days = serializers.IntegerField(
         required=False,
@@ -34,7 +36,7 @@ class _TokenOptionsSerializer(serializers.Serializer):
     )
 
 
-class TokenCreateInputSerializer(_TokenOptionsSerializer):
+class TokenCreateInputSerializer(TokenOptionsSerializer):
     username = serializers.CharField(max_length=150)
     password = serializers.CharField(max_length=256, style={"input_type": "password"})
 
@@ -106,11 +108,11 @@ class TokenListApi(APIView):
 
     @extend_schema(
         operation_id="auth_tokens_create",
-        request=_TokenOptionsSerializer,
+        request=TokenOptionsSerializer,
         responses={201: ApiTokenCreatedOutputSerializer},
     )
     def post(self, request: Request) -> Response:
-        serializer = _TokenOptionsSerializer(data=request.data)
+        serializer = TokenOptionsSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         token, key = api_token_create(
             user=request.user,

@@ -82,6 +82,8 @@ NO_CANDIDATE_TEXT: dict[str, str] = {
     "api-schema": "the OpenAPI schema: describes the API, holds no data",
     "api-docs": "Swagger UI over the schema: no data",
     "curation-batches-create": "POST only, redirects to curation-batches (covered)",
+    "account-tokens": "your own API tokens: names you typed, prefixes and dates",
+    "account-token-revoke": "POST only, redirects to account-tokens",
 }
 # Also covered: every model registered in the Django admin (its changelist and the change page of its first
 # row, taken from ``admin.site`` at run time) and a search of the candidates' changelist.

@@ -118,3 +118,28 @@ def test_create_user_applies_the_password_validators() -> None:
     with pytest.raises(CommandError, match="too similar"):
         call_command("create_user", "longusername", "--role", "annotator", "--password", "longusername1")
     call_command("create_user", "strong", "--role", "annotator", "--password", "plum-harbour-velvet-92")
+
+
+def test_the_tokens_page_shows_a_new_key_once_and_revokes(live_server: Any) -> None:
+    UserFactory(role="annotator", username="ann")
+    browser = requests.Session()
+    browser.get(f"{live_server.url}/login/", timeout=10)
+    browser.post(
+        f"{live_server.url}/login/",
+        data={"username": "ann", "password": TEST_PASSWORD, "csrfmiddlewaretoken": browser.cookies["csrftoken"]},
+        timeout=10,
+    )
+    page = f"{live_server.url}/account/tokens/"
+    csrf = {"csrfmiddlewaretoken": browser.cookies["csrftoken"]}
+    bad = browser.post(page, data={**csrf, "name": "ci", "expires_in_days": "0"}, timeout=10)
+    assert bad.status_code == 400 and "greater than or equal to 1" in bad.text and not ApiToken.objects.exists()
+    created = browser.post(page, data={**csrf, "name": "<b>ci</b>", "expires_in_days": "30"}, timeout=10)
+    assert created.status_code == 200 and created.headers["Cache-Control"] == "no-store"
+    token = ApiToken.objects.get()
+    key = created.text.split('id="new-token-key">', 1)[1].split("<", 1)[0]
+    assert len(key) == 40 and me(live_server.url, key) == 200
+    assert "&lt;b&gt;ci&lt;/b&gt;" in created.text and "<b>ci</b>" not in created.text  # a name is text
+    again = browser.get(page, timeout=10)
+    assert token.prefix in again.text and key not in again.text  # never shown again
+    browser.post(f"{page}{token.pk}/revoke/", data=csrf, timeout=10)
+    assert me(live_server.url, key) == 401 and not ApiToken.objects.exists()
