@@ -15,7 +15,7 @@ from typing import Any
 
 import numpy as np
 from django.db import connection, transaction
-from django.db.models import F, Q
+from django.db.models import Exists, F, OuterRef, Q
 from django.utils import timezone
 
 from classifiers import selectors
@@ -54,8 +54,9 @@ def scoring_run_start(*, version: ModelVersion, chunk_size: int | None = None) -
                 f"SELECT count(*) FROM knowledge_candidate WHERE status IN ({marks})", list(selectors.SCORABLE)
             )
             total = int(cursor.fetchone()[0])
+    now = timezone.now()
     ScoringRun.objects.filter(pk=run.pk).update(
-        chunks_total=len(chunks), progress_total=total, started_at=timezone.now()
+        chunks_total=len(chunks), progress_total=total, started_at=now, heartbeat_at=now
     )
     if not chunks:
         _scoring_run_finish(run.pk)
@@ -268,21 +269,61 @@ def candidates_mark_scored() -> int:
 
 
 def scoring_sweep() -> int:
-    """Scoring's sweep (its runs are claimed per chunk, so ``core.runs.runs_sweep`` leaves them to this): close
-    runs whose every chunk is done, and enqueue again the chunks of running runs that are pending or whose
-    heartbeat went stale (a lost task, a dead worker)."""
+    """Scoring's sweep (its runs are claimed per chunk, so ``core.runs.runs_sweep`` leaves them to this), on Celery
+    beat every ``SCORING_SWEEP_SECONDS``; returns how many chunks it enqueued again.
+
+    * A run whose every chunk is done is closed (its last chunk's worker died between the two).
+    * A **running chunk whose claimant stopped beating** for ``RUN_STALE_SECONDS`` is put back to ``pending`` and
+      enqueued again, whatever the broker did with its message (a Redis broker gives an unacknowledged message
+      back only after its visibility timeout, an hour by default, and kombu scans for such messages at its own
+      pace). So a killed worker's chunk is taken over within ``RUN_STALE_SECONDS`` plus one sweep interval (plus
+      the wait behind other work in its queue). If the claimant was only slow, not dead, its final write fails
+      (the chunk is no longer its own) and it keeps nothing.
+    * The **pending chunks of a run that nothing works on** (no chunk finished and no live claimant for
+      ``RUN_STALE_SECONDS``: their messages were lost, e.g. a purged queue) are enqueued again, at most once per
+      ``RUN_STALE_SECONDS``; pending chunks of a run that is progressing are waiting in the queue and left alone.
+    """
     for run_id in ScoringRun.objects.filter(status=RunStatus.RUNNING, chunks_done__gte=F("chunks_total")).values_list(
         "pk", flat=True
     ):
         _scoring_run_finish(run_id)
-    chunks = list(
-        ScoringChunk.objects.filter(run__status=RunStatus.RUNNING)
-        .filter(Q(status=ScoringChunk.Status.PENDING) | _stale_chunk())
-        .values_list("pk", "run__model_version__kind")
-    )
-    by_queue: dict[str, list[int]] = {}
-    for chunk_id, kind in chunks:
-        by_queue.setdefault(queue_for(kind), []).append(chunk_id)
-    for queue, ids in by_queue.items():
-        _enqueue_chunks(ids, queue)
-    return len(chunks)
+    now = timezone.now()
+    stale = now - dt.timedelta(seconds=stale_seconds())
+    to_enqueue: list[tuple[int, str]] = []
+    with transaction.atomic():
+        dead = list(
+            ScoringChunk.objects.select_for_update(skip_locked=True)
+            .filter(run__status=RunStatus.RUNNING)
+            .filter(_stale_chunk())
+            .values_list("pk", "run__model_version__kind")
+        )
+        ScoringChunk.objects.filter(pk__in=[chunk_id for chunk_id, _kind in dead]).filter(_stale_chunk()).update(
+            status=ScoringChunk.Status.PENDING, claimed_by="", heartbeat_at=None
+        )
+        to_enqueue += dead
+        live_chunk = ScoringChunk.objects.filter(
+            run=OuterRef("pk"), status=ScoringChunk.Status.RUNNING, heartbeat_at__gte=stale
+        )
+        idle_runs = list(
+            ScoringRun.objects.select_for_update(skip_locked=True)
+            .filter(status=RunStatus.RUNNING)
+            .filter(Q(heartbeat_at__lt=stale) | Q(heartbeat_at__isnull=True, created_at__lt=stale))
+            .exclude(Exists(live_chunk))
+            .values_list("pk", flat=True)
+        )
+        if idle_runs:
+            ScoringRun.objects.filter(pk__in=idle_runs).update(heartbeat_at=now)
+            dead_ids = {chunk_id for chunk_id, _kind in dead}
+            to_enqueue += [
+                (chunk_id, kind)
+                for chunk_id, kind in ScoringChunk.objects.filter(
+                    run_id__in=idle_runs, status=ScoringChunk.Status.PENDING
+                ).values_list("pk", "run__model_version__kind")
+                if chunk_id not in dead_ids
+            ]
+        by_queue: dict[str, list[int]] = {}
+        for chunk_id, kind in to_enqueue:
+            by_queue.setdefault(queue_for(kind), []).append(chunk_id)
+        for queue, ids in by_queue.items():
+            _enqueue_chunks(ids, queue)
+    return len(to_enqueue)

@@ -225,9 +225,12 @@ CELERY_BEAT_SCHEDULE = {
         "schedule": env.float("RETRAIN_CHECK_SECONDS", default=30.0),
     },
     # re-enqueue scoring chunks whose task was lost (a broker restart, a purged queue) or whose worker died
-    "classifiers-scoring-sweep": {"task": "classifiers.scoring_sweep", "schedule": 120.0},
+    "classifiers-scoring-sweep": {
+        "task": "classifiers.scoring_sweep",
+        "schedule": env.float("SCORING_SWEEP_SECONDS", default=15.0),
+    },
     # put runs whose claimant stopped beating back to work (core/runs.py)
-    "core-runs-sweep": {"task": "core.runs_sweep", "schedule": env.float("RUNS_SWEEP_SECONDS", default=60.0)},
+    "core-runs-sweep": {"task": "core.runs_sweep", "schedule": env.float("RUNS_SWEEP_SECONDS", default=15.0)},
     # delete uploaded ingest files and export files past their retention (each app its own files)
     "knowledge-ingest-files-expire": {
         "task": "knowledge.ingest_files_expire",
@@ -244,7 +247,10 @@ CELERY_TIMEZONE = TIME_ZONE
 
 # --- Runs (core/runs.py, docs/architecture.md) ---------------------------------------------------------------
 RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=10.0)  # a claimant beats this often
-RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=300.0)  # no beat for this long: the sweep takes it over
+# No beat for this long (six beats missed): the sweeps take the run, or the scoring chunk, over. A killed worker's
+# work is taken over within RUN_STALE_SECONDS + one sweep interval (RUNS_SWEEP_SECONDS, SCORING_SWEEP_SECONDS):
+# 75 s by default, whatever the broker did with its message (docs/architecture.md, "The run lifecycle").
+RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=60.0)
 RUN_MAX_ATTEMPTS = env.int("RUN_MAX_ATTEMPTS", default=5)  # claims before the sweep gives a run up (failed)
 
 # --- The pipeline (pipeline/handoffs.py, docs/architecture.md) ------------------------------------------------
