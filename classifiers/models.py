@@ -126,6 +126,9 @@ class ScoringChunk(models.Model):
     claimed_by = models.CharField(max_length=64, blank=True)
     claimed_at = models.DateTimeField(null=True, blank=True)
     heartbeat_at = models.DateTimeField(null=True, blank=True, help_text="The claimant's last sign of life.")
+    enqueued_at = models.DateTimeField(
+        null=True, blank=True, help_text="When its latest message was sent (the scoring sweep's loss detection)."
+    )
     attempts = models.PositiveSmallIntegerField(default=0)
     scored = models.PositiveIntegerField(default=0)
     seconds = models.FloatField(null=True, blank=True)

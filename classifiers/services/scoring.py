@@ -68,8 +68,10 @@ def scoring_run_start(*, version: ModelVersion, chunk_size: int | None = None) -
 
 
 def _enqueue_chunks(chunk_ids: list[int], queue: str) -> None:
-    """One task per chunk, through the outbox (published after the caller's commit, or by the relay)."""
-    for chunk_id in chunk_ids:
+    """One task per chunk, through the outbox (published after the caller's commit, or by the relay), in id
+    order; each chunk records when (``enqueued_at``: the sweep reads the queue's order from it)."""
+    ScoringChunk.objects.filter(pk__in=chunk_ids).update(enqueued_at=timezone.now())
+    for chunk_id in sorted(chunk_ids):
         outbox_enqueue(task_name="classifiers.scoring_chunk_execute", args=[chunk_id], queue=queue)
 
 
@@ -279,6 +281,10 @@ def scoring_sweep() -> int:
       pace). So a killed worker's chunk is taken over within ``RUN_STALE_SECONDS`` plus one sweep interval (plus
       the wait behind other work in its queue). If the claimant was only slow, not dead, its final write fails
       (the chunk is no longer its own) and it keeps nothing.
+    * A **pending chunk overtaken in its queue**: a chunk sent after it (later, or at the same time with a higher
+      id: a queue hands messages out in the order they were sent) was claimed more than three heartbeats ago,
+      yet this one is still pending, so its message was taken by a worker that died before claiming it (or
+      lost). It gets a new message; this covers a worker killed between taking a message and claiming its chunk.
     * The **pending chunks of a run that nothing works on** (no chunk finished and no live claimant for
       ``RUN_STALE_SECONDS``: their messages were lost, e.g. a purged queue) are enqueued again, at most once per
       ``RUN_STALE_SECONDS``; pending chunks of a run that is progressing are waiting in the queue and left alone.
@@ -292,7 +298,7 @@ def scoring_sweep() -> int:
     to_enqueue: list[tuple[int, str]] = []
     with transaction.atomic():
         dead = list(
-            ScoringChunk.objects.select_for_update(skip_locked=True)
+            ScoringChunk.objects.select_for_update(skip_locked=True, of=("self",))
             .filter(run__status=RunStatus.RUNNING)
             .filter(_stale_chunk())
             .values_list("pk", "run__model_version__kind")
@@ -301,6 +307,20 @@ def scoring_sweep() -> int:
             status=ScoringChunk.Status.PENDING, claimed_by="", heartbeat_at=None
         )
         to_enqueue += dead
+        taken_before = now - dt.timedelta(seconds=missed_beats_seconds())
+        sent_after_and_claimed = ScoringChunk.objects.filter(
+            run_id=OuterRef("run_id"),
+            claimed_at__lt=taken_before,
+            claimed_at__gt=F("enqueued_at"),  # claimed from its latest message
+        ).filter(
+            Q(enqueued_at__gt=OuterRef("enqueued_at")) | Q(enqueued_at=OuterRef("enqueued_at"), pk__gt=OuterRef("pk"))
+        )
+        to_enqueue += list(
+            ScoringChunk.objects.select_for_update(skip_locked=True, of=("self",))
+            .filter(run__status=RunStatus.RUNNING, status=ScoringChunk.Status.PENDING, enqueued_at__lt=taken_before)
+            .filter(Exists(sent_after_and_claimed))
+            .values_list("pk", "run__model_version__kind")
+        )
         live_chunk = ScoringChunk.objects.filter(
             run=OuterRef("pk"), status=ScoringChunk.Status.RUNNING, heartbeat_at__gte=stale
         )
@@ -313,7 +333,7 @@ def scoring_sweep() -> int:
         )
         if idle_runs:
             ScoringRun.objects.filter(pk__in=idle_runs).update(heartbeat_at=now)
-            dead_ids = {chunk_id for chunk_id, _kind in dead}
+            dead_ids = {chunk_id for chunk_id, _kind in to_enqueue}
             to_enqueue += [
                 (chunk_id, kind)
                 for chunk_id, kind in ScoringChunk.objects.filter(
@@ -322,8 +342,8 @@ def scoring_sweep() -> int:
                 if chunk_id not in dead_ids
             ]
         by_queue: dict[str, list[int]] = {}
-        for chunk_id, kind in to_enqueue:
+        for chunk_id, kind in dict(to_enqueue).items():  # a chunk found by two rules is sent once
             by_queue.setdefault(queue_for(kind), []).append(chunk_id)
         for queue, ids in by_queue.items():
             _enqueue_chunks(ids, queue)
-    return len(to_enqueue)
+    return len(dict(to_enqueue))

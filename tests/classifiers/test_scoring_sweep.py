@@ -58,3 +58,19 @@ def test_pending_chunks_get_new_messages_only_when_nothing_works_on_their_run(ru
     ScoringRun.objects.filter(pk=run.pk).update(heartbeat_at=idle_since)
     assert services.scoring_sweep() == len(pending) and set(chunk_messages()) == pending
     assert services.scoring_sweep() == 0  # at most once per RUN_STALE_SECONDS
+
+
+def test_a_pending_chunk_overtaken_in_its_queue_gets_a_new_message(run: ScoringRun, settings: Any) -> None:
+    """A worker took the first chunk's message and died before claiming it: the chunks sent after it were claimed
+    a while ago, so its message is gone; the sweep sends it again (seconds, not RUN_STALE_SECONDS)."""
+    OutboxMessage.objects.all().delete()
+    first, second = ScoringChunk.objects.filter(run=run).order_by("pk")[:2]
+    assert services.scoring_chunk_claim(chunk_id=second.pk, claimer="a-live-worker")
+    ScoringRun.objects.filter(pk=run.pk).update(heartbeat_at=timezone.now())  # progressing
+    assert services.scoring_sweep() == 0  # claimed just now: the first may still be on its way to a worker
+    a_while_ago = timezone.now() - dt.timedelta(seconds=3 * settings.RUN_HEARTBEAT_SECONDS + 1)
+    ScoringChunk.objects.filter(run=run).update(enqueued_at=a_while_ago - dt.timedelta(seconds=1))
+    ScoringChunk.objects.filter(pk=second.pk).update(claimed_at=a_while_ago, heartbeat_at=timezone.now())
+    assert services.scoring_sweep() == 1 and chunk_messages() == [first.pk]
+    assert services.scoring_sweep() == 0  # once: it was sent again just now, after everything claimed so far
+    assert chunk_messages() == [first.pk]
