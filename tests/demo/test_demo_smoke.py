@@ -27,7 +27,7 @@ pytestmark = pytest.mark.sqlite
 
 # Named pages that are not a GET of an HTML page: a form's POST target, the sign-out (a POST), the JSON ones.
 # The sign-in page redirects a signed-in user: it is fetched without the session.
-NOT_PAGES = {"curation-batches-create", "logout", "healthz", "login"}
+NOT_PAGES = {"curation-batches-create", "account-token-revoke", "logout", "healthz", "login"}  # POST only, or no page
 
 
 def _page_names(patterns: list[Any], prefix: str = "") -> Iterator[URLPattern]:
