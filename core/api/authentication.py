@@ -20,6 +20,15 @@ from core.roles import ALL_ROLES, roles_read_with_user
 from core.tokens import api_token_digest
 
 
+def _token_instance(token_id: int, user: Any) -> ApiToken:
+    """The presented token as ``request.auth``: its id and its user, the other fields deferred (no defaults are
+    computed for them on the answer path). It points at its user and not back (a foreign key's reverse side is not
+    cached), so the request leaves no reference cycle (core.api.fast.ReleaseCyclesMixin)."""
+    token = ApiToken.from_db(connection.alias, ["id", "user_id"], (token_id, user.pk))
+    ApiToken.user.field.set_cached_value(token, user)
+    return token
+
+
 class FastTokenAuthentication(TokenAuthentication):
     """``Authorization: Token <key>``, checked against the database on every request (a revoked token stops
     working at once). On PostgreSQL the token and its user are read with one raw statement and the user is built
@@ -62,10 +71,7 @@ class FastTokenAuthentication(TokenAuthentication):
         roles_read_with_user(user, row[-2])
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        # A token that points at its user (and not back: a foreign key's reverse side is not cached), so the
-        # request leaves no reference cycle (core.api.fast.ReleaseCyclesMixin).
-        token = ApiToken(id=row[-1], user_id=user.pk)
-        ApiToken.user.field.set_cached_value(token, user)
+        token = _token_instance(row[-1], user)
         return user, token
 
     @staticmethod
@@ -87,6 +93,5 @@ class FastTokenAuthentication(TokenAuthentication):
         roles_read_with_user(user, list(names.values_list("name", flat=True)))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))
-        token = ApiToken(id=token_id, user_id=user.pk)
-        ApiToken.user.field.set_cached_value(token, user)
+        token = _token_instance(token_id, user)
         return user, token
