@@ -189,3 +189,25 @@ def sign_in(context: BrowserContext, live_server: Any) -> Callable[[Any], None]:
         )
 
     return add_session
+
+
+ARTIFACTS_DIR_ENV = "PLAUSI_TEST_ARTIFACTS"
+
+
+@pytest.fixture
+def screenshot() -> Callable[[Page, str], Any]:
+    """Save a full-page screenshot as a test artifact: ``$PLAUSI_TEST_ARTIFACTS/screenshots/<name>.png`` (default
+    ``test-artifacts/`` at the repository root, git-ignored; CI keeps the folder). Returns the file's path."""
+    from pathlib import Path
+
+    root = Path(os.environ.get(ARTIFACTS_DIR_ENV) or Path(__file__).resolve().parents[2] / "test-artifacts")
+    folder = root / "screenshots"
+
+    def save(page: Page, name: str) -> Path:
+        folder.mkdir(parents=True, exist_ok=True)
+        path = folder / f"{name}.png"
+        page.screenshot(path=str(path), full_page=True)
+        assert path.stat().st_size > 0, f"empty screenshot {path}"
+        return path
+
+    return save
