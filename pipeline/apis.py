@@ -122,7 +122,7 @@ class LearningCurveOutputSerializer(serializers.Serializer):
 
 class BatchPointOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
-    label = serializers.CharField()
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.label
     status = serializers.CharField()
     precision = serializers.FloatField(help_text="Audit precision (audited Yes / audited).")
     low = serializers.FloatField(help_text="Lower end of the 95% Wilson interval.")
