@@ -65,8 +65,8 @@ class ConsolidatedLabelAdmin(ReadOnlyAdmin):
 
 @admin.register(QuestionWording)
 class QuestionWordingAdmin(admin.ModelAdmin):
-    list_display = ["question", "relation", "template"]
-    list_filter = ["question", "relation"]
+    list_display = ["question", "relation", "behaviour_kind", "template"]
+    list_filter = ["question", "behaviour_kind", "relation"]
     autocomplete_fields = ["relation"]
 
 

@@ -19,7 +19,8 @@ class Question(models.Model):
     label = models.CharField(max_length=60)
     template = models.CharField(
         max_length=400,
-        help_text="Plain-language question; {statement} is the candidate as a sentence, {tail} its tail.",
+        help_text="Plain-language question; {statement} is the candidate as a sentence, {tail} its tail, "
+        "{behaviour} what it is about ('this search and this product', 'these two products bought together').",
     )
     help_text = models.CharField(max_length=400, blank=True)
     is_active = models.BooleanField(default=True)
@@ -32,17 +33,52 @@ class Question(models.Model):
 
 
 class QuestionWording(models.Model):
-    """A question's wording for one relation, where the general wording reads badly."""
+    """A question's wording for one relation, one kind of behaviour, or both, where the general wording reads badly.
+
+    The most specific wording wins: relation and kind, then relation (any kind), then kind (any relation), then
+    the question's own template. A blank ``help_text`` keeps the question's.
+    """
+
+    class BehaviourKind(models.TextChoices):
+        ANY = "", "any kind"
+        SEARCH_BUY = "search_buy", "search → buy"
+        CO_BUY = "co_buy", "co-buy"
+        PLAIN = "plain", "plain head text"
 
     question = models.ForeignKey(Question, on_delete=models.CASCADE, related_name="wordings")
-    relation = models.ForeignKey("knowledge.Relation", on_delete=models.CASCADE, related_name="+")
+    relation = models.ForeignKey(
+        "knowledge.Relation",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+        help_text="Empty: every relation.",
+    )
+    behaviour_kind = models.CharField(
+        max_length=16, choices=BehaviourKind.choices, blank=True, default="", help_text="Empty: every kind."
+    )
     template = models.CharField(max_length=400)
+    help_text = models.CharField(max_length=400, blank=True, help_text="Empty: the question's help.")
 
     class Meta:
-        constraints = [models.UniqueConstraint(fields=["question", "relation"], name="unique_wording")]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["question", "relation", "behaviour_kind"],
+                condition=Q(relation__isnull=False),
+                name="unique_wording",
+            ),
+            models.UniqueConstraint(
+                fields=["question", "behaviour_kind"],
+                condition=Q(relation__isnull=True),
+                name="unique_kind_wording",
+            ),
+            models.CheckConstraint(
+                name="wording_has_a_scope", condition=Q(relation__isnull=False) | ~Q(behaviour_kind="")
+            ),
+        ]
 
     def __str__(self) -> str:
-        return f"{self.question_id}/{self.relation_id}"
+        return f"{self.question_id}/{self.relation_id or '*'}/{self.behaviour_kind or '*'}"
 
 
 class QueueItem(models.Model):

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import datetime as dt
-import re
 import time
 from collections import OrderedDict
 from typing import Any
@@ -13,18 +12,16 @@ from django.db import connection
 from django.utils import timezone
 
 from annotation.models import ConsolidatedLabel, Question
-from annotation.services import CONTEXT_SELECT, Step, question_wordings
+from annotation.services import CONTEXT_SELECT, Step, question_wording, question_wordings
 from annotation.services import _questions as active_questions
-from knowledge.sentences import behaviour_sentence
-
-_PLACEHOLDER = re.compile(r"\{(\w+)\}")
+from annotation.services.questions import Wordings
+from knowledge.selectors import relation_statement_template
+from knowledge.sentences import behaviour_phrase, behaviour_sentence, categories_distinct, fill, statement_render
 
 
 def _fill(template: str, **values: str) -> str:
-    """Substitute the template's {name} placeholders in one pass, without str.format: LLM text may contain braces,
-    and a value that itself holds a placeholder (a product title with "{tail}") is inserted as it is, not filled
-    again. Unknown placeholders stay as they are."""
-    return _PLACEHOLDER.sub(lambda match: values.get(match.group(1), match.group(0)), template)
+    """``knowledge.sentences.fill``: one pass, LLM text inserted as it is, unknown placeholders kept."""
+    return fill(template, values)
 
 
 def _context(
@@ -38,9 +35,10 @@ def _context(
     relation: tuple[str, str, str],
 ) -> dict[str, Any]:
     """The context dict from plain values: ``products`` are (title, external id, category name or None) and
-    ``relation`` is (slug, label, sentence template)."""
+    ``relation`` is (slug, label, statement template for this kind of head). A category shared by both products
+    of a co-buy is listed once."""
     titles = [title or external_id for title, external_id, _ in products]
-    categories = [category for _, _, category in products if category is not None]
+    categories = categories_distinct([category for _, _, category in products if category is not None])
     sentence = behaviour_sentence(
         head_kind=head_kind,
         query=query,
@@ -48,7 +46,6 @@ def _context(
         other_product=titles[1] if len(titles) > 1 else None,
         head_text=head_text,
     )
-    head_name = titles[0] if titles else head_text
     slug, label, template = relation
     return {
         "id": candidate_id,
@@ -59,7 +56,15 @@ def _context(
         "head_text": head_text,
         "relation": {"slug": slug, "label": label},
         "tail": tail,
-        "statement": _fill(template, head=head_name, tail=tail),
+        "statement": statement_render(
+            template=template,
+            head_kind=head_kind,
+            tail=tail,
+            head_text=head_text,
+            query=query,
+            product=titles[0] if titles else None,
+            other_product=titles[1] if len(titles) > 1 else None,
+        ),
         "context": sentence,
     }
 
@@ -75,7 +80,11 @@ def candidate_context(candidate: Any) -> dict[str, Any]:
         tail=candidate.tail,
         query=pair.query.text if pair is not None and pair.query is not None else "",
         products=[(p.title, p.external_id, p.category.name if p.category is not None else None) for p in products],
-        relation=(candidate.relation.slug, candidate.relation.label, candidate.relation.sentence_template),
+        relation=(
+            candidate.relation.slug,
+            candidate.relation.label,
+            relation_statement_template(candidate.relation, candidate.head_kind),
+        ),
     )
 
 
@@ -132,14 +141,21 @@ def context_cache_clear() -> None:
 
 
 def _question_payload(
-    question: Question, context: dict[str, Any], total: int, wordings: dict[int, str]
+    question: Question, context: dict[str, Any], total: int, wordings: Wordings, relation_id: int
 ) -> dict[str, Any]:
-    template = wordings.get(question.pk, question.template)
+    template, help_text = question_wording(
+        wordings, question=question, relation_id=relation_id, head_kind=context["head_kind"]
+    )
     return {
         "slug": question.slug,
         "label": question.label,
-        "text": _fill(template, statement=context["statement"], tail=context["tail"]),
-        "help": question.help_text,
+        "text": _fill(
+            template,
+            statement=context["statement"],
+            tail=context["tail"],
+            behaviour=behaviour_phrase(context["head_kind"]),
+        ),
+        "help": help_text,
         "number": question.order,
         "total": total,
     }
@@ -151,7 +167,7 @@ def step_data(step: Step | None) -> dict[str, Any] | None:
         return None
     context, relation_id = _cached_context(step.assignment.candidate_id, step.context_row)
     questions = active_questions()
-    wordings = question_wordings().get(relation_id, {})
+    wordings = question_wordings()
     settled_yes = step.settled_yes
     if settled_yes is None:
         settled_yes = frozenset(
@@ -163,9 +179,9 @@ def step_data(step: Step | None) -> dict[str, Any] | None:
     return {
         "assignment": step.assignment.pk,
         "lease_expires_at": step.assignment.lease_expires_at,
-        "question": _question_payload(step.question, context, len(questions), wordings),
+        "question": _question_payload(step.question, context, len(questions), wordings, relation_id),
         "candidate": context,
-        "then_if_yes": _question_payload(after[0], context, len(questions), wordings) if after else None,
+        "then_if_yes": _question_payload(after[0], context, len(questions), wordings, relation_id) if after else None,
     }
 
 

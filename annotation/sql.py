@@ -33,7 +33,7 @@ dynamic parts (row and placeholder lists, optional CTEs) through ``str.format`` 
 
 from __future__ import annotations
 
-from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM
+from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM, CANDIDATE_SENTENCE_JOIN, CANDIDATE_STATEMENT_TEMPLATE
 from knowledge.services import candidate_status_update_sql
 
 
@@ -275,8 +275,11 @@ QUEUE_ITEM_SLOT_GIVE_BACK = (
 # The columns a step renders its candidate from (annotation.selectors builds the context from them); the claim
 # reads them in its own statement, and the selectors read them for a candidate they have not cached.
 CONTEXT_SELECT = (
-    "SELECT c.head_kind, c.head_text, c.tail, c.relation_id, r.slug, r.label, r.sentence_template, c.pair_id, "
-    "sq.text, p1.title, p1.external_id, k1.name, p2.id, p2.title, p2.external_id, k2.name " + CANDIDATE_BEHAVIOUR_FROM
+    "SELECT c.head_kind, c.head_text, c.tail, c.relation_id, r.slug, r.label, "
+    + CANDIDATE_STATEMENT_TEMPLATE
+    + ", c.pair_id, sq.text, p1.title, p1.external_id, k1.name, p2.id, p2.title, p2.external_id, k2.name "
+    + CANDIDATE_BEHAVIOUR_FROM
+    + CANDIDATE_SENTENCE_JOIN
 )
 
 # The open queue item to lease: the highest priority with a free slot that the annotator never had. ``{seen}``

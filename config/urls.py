@@ -11,7 +11,7 @@ from core import account_views
 from core.api.schema_view import CachedSchemaView
 from core.login import RateLimitedLoginView, admin_login
 from core.urls import api_urlpatterns as core_api
-from core.views import healthz, healthz_live, healthz_ready
+from core.views import favicon, healthz, healthz_live, healthz_ready
 from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
@@ -38,6 +38,8 @@ urlpatterns = [
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/tokens/", account_views.tokens, name="account-tokens"),
     path("account/tokens/<int:token_id>/revoke/", account_views.token_revoke, name="account-token-revoke"),
+    # browsers ask for /favicon.ico whatever the page links: send them to the SVG rather than log a 404
+    path("favicon.ico", favicon),
     path("admin/login/", admin_login),  # the shared password-guessing limits (core/login.py)
     path("admin/", admin.site.urls),
     path("", include("knowledge.urls")),

@@ -5,7 +5,7 @@ no inline ``<script>``, no ``style=`` attribute, no ``on*`` handler, no ``javasc
 escaped escaping still cannot execute. Every page of ours, the Django admin and the Swagger UI at ``/api/docs/``
 (drf-spectacular's split view: its start-up script is a same-origin file, and ``templates/drf_spectacular/``
 moves its inline style to a static file) live within it; no path is relaxed. A view that sets its own policy
-keeps it (the dashboard's SVG plots: ``default-src 'none'`` with matplotlib's inline styles).
+keeps it. The dashboard's charts are Chart.js drawing on canvases from a same-origin script.
 """
 
 from __future__ import annotations

@@ -17,7 +17,7 @@ from collections.abc import Callable
 from typing import Any
 
 from django.db import connection
-from django.http import HttpRequest, JsonResponse
+from django.http import HttpRequest, HttpResponse, HttpResponsePermanentRedirect, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
@@ -77,3 +77,13 @@ def healthz_ready(request: HttpRequest) -> JsonResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     """The original health check, now the same as readiness (see the module docstring)."""
     return healthz_ready(request)
+
+
+def favicon(request: HttpRequest) -> HttpResponse:
+    """``/favicon.ico``, which browsers ask for whatever a page links: a redirect to the SVG icon (resolved per
+    request, so that the hashed name of the production static storage is used), not a 404 in the log."""
+    from django.templatetags.static import static
+
+    response = HttpResponsePermanentRedirect(static("favicon.svg"))
+    response["Cache-Control"] = "public, max-age=86400"
+    return response

@@ -16,8 +16,13 @@ from urllib.parse import quote
 import orjson
 from django.db import connection
 
-from knowledge.selectors import CANDIDATE_BEHAVIOUR_JOINS, CANDIDATE_RELATION_JOIN
-from knowledge.sentences import behaviour_sentence
+from knowledge.selectors import (
+    CANDIDATE_BEHAVIOUR_JOINS,
+    CANDIDATE_RELATION_JOIN,
+    CANDIDATE_SENTENCE_JOIN,
+    CANDIDATE_STATEMENT_TEMPLATE,
+)
+from knowledge.sentences import behaviour_sentence, statement_render
 
 SLICE = 10_000
 
@@ -340,11 +345,13 @@ def file_sha256(path: Path) -> str:
 
 _LABEL_SQL = (
     "SELECT c.id, q.slug, l.value, c.head_kind, c.head_text, c.tail, r.slug, sq.text, p1.title, p1.external_id, "
-    "p2.title, p2.external_id, c.pair_id "
-    "FROM annotation_consolidatedlabel l JOIN annotation_question q ON q.id = l.question_id "
+    "p2.title, p2.external_id, c.pair_id, "
+    + CANDIDATE_STATEMENT_TEMPLATE
+    + " FROM annotation_consolidatedlabel l JOIN annotation_question q ON q.id = l.question_id "
     "JOIN knowledge_candidate c ON c.id = l.candidate_id "
     + CANDIDATE_RELATION_JOIN
     + CANDIDATE_BEHAVIOUR_JOINS
+    + CANDIDATE_SENTENCE_JOIN
     + "WHERE l.value IS NOT NULL AND q.slug IN ('plausible', 'typical') ORDER BY c.id, q.slug"
 )
 
@@ -365,7 +372,8 @@ def _behaviour(head_kind: str, query: str | None, product: str | None, other: st
 def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progress) -> dict[str, int]:
     """Multi-task instruction-tuning data (COSMO-LM): ``generate`` (behaviour + relation -> an accepted tail) from
     the accepted edges, and ``plausibility`` / ``typicality`` judgements (candidate -> yes/no) from the consolidated
-    labels, negatives included. ``split`` is decided by the head, never mixing one head across train/validation."""
+    labels, negatives included, each with its ``statement`` (the sentence annotators judged).
+    ``split`` is decided by the head, never mixing one head across train/validation."""
     counts = {"edges": 0, "generate": 0, "plausibility": 0, "typicality": 0, "train": 0, "validation": 0}
     where, params = edge_filter_sql(filters)
     with connection.chunked_cursor() as cursor:
@@ -401,7 +409,9 @@ def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progre
         cursor.execute(_LABEL_SQL)
         while rows := cursor.fetchmany(SLICE):
             for row in rows:
-                candidate, slug, value, head_kind, head_text, tail, relation, query, p1, p1_id, p2, p2_id, pair = row
+                candidate, slug, value, head_kind, head_text, tail, relation, query, p1, p1_id, p2, p2_id, pair = row[
+                    :13
+                ]
                 task = "plausibility" if slug == "plausible" else "typicality"
                 head_key = f"pair:{pair}" if pair else f"head:{head_text}"
                 split = split_of(head_key)
@@ -412,6 +422,17 @@ def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progre
                     "the behaviour? Answer yes or no.",
                     "input": f"{statement} Reason ({relation}): {tail}",
                     "output": "yes" if value else "no",
+                    # the candidate as annotators read it (added in issue 20; "input" keeps its old form)
+                    "statement": statement_render(
+                        template=row[13],
+                        head_kind=head_kind,
+                        tail=tail,
+                        head_text=head_text,
+                        query=query,
+                        product=p1 or p1_id,
+                        other_product=p2 or p2_id,
+                        quotes=("'", "'"),
+                    ),
                     "split": split,
                     "candidate": candidate,
                 }

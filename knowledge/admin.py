@@ -16,6 +16,7 @@ from knowledge.models import (
     IngestRun,
     Product,
     Relation,
+    RelationSentence,
     SearchQuery,
 )
 
@@ -57,8 +58,23 @@ class BehaviourPairAdmin(ReadOnlyAdmin):
     show_full_result_count = False
 
 
+class RelationSentenceInline(admin.TabularInline):
+    """The relation's statement per kind of head (see knowledge.sentences for the placeholders)."""
+
+    model = RelationSentence
+    extra = 0
+
+
+@admin.register(RelationSentence)
+class RelationSentenceAdmin(admin.ModelAdmin):
+    list_display = ["relation", "behaviour_kind", "template"]
+    list_filter = ["behaviour_kind", "relation"]
+    search_fields = ["template", "relation__slug"]
+
+
 @admin.register(Relation)
 class RelationAdmin(admin.ModelAdmin):
+    inlines = [RelationSentenceInline]
     ordering = ["slug"]
     list_display = ["slug", "label", "sentence_template", "is_active"]
     list_filter = ["is_active"]

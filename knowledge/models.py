@@ -125,6 +125,46 @@ class Relation(models.Model):
         return self.slug
 
 
+class RelationSentence(models.Model):
+    """How a relation's statement reads for one kind of head; without one, ``Relation.sentence_template`` is used.
+
+    Placeholders (``knowledge.sentences``): {head}, {product}, {other_product}, {query}, and the tail as {tail},
+    {tail_noun}, {tail_bare}, {to_tail} or {for_tail}, whichever reads grammatically after the template's words.
+    """
+
+    class BehaviourKind(models.TextChoices):
+        SEARCH_BUY = "search_buy", "search → buy"
+        CO_BUY = "co_buy", "co-buy"
+        PLAIN = "plain", "plain head text"
+
+    relation = models.ForeignKey(Relation, on_delete=models.CASCADE, related_name="sentences")
+    behaviour_kind = models.CharField(max_length=16, choices=BehaviourKind.choices)
+    template = models.CharField(
+        max_length=300,
+        help_text="e.g. 'Someone who buys {product} together with {other_product} wants {to_tail}.' "
+        "Tail forms: {tail} as generated, {tail_noun}, {tail_bare} (no article), {to_tail}, {for_tail}.",
+    )
+
+    class Meta:
+        ordering = ["relation", "behaviour_kind"]
+        constraints = [
+            models.UniqueConstraint(fields=["relation", "behaviour_kind"], name="unique_relation_sentence"),
+            models.CheckConstraint(
+                name="relation_sentence_has_tail",
+                condition=(
+                    Q(template__contains="{tail}")
+                    | Q(template__contains="{tail_noun}")
+                    | Q(template__contains="{tail_bare}")
+                    | Q(template__contains="{to_tail}")
+                    | Q(template__contains="{for_tail}")
+                ),
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.relation_id}/{self.behaviour_kind}"
+
+
 class Candidate(models.Model):
     """One piece of candidate knowledge: (head, relation, tail), where the head is a behaviour pair or text.
 

@@ -24,6 +24,12 @@ CANDIDATE_BEHAVIOUR_JOINS = (
     "LEFT JOIN knowledge_category k2 ON k2.id = p2.category_id "
 )
 CANDIDATE_BEHAVIOUR_FROM = "FROM knowledge_candidate c " + CANDIDATE_RELATION_JOIN + CANDIDATE_BEHAVIOUR_JOINS
+# A candidate's statement template: its relation's for its kind of head, else the relation's own (after
+# CANDIDATE_RELATION_JOIN; at most one row by the unique (relation, behaviour_kind)).
+CANDIDATE_SENTENCE_JOIN = (
+    "LEFT JOIN knowledge_relationsentence rs ON rs.relation_id = c.relation_id AND rs.behaviour_kind = c.head_kind "
+)
+CANDIDATE_STATEMENT_TEMPLATE = "COALESCE(rs.template, r.sentence_template)"
 
 
 def candidate_list(*, filters: dict[str, Any] | None = None) -> QuerySet[Candidate]:
@@ -161,10 +167,22 @@ def candidate_graph_rows(candidate_ids: list[int]) -> list[tuple[Any, ...]]:
 
 
 def candidates_with_behaviour(candidate_ids: list[int]) -> QuerySet[Candidate]:
-    """Candidates with their relation and behaviour (query, products, categories) loaded."""
-    return Candidate.objects.filter(pk__in=candidate_ids).select_related(
-        "relation", "pair__query", "pair__product__category", "pair__other_product__category"
+    """Candidates with their relation and behaviour (query, products, categories) loaded, and the relations'
+    statement templates (``relation_statement_template``)."""
+    return (
+        Candidate.objects.filter(pk__in=candidate_ids)
+        .select_related("relation", "pair__query", "pair__product__category", "pair__other_product__category")
+        .prefetch_related("relation__sentences")
     )
+
+
+def relation_statement_template(relation: Relation, head_kind: str) -> str:
+    """The relation's statement template for a kind of head, else its ``sentence_template`` (reads
+    ``relation.sentences``, prefetched by ``candidates_with_behaviour``)."""
+    for sentence in relation.sentences.all():
+        if sentence.behaviour_kind == head_kind:
+            return str(sentence.template)
+    return str(relation.sentence_template)
 
 
 def behaviour_pair_ids(

@@ -97,3 +97,59 @@ class EventListApi(APIView):
             limit=filters.validated_data["limit"],
         )
         return Response(EventOutputSerializer(events, many=True).data)
+
+
+class FunnelPointOutputSerializer(serializers.Serializer):
+    status = serializers.CharField(help_text="A candidate status, in pipeline order.")
+    count = serializers.IntegerField()
+
+
+class ThroughputPointOutputSerializer(serializers.Serializer):
+    day = serializers.DateField(help_text="A UTC day; the last 14, oldest first, days without answers included.")
+    answers = serializers.IntegerField()
+
+
+class LearningPointOutputSerializer(serializers.Serializer):
+    labels = serializers.IntegerField(help_text="Labelled candidates the version trained on.")
+    roc_auc = serializers.FloatField(help_text="Held-out ROC AUC.")
+    version = serializers.IntegerField()
+
+
+class LearningCurveOutputSerializer(serializers.Serializer):
+    target = serializers.CharField(help_text="The question the classifier predicts.")
+    points = LearningPointOutputSerializer(many=True)
+
+
+class BatchPointOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.label
+    status = serializers.CharField()
+    precision = serializers.FloatField(help_text="Audit precision (audited Yes / audited).")
+    low = serializers.FloatField(help_text="Lower end of the 95% Wilson interval.")
+    high = serializers.FloatField(help_text="Upper end of the 95% Wilson interval.")
+
+
+class BatchChartOutputSerializer(serializers.Serializer):
+    min_precision = serializers.FloatField(help_text="The bar a batch must clear (PLAUSI_CURATION MIN_PRECISION).")
+    items = BatchPointOutputSerializer(many=True, help_text="The latest audited batches, oldest first.")
+
+
+class DashboardChartsOutputSerializer(serializers.Serializer):
+    funnel = FunnelPointOutputSerializer(many=True)
+    throughput = ThroughputPointOutputSerializer(many=True)
+    learning_curves = LearningCurveOutputSerializer(many=True)
+    batches = BatchChartOutputSerializer()
+
+
+class DashboardChartsApi(APIView):
+    """The data of the dashboard's charts (curators, admins), which the browser draws: the candidate funnel,
+    answers per day, each classifier target's learning curve, and the review batches' precision with 95% Wilson
+    intervals against the bar. Cached for 30 s."""
+
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(operation_id="dashboard_charts_retrieve", responses=DashboardChartsOutputSerializer)
+    def get(self, request: Request) -> Response:
+        from pipeline.dashboard import dashboard_charts
+
+        return Response(DashboardChartsOutputSerializer(dashboard_charts()).data)

@@ -5,6 +5,7 @@ from pipeline import apis, views
 api_urlpatterns = [
     path("pipeline/", apis.PipelineApi.as_view(), name="api-pipeline"),
     path("events/", apis.EventListApi.as_view(), name="api-events"),
+    path("dashboard/charts/", apis.DashboardChartsApi.as_view(), name="api-dashboard-charts"),
 ]
 
 urlpatterns = [

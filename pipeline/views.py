@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
-from django.http import Http404, HttpRequest, HttpResponse
+from django.http import HttpRequest, HttpResponse, HttpResponseGone
 from django.shortcuts import render
 
 from core.api.runs import runs_recent
@@ -26,32 +26,31 @@ def dashboard(request: HttpRequest) -> HttpResponse:
     from classifiers.selectors import active_versions
     from pipeline.dashboard import batch_estimates, funnel
 
+    counts = funnel()
     return render(
         request,
         "pipeline/dashboard.html",
         {
             "pipeline": pipeline_overview(user=request.user),
-            "funnel": funnel(),
+            "funnel": counts,
             "agreement": agreement_report()["questions"],
             "versions": sorted(active_versions().values(), key=lambda v: v.target),
             "batches": batch_estimates()[::-1],
             "runs": runs_recent(request.user, in_flight_only=True, limit=20),
-            "plots": ["funnel", "throughput", "learning-curve", "batches"],
+            "empty": not any(count for _, count in counts),
         },
     )
 
 
 @login_required
 def dashboard_plot(request: HttpRequest, name: str) -> HttpResponse:
+    """Gone since issue 20: the server drew these SVGs with matplotlib inside the request. The charts are drawn in
+    the browser now, from ``GET /api/dashboard/charts/`` (docs/curation.md, "Dashboard")."""
     _require_curator_or_admin(request)
-    from pipeline.dashboard import PLOTS, plot
-
-    if name not in PLOTS:
-        raise Http404("No such plot.")
-    response = HttpResponse(plot(name), content_type="image/svg+xml")
-    response["Content-Security-Policy"] = "default-src 'none'; style-src 'unsafe-inline'"
-    response["Cache-Control"] = "private, max-age=30"
-    return response
+    return HttpResponseGone(
+        "The dashboard's plot images were removed: read the chart data from /api/dashboard/charts/.",
+        content_type="text/plain; charset=utf-8",
+    )
 
 
 @login_required

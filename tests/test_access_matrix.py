@@ -68,6 +68,7 @@ API: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("get", "api-runs", {}, CURATORS),
     ("get", "api-run", {"kind": "training", "run_id": NO_ID}, CURATORS),
     ("get", "api-pipeline", {}, CURATORS),
+    ("get", "api-dashboard-charts", {}, CURATORS),
     ("get", "api-events", {}, ADMINS),
 ]
 PAGES: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [

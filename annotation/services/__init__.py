@@ -31,7 +31,7 @@ from annotation.services.common import GOLD_WANTED, undo_window
 from annotation.services.gold import annotator_is_paused
 from annotation.services.labels import labels_record, queue_priority_lower
 from annotation.services.leases import leases_expire
-from annotation.services.questions import _questions, question_wordings, questions_cache_clear
+from annotation.services.questions import _questions, question_wording, question_wordings, questions_cache_clear
 from annotation.services.queue import queue_fill
 from annotation.services.steps import Step, _walk, assignment_next, assignment_next_with_prefetch
 from annotation.services.undo import answer_undo, assignment_skip
@@ -53,6 +53,7 @@ __all__ = [
     "assignment_skip",
     "labels_record",
     "leases_expire",
+    "question_wording",
     "question_wordings",
     "questions_cache_clear",
     "queue_fill",

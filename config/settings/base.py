@@ -131,6 +131,14 @@ LANGUAGE_CODE = "en-us"
 TIME_ZONE = "UTC"
 USE_I18N = True
 USE_TZ = True
+# Dates and times read ISO-like everywhere ("2026-12-05 21:53"): English's default "Dec. 5, 2026, 9:53 p.m." put
+# two periods at the end of a sentence. config/formats/en holds the same for the English locale, which wins.
+FORMAT_MODULE_PATH = ["config.formats"]
+DATE_FORMAT = "Y-m-d"
+DATETIME_FORMAT = "Y-m-d H:i"
+TIME_FORMAT = "H:i"
+SHORT_DATE_FORMAT = "Y-m-d"
+SHORT_DATETIME_FORMAT = "Y-m-d H:i"
 
 STATIC_URL = "static/"
 STATICFILES_DIRS = [BASE_DIR / "static"]

@@ -9,7 +9,8 @@ from django.urls import reverse
 
 from annotation.models import Answer
 from annotation.services import queue_fill
-from tests.factories import CandidateFactory, ProductFactory, SearchBuyPairFactory
+from knowledge.models import BehaviourPair, Relation
+from tests.factories import CandidateFactory, CategoryFactory, ProductFactory, SearchBuyPairFactory
 
 pytestmark = pytest.mark.django_db
 
@@ -129,7 +130,49 @@ def test_placeholders_inside_llm_text_are_shown_as_they_are_not_filled_in(api_cl
     CandidateFactory(status="pooled", tail="grip {tail} {statement} ice", pair=SearchBuyPairFactory(product=product))
     queue_fill()
     step = api_client_for("annotator").get(reverse("api-annotation-next")).json()["step"]
-    statement = "Ankle boot {tail} is used for grip {tail} {statement} ice"
+    statement = "Ankle boot {tail} is used for gripping {tail} {statement} ice."
     assert step["candidate"]["statement"] == statement
     assert step["question"]["text"] == f"Is “{statement}” a complete, understandable statement?"
     assert statement in step["then_if_yes"]["text"]
+
+
+def test_a_co_buy_is_asked_about_two_products_bought_together_with_its_category_once(api_client_for: Any) -> None:
+    camping = CategoryFactory(name="Outdoors & Camping")
+    pair = BehaviourPair.objects.create(
+        kind="co_buy",
+        key="co" + "0" * 30,
+        product=ProductFactory(title="Trailblazer Tent", category=camping),
+        other_product=ProductFactory(title="Summit Sleeping Bag", category=camping),
+    )
+    CandidateFactory(
+        status="pooled",
+        head_kind="co_buy",
+        pair=pair,
+        relation=Relation.objects.get(slug="x_want"),
+        tail="go camping for the first time",
+    )
+    queue_fill()
+    step = api_client_for("annotator").get(reverse("api-annotation-next")).json()["step"]
+    candidate = step["candidate"]
+    assert candidate["categories"] == ["Outdoors & Camping"]
+    assert candidate["statement"] == (
+        "Someone who buys Trailblazer Tent together with Summit Sleeping Bag wants to go camping for the first time."
+    )
+    assert step["question"]["slug"] == "complete"
+    assert step["then_if_yes"]["text"] == f"Is “{candidate['statement']}” about these two products bought together?"
+    assert "search" not in step["then_if_yes"]["text"] + step["then_if_yes"]["help"]
+
+
+@pytest.mark.parametrize("kind", ["search_buy", "co_buy", "plain"])
+def test_every_seeded_question_reads_for_every_kind_of_behaviour(kind: str) -> None:
+    from annotation.models import Question
+    from annotation.services import question_wording, question_wordings
+
+    relation = Relation.objects.get(slug="used_for_function")
+    for question in Question.objects.all():
+        template, help_text = question_wording(
+            question_wordings(), question=question, relation_id=relation.pk, head_kind=kind
+        )
+        assert "{statement}" in template and help_text
+        if kind != "search_buy":
+            assert "search" not in (template + help_text).lower(), (question.slug, template, help_text)

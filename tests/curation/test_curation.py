@@ -203,7 +203,7 @@ def test_pages_escape_llm_text_and_check_roles(scored_pool: Any, client: Any) ->
     assert client.get(reverse("exports")).status_code == 403  # exports are for admins
 
 
-def test_the_dashboard_shows_the_funnel_runs_and_plots_to_curators(scored_pool: Any, client: Any) -> None:
+def test_the_dashboard_shows_the_funnel_runs_and_charts_to_curators(scored_pool: Any, client: Any) -> None:
     from classifiers.models import TrainingRun
 
     scored_pool(3)
@@ -211,6 +211,7 @@ def test_the_dashboard_shows_the_funnel_runs_and_plots_to_curators(scored_pool: 
     TrainingRun.objects.create(target="typical", kind="tfidf_lr", status="running", progress_total=10, progress_done=4)
     client.force_login(UserFactory(role="annotator"))
     assert client.get(reverse("dashboard")).status_code == 403
+    assert client.get(reverse("api-dashboard-charts")).status_code == 403
     assert client.get(reverse("dashboard-plot", args=["funnel"])).status_code == 403
     client.force_login(UserFactory(role="curator"))
     page = client.get(reverse("dashboard"))
@@ -218,8 +219,10 @@ def test_the_dashboard_shows_the_funnel_runs_and_plots_to_curators(scored_pool: 
     funnel = dict(page.context["funnel"])
     assert funnel["scored"] == 3 and funnel["accepted"] == 0
     assert b"training #" in page.content and f"#{batch.pk} capable_of".encode() in page.content
-    for name in ("funnel", "throughput", "learning-curve", "batches"):
-        response = client.get(reverse("dashboard-plot", args=[name]))
-        assert response.status_code == 200 and response["Content-Type"] == "image/svg+xml"
-        assert b"<svg" in response.content
-    assert client.get("/dashboard/plots/nope.svg").status_code == 404
+    html = page.content.decode()
+    for canvas in ("chart-funnel", "chart-throughput", "chart-learning", "chart-batches"):
+        assert f'<canvas id="{canvas}"' in html
+    assert "vendor/chartjs/chart.umd.min.js" in html and "<img" not in html and "No candidates yet" not in html
+    # the old server-drawn plot images are gone (docs/curation.md), not drawn in the request any more
+    for name in ("funnel", "throughput", "learning-curve", "batches", "nope"):
+        assert client.get(reverse("dashboard-plot", args=[name])).status_code == 410

@@ -1,0 +1,48 @@
+"""A curator opens the dashboard: Chart.js draws every chart in the browser, under the CSP."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.factories import UserFactory
+
+pytestmark = [pytest.mark.e2e, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
+
+CHARTS = ("chart-funnel", "chart-throughput", "chart-learning", "chart-batches")
+
+
+def test_the_dashboard_draws_its_charts_full_width_without_csp_violations(
+    page: Page, sign_in: Any, scored_pool: Any, csp_violations: Any, screenshot: Any
+) -> None:
+    from django.core.cache import cache
+
+    from curation import services
+    from curation.models import ReviewBatch
+
+    cache.clear()
+    scored_pool(6)
+    (batch,) = services.review_batches_create(seed=6)
+    ReviewBatch.objects.filter(pk=batch.pk).update(audit_yes=18, audit_no=2)
+    sign_in(UserFactory(role="curator"))
+    page.set_viewport_size({"width": 1280, "height": 900})
+    page.goto("/dashboard/")
+    expect(page.locator("#charts")).to_have_attribute("data-drawn", "true")
+    for canvas in CHARTS:
+        drawn = page.evaluate(
+            "(id) => { const chart = Chart.getChart(document.getElementById(id));"
+            " return chart ? {type: chart.config.type, datasets: chart.data.datasets.length,"
+            " width: chart.width} : null; }",
+            canvas,
+        )
+        assert drawn is not None, canvas
+        assert drawn["width"] > 900, (canvas, drawn)  # one chart per row, full width at 1280 px
+    funnel = page.evaluate("Chart.getChart(document.getElementById('chart-funnel')).data.datasets[0].data")
+    assert sum(funnel) == 6
+    batches = page.evaluate("Chart.getChart(document.getElementById('chart-batches')).data.datasets[0].data")
+    assert batches[0]["y"] == pytest.approx(0.9)
+    expect(page.locator("#chart-learning-empty")).to_be_visible()  # no classifier trained in this test
+    expect(page.locator("#chart-batches-empty")).to_be_hidden()
+    screenshot(page, "dashboard")
