@@ -10,6 +10,7 @@ from django.db.models import Count, F, Sum
 from django.db.models.functions import Coalesce
 
 from annotation.selectors import candidate_context
+from core.cache import cache_get, cache_set
 from curation.formation import batches_plan
 from curation.maths import histogram
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
@@ -101,6 +102,21 @@ def curation_queue() -> dict[str, Any]:
         "target_size": target_size,
         "half_width": float(conf["AUDIT_HALF_WIDTH"]),
     }
+
+
+QUEUE_CACHE_SECONDS = 30
+
+
+def curation_queue_cached() -> dict[str, Any]:
+    """``curation_queue`` cached for half a minute per state of the curation log (a batch made, an answer or a
+    decision shows at once; newly scored candidates within 30 s): the pool's count is not for every request."""
+    latest = CurationEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    key = f"curation:queue:{latest}"
+    found = cache_get(key)
+    if found is None:
+        found = curation_queue()
+        cache_set(key, found, QUEUE_CACHE_SECONDS)
+    return dict(found)
 
 
 def graph_summary() -> dict[str, Any]:
