@@ -200,7 +200,7 @@ def batches_plan(
                     batches.append(PlannedBatch())
         batches = [batch for batch in batches if batch.strata]
         if len(batches) > 1 and batches[-1].size < target_size / 2 and batches[-2].size + batches[-1].size <= max_size:
-            batches[-2].strata.extend(batches.pop().strata)
+            _join(batches[-2], batches.pop())
         planned.extend(batches)
     for batch in planned:
         total = audit_sample_size(batch.size, half_width)
@@ -209,6 +209,17 @@ def batches_plan(
         ):
             stratum.audit_size = audit
     return planned
+
+
+def _join(batch: PlannedBatch, last: PlannedBatch) -> None:
+    """Append ``last``'s strata to ``batch``; a stratum split at the cut between them becomes one again."""
+    strata = list(last.strata)
+    tail, head = batch.strata[-1].parts[-1], strata[0].parts[0]
+    if tail.key == head.key and tail.stop == head.start:
+        joined = [*batch.strata[-1].parts[:-1], Part(tail.key, tail.start, head.stop), *strata[0].parts[1:]]
+        batch.strata[-1] = PlannedStratum(joined)
+        strata = strata[1:]
+    batch.strata.extend(strata)
 
 
 def legacy_batches_plan(sizes: Mapping[StratumKey, int], *, max_size: int, half_width: float) -> list[PlannedBatch]:
