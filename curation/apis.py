@@ -34,21 +34,48 @@ from curation.services import (
 )
 
 
+class StratumEstimateSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    label = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.label
+    category_count = serializers.IntegerField(help_text="More than 1: small categories of the relation merged.")
+    score_low = serializers.FloatField()
+    score_high = serializers.FloatField()
+    size = serializers.IntegerField()
+    audit_size = serializers.IntegerField()
+    audit_yes = serializers.IntegerField()
+    audit_no = serializers.IntegerField()
+    precision = serializers.FloatField(allow_null=True)
+    wilson_low = serializers.FloatField()
+    wilson_high = serializers.FloatField()
+    flagged = serializers.BooleanField(help_text="The stratum's precision is under the bar.")
+    excluded = serializers.BooleanField(help_text="Excluded when the batch was approved (its candidates went back).")
+
+
 class EstimateSerializer(serializers.Serializer):
+    """The stratified estimate of the batch's precision (of its kept strata once approved with exclusions)."""
+
     audited = serializers.IntegerField()
     audit_size = serializers.IntegerField()
     precision = serializers.FloatField(allow_null=True)
     wilson_low = serializers.FloatField()
     wilson_high = serializers.FloatField()
+    effective_n = serializers.FloatField(
+        allow_null=True, help_text="Kish's effective sample size of the interval; null: the whole batch audited."
+    )
     complete = serializers.BooleanField()
     min_precision = serializers.FloatField()
+    strata = StratumEstimateSerializer(many=True, help_text="Each stratum's audit result.")
 
 
 class BatchOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     status = serializers.CharField()
-    relation = serializers.CharField(source="relation.slug")
-    category = serializers.CharField(source="category.name", allow_null=True, default=None)
+    relation = serializers.CharField(
+        source="relation.slug", allow_null=True, default=None, help_text="Null: a batch formed across relations."
+    )
+    category = serializers.CharField(
+        source="category.name", allow_null=True, default=None, help_text="Null: several categories, or none."
+    )
     score_low = serializers.FloatField()
     score_high = serializers.FloatField()
     size = serializers.IntegerField()
@@ -68,6 +95,7 @@ class AuditItemOutputSerializer(serializers.Serializer):
     candidate = CandidateContextSerializer()
     score = serializers.FloatField()
     value = serializers.BooleanField(allow_null=True, help_text="The curator's answer; null while unanswered.")
+    stratum = serializers.IntegerField()
 
 
 class ScoredContextOutputSerializer(CandidateContextSerializer):
@@ -79,8 +107,20 @@ class BatchDetailOutputSerializer(serializers.Serializer):
     estimate = EstimateSerializer()
     histogram = serializers.ListField(child=serializers.IntegerField(), help_text="Counts in ten score bins.")
     audit = AuditItemOutputSerializer(many=True)
-    best = ScoredContextOutputSerializer(many=True)
-    worst = ScoredContextOutputSerializer(many=True)
+    best = ScoredContextOutputSerializer(many=True, help_text="The highest-scored; every candidate of a small batch.")
+    worst = ScoredContextOutputSerializer(many=True, help_text="The lowest-scored (none repeated from best).")
+
+
+class QueueOutputSerializer(serializers.Serializer):
+    unbatched = serializers.IntegerField(help_text="Scored candidates in no open batch.")
+    open_batches = serializers.IntegerField(help_text="Batches being audited.")
+    open_candidates = serializers.IntegerField(help_text="Candidates in the open batches.")
+    audit_left_open = serializers.IntegerField(help_text="Audit answers the open batches still need.")
+    batches_needed = serializers.IntegerField(help_text="Batches the unbatched candidates will make.")
+    audit_needed_unbatched = serializers.IntegerField(help_text="Audit answers those batches will need.")
+    audit_left_total = serializers.IntegerField(help_text="Audit answers between the curators and an empty queue.")
+    target_size = serializers.IntegerField()
+    half_width = serializers.FloatField()
 
 
 class CandidateDecisionOutputSerializer(serializers.Serializer):
@@ -158,17 +198,38 @@ class BatchListApi(GenericAPIView):
         page = self.paginate_queryset(selectors.batch_list(status=filters.validated_data.get("status")))
         return self.get_paginated_response(BatchOutputSerializer(page, many=True).data)
 
+    class CreateInputSerializer(serializers.Serializer):
+        across_relations = serializers.BooleanField(
+            required=False, default=False, help_text="Let a batch hold several relations (off: one relation each)."
+        )
+        target_size = serializers.IntegerField(
+            required=False, min_value=1, max_value=1_000_000, help_text="Default: BATCH_TARGET_SIZE."
+        )
+
     @extend_schema(
         operation_id="curation_batches_create",
-        request=None,
+        request=CreateInputSerializer,
         responses={
             201: BatchOutputSerializer(many=True),
             409: error("Every target needs an active classifier before candidates can be batched."),
         },
     )
     def post(self, request: Request) -> Response:
-        batches = review_batches_create(actor=request.user)
+        data = self.CreateInputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        batches = review_batches_create(actor=request.user, **data.validated_data)
         return Response(BatchOutputSerializer(batches, many=True).data, status=status.HTTP_201_CREATED)
+
+
+class QueueApi(APIView):
+    """How many candidates and audit answers stand between the curators and an empty queue."""
+
+    throttle_classes = [ReportThrottle]
+    permission_classes = [IsCuratorOrAdmin]
+
+    @extend_schema(operation_id="curation_queue", responses=QueueOutputSerializer)
+    def get(self, request: Request) -> Response:
+        return Response(QueueOutputSerializer(selectors.curation_queue_cached()).data)
 
 
 class BatchDetailApi(APIView):
@@ -208,19 +269,28 @@ class AuditAnswerApi(APIView):
 
 class BatchDecisionApi(APIView):
     """Approve (every candidate becomes accepted knowledge, audited No's are rejected) or reject a fully audited
-    batch. Approving under the precision bar needs ``override_reason``."""
+    batch. An approval may leave out strata (``exclude_strata``): their candidates go back to the pool like a
+    rejected batch's. Approving under the precision bar (of the kept strata) needs ``override_reason``."""
 
     permission_classes = [IsCuratorOrAdmin]
 
     class DecisionInputSerializer(serializers.Serializer):
         approve = serializers.BooleanField()
         override_reason = serializers.CharField(required=False, allow_blank=True, max_length=2000, default="")
+        exclude_strata = serializers.ListField(
+            child=serializers.IntegerField(min_value=1),
+            required=False,
+            default=list,
+            max_length=1000,
+            help_text="Ids of this batch's strata to leave out of an approval (see the batch's estimate.strata).",
+        )
 
     @extend_schema(
         operation_id="curation_batch_decide",
         request=DecisionInputSerializer,
         responses={
             200: BatchOutputSerializer,
+            400: error("Excluded strata that are not this batch's, all of them, or with a rejection."),
             409: error("Decided already, audit not complete, or under the bar without an override reason."),
         },
     )

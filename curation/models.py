@@ -5,14 +5,17 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Now
 
 from core.runs import Run
 
 
 class ReviewBatch(models.Model):
-    """Scored candidates of one relation and category within one score band, with a random audit sample."""
+    """Scored candidates, in one or more strata (``BatchStratum``), with a random audit sample drawn per stratum.
+
+    ``relation`` is null only for a batch formed across relations (an explicit option); ``category`` is set when
+    every stratum has that one category. ``audit_yes``/``audit_no`` are the sums over the strata."""
 
     class Status(models.TextChoices):
         AUDITING = "auditing"
@@ -20,7 +23,9 @@ class ReviewBatch(models.Model):
         REJECTED = "rejected"
 
     status = models.CharField(max_length=10, choices=Status.choices, default=Status.AUDITING)
-    relation = models.ForeignKey("knowledge.Relation", on_delete=models.PROTECT, related_name="+")
+    relation = models.ForeignKey(
+        "knowledge.Relation", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
     category = models.ForeignKey(
         "knowledge.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
@@ -51,8 +56,49 @@ class ReviewBatch(models.Model):
         return self.audit_yes + self.audit_no
 
 
+class BatchStratum(models.Model):
+    """A stratum of a review batch: candidates of one relation and one category (or several small categories of
+    that relation, ``category_count`` > 1) within a range of score bands. Its audit sample is its own, so a bad
+    stratum shows in the batch's breakdown and can be excluded when the rest is approved."""
+
+    batch = models.ForeignKey(ReviewBatch, on_delete=models.CASCADE, related_name="strata")
+    relation = models.ForeignKey("knowledge.Relation", on_delete=models.PROTECT, related_name="+")
+    category = models.ForeignKey(
+        "knowledge.Category", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    category_count = models.PositiveIntegerField(
+        default=1, help_text="How many categories the stratum holds (more than 1: small categories merged)."
+    )
+    label = models.CharField(max_length=300, help_text="What the stratum holds, for people (relation, category).")
+    score_low = models.FloatField()
+    score_high = models.FloatField()
+    size = models.PositiveIntegerField(default=0)
+    audit_size = models.PositiveIntegerField(default=0)
+    audit_yes = models.PositiveIntegerField(default=0)
+    audit_no = models.PositiveIntegerField(default=0)
+    excluded = models.BooleanField(
+        default=False, help_text="Dropped by the curator when the batch was approved: its candidates went back."
+    )
+
+    class Meta:
+        ordering = ["batch", "id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(audit_yes__lte=F("audit_size") - F("audit_no")), name="stratum_answers_within_sample"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"stratum #{self.pk} of batch {self.batch_id} ({self.label})"
+
+    @property
+    def audited(self) -> int:
+        return self.audit_yes + self.audit_no
+
+
 class BatchMember(models.Model):
     batch = models.ForeignKey(ReviewBatch, on_delete=models.CASCADE, related_name="members")
+    stratum = models.ForeignKey(BatchStratum, on_delete=models.CASCADE, related_name="members")
     candidate = models.ForeignKey("knowledge.Candidate", on_delete=models.CASCADE, related_name="batch_memberships")
     score = models.FloatField(help_text="The lowest of the candidate's active target scores.")
     in_audit = models.BooleanField(default=False)
@@ -70,7 +116,10 @@ class BatchMember(models.Model):
                 fields=["candidate"], condition=Q(is_open=True), name="one_open_batch_per_candidate"
             ),
         ]
-        indexes = [models.Index(fields=["batch", "in_audit"], name="member_audit")]
+        indexes = [
+            models.Index(fields=["batch", "in_audit"], name="member_audit"),
+            models.Index(fields=["stratum", "in_audit"], name="member_stratum_audit"),
+        ]
 
     def __str__(self) -> str:
         return f"#{self.candidate_id} in batch {self.batch_id}"

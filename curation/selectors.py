@@ -4,18 +4,24 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.db import connection
-from django.db.models import Count
+from django.db.models import Count, F, Sum
+from django.db.models.functions import Coalesce
 
 from annotation.selectors import candidate_context
-from curation.maths import histogram, wilson_interval
+from core.cache import cache_get, cache_set
+from curation.formation import batches_plan
+from curation.maths import histogram
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
+from curation.pool import unbatched_strata
 from curation.services import batch_estimate
 from knowledge.selectors import candidates_with_behaviour, category_list, relation_list
 
 
 def batch_list(*, status: str | None = None) -> Any:
-    batches = ReviewBatch.objects.select_related("relation", "category")
+    """Batches, newest first, with their strata (``batch_estimate`` reads them)."""
+    batches = ReviewBatch.objects.select_related("relation", "category").prefetch_related("strata")
     return batches.filter(status=status) if status else batches
 
 
@@ -25,28 +31,92 @@ def _contexts(candidate_ids: list[int]) -> dict[int, dict[str, Any]]:
 
 
 def batch_detail(batch: ReviewBatch, *, examples: int = 5) -> dict[str, Any]:
-    """The batch, its estimate, a score histogram, the audit sample with each candidate's context and answer,
-    and the best- and worst-scored examples. LLM text comes back as data; pages escape it."""
-    members = list(BatchMember.objects.filter(batch=batch).order_by("-score", "candidate_id"))
-    audit = [m for m in members if m.in_audit]
-    shown = [m.candidate_id for m in audit] + [m.candidate_id for m in members[:examples] + members[-examples:]]
-    contexts = _contexts(shown)
+    """The batch, its estimate with the per-stratum breakdown, a score histogram, the audit sample with each
+    candidate's context, stratum and answer, and examples by score: the ``examples`` highest and lowest, disjoint;
+    when the batch has no more than twice that many candidates, all of them in ``best`` and ``worst`` empty (one
+    list, so the same candidates are never shown twice). LLM text comes back as data; pages escape it."""
+    members = BatchMember.objects.filter(batch=batch)
+    audit = list(members.filter(in_audit=True).order_by("stratum_id", "-score", "candidate_id"))
+    scores = list(members.values_list("score", flat=True))
+    ordered = members.order_by("-score", "candidate_id").values_list("candidate_id", "score")
+    if len(scores) <= 2 * examples:
+        best, worst = list(ordered), []
+    else:
+        best = list(ordered[:examples])
+        worst = list(members.order_by("score", "-candidate_id").values_list("candidate_id", "score")[:examples])[::-1]
+    contexts = _contexts([m.candidate_id for m in audit] + [cid for cid, _score in best + worst])
+    estimate = batch_estimate(batch)
+    labels = {row["id"]: row["label"] for row in estimate["strata"]}
     return {
         "batch": batch,
-        "estimate": batch_estimate(batch),
-        "histogram": histogram([m.score for m in members], bins=10),
+        "estimate": estimate,
+        "strata": estimate["strata"],
+        "histogram": histogram(scores, bins=10),
         "audit": [
-            {"candidate": contexts[m.candidate_id], "score": m.score, "value": m.audit_value}
+            {
+                "candidate": contexts[m.candidate_id],
+                "score": m.score,
+                "value": m.audit_value,
+                "stratum": m.stratum_id,
+                "stratum_label": labels.get(m.stratum_id, ""),
+            }
             for m in audit
             if m.candidate_id in contexts
         ],
-        "best": [
-            contexts[m.candidate_id] | {"score": m.score} for m in members[:examples] if m.candidate_id in contexts
-        ],
-        "worst": [
-            contexts[m.candidate_id] | {"score": m.score} for m in members[-examples:] if m.candidate_id in contexts
-        ],
+        "best": [contexts[cid] | {"score": score} for cid, score in best if cid in contexts],
+        "worst": [contexts[cid] | {"score": score} for cid, score in worst if cid in contexts],
     }
+
+
+def curation_queue() -> dict[str, Any]:
+    """What stands between the curators and an empty queue: the scored candidates in no open batch, the open
+    batches and the audit answers they still need, and the audit answers (and batches) the unbatched candidates
+    will need when batched at the target size, planned by ``curation.formation.batches_plan`` on the pool's
+    stratum counts (one ``GROUP BY`` in the database). Pages cache it briefly (``curation.views``)."""
+    targets = list(settings.PLAUSI_CLASSIFIERS["TARGETS"])
+    conf = settings.PLAUSI_CURATION
+    sizes = unbatched_strata(targets=targets, bands=list(conf["SCORE_BANDS"]))
+    target_size = min(int(conf["BATCH_TARGET_SIZE"]), int(conf["BATCH_MAX_SIZE"]))
+    plan = batches_plan(
+        sizes,
+        target_size=target_size,
+        max_size=int(conf["BATCH_MAX_SIZE"]),
+        half_width=float(conf["AUDIT_HALF_WIDTH"]),
+        min_stratum_size=int(conf["STRATUM_MIN_SIZE"]),
+        min_audit=int(conf["STRATUM_MIN_AUDIT"]),
+    )
+    open_batches = ReviewBatch.objects.filter(status=ReviewBatch.Status.AUDITING).aggregate(
+        batches=Count("id"),
+        candidates=Coalesce(Sum("size"), 0),
+        left=Coalesce(Sum(F("audit_size") - F("audit_yes") - F("audit_no")), 0),
+    )
+    needed = sum(batch.audit_size for batch in plan)
+    return {
+        "unbatched": sum(sizes.values()),
+        "open_batches": open_batches["batches"],
+        "open_candidates": open_batches["candidates"],
+        "audit_left_open": open_batches["left"],
+        "batches_needed": len(plan),
+        "audit_needed_unbatched": needed,
+        "audit_left_total": open_batches["left"] + needed,
+        "target_size": target_size,
+        "half_width": float(conf["AUDIT_HALF_WIDTH"]),
+    }
+
+
+QUEUE_CACHE_SECONDS = 30
+
+
+def curation_queue_cached() -> dict[str, Any]:
+    """``curation_queue`` cached for half a minute per state of the curation log (a batch made, an answer or a
+    decision shows at once; newly scored candidates within 30 s): the pool's count is not for every request."""
+    latest = CurationEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    key = f"curation:queue:{latest}"
+    found = cache_get(key)
+    if found is None:
+        found = curation_queue()
+        cache_set(key, found, QUEUE_CACHE_SECONDS)
+    return dict(found)
 
 
 def graph_summary() -> dict[str, Any]:
@@ -133,17 +203,17 @@ def batch_counts() -> dict[str, int]:
 def batch_estimates(*, limit: int = 20) -> list[dict[str, Any]]:
     """The latest batches, oldest first, with their audit precision and 95% Wilson interval (the dashboard)."""
     rows = []
-    for batch in ReviewBatch.objects.select_related("relation").order_by("-created_at", "-id")[:limit]:
-        audited = batch.audit_yes + batch.audit_no
-        low, high = wilson_interval(batch.audit_yes, audited)
+    latest = ReviewBatch.objects.select_related("relation").prefetch_related("strata")
+    for batch in latest.order_by("-created_at", "-id")[:limit]:
+        estimate = batch_estimate(batch)
         rows.append(
             {
                 "id": batch.pk,
-                "label": f"#{batch.pk} {batch.relation.slug}",
+                "label": f"#{batch.pk} {batch.relation.slug if batch.relation else 'several relations'}",
                 "status": batch.status,
-                "precision": batch.audit_yes / audited if audited else None,
-                "low": low,
-                "high": high,
+                "precision": estimate["precision"],
+                "low": estimate["wilson_low"],
+                "high": estimate["wilson_high"],
             }
         )
     return rows[::-1]

@@ -12,6 +12,7 @@ api_urlpatterns = [
         apis.CandidateDecisionApi.as_view(),
         name="api-candidate-decision",
     ),
+    path("curation/queue", apis.QueueApi.as_view(), name="api-curation-queue"),
     path("curation/events", apis.CurationEventsApi.as_view(), name="api-curation-events"),
     path("graph/summary", apis.GraphSummaryApi.as_view(), name="api-graph-summary"),
     path("graph/nodes/<int:node_id>", apis.GraphNodeApi.as_view(), name="api-graph-node"),

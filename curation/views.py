@@ -16,7 +16,7 @@ from core.roles import Role, user_has_role
 from curation import selectors
 from curation.apis import ExportCreateInputSerializer, export_filters_of
 from curation.models import ExportRun
-from curation.services import export_run_create, review_batches_create
+from curation.services import batch_estimate, export_run_create, review_batches_create
 
 
 def _require(request: HttpRequest, *roles: Role) -> None:
@@ -28,10 +28,8 @@ def _require(request: HttpRequest, *roles: Role) -> None:
 def batches(request: HttpRequest) -> HttpResponse:
     _require(request, Role.CURATOR, Role.ADMIN)
     listed = list(selectors.batch_list()[:100])
-    from curation.services import batch_estimate
-
     rows = [(batch, batch_estimate(batch)) for batch in listed]
-    return render(request, "curation/batches.html", {"rows": rows})
+    return render(request, "curation/batches.html", {"rows": rows, "queue": selectors.curation_queue_cached()})
 
 
 @login_required
@@ -39,8 +37,12 @@ def batches(request: HttpRequest) -> HttpResponse:
 def batches_create(request: HttpRequest) -> HttpResponse:
     _require(request, Role.CURATOR, Role.ADMIN)
     try:
-        created = review_batches_create(actor=request.user)
-        messages.success(request, f"{len(created)} new batch(es).")
+        across = request.POST.get("across_relations") == "on"
+        created = review_batches_create(actor=request.user, across_relations=across)
+        if created:
+            messages.success(request, f"{len(created)} new batch(es).")
+        else:
+            messages.info(request, "No new batch: every scored candidate is in an open batch already.")
     except ApplicationError as exc:
         messages.error(request, str(exc))
     return redirect("curation-batches")

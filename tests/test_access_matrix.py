@@ -56,6 +56,7 @@ API: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("post", "api-batch-decision", {"batch_id": NO_ID}, CURATORS),
     ("post", "api-candidate-decision", {"candidate_id": NO_ID}, CURATORS),
     ("get", "api-curation-events", {}, CURATORS),
+    ("get", "api-curation-queue", {}, CURATORS),
     ("get", "api-graph-summary", {}, CURATORS),
     ("get", "api-graph-node", {"node_id": NO_ID}, CURATORS),
     ("get", "api-exports", {}, ADMINS),

@@ -311,9 +311,15 @@ PLAUSI_CLASSIFIERS = {
 
 # --- Curation and export (docs/curation.md) ------------------------------------------------------------------
 PLAUSI_CURATION = {
-    "BATCH_MAX_SIZE": env.int("CURATION_BATCH_MAX_SIZE", default=2_000),
+    # Batch formation (docs/curation.md, "Review batches"): strata merged into batches of about the target size
+    # (a few a day per curator), never over the maximum; strata under STRATUM_MIN_SIZE merge with a neighbouring
+    # score band, then with other small categories; each stratum gets at least STRATUM_MIN_AUDIT audit answers.
+    "BATCH_TARGET_SIZE": env.int("CURATION_BATCH_TARGET_SIZE", default=5_000),
+    "BATCH_MAX_SIZE": env.int("CURATION_BATCH_MAX_SIZE", default=7_500),
+    "STRATUM_MIN_SIZE": env.int("CURATION_STRATUM_MIN_SIZE", default=200),
+    "STRATUM_MIN_AUDIT": env.int("CURATION_STRATUM_MIN_AUDIT", default=20),
     "SCORE_BANDS": [0.0, 0.8, 0.9, 0.95, 1.0],  # a batch holds one band of the lowest target score
-    "AUDIT_HALF_WIDTH": env.float("CURATION_AUDIT_HALF_WIDTH", default=0.05),  # of the 95% interval on precision
+    "AUDIT_HALF_WIDTH": env.float("CURATION_AUDIT_HALF_WIDTH", default=0.05),  # target of a batch's 95% interval
     "MIN_PRECISION": env.float("CURATION_MIN_PRECISION", default=0.85),  # below it, approving needs a reason
     "REJECTED_PRIORITY_PENALTY": 5.0,  # a rejected batch's candidates go back to the queue this much lower
     "RDF_BASE": env.str("CURATION_RDF_BASE", default="urn:plausi:"),  # IRIs: <base>node/<id>, <base>relation/<slug>

@@ -1,15 +1,24 @@
 """Curation writes: review batches with audit samples, audit answers (which become training labels), batch and
 single-candidate decisions with provenance and an audit log, the knowledge graph's nodes and edges.
 
-Batches hold ``scored`` candidates (classifier-accepted, no human label) of one relation and category within
-one band of their lowest target score, at most ``BATCH_MAX_SIZE``; each gets a random audit sample sized so the
-95% interval on the batch's precision has ``AUDIT_HALF_WIDTH`` on each side. Curators answer the sample, read
-the estimate with its Wilson interval and approve (every candidate becomes an accepted edge, except audited
-No's, which are rejected) or reject (the candidates go back to the pool at a lower annotation priority).
-Approving a batch whose estimate is under ``MIN_PRECISION`` needs an override reason, which is logged.
+Batches hold ``scored`` candidates (classifier-accepted, no human label) in strata of one relation and category
+(or several small ones) within a range of bands of their lowest target score, merged up to about
+``BATCH_TARGET_SIZE`` (``curation.formation``; one relation per batch unless asked). Each gets a random audit
+sample sized so the 95% interval on the batch's precision has ``AUDIT_HALF_WIDTH`` on each side, shared among its
+strata in proportion with a minimum each. Curators answer the sample, read the stratified estimate with its
+interval and each stratum's, and approve (every candidate becomes an accepted edge, except audited No's, which
+are rejected), approve without the strata that failed (theirs go back like a rejection), or reject (the
+candidates go back to the pool at a lower annotation priority). Approving when the estimate (of the kept strata)
+is under ``MIN_PRECISION`` needs an override reason, which is logged.
 """
 
-from curation.services.batches import audit_answer, batch_decide, batch_estimate, review_batches_create
+from curation.services.batches import (
+    audit_answer,
+    batch_decide,
+    batch_estimate,
+    review_batches_create,
+    strata_estimates,
+)
 from curation.services.common import AUDIT_QUESTIONS, CURATABLE
 from curation.services.exports import (
     EXPORT_SUFFIX,
@@ -35,4 +44,5 @@ __all__ = [
     "export_run_create",
     "export_run_execute",
     "review_batches_create",
+    "strata_estimates",
 ]

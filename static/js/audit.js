@@ -1,5 +1,6 @@
 // The batch audit table: keyboard first (J/K or arrows move, Y/N answer), answers posted to the audit API, the
-// estimate updated from its response. Every text is written with textContent: candidate text is untrusted.
+// estimate and the strata's breakdown updated from its response; the decision sends the strata ticked to leave
+// out. Every text is written with textContent: candidate and category text is untrusted.
 (function () {
   "use strict";
   const section = document.getElementById("batch");
@@ -33,6 +34,26 @@
     document.getElementById("wilson").textContent =
       `${estimate.wilson_low.toFixed(3)}–${estimate.wilson_high.toFixed(3)}`;
     document.getElementById("audited").textContent = String(estimate.audited);
+    (estimate.strata || []).forEach(showStratum);
+  }
+
+  function showStratum(stratum) {
+    const row = document.querySelector(`#strata tr[data-stratum="${Number(stratum.id)}"]`);
+    if (!row) return;
+    const cell = (name) => row.querySelector(`[data-field="${name}"]`);
+    cell("audited").textContent = `${stratum.audited} / ${stratum.audit_size}`;
+    cell("audit_yes").textContent = String(stratum.audit_yes);
+    cell("audit_no").textContent = String(stratum.audit_no);
+    cell("precision").textContent = stratum.precision === null ? "—"
+      : `${stratum.precision.toFixed(3)} (${stratum.wilson_low.toFixed(3)}–${stratum.wilson_high.toFixed(3)})`;
+    cell("flag").textContent = stratum.excluded ? "excluded" : (stratum.flagged ? "below the bar" : "ok");
+    row.classList.toggle("flagged", stratum.flagged);
+    row.classList.toggle("excluded", stratum.excluded);
+    const box = document.getElementById(`exclude-${Number(stratum.id)}`);
+    if (box) {
+      const label = document.querySelector(`label[for="exclude-${Number(stratum.id)}"]`);
+      if (label) label.textContent = stratum.label + (stratum.flagged ? " (below the bar)" : "");
+    }
   }
 
   // Answers move the focus at once (a curator types ahead) and are sent one after the other, in order.
@@ -59,7 +80,11 @@
   async function decide(approve) {
     await queue;  // every answer typed so far is stored first
     const reason = document.getElementById("override").value;
-    const result = await post(section.dataset.decisionUrl, { approve, override_reason: reason });
+    const excluded = [...document.querySelectorAll("#exclusions input[name=exclude]:checked")]
+      .map((box) => Number(box.value));
+    const body = { approve, override_reason: reason };
+    if (approve && excluded.length) body.exclude_strata = excluded;
+    const result = await post(section.dataset.decisionUrl, body);
     const message = document.getElementById("decision-message");
     if (!result.ok) {
       message.textContent = result.data.detail || "The decision was not saved.";
@@ -67,7 +92,11 @@
     }
     section.dataset.status = result.data.status;
     document.getElementById("batch-status").textContent = result.data.status;
-    message.textContent = `Batch ${result.data.status}.`;
+    message.textContent = approve && excluded.length
+      ? `Batch ${result.data.status} without ${excluded.length} stratum(s); their candidates went back to the pool.`
+      : `Batch ${result.data.status}.`;
+    if (result.data.estimate) showEstimate(result.data.estimate);
+    document.querySelectorAll("#exclusions input, #approve, #reject").forEach((control) => { control.disabled = true; });
   }
 
   document.addEventListener("keydown", (event) => {
