@@ -37,6 +37,10 @@ from curation.services import (
 class StratumEstimateSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     label = serializers.CharField()  # type: ignore[assignment]  # DRF stubs: Field.label
+    relation_id = serializers.IntegerField(help_text="The stratum's relation (a batch holds one unless formed across).")
+    category_id = serializers.IntegerField(
+        allow_null=True, help_text="The stratum's category; null: no category, or small categories merged."
+    )
     category_count = serializers.IntegerField(help_text="More than 1: small categories of the relation merged.")
     score_low = serializers.FloatField()
     score_high = serializers.FloatField()
@@ -44,6 +48,7 @@ class StratumEstimateSerializer(serializers.Serializer):
     audit_size = serializers.IntegerField()
     audit_yes = serializers.IntegerField()
     audit_no = serializers.IntegerField()
+    audited = serializers.IntegerField(help_text="audit_yes + audit_no.")
     precision = serializers.FloatField(allow_null=True)
     wilson_low = serializers.FloatField()
     wilson_high = serializers.FloatField()
