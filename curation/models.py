@@ -5,8 +5,8 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
-from django.db.models.functions import Now
+from django.db.models import F, Q, Value
+from django.db.models.functions import Coalesce, Now
 
 from core.runs import Run
 
@@ -127,8 +127,16 @@ class GraphNode(models.Model):
         return f"{self.kind}:{self.label}"
 
 
+# An edge's rank in a neighbourhood: its score, an unscored edge (a single decision without a classifier) last.
+EDGE_RANK = Coalesce(F("score"), Value(-1.0))
+
+
 class AcceptedEdge(models.Model):
-    """Accepted knowledge: (head node, relation, tail node) with its provenance."""
+    """Accepted knowledge: (head node, relation, tail node) with its provenance.
+
+    The explorer reads a node's edges best first and pages by (rank, id) (``curation.graph_selectors``): the
+    ``edge_*_rank`` indexes serve those reads without sorting, so a hub concept with 100,000 in-edges answers as
+    fast as a leaf; a relation or category filter on a tail has its own index (hubs are tails)."""
 
     candidate = models.OneToOneField("knowledge.Candidate", on_delete=models.CASCADE, related_name="accepted_edge")
     head = models.ForeignKey(GraphNode, on_delete=models.PROTECT, related_name="out_edges")
@@ -152,6 +160,10 @@ class AcceptedEdge(models.Model):
             models.Index(fields=["relation"], name="edge_relation"),
             models.Index(fields=["category"], name="edge_category"),
             models.Index(fields=["accepted_at"], name="edge_time"),
+            models.Index(F("head"), EDGE_RANK.desc(), F("id").desc(), name="edge_head_rank"),
+            models.Index(F("tail"), EDGE_RANK.desc(), F("id").desc(), name="edge_tail_rank"),
+            models.Index(F("tail"), F("relation"), EDGE_RANK.desc(), F("id").desc(), name="edge_tail_relation_rank"),
+            models.Index(F("tail"), F("category"), EDGE_RANK.desc(), F("id").desc(), name="edge_tail_category_rank"),
         ]
 
     def __str__(self) -> str:

@@ -65,7 +65,10 @@ PAGES: dict[str, str] = {
     "curation-batches": "curators: review batches with their category names",
     "curation-batch": "curators (JS): category, the audit sample (behaviour sentence, statement), best and worst "
     "examples, the override reason once decided",
-    "graph": "curators: category names and the most connected heads (queries, product titles, plain heads)",
+    "graph": "curators: category names and the most connected heads (queries, product titles, plain heads); "
+    "the explorer (JS): search results, the current node and its neighbours, an edge's provenance",
+    "graph-edge": "curators: an edge's head and tail, the candidate's behaviour, statement and tail, category, "
+    "the batch's override reason",
     "graph-node": "curators: a node's label and key, the heads, tails and categories of its edges",
     "exports": "admins: category names in the export filter, export runs",
     "dashboard": "curators: the pipeline, funnel, agreement, active classifiers, batches, runs in progress",
@@ -428,6 +431,13 @@ def test_llm_payloads_are_inert_text_on_every_page_that_shows_candidates(
         ends = [e.tail.label for e in node.out_edges.select_related("tail")]
         ends += [e.head.label for e in node.in_edges.select_related("head")]
         inspector.visit(f"/graph/nodes/{node.pk}/", {"h1": [node.label], "table": ends})
+        inspector.visit(f"/graph/?node={node.pk}")
+        expect(page.locator("#graph-current-title")).to_have_text(node.label)
+        expect(page.locator("#graph-neighbours li[data-edge]")).to_have_count(len(ends))
+        inspector.check(f"/graph/?node={node.pk} (the explorer)", {"#graph-neighbours": ends})
+    for edge in AcceptedEdge.objects.select_related("head", "tail", "candidate").order_by("pk"):
+        literals = {".edge-triple": [edge.head.label, edge.tail.label], "#provenance": [edge.candidate.tail]}
+        inspector.visit(f"/graph/edges/{edge.pk}/", literals)
     inspector.visit("/dashboard/")
     inspector.visit("/pipeline/")
     for name in ("funnel", "throughput", "learning-curve", "batches"):
