@@ -71,7 +71,7 @@
   // A link to one of our pages: a clone of a server-rendered same-origin link whose path alone changes, so no data
   // can make it point elsewhere (or be a javascript: URL).
   function link(text, path) {
-    const anchor = $("graph-link").content.firstElementChild.cloneNode(false);
+    const anchor = document.importNode($("graph-link").content.firstElementChild, false);
     anchor.pathname = path;
     anchor.textContent = text;
     return anchor;
@@ -156,6 +156,7 @@
 
   function layout() {
     cy.layout({ name: "cose", animate: false, randomize: false, fit: true, padding: 30, nodeRepulsion: () => 8000 }).run();
+    if (cy.zoom() > 1.2) { cy.zoom(1.2); cy.center(); }  // a few nodes stay at a readable size
   }
 
   function sideCount(side) {
