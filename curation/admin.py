@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 
 from core.admin import ReadOnlyAdmin
-from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
+from curation.models import (
+    AcceptedEdge,
+    BatchMember,
+    BatchStratum,
+    CurationEvent,
+    ExportRun,
+    GraphNode,
+    ReviewBatch,
+)
 
 
 @admin.register(ReviewBatch)
@@ -14,11 +22,18 @@ class ReviewBatchAdmin(ReadOnlyAdmin):
     list_filter = ["status", "relation"]
 
 
+@admin.register(BatchStratum)
+class BatchStratumAdmin(ReadOnlyAdmin):
+    list_display = ["id", "batch", "label", "size", "audit_size", "audit_yes", "audit_no", "excluded"]
+    list_filter = ["excluded", "relation"]
+    raw_id_fields = ["batch"]
+
+
 @admin.register(BatchMember)
 class BatchMemberAdmin(ReadOnlyAdmin):
-    list_display = ["batch", "candidate", "score", "in_audit", "audit_value", "is_open"]
+    list_display = ["batch", "stratum", "candidate", "score", "in_audit", "audit_value", "is_open"]
     list_filter = ["in_audit", "is_open"]
-    raw_id_fields = ["batch", "candidate"]
+    raw_id_fields = ["batch", "stratum", "candidate"]
 
 
 @admin.register(CurationEvent)

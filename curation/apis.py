@@ -286,7 +286,7 @@ class BatchDecisionApi(APIView):
             child=serializers.IntegerField(min_value=1),
             required=False,
             default=list,
-            max_length=1000,
+            max_length=200,  # a batch has a few dozen strata; a multipart body stays under Django's field limit
             help_text="Ids of this batch's strata to leave out of an approval (see the batch's estimate.strata).",
         )
 
@@ -295,7 +295,6 @@ class BatchDecisionApi(APIView):
         request=DecisionInputSerializer,
         responses={
             200: BatchOutputSerializer,
-            400: error("Excluded strata that are not this batch's, all of them, or with a rejection."),
             409: error("Decided already, audit not complete, or under the bar without an override reason."),
         },
     )

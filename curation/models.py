@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import F, Q
-from django.db.models.functions import Now
+from django.db.models import F, Q, Value
+from django.db.models.expressions import RawSQL
+from django.db.models.functions import Coalesce, Now
 
 from core.runs import Run
 
@@ -176,8 +177,20 @@ class GraphNode(models.Model):
         return f"{self.kind}:{self.label}"
 
 
+# An edge's rank in a neighbourhood: its score, an unscored edge (a single decision without a classifier) last.
+# Indexed as EDGE_RANK_INDEXED; queries read EDGE_RANK, the same SQL with -1.0 written into it rather than bound as
+# a parameter: a prepared statement's generic plan sees COALESCE(score, $1), which matches no index, and sorts
+# every edge of a hub instead of reading the first few in index order.
+EDGE_RANK_INDEXED = Coalesce(F("score"), Value(-1.0))
+EDGE_RANK = Coalesce(F("score"), RawSQL("-1.0", (), output_field=models.FloatField()))
+
+
 class AcceptedEdge(models.Model):
-    """Accepted knowledge: (head node, relation, tail node) with its provenance."""
+    """Accepted knowledge: (head node, relation, tail node) with its provenance.
+
+    The explorer reads a node's edges best first and pages by (rank, id) (``curation.graph_selectors``): the
+    ``edge_*_rank`` indexes serve those reads without sorting, so a hub concept with 100,000 in-edges answers as
+    fast as a leaf; a relation or category filter on a tail has its own index (hubs are tails)."""
 
     candidate = models.OneToOneField("knowledge.Candidate", on_delete=models.CASCADE, related_name="accepted_edge")
     head = models.ForeignKey(GraphNode, on_delete=models.PROTECT, related_name="out_edges")
@@ -201,6 +214,14 @@ class AcceptedEdge(models.Model):
             models.Index(fields=["relation"], name="edge_relation"),
             models.Index(fields=["category"], name="edge_category"),
             models.Index(fields=["accepted_at"], name="edge_time"),
+            models.Index(F("head"), EDGE_RANK_INDEXED.desc(), F("id").desc(), name="edge_head_rank"),
+            models.Index(F("tail"), EDGE_RANK_INDEXED.desc(), F("id").desc(), name="edge_tail_rank"),
+            models.Index(
+                F("tail"), F("relation"), EDGE_RANK_INDEXED.desc(), F("id").desc(), name="edge_tail_relation_rank"
+            ),
+            models.Index(
+                F("tail"), F("category"), EDGE_RANK_INDEXED.desc(), F("id").desc(), name="edge_tail_category_rank"
+            ),
         ]
 
     def __str__(self) -> str:

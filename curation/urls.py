@@ -1,6 +1,6 @@
 from django.urls import path
 
-from curation import apis, views
+from curation import apis, graph_apis, views
 
 api_urlpatterns = [
     path("curation/batches", apis.BatchListApi.as_view(), name="api-batches"),
@@ -15,7 +15,14 @@ api_urlpatterns = [
     path("curation/queue", apis.QueueApi.as_view(), name="api-curation-queue"),
     path("curation/events", apis.CurationEventsApi.as_view(), name="api-curation-events"),
     path("graph/summary", apis.GraphSummaryApi.as_view(), name="api-graph-summary"),
+    path("graph/nodes", graph_apis.GraphNodeSearchApi.as_view(), name="api-graph-nodes"),
     path("graph/nodes/<int:node_id>", apis.GraphNodeApi.as_view(), name="api-graph-node"),
+    path(
+        "graph/nodes/<int:node_id>/neighbourhood",
+        graph_apis.GraphNeighbourhoodApi.as_view(),
+        name="api-graph-neighbourhood",
+    ),
+    path("graph/edges/<int:edge_id>", graph_apis.GraphEdgeApi.as_view(), name="api-graph-edge"),
     path("exports", apis.ExportRunListApi.as_view(), name="api-exports"),
     path("exports/<int:run_id>", apis.ExportRunDetailApi.as_view(), name="api-export"),
     path("exports/<int:run_id>/download", apis.ExportDownloadApi.as_view(), name="api-export-download"),
@@ -27,5 +34,6 @@ urlpatterns = [
     path("curation/batches/<int:batch_id>/", views.batch_audit, name="curation-batch"),
     path("graph/", views.graph, name="graph"),
     path("graph/nodes/<int:node_id>/", views.graph_node, name="graph-node"),
+    path("graph/edges/<int:edge_id>/", views.graph_edge, name="graph-edge"),
     path("exports/", views.exports, name="exports"),
 ]

@@ -13,10 +13,11 @@ from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
 from core.roles import Role, user_has_role
-from curation import selectors
+from curation import graph_selectors, selectors
 from curation.apis import ExportCreateInputSerializer, export_filters_of
-from curation.models import ExportRun
+from curation.models import ExportRun, GraphNode
 from curation.services import batch_estimate, export_run_create, review_batches_create
+from knowledge.selectors import category_list, relation_list
 
 
 def _require(request: HttpRequest, *roles: Role) -> None:
@@ -59,9 +60,19 @@ def batch_audit(request: HttpRequest, batch_id: int) -> HttpResponse:
 
 @login_required
 def graph(request: HttpRequest) -> HttpResponse:
+    """The graph explorer (``static/js/graph.js`` reads neighbourhoods from the API) above the graph's counts;
+    ``?node=<id>`` opens a node."""
     _require(request, Role.CURATOR, Role.ADMIN)
     return render(
-        request, "curation/graph.html", {"summary": selectors.graph_summary(), "top": selectors.graph_top_nodes()}
+        request,
+        "curation/graph.html",
+        {
+            "summary": selectors.graph_summary(),
+            "top": selectors.graph_top_nodes(limit=12),
+            "relations": relation_list(),
+            "categories": category_list(),
+            "kinds": GraphNode.Kind.choices,
+        },
     )
 
 
@@ -71,6 +82,14 @@ def graph_node(request: HttpRequest, node_id: int) -> HttpResponse:
     return render(
         request, "curation/node.html", selectors.node_edges(get_object_or_404(selectors.graph_nodes(), pk=node_id))
     )
+
+
+@login_required
+def graph_edge(request: HttpRequest, edge_id: int) -> HttpResponse:
+    """An accepted edge's provenance: candidate, score, batch and its audit, versions, curator and time."""
+    _require(request, Role.CURATOR, Role.ADMIN)
+    edge = get_object_or_404(graph_selectors.graph_edges(), pk=edge_id)
+    return render(request, "curation/edge.html", {"edge": graph_selectors.graph_edge_provenance(edge)})
 
 
 @login_required

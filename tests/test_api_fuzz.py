@@ -45,7 +45,7 @@ from annotation.services import assignment_next, queue_fill
 from classifiers.models import ModelVersion
 from classifiers.services import model_version_activate, training_run_request
 from core.tokens import api_token_create
-from curation.models import BatchMember, ExportRun, GraphNode
+from curation.models import AcceptedEdge, BatchMember, ExportRun, GraphNode
 from curation.services import (
     audit_answer,
     candidate_decide,
@@ -163,7 +163,8 @@ def seeded(
         actor=admin,
     )
     node = GraphNode.objects.first()
-    assert node is not None
+    edge = AcceptedEdge.objects.first()
+    assert node is not None and edge is not None
     spare_token, _key = api_token_create(user=identity.user, name="fuzz-spare")  # one the fuzzed DELETE may revoke
     return Seeded(
         path_ids={
@@ -172,6 +173,7 @@ def seeded(
             "batch_id": batch.pk,
             "version_id": version.pk,
             "node_id": node.pk,
+            "edge_id": edge.pk,
             "token_id": spare_token.pk,
             "ingest-runs": ingest_run.pk,
             "filter-runs": filter_run.pk,

@@ -20,13 +20,18 @@ def test_the_dashboard_draws_its_charts_full_width_without_csp_violations(
     from django.core.cache import cache
 
     from curation import services
-    from curation.models import ReviewBatch
+    from curation.models import BatchMember
 
     cache.clear()
     scored_pool(6)
     (batch,) = services.review_batches_create(seed=6)
-    ReviewBatch.objects.filter(pk=batch.pk).update(audit_yes=18, audit_no=2)
-    sign_in(UserFactory(role="curator"))
+    curator = UserFactory(role="curator")
+    audited = list(BatchMember.objects.filter(batch=batch, in_audit=True).values_list("candidate_id", flat=True))
+    assert len(audited) == 6  # a batch this small is audited whole
+    for index, candidate_id in enumerate(audited):  # five Yes, one No: precision 5/6
+        services.audit_answer(batch_id=batch.pk, candidate_id=candidate_id, value=index > 0, curator=curator)
+    cache.clear()
+    sign_in(curator)
     page.set_viewport_size({"width": 1280, "height": 900})
     page.goto("/dashboard/")
     expect(page.locator("#charts")).to_have_attribute("data-drawn", "true")
@@ -42,7 +47,7 @@ def test_the_dashboard_draws_its_charts_full_width_without_csp_violations(
     funnel = page.evaluate("Chart.getChart(document.getElementById('chart-funnel')).data.datasets[0].data")
     assert sum(funnel) == 6
     batches = page.evaluate("Chart.getChart(document.getElementById('chart-batches')).data.datasets[0].data")
-    assert batches[0]["y"] == pytest.approx(0.9)
+    assert batches[0]["y"] == pytest.approx(5 / 6)
     expect(page.locator("#chart-learning-empty")).to_be_visible()  # no classifier trained in this test
     expect(page.locator("#chart-batches-empty")).to_be_hidden()
     screenshot(page, "dashboard")

@@ -65,12 +65,14 @@ PAGES: dict[str, str] = {
     "curation-batches": "curators: review batches with their category names",
     "curation-batch": "curators (JS): category, the audit sample (behaviour sentence, statement), best and worst "
     "examples, the override reason once decided",
-    "graph": "curators: category names and the most connected heads (queries, product titles, plain heads)",
+    "graph": "curators: category names and the most connected heads (queries, product titles, plain heads); "
+    "the explorer (JS): search results, the current node and its neighbours, an edge's provenance",
+    "graph-edge": "curators: an edge's head and tail, the candidate's behaviour, statement and tail, category, "
+    "the batch's override reason",
     "graph-node": "curators: a node's label and key, the heads, tails and categories of its edges",
     "exports": "admins: category names in the export filter, export runs",
     "dashboard": "curators: the pipeline, funnel, agreement, active classifiers, batches, runs in progress",
     "pipeline": "curators: stages, hand-offs, runs in progress (their messages)",
-    "dashboard-plot": "curators: the SVG plots (batch labels), opened directly as a document",
 }
 # Reachable HTML that shows no candidate text, each with the reason; JSON-only API views need no entry.
 NO_CANDIDATE_TEXT: dict[str, str] = {
@@ -84,6 +86,7 @@ NO_CANDIDATE_TEXT: dict[str, str] = {
     "curation-batches-create": "POST only, redirects to curation-batches (covered)",
     "account-tokens": "your own API tokens: names you typed, prefixes and dates",
     "account-token-revoke": "POST only, redirects to account-tokens",
+    "dashboard-plot": "410 Gone: the dashboard's charts are drawn in the browser (Chart.js, canvas) from JSON",
 }
 # Also covered: every model registered in the Django admin (its changelist and the change page of its first
 # row, taken from ``admin.site`` at run time) and a search of the candidates' changelist.
@@ -337,8 +340,14 @@ def _expected_for_shown_candidate(tail: str) -> dict[str, list[str]] | None:
         "#context": context,
         "#category": [p.category.name for p in products if p.category is not None],
         "#tail": [tail],
-        "#question-text": [head, tail],
+        "#question-text": [_in_statement(head), _in_statement(tail)],
     }
+
+
+def _in_statement(text: str) -> str:
+    """What a statement shows of a head or tail literally: all but its first word, which the sentence may
+    capitalise or put in the form its relation needs ("keep ..." -> "to keep ...", "keeping ...")."""
+    return text.split(" ", 1)[1] if " " in text else text
 
 
 def _annotate(inspector: Inspector, page: Page) -> int:
@@ -415,7 +424,7 @@ def test_llm_payloads_are_inert_text_on_every_page_that_shows_candidates(
     sign_in(payload_world["curator"])
     audit_literals = {
         "h1": [CATEGORY],
-        "#audit": [QUERY, TITLE, *BATCH_TAILS],
+        "#audit": [QUERY, TITLE, *map(_in_statement, BATCH_TAILS)],
     }
     _audit(inspector, page, batch, audit_literals)
     inspector.visit(f"/curation/batches/{batch.pk}/", {**audit_literals, "#batch": [OVERRIDE]})
@@ -428,10 +437,17 @@ def test_llm_payloads_are_inert_text_on_every_page_that_shows_candidates(
         ends = [e.tail.label for e in node.out_edges.select_related("tail")]
         ends += [e.head.label for e in node.in_edges.select_related("head")]
         inspector.visit(f"/graph/nodes/{node.pk}/", {"h1": [node.label], "table": ends})
+        inspector.visit(f"/graph/?node={node.pk}")
+        expect(page.locator("#graph-current-title")).to_have_text(node.label)
+        expect(page.locator("#graph-neighbours li[data-edge]")).to_have_count(len(ends))
+        inspector.check(f"/graph/?node={node.pk} (the explorer)", {"#graph-neighbours": ends})
+    for edge in AcceptedEdge.objects.select_related("head", "tail", "candidate").order_by("pk"):
+        shown = {".edge-triple": [edge.head.label, edge.tail.label], "#provenance": [edge.candidate.tail]}
+        inspector.visit(f"/graph/edges/{edge.pk}/", shown)
     inspector.visit("/dashboard/")
+    expect(page.locator("#charts")).to_have_attribute("data-drawn", "true")  # batch labels drawn on a canvas
+    inspector.check("/dashboard/ (its charts drawn)")
     inspector.visit("/pipeline/")
-    for name in ("funnel", "throughput", "learning-curve", "batches"):
-        inspector.visit(f"/dashboard/plots/{name}.svg")
     inspector.visit("/annotation/agreement/")
     inspector.visit("/classifiers/")
 
