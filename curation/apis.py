@@ -333,7 +333,7 @@ class GraphSummaryApi(APIView):
 
     @extend_schema(operation_id="graph_summary", responses=GraphSummaryOutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(GraphSummaryOutputSerializer(selectors.graph_summary()).data)
+        return Response(GraphSummaryOutputSerializer(selectors.graph_summary_cached()).data)
 
 
 class GraphNodeApi(APIView):

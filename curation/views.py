@@ -67,7 +67,7 @@ def graph(request: HttpRequest) -> HttpResponse:
         request,
         "curation/graph.html",
         {
-            "summary": selectors.graph_summary(),
+            "summary": selectors.graph_summary_cached(),
             "top": selectors.graph_top_nodes(limit=12),
             "relations": relation_list(),
             "categories": category_list(),
