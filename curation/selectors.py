@@ -123,11 +123,12 @@ GRAPH_SUMMARY_CACHE_SECONDS = 300
 
 
 def graph_summary_cached() -> dict[str, Any]:
-    """``graph_summary`` cached per state of the curation log: edges are only added or removed by curation
-    decisions, each of which writes an event, so a new decision shows at once; the counts (a scan of every
-    edge, about 0.3 s at 1,000,000 edges) are not paid by every visit of /graph/."""
+    """``graph_summary`` cached per state of the graph: keyed by the latest curation event (every decision
+    writes one) and the newest edge, two index lookups, so a new decision or edge shows at once; the counts (a
+    scan of every edge, about 0.3 s at 1,000,000 edges) are not paid by every visit of /graph/."""
     latest = CurationEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
-    key = f"curation:graph-summary:{latest}"
+    newest = AcceptedEdge.objects.order_by("-id").values_list("id", flat=True).first() or 0
+    key = f"curation:graph-summary:{latest}:{newest}"
     found = cache_get(key)
     if found is None:
         found = graph_summary()
