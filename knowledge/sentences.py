@@ -27,10 +27,11 @@ The tail is cleaned first: spaces collapsed, wrapping quotes and trailing punctu
 to"/"so as to" read as "to", a capitalised first word lowercased when it is a known verb, gerund or article.
 
 A verb phrase is recognised by its first word: one of ``VERBS`` (a closed list of base forms common in shopping
-tails). Words that are also nouns (``NOUN_VERBS``: "water", "light", "camp"...) count as verbs alone or before an
-object or particle ("run", "water the plants", "camp out"; "water bottles" stays a noun phrase). "to" before an
-article ("to the beach") is a destination, read as the noun phrase after it. A first word ending in
-"-ing" that is not a known noun ("clothing", "bedding") is a gerund. Anything else is a noun phrase, the safe
+tails), or a word of no list followed by a determiner ("prune the roses", "declutter my garage"; not a plural:
+"toys the kids love"). Words that are also nouns (``NOUN_VERBS``: "water", "light", "camp"...) count as verbs
+alone or before an object or particle ("run", "water the plants", "camp out"; "water bottles" stays a noun
+phrase). "to" before an article ("to the beach") is a destination, read as the noun phrase after it. A first word
+ending in "-ing" that is not a known noun ("clothing", "bedding") is a gerund. Anything else is a noun phrase, the safe
 reading: "is used for X" and "wants X" are grammatical with any noun phrase.
 
 The rendered sentence then starts with a capital (unless its first word has capitals inside, like "iPhone"), has
@@ -179,15 +180,35 @@ def _is_gerund(word: str) -> bool:
     return len(word) > 4 and word.endswith("ing") and word not in _ING_NOUNS and word not in VERBS
 
 
+# What follows a verb of no list as its object: "prune the roses", "declutter my garage".
+_DETERMINERS = _words(
+    """
+    a an the this that these those my your his her its our their one's someone's some it them him me us
+    """
+)
+
+
 def _starts_with_verb(text: str) -> bool:
     first, _, rest = text.partition(" ")
     word = first.lower()
     if word not in VERBS and word not in NOUN_VERBS:
-        return False
+        return _unknown_verb_before_object(word, rest)
     if word not in NOUN_VERBS:
         return True
     second = rest.split(" ", 1)[0].lower()
     return not rest or second in _OBJECT_STARTERS
+
+
+def _unknown_verb_before_object(word: str, rest: str) -> bool:
+    """A word of no list read as a verb when a determiner follows it ("prune the roses", "declutter my garage"):
+    a noun is rarely followed by one. Not a plural ("toys the kids love": a final -s that is not -ss), an
+    article, a determiner, a gerund or an adverb in -ly."""
+    second = rest.split(" ", 1)[0].lower()
+    if not word.isalpha() or second not in _DETERMINERS:
+        return False
+    if word in _DETERMINERS or word in _OBJECT_STARTERS or _is_gerund(word) or word.endswith("ly"):
+        return False
+    return not (word.endswith("s") and not word.endswith("ss"))
 
 
 def tail_shape(tail: str) -> tuple[str, str]:

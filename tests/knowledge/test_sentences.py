@@ -54,6 +54,8 @@ TAILS = [
     "Clothing",
     "run",
     "a Christmas party",
+    "prune the roses",
+    "toys the kids love",
 ]
 HEADS = {
     "search_buy": {"query": "winter boots for pregnant women", "product": "Greenreach Bypass Pruning Shears"},
@@ -172,6 +174,11 @@ def test_a_relation_without_a_template_for_a_kind_falls_back_to_its_sentence_tem
         ("in order to stay dry", "to stay dry", "to stay dry", "staying dry"),
         ("to the beach", "the beach", "for the beach", "the beach"),
         ("run", "to run", "to run", "running"),
+        # a verb of no list, read as one because a determiner follows it; a plural before one stays a noun
+        ("prune the roses", "to prune the roses", "to prune the roses", "pruning the roses"),
+        ("declutter my garage", "to declutter my garage", "to declutter my garage", "decluttering my garage"),
+        ("toys the kids love", "toys the kids love", "for toys the kids love", "toys the kids love"),
+        ("early the next day", "early the next day", "for early the next day", "early the next day"),
     ],
 )
 def test_tail_forms_follow_the_shape_of_the_tail(tail: str, to_tail: str, for_tail: str, noun: str) -> None:
