@@ -27,6 +27,7 @@ from curation.services import (
     audit_answer,
     batch_decide,
     batch_estimate,
+    batches_per_call,
     candidate_decide,
     export_folder,
     export_run_create,
@@ -181,8 +182,8 @@ class CurationEventOutputSerializer(serializers.Serializer):
 
 
 class BatchListApi(GenericAPIView):
-    """Review batches, newest first (``?status=auditing|approved|rejected``); POST groups every scored candidate
-    that is in no open batch into new batches."""
+    """Review batches, newest first (``?status=auditing|approved|rejected``); POST forms the next batches of the
+    scored candidates that are in no open batch (at most ``max_batches``, default ``BATCHES_PER_CALL``)."""
 
     throttle_classes = [RunStartThrottle]
 
@@ -210,6 +211,13 @@ class BatchListApi(GenericAPIView):
         target_size = serializers.IntegerField(
             required=False, min_value=1, max_value=1_000_000, help_text="Default: BATCH_TARGET_SIZE."
         )
+        max_batches = serializers.IntegerField(
+            required=False,
+            min_value=1,
+            max_value=1_000,
+            help_text="How many batches to form, the plan's first (default: BATCHES_PER_CALL, 10); call again for "
+            "more. The rest of the pool stays unbatched.",
+        )
 
     @extend_schema(
         operation_id="curation_batches_create",
@@ -222,7 +230,8 @@ class BatchListApi(GenericAPIView):
     def post(self, request: Request) -> Response:
         data = self.CreateInputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
-        batches = review_batches_create(actor=request.user, **data.validated_data)
+        options = {"max_batches": batches_per_call(), **data.validated_data}
+        batches = review_batches_create(actor=request.user, **options)
         return Response(BatchOutputSerializer(batches, many=True).data, status=status.HTTP_201_CREATED)
 
 

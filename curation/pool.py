@@ -43,10 +43,19 @@ def _band_case(bands: Sequence[float]) -> tuple[str, list[float]]:
     return "CASE " + " ".join(f"WHEN score >= %s THEN {i}" for i, _ in whens) + " ELSE 0 END", [e for _, e in whens]
 
 
-def unbatched_members(*, targets: Sequence[str]) -> list[tuple[int, int, int | None, float]]:
-    """(candidate, relation, category, lowest score) of every unbatched scored candidate, in batch order."""
+def unbatched_members(
+    *, targets: Sequence[str], relations: Sequence[int] | None = None
+) -> list[tuple[int, int, int | None, float]]:
+    """(candidate, relation, category, lowest score) of every unbatched scored candidate, in batch order; only
+    those of ``relations`` when given."""
+    sql = UNBATCHED_MEMBERS.format(targets=", ".join(["%s"] * len(targets)))
+    params: list[str | int] = list(targets)
+    if relations is not None:
+        where = f"c.relation_id IN ({', '.join(['%s'] * len(relations))}) AND " if relations else "FALSE AND "
+        sql = sql.replace("WHERE c.status = 'scored'", f"WHERE {where}c.status = 'scored'", 1)
+        params = [*relations, *params]
     with connection.cursor() as cursor:
-        cursor.execute(UNBATCHED_MEMBERS.format(targets=", ".join(["%s"] * len(targets))), list(targets))
+        cursor.execute(sql, params)
         return [(int(c), int(r), None if k is None else int(k), float(s)) for c, r, k, s in cursor.fetchall()]
 
 

@@ -16,7 +16,7 @@ from core.roles import Role, user_has_role
 from curation import graph_selectors, selectors
 from curation.apis import ExportCreateInputSerializer, export_filters_of
 from curation.models import ExportRun, GraphNode
-from curation.services import batch_estimate, export_run_create, review_batches_create
+from curation.services import batch_estimate, batches_per_call, export_run_create, review_batches_create
 from knowledge.selectors import category_list, relation_list
 
 
@@ -39,9 +39,10 @@ def batches_create(request: HttpRequest) -> HttpResponse:
     _require(request, Role.CURATOR, Role.ADMIN)
     try:
         across = request.POST.get("across_relations") == "on"
-        created = review_batches_create(actor=request.user, across_relations=across)
+        created = review_batches_create(actor=request.user, across_relations=across, max_batches=batches_per_call())
         if created:
-            messages.success(request, f"{len(created)} new batch(es).")
+            more = " (the most one press forms; press again for more)" if len(created) == batches_per_call() else ""
+            messages.success(request, f"{len(created)} new batch(es){more}.")
         else:
             messages.info(request, "No new batch: every scored candidate is in an open batch already.")
     except ApplicationError as exc:

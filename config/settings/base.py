@@ -318,6 +318,9 @@ PLAUSI_CURATION = {
     "BATCH_MAX_SIZE": env.int("CURATION_BATCH_MAX_SIZE", default=7_500),
     "STRATUM_MIN_SIZE": env.int("CURATION_STRATUM_MIN_SIZE", default=200),
     "STRATUM_MIN_AUDIT": env.int("CURATION_STRATUM_MIN_AUDIT", default=20),
+    # How many batches the page's button and POST /api/curation/batches form per call (a few curators' day): the
+    # rest of the pool waits, so a call on a pool of 1,000,000 writes 50,000 members, not all of them.
+    "BATCHES_PER_CALL": env.int("CURATION_BATCHES_PER_CALL", default=10),
     "SCORE_BANDS": [0.0, 0.8, 0.9, 0.95, 1.0],  # a batch holds one band of the lowest target score
     "AUDIT_HALF_WIDTH": env.float("CURATION_AUDIT_HALF_WIDTH", default=0.05),  # target of a batch's 95% interval
     "MIN_PRECISION": env.float("CURATION_MIN_PRECISION", default=0.85),  # below it, approving needs a reason

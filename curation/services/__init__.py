@@ -16,6 +16,7 @@ from curation.services.batches import (
     audit_answer,
     batch_decide,
     batch_estimate,
+    batches_per_call,
     review_batches_create,
     strata_estimates,
 )
@@ -37,6 +38,7 @@ __all__ = [
     "audit_answer",
     "batch_decide",
     "batch_estimate",
+    "batches_per_call",
     "candidate_decide",
     "export_files_expire",
     "export_folder",

@@ -4,7 +4,7 @@ decision (with strata excluded)."""
 from __future__ import annotations
 
 import random
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any
 
 from django.conf import settings
@@ -16,16 +16,21 @@ from annotation.services import labels_record, queue_priority_lower
 from classifiers.selectors import active_versions
 from core.errors import ApplicationError, Conflict, NotFound
 from core.events import event_emit
-from curation.formation import PlannedStratum, StratumKey, batches_plan, score_band
+from curation.formation import PlannedBatch, PlannedStratum, StratumKey, batches_plan, score_band
 from curation.maths import stratified_estimate
 from curation.models import BatchMember, BatchStratum, CurationEvent, ReviewBatch
-from curation.pool import unbatched_members
+from curation.pool import unbatched_members, unbatched_strata
 from curation.services.common import AUDIT_QUESTIONS, _conf, _log, _move
 from curation.services.graph import _accept
 from knowledge import lifecycle
 from knowledge.selectors import category_list, relation_list
 
 # --- batches ----------------------------------------------------------------------------------------------------
+
+
+def batches_per_call() -> int:
+    """How many batches one press of the button (or one POST without ``max_batches``) forms."""
+    return int(_conf("BATCHES_PER_CALL"))
 
 
 def review_batches_create(
@@ -35,13 +40,19 @@ def review_batches_create(
     seed: int | None = None,
     target_size: int | None = None,
     across_relations: bool = False,
+    max_batches: int | None = None,
 ) -> list[ReviewBatch]:
     """Plan every scored candidate that is in no open batch into batches of about ``target_size``
     (``BATCH_TARGET_SIZE``; never over ``max_size``, ``BATCH_MAX_SIZE``) with ``curation.formation.batches_plan``
-    and store them with their strata and a seeded random audit sample per stratum; returns the new batches.
+    and store the first ``max_batches`` of the plan (all when None) with their strata and a seeded random audit
+    sample per stratum; returns the new batches.
 
     A batch holds one relation unless ``across_relations`` is asked for. Everything is written in one transaction
-    with bulk inserts; the pool is read once, sorted in the database."""
+    with bulk inserts; the pool is read once, sorted in the database. With ``max_batches``, the plan of the whole
+    pool is made from its stratum counts (one ``GROUP BY``) and only the relations of the batches to store are
+    read, then planned again from what was read: a relation's plan depends on that relation's strata alone, so
+    the batches are the plan's first ones and the rest of the pool is left as it was (a call on a pool of
+    1,000,000 reads and writes what it stores, not the pool)."""
     versions = active_versions()
     targets = list(settings.PLAUSI_CLASSIFIERS["TARGETS"])
     if any(target not in versions for target in targets):
@@ -50,17 +61,17 @@ def review_batches_create(
     target = min(int(target_size or _conf("BATCH_TARGET_SIZE")), size_cap)
     if target < 1:
         raise ApplicationError("The batch size must be at least 1.")
+    if max_batches is not None and max_batches < 1:
+        raise ApplicationError("At least one batch must be asked for.")
     half_width = float(_conf("AUDIT_HALF_WIDTH"))
     bands = list(_conf("SCORE_BANDS"))
     stamp = {t: {"version": v.pk, "token": v.version_token, "threshold": v.threshold} for t, v in versions.items()}
     rng = random.Random(seed)
     created: list[ReviewBatch] = []
-    with transaction.atomic():
-        members: dict[StratumKey, list[tuple[int, float]]] = {}
-        for candidate_id, relation_id, category_id, score in unbatched_members(targets=targets):
-            members.setdefault((relation_id, category_id, score_band(score, bands)), []).append((candidate_id, score))
-        plan = batches_plan(
-            {key: len(rows) for key, rows in members.items()},
+
+    def plan_of(sizes: Mapping[StratumKey, int]) -> list[PlannedBatch]:
+        planned = batches_plan(
+            sizes,
             target_size=target,
             max_size=size_cap,
             half_width=half_width,
@@ -68,6 +79,17 @@ def review_batches_create(
             min_audit=int(_conf("STRATUM_MIN_AUDIT")),
             across_relations=across_relations,
         )
+        return planned[:max_batches]
+
+    with transaction.atomic():
+        to_read: list[int] | None = None  # the relations to read; None: all
+        if max_batches is not None and not across_relations:
+            whole = plan_of(unbatched_strata(targets=targets, bands=bands))
+            to_read = sorted({stratum.relation for batch in whole for stratum in batch.strata})
+        members: dict[StratumKey, list[tuple[int, float]]] = {}
+        for candidate_id, relation_id, category_id, score in unbatched_members(targets=targets, relations=to_read):
+            members.setdefault((relation_id, category_id, score_band(score, bands)), []).append((candidate_id, score))
+        plan = plan_of({key: len(rows) for key, rows in members.items()})
         names = _names({key[0] for key in members}, {key[1] for key in members if key[1] is not None})
         rows: list[BatchMember] = []
         for planned in plan:

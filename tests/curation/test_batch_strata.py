@@ -278,3 +278,55 @@ def test_existing_batches_become_one_stratum_each_when_migrating() -> None:
     executor = MigrationExecutor(connection)
     executor.loader.build_graph()
     executor.migrate(executor.loader.graph.leaf_nodes())
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("small_batches")
+def test_max_batches_forms_the_plans_first_batches_and_leaves_the_rest_of_the_pool(scored_pool: Any) -> None:
+    pools = three_strata(scored_pool)
+    more = scored_pool(25, relation="used_for_function", category="Kitchen")
+    whole = selectors.unbatched_plan()
+    assert whole == {"unbatched": 55, "batches_needed": 3, "audit_needed": whole["audit_needed"]}
+
+    (first,) = services.review_batches_create(seed=1, max_batches=1)
+    assert first.relation.slug == "capable_of" and first.size == 22  # the plan's first: the lower relation id
+    assert {m.candidate_id for m in first.members.all()} == {c.pk for c in pools["shoes"] + pools["kitchen"]}
+    left = selectors.unbatched_plan()
+    assert (left["unbatched"], left["batches_needed"]) == (33, 2)  # the other relation is left as it was
+
+    second = services.review_batches_create(seed=1, max_batches=5)
+    assert [b.relation.slug for b in second] == ["used_for_function"] * 2 and sum(b.size for b in second) == 33
+    assert {m.candidate_id for b in second for m in b.members.all()} == {c.pk for c in pools["other"] + more}
+    assert selectors.unbatched_plan()["unbatched"] == 0
+    with pytest.raises(ApplicationError):
+        services.review_batches_create(max_batches=0)
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("small_batches")
+def test_the_api_and_the_page_form_batches_per_call_unless_told(scored_pool: Any, client: Any, settings: Any) -> None:
+    three_strata(scored_pool)
+    settings.PLAUSI_CURATION = {**settings.PLAUSI_CURATION, "BATCHES_PER_CALL": 1}
+    client.force_login(UserFactory(role="curator"))
+    first = client.post(reverse("api-batches"), {}, content_type="application/json")
+    assert first.status_code == 201 and len(first.json()) == 1
+    page = client.post(reverse("curation-batches-create"), follow=True)
+    assert "1 new batch(es) (the most one press forms; press again for more)" in page.content.decode()
+    assert ReviewBatch.objects.count() == 2 and selectors.unbatched_plan()["unbatched"] == 0
+    assert client.post(reverse("api-batches"), {"max_batches": 5}, content_type="application/json").json() == []
+
+
+@pytest.mark.django_db
+@pytest.mark.usefixtures("small_batches")
+def test_the_cached_queue_shows_an_audit_answer_and_a_new_batch_at_once(scored_pool: Any) -> None:
+    three_strata(scored_pool)
+    assert selectors.curation_queue_cached()["unbatched"] == 30
+    scored_pool(3, category="Garden")  # newly scored: the cached pool part shows it within QUEUE_CACHE_SECONDS
+    assert selectors.curation_queue_cached()["unbatched"] == 30
+    batches = services.review_batches_create(seed=5)  # a new batch changes the key
+    queue = selectors.curation_queue_cached()
+    assert queue["unbatched"] == 0 and queue["open_batches"] == len(batches)
+    member = BatchMember.objects.filter(in_audit=True).first()
+    assert member is not None
+    services.audit_answer(batch_id=member.batch_id, candidate_id=member.candidate_id, value=True, curator=None)
+    assert selectors.curation_queue_cached()["audit_left_open"] == queue["audit_left_open"] - 1

@@ -1,5 +1,6 @@
-"""``python manage.py create_batches [--target-size N] [--across-relations] [--seed S]``: form review batches of
-every scored candidate in no open batch, like ``POST /api/curation/batches``, and print what they hold."""
+"""``python manage.py create_batches [--target-size N] [--across-relations] [--max-batches K] [--seed S]``: form
+review batches of every scored candidate in no open batch (or the plan's first K), like
+``POST /api/curation/batches``, and print what they hold."""
 
 from __future__ import annotations
 
@@ -20,14 +21,20 @@ class Command(BaseCommand):
         parser.add_argument(
             "--across-relations", action="store_true", help="Let a batch hold several relations (off by default)."
         )
+        parser.add_argument("--max-batches", type=int, help="Form only the plan's first K batches (default: all).")
         parser.add_argument("--seed", type=int, help="Seed of the audit samples (for reproducible runs).")
 
     def handle(self, *args: Any, **options: Any) -> None:
         if options["target_size"] is not None and options["target_size"] < 1:
             raise CommandError("--target-size must be at least 1.")
+        if options["max_batches"] is not None and options["max_batches"] < 1:
+            raise CommandError("--max-batches must be at least 1.")
         try:
             batches = review_batches_create(
-                target_size=options["target_size"], across_relations=options["across_relations"], seed=options["seed"]
+                target_size=options["target_size"],
+                across_relations=options["across_relations"],
+                max_batches=options["max_batches"],
+                seed=options["seed"],
             )
         except ApplicationError as exc:
             raise CommandError(str(exc)) from exc
