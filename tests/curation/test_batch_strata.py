@@ -15,7 +15,7 @@ from core.errors import ApplicationError, Conflict
 from curation import selectors, services
 from curation.maths import stratified_estimate
 from curation.models import AcceptedEdge, BatchMember, BatchStratum, CurationEvent, ReviewBatch
-from knowledge.models import Candidate
+from knowledge.models import Candidate, Relation
 from tests.factories import UserFactory
 
 SMALL = {
@@ -288,15 +288,25 @@ def test_max_batches_forms_the_plans_first_batches_and_leaves_the_rest_of_the_po
     whole = selectors.unbatched_plan()
     assert whole == {"unbatched": 55, "batches_needed": 3, "audit_needed": whole["audit_needed"]}
 
-    (first,) = services.review_batches_create(seed=1, max_batches=1)
-    assert first.relation.slug == "capable_of" and first.size == 22  # the plan's first: the lower relation id
-    assert {m.candidate_id for m in first.members.all()} == {c.pk for c in pools["shoes"] + pools["kitchen"]}
-    left = selectors.unbatched_plan()
-    assert (left["unbatched"], left["batches_needed"]) == (33, 2)  # the other relation is left as it was
+    by_relation = {
+        "capable_of": {c.pk for c in pools["shoes"] + pools["kitchen"]},  # one batch of 22
+        "used_for_function": {c.pk for c in pools["other"] + more},  # two batches, 33 in all
+    }
+    slugs = {r.pk: r.slug for r in Relation.objects.filter(slug__in=by_relation)}
+    first_slug, second_slug = (slugs[pk] for pk in sorted(slugs))  # the plan goes by relation id
 
-    second = services.review_batches_create(seed=1, max_batches=5)
-    assert [b.relation.slug for b in second] == ["used_for_function"] * 2 and sum(b.size for b in second) == 33
-    assert {m.candidate_id for b in second for m in b.members.all()} == {c.pk for c in pools["other"] + more}
+    first = services.review_batches_create(seed=1, max_batches=1)
+    assert [b.relation.slug for b in first] == [first_slug]
+    assert {m.candidate_id for m in first[0].members.all()} <= by_relation[first_slug]
+    left = selectors.unbatched_plan()
+    assert left["unbatched"] == 55 - first[0].size
+    untouched = {c.pk for c in Candidate.objects.filter(relation__slug=second_slug)}
+    assert not BatchMember.objects.filter(candidate_id__in=untouched).exists()  # the other relation: as it was
+
+    rest = services.review_batches_create(seed=1, max_batches=5)
+    assert len(first) + len(rest) == whole["batches_needed"]
+    formed = {m.candidate_id for b in [*first, *rest] for m in b.members.all()}
+    assert formed == by_relation["capable_of"] | by_relation["used_for_function"]
     assert selectors.unbatched_plan()["unbatched"] == 0
     with pytest.raises(ApplicationError):
         services.review_batches_create(max_batches=0)
