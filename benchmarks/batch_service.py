@@ -18,6 +18,8 @@ PostgreSQL database (``plausi_bench_batches``) is migrated and seeded with set-b
 Then, with nothing warmed up (a new process, VACUUM ANALYZE and a checkpoint after the load), in order:
 
 1. ``curation_queue()``: the queue's figures, planned on the pool's ``GROUP BY``;
+1b. ``review_batches_create(seed=1, max_batches=BATCHES_PER_CALL)``, what the page's button and a POST without
+   ``max_batches`` do (the plan's first 10 batches; only their relations are read), then undone;
 2. ``review_batches_create(seed=1)`` of the whole pool: seconds, batches, strata, members, audit size, and the
    process's peak RSS (``getrusage``, before and after);
 3. ``batch_detail`` (the batch page's data) of the largest batch;
@@ -227,12 +229,13 @@ def answer_all(*, batch: Any, curator: Any, rng: random.Random) -> list[float]:
 
 def measure(*, profile: bool) -> list[tuple[str, str]]:
     """Time the services in order on the seeded pool; returns the table's (figure, value) rows."""
+    from django.db import connection
     from django.db.models import Count
 
     from core.roles import Role
     from curation.models import BatchMember, ReviewBatch
     from curation.selectors import batch_detail, batches, curation_queue
-    from curation.services import batch_decide, review_batches_create
+    from curation.services import batch_decide, batches_per_call, review_batches_create
     from tests.factories import UserFactory
 
     rows: list[tuple[str, str]] = []
@@ -248,7 +251,27 @@ def measure(*, profile: bool) -> list[tuple[str, str]]:
     )
     rows.append(("`curation_queue()` (planning on the pool's GROUP BY)", f"{seconds * 1000:,.0f} ms"))
 
+    per_call = batches_per_call()
     rss_before = _peak_rss_mb()
+    started = time.perf_counter()
+    first = review_batches_create(seed=1, max_batches=per_call)
+    seconds = time.perf_counter() - started
+    formed = sum(batch.size for batch in first)
+    print(
+        f"1b. review_batches_create(seed=1, max_batches={per_call}) (the button's call): {seconds:.2f} s: "
+        f"{len(first)} batches, {formed:,} members; peak RSS {_peak_rss_mb():.0f} MB",
+        flush=True,
+    )
+    rows.append(
+        (
+            f"`review_batches_create(max_batches={per_call})`, the button's and the POST's call",
+            f"{seconds:.2f} s ({len(first)} batches, {formed:,} members; peak RSS {_peak_rss_mb():.0f} MB)",
+        )
+    )
+    with connection.cursor() as cursor:  # undone: the whole pool is formed at once next
+        for statement in RESET_SQL:
+            cursor.execute(statement)
+
     started = time.perf_counter()
     created = _profiled(profile, "review_batches_create", lambda: review_batches_create(seed=1))
     seconds = time.perf_counter() - started
@@ -263,7 +286,10 @@ def measure(*, profile: bool) -> list[tuple[str, str]]:
         flush=True,
     )
     rows += [
-        ("`review_batches_create(seed=1)`", f"{seconds:.2f} s ({members / seconds:,.0f} members/s)"),
+        (
+            "`review_batches_create(seed=1)`, the whole pool at once (`manage.py create_batches`)",
+            f"{seconds:.2f} s ({members / seconds:,.0f} members/s)",
+        ),
         ("batches / strata / members", f"{len(created)} / {strata:,} / {members:,}"),
         ("audit sample (all batches)", f"{audit:,}"),
         ("peak RSS of the process, before / after", f"{rss_before:.0f} MB / {rss_after:.0f} MB"),
