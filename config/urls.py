@@ -9,6 +9,7 @@ from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
 from core import account_views
 from core.api.schema_view import CachedSchemaView
+from core.api.urls import api_routes
 from core.login import RateLimitedLoginView, admin_login
 from core.urls import api_urlpatterns as core_api
 from core.views import favicon, healthz, healthz_live, healthz_ready
@@ -19,18 +20,24 @@ from knowledge.urls import api_urlpatterns as knowledge_api
 from pipeline.urls import api_urlpatterns as pipeline_api
 
 # Resolved in order: the annotation API (the answer path, the hottest by far) first, so that its requests try the
-# fewest patterns; then the rest of the API, the pages, the health checks and the admin.
+# fewest patterns; then the rest of the API, the pages, the health checks and the admin. Every API path answers
+# with and without its trailing slash (``api_routes``: the slash form is canonical, docs/api.md), so each app's
+# ``api_urlpatterns`` may write its routes either way.
 urlpatterns = [
-    path("api/", include(annotation_api)),
-    path("api/", include(knowledge_api)),
-    path("api/", include(filtering_api)),
-    path("api/", include(classifiers_api)),
-    path("api/", include(curation_api)),
-    path("api/", include(generation_api)),
-    path("api/", include(core_api)),
-    path("api/", include(pipeline_api)),
-    path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include(api_routes(annotation_api))),
+    path("api/", include(api_routes(knowledge_api))),
+    path("api/", include(api_routes(filtering_api))),
+    path("api/", include(api_routes(classifiers_api))),
+    path("api/", include(api_routes(curation_api))),
+    path("api/", include(api_routes(generation_api))),
+    path("api/", include(api_routes(core_api))),
+    path("api/", include(api_routes(pipeline_api))),
+    *api_routes(
+        [
+            path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
+            path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+        ]
+    ),
     path("healthz", healthz, name="healthz"),
     path("healthz/live", healthz_live, name="healthz-live"),
     path("healthz/ready", healthz_ready, name="healthz-ready"),

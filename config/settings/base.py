@@ -179,6 +179,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every API path is listed once, with its trailing slash; the slash-less aliases answer too (core/api/urls.py).
+    "PREPROCESSING_HOOKS": ["core.api.schema.drop_slashless_aliases"],
     # Swagger UI served from the installed sidecar package: the docs page works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
