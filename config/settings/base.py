@@ -46,8 +46,8 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "core.metrics.RequestMetricsMiddleware",  # outermost: times the whole stack; reads no body (core/metrics.py)
+    "core.logs.RequestContextMiddleware",  # the request id in logs and X-Request-ID; reads no body (core/logs.py)
     "core.middleware.RequestBodyLimitMiddleware",  # before anything reads a body (core/middleware.py)
-    "core.logs.RequestContextMiddleware",  # the request id in logs and in X-Request-ID (core/logs.py)
     "django.middleware.security.SecurityMiddleware",
     "core.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
