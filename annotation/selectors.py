@@ -280,14 +280,14 @@ def queue_state_counts() -> dict[str, int]:
     return counts
 
 
-QUEUE_DEPTH_EXACT_UP_TO = 100_000
+QUEUE_DEPTH_EXACT_UP_TO = 10_000
 
 
 def queue_depth() -> int:
     """Open queue items, for monitoring (``/metrics``): exact up to ``QUEUE_DEPTH_EXACT_UP_TO`` (an index-only scan
-    of the open items' partial index that stops there, about 15 ms at the cap), above it PostgreSQL's planner
-    estimate (statistics of the last ANALYZE scaled to the table's current size: no scan at all), never less than
-    the cap. So it costs the same on a pool of 1,000,000 as on one of 100,000."""
+    of the open items' partial index that stops there), above it PostgreSQL's planner estimate (statistics of the
+    last ANALYZE scaled to the table's current size: no scan at all), never less than the cap. So it costs the
+    same on a pool of 1,000,000 as on one of 20,000 (benchmarks/metrics_scrape.py)."""
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT count(*) FROM (SELECT 1 FROM annotation_queueitem WHERE state = 'open' LIMIT %s) capped",

@@ -69,7 +69,12 @@ class RequestMetricsMiddleware:
         match = request.resolver_match
         view = match.view_name if match is not None else UNRESOLVED
         method = request.method if request.method in METHODS else "other"
-        REQUEST_SECONDS.labels(view, method, f"{response.status_code // 100}xx").observe(time.perf_counter() - started)
+        try:
+            REQUEST_SECONDS.labels(view, method, f"{response.status_code // 100}xx").observe(
+                time.perf_counter() - started
+            )
+        except OSError as exc:  # PROMETHEUS_MULTIPROC_DIR removed or full: lose the sample, never the request
+            logger.warning("request metrics not recorded: %s", exc)
         return response
 
 
@@ -162,7 +167,9 @@ class _ThisProcess(Collector):
 
 
 def multiprocess_dir() -> str:
-    return os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    """The folder of multiprocess mode, where set and present (gunicorn sets it; config/gunicorn.py)."""
+    path = os.environ.get("PROMETHEUS_MULTIPROC_DIR", "")
+    return path if path and os.path.isdir(path) else ""
 
 
 def metrics_exposition() -> bytes:

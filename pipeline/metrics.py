@@ -22,7 +22,7 @@ def pipeline_metrics() -> Iterator[Family]:
     yield Family(
         "plausi_annotation_queue_open",
         "gauge",
-        "Candidates open in the annotation queue (exact up to 100,000, the planner's estimate above).",
+        "Candidates open in the annotation queue (exact up to 10,000, the planner's estimate above).",
         samples=(((), float(queue_depth())),),
     )
     runs = run_counts_by_state()
