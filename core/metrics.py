@@ -30,7 +30,14 @@ from functools import lru_cache
 
 from django.conf import settings
 from django.http import HttpRequest, HttpResponse
-from prometheus_client import REGISTRY, CollectorRegistry, Histogram, generate_latest, multiprocess
+from prometheus_client import (
+    REGISTRY,
+    CollectorRegistry,
+    Histogram,
+    disable_created_metrics,
+    generate_latest,
+    multiprocess,
+)
 from prometheus_client.core import CounterMetricFamily, GaugeMetricFamily, Metric
 from prometheus_client.registry import Collector
 
@@ -44,6 +51,7 @@ LATENCY_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0
 METHODS = frozenset({"GET", "HEAD", "POST", "PUT", "PATCH", "DELETE", "OPTIONS"})
 UNRESOLVED = "<unresolved>"  # a 404, or a redirect before any URL matched (a missing slash)
 
+disable_created_metrics()  # no "_created" series: multiprocess mode has none, so neither does a single process
 REQUEST_SECONDS = Histogram(
     "plausi_http_request_duration_seconds",
     "Time from the request reaching Django to its response, by URL name, method and status class.",
