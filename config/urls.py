@@ -1,4 +1,4 @@
-"""The URL map: HTML pages, the REST API under /api/, its schema and docs, the admin and /healthz."""
+"""The URL map: HTML pages, the REST API under /api/, its schema and docs, the admin, /healthz and /metrics."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -12,7 +12,7 @@ from core.api.schema_view import CachedSchemaView
 from core.api.urls import api_routes
 from core.login import RateLimitedLoginView, admin_login
 from core.urls import api_urlpatterns as core_api
-from core.views import favicon, healthz, healthz_live, healthz_ready
+from core.views import favicon, healthz, healthz_live, healthz_ready, metrics
 from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
@@ -41,6 +41,7 @@ urlpatterns = [
     path("healthz", healthz, name="healthz"),
     path("healthz/live", healthz_live, name="healthz-live"),
     path("healthz/ready", healthz_ready, name="healthz-ready"),
+    path("metrics", metrics, name="metrics"),  # Prometheus; private networks or METRICS_TOKEN (core/metrics.py)
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/tokens/", account_views.tokens, name="account-tokens"),
