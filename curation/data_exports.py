@@ -101,13 +101,13 @@ def answer_records(filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
             "answer": answer,
             "candidate": candidate,
             "question": slugs.get(question, str(question)),
-            "value": value,
+            "value": bool(value),  # SQLite's cursor gives 0/1
             "annotator": names(annotator),
             "seconds": seconds,
             "answered_at": created_at,
             "assignment": assignment,
             "assignment_status": status,
-            "gold": gold,
+            "gold": bool(gold),
         }
 
 
@@ -120,14 +120,14 @@ def label_records(filters: dict[str, Any]) -> Iterator[dict[str, Any]]:
         yield {
             "candidate": candidate,
             "question": slugs.get(question, str(question)),
-            "value": value,
+            "value": None if value is None else bool(value),
             "method": method,
             "yes": yes,
             "no": no,
             "votes": votes,
             "confidence": confidence,
             "agreement": round(max(yes, no) / votes, 4) if votes else None,
-            "gold": gold,
+            "gold": bool(gold),
             "relation": relation,
             "tail": tail,
             "updated_at": updated_at,
