@@ -342,3 +342,11 @@ LABEL_DECIDED_ELSEWHERE = (
     "updated_at) VALUES (%s, %s, %s, 1.0, 0, 0, %s, %s) ON CONFLICT (candidate_id, question_id) DO UPDATE SET "
     "value = excluded.value, confidence = 1.0, method = excluded.method, updated_at = excluded.updated_at"
 )
+
+# Labels imported from another tool: rows of (candidate, question, value, confidence, yes, no, method, time); a
+# label already there is kept. RETURNING names the question of each row written (the retraining counter's input).
+LABEL_IMPORT_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s)"
+LABELS_IMPORT = (
+    "INSERT INTO annotation_consolidatedlabel (candidate_id, question_id, value, confidence, yes, no, method, "
+    "updated_at) VALUES {rows} ON CONFLICT (candidate_id, question_id) DO NOTHING RETURNING question_id"
+)

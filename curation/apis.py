@@ -376,6 +376,11 @@ class ExportFiltersSerializer(serializers.Serializer):
     min_score = serializers.FloatField(required=False, min_value=0, max_value=1)
     approved_from = serializers.DateTimeField(required=False)
     approved_to = serializers.DateTimeField(required=False)
+    include_usernames = serializers.BooleanField(
+        required=False,
+        help_text="Answer exports: write annotators' usernames instead of their pseudonyms (a keyed hash, the "
+        "default). Exports of the graph, labels and the dataset ignore it.",
+    )
 
 
 class ExportCreateInputSerializer(serializers.Serializer):
@@ -394,7 +399,9 @@ def export_filters_of(validated: dict[str, Any]) -> dict[str, Any]:
 
 
 class ExportRunListApi(GenericAPIView):
-    """Exports of the accepted graph (admins only): list, or queue one (``format``: jsonl, neo4j, ntriples)."""
+    """Exports (admins only): list, or queue one. ``format``: the accepted graph (jsonl, neo4j, ntriples,
+    instructions, csv), annotation's raw data (answers, answers_csv, labels, labels_csv) or the Hugging Face
+    dataset folder (hf_dataset, zipped)."""
 
     throttle_classes = [RunStartThrottle]
 
@@ -434,6 +441,11 @@ EXPORT_MEDIA_TYPES: dict[str, str] = {
     ExportRun.Format.NTRIPLES: "application/n-triples",
     ExportRun.Format.INSTRUCTIONS: "application/x-ndjson",
     ExportRun.Format.SPREADSHEET: "text/csv; charset=utf-8",
+    ExportRun.Format.ANSWERS: "application/x-ndjson",
+    ExportRun.Format.ANSWERS_CSV: "text/csv; charset=utf-8",
+    ExportRun.Format.LABELS: "application/x-ndjson",
+    ExportRun.Format.LABELS_CSV: "text/csv; charset=utf-8",
+    ExportRun.Format.HF_DATASET: "application/zip",
 }
 
 

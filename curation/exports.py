@@ -363,18 +363,27 @@ def split_of(head_key: str, validation_share: float = 0.1) -> str:
     return "validation" if int.from_bytes(digest[:4], "big") / 2**32 < validation_share else "train"
 
 
+def split3_of(head_key: str, validation_share: float = 0.1, test_share: float = 0.1) -> str:
+    """train, validation or test by the same hash of the head as ``split_of``: a head that ``split_of`` puts in
+    validation stays there, and the test split is taken from what was train."""
+    digest = hashlib.sha1(head_key.encode(), usedforsecurity=False).digest()
+    position = int.from_bytes(digest[:4], "big") / 2**32
+    if position < validation_share:
+        return "validation"
+    return "test" if position < validation_share + test_share else "train"
+
+
 def _behaviour(head_kind: str, query: str | None, product: str | None, other: str | None, head_text: str) -> str:
     return behaviour_sentence(
         head_kind=head_kind, query=query, product=product, other_product=other, head_text=head_text, quotes=('"', '"')
     )
 
 
-def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progress) -> dict[str, int]:
-    """Multi-task instruction-tuning data (COSMO-LM): ``generate`` (behaviour + relation -> an accepted tail) from
-    the accepted edges, and ``plausibility`` / ``typicality`` judgements (candidate -> yes/no) from the consolidated
-    labels, negatives included, each with its ``statement`` (the sentence annotators judged).
-    ``split`` is decided by the head, never mixing one head across train/validation."""
-    counts = {"edges": 0, "generate": 0, "plausibility": 0, "typicality": 0, "train": 0, "validation": 0}
+def instruction_records(filters: dict[str, Any], split: Callable[[str], str] | None = None) -> Iterator[dict[str, Any]]:
+    """The instruction-tuning records (see ``write_instructions``), streamed: the ``generate`` ones first, in edge
+    order, then the judgements, in candidate order. ``split`` maps a head key to its split (``split_of`` by
+    default; the dataset folder splits three ways with ``split3_of``)."""
+    split_for = split or split_of
     where, params = edge_filter_sql(filters)
     with connection.chunked_cursor() as cursor:
         cursor.execute(
@@ -390,21 +399,15 @@ def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progre
         )
         while rows := cursor.fetchmany(SLICE):
             for pair, relation, tail, candidate, head_kind, head_text, query, product, other in rows:
-                split = split_of(f"pair:{pair}" if pair else f"head:{head_text}")
-                record = {
+                yield {
                     "task": "generate",
                     "instruction": f"Explain the shopping behaviour with the relation {relation}: answer with a "
                     "short phrase.",
                     "input": _behaviour(head_kind, query, product, other, head_text),
                     "output": tail,
-                    "split": split,
+                    "split": split_for(f"pair:{pair}" if pair else f"head:{head_text}"),
                     "candidate": candidate,
                 }
-                out.write(orjson.dumps(record) + b"\n")
-                counts["edges"] += 1
-                counts["generate"] += 1
-                counts[split] += 1
-            progress(counts["edges"])
     with connection.chunked_cursor() as cursor:
         cursor.execute(_LABEL_SQL)
         while rows := cursor.fetchmany(SLICE):
@@ -414,9 +417,8 @@ def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progre
                 ]
                 task = "plausibility" if slug == "plausible" else "typicality"
                 head_key = f"pair:{pair}" if pair else f"head:{head_text}"
-                split = split_of(head_key)
                 statement = _behaviour(head_kind, query, p1 or p1_id, p2 or p2_id, head_text)
-                record = {
+                yield {
                     "task": task,
                     "instruction": f"Is this a {'plausible' if task == 'plausibility' else 'typical'} reason for "
                     "the behaviour? Answer yes or no.",
@@ -433,10 +435,25 @@ def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progre
                         other_product=p2 or p2_id,
                         quotes=("'", "'"),
                     ),
-                    "split": split,
+                    "split": split_for(head_key),
                     "candidate": candidate,
                 }
-                out.write(orjson.dumps(record) + b"\n")
-                counts[task] += 1
-                counts[split] += 1
+
+
+def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progress) -> dict[str, int]:
+    """Multi-task instruction-tuning data (COSMO-LM): ``generate`` (behaviour + relation -> an accepted tail) from
+    the accepted edges, and ``plausibility`` / ``typicality`` judgements (candidate -> yes/no) from the consolidated
+    labels, negatives included, each with its ``statement`` (the sentence annotators judged).
+    ``split`` is decided by the head, never mixing one head across train/validation."""
+    counts = {"edges": 0, "generate": 0, "plausibility": 0, "typicality": 0, "train": 0, "validation": 0}
+    for record in instruction_records(filters):
+        out.write(orjson.dumps(record) + b"\n")
+        task = record["task"]
+        counts[task] += 1
+        counts[record["split"]] += 1
+        if task == "generate":
+            counts["edges"] += 1
+            if counts["edges"] % SLICE == 0:
+                progress(counts["edges"])
+    progress(counts["edges"])
     return counts

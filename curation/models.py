@@ -235,6 +235,11 @@ class ExportRun(Run):
         NTRIPLES = "ntriples", "RDF N-Triples"
         INSTRUCTIONS = "instructions", "Instruction-tuning JSON Lines (COSMO-LM)"
         SPREADSHEET = "csv", "CSV table for spreadsheets (one edge per row, formulas neutralised)"
+        ANSWERS = "answers", "Every answer, JSON Lines (annotators pseudonymised)"
+        ANSWERS_CSV = "answers_csv", "Every answer, CSV (annotators pseudonymised)"
+        LABELS = "labels", "Every consolidated label, JSON Lines (method, votes, confidence, agreement)"
+        LABELS_CSV = "labels_csv", "Every consolidated label, CSV"
+        HF_DATASET = "hf_dataset", "Hugging Face dataset folder, zipped (Parquet per split + dataset card)"
 
     format = models.CharField(max_length=16, choices=Format.choices)
     filters = models.JSONField(default=dict, blank=True)

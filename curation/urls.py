@@ -1,6 +1,6 @@
 from django.urls import path
 
-from curation import apis, graph_apis, views
+from curation import apis, graph_apis, import_apis, views
 
 api_urlpatterns = [
     path("curation/batches", apis.BatchListApi.as_view(), name="api-batches"),
@@ -26,6 +26,7 @@ api_urlpatterns = [
     path("exports", apis.ExportRunListApi.as_view(), name="api-exports"),
     path("exports/<int:run_id>", apis.ExportRunDetailApi.as_view(), name="api-export"),
     path("exports/<int:run_id>/download", apis.ExportDownloadApi.as_view(), name="api-export-download"),
+    path("imports", import_apis.PeerImportApi.as_view(), name="api-imports"),
 ]
 
 urlpatterns = [

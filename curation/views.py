@@ -107,6 +107,8 @@ def exports(request: HttpRequest) -> HttpResponse:
         for key in ("min_score", "approved_from", "approved_to"):
             if request.POST.get(key):
                 filters[key] = request.POST[key]
+        if request.POST.get("include_usernames"):
+            filters["include_usernames"] = True
         data = ExportCreateInputSerializer(data={"format": request.POST.get("format", ""), "filters": filters})
         if data.is_valid():
             try:

@@ -1,6 +1,6 @@
 """The candidate lifecycle: which status may follow which. Pure data, no Django.
 
-ingested -> filtered_out | pooled
+ingested -> filtered_out | pooled | labelled (an import of a peer tool's history brings its labels)
 pooled -> in_annotation | scored | filtered_out (a re-run of the filters) | accepted | rejected (a curator decides
     it directly)
 filtered_out -> pooled (a re-run of the filters with a new configuration)
@@ -23,7 +23,7 @@ ACCEPTED = "accepted"
 REJECTED = "rejected"
 
 ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
-    INGESTED: frozenset({FILTERED_OUT, POOLED}),
+    INGESTED: frozenset({FILTERED_OUT, POOLED, LABELLED}),
     FILTERED_OUT: frozenset({POOLED}),
     POOLED: frozenset({IN_ANNOTATION, SCORED, FILTERED_OUT, ACCEPTED, REJECTED}),
     IN_ANNOTATION: frozenset({LABELLED, POOLED}),

@@ -287,6 +287,8 @@ SQLITE_MODULES = (
     "tests/curation/test_curation.py",
     "tests/curation/test_batch_strata.py",  # the pool's statements run on both
     "tests/curation/test_graph_explorer.py",  # search forks on the vendor (trigram index or a scan)
+    "tests/curation/test_data_exports.py",  # the demo exports answers, labels and the dataset on SQLite
+    "tests/curation/test_imports.py",  # labels_import's INSERT ... ON CONFLICT ... RETURNING on both
     "tests/knowledge/test_sentences.py",
     "tests/pipeline/test_dashboard.py",
     "tests/security/test_tokens.py",  # token authentication forks on the vendor

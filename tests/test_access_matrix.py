@@ -66,6 +66,7 @@ API: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("post", "api-exports", {}, ADMINS),
     ("get", "api-export", {"run_id": NO_ID}, ADMINS),
     ("get", "api-export-download", {"run_id": NO_ID}, ADMINS),
+    ("post", "api-imports", {}, ADMINS),
     ("get", "api-generation-runs", {}, ADMINS),
     ("post", "api-generation-runs", {}, ADMINS),
     ("get", "api-generation-run", {"run_id": NO_ID}, ADMINS),

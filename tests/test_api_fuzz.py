@@ -196,6 +196,11 @@ def seeded(
             "classifier_training_request": {"target": "typical"},
             "auth_token_create": {"username": admin.username, "password": TEST_PASSWORD},
             "ingest_create": {"files": [orjson.dumps(search_buy("walk safely to the bus stop")).decode()]},
+            "imports_create": {
+                "source": "argilla",
+                "relation": "capable_of",
+                "files": [orjson.dumps([{"head": "yoga mat", "tail": "roll up small", "label": "yes"}]).decode()],
+            },
             "generation_runs_create": {
                 "backend": "openai",
                 "relations": ["capable_of"],

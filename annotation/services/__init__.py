@@ -29,7 +29,7 @@ from annotation.priorities import queue_priorities_recompute
 from annotation.services.answers import AnswerResult, answer_submit
 from annotation.services.common import GOLD_WANTED, undo_window
 from annotation.services.gold import annotator_is_paused
-from annotation.services.labels import labels_record, queue_priority_lower
+from annotation.services.labels import labels_import, labels_record, queue_priority_lower
 from annotation.services.leases import leases_expire
 from annotation.services.questions import _questions, question_wording, question_wordings, questions_cache_clear
 from annotation.services.queue import queue_fill
@@ -51,6 +51,7 @@ __all__ = [
     "assignment_next",
     "assignment_next_with_prefetch",
     "assignment_skip",
+    "labels_import",
     "labels_record",
     "leases_expire",
     "question_wording",

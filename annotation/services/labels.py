@@ -4,6 +4,7 @@ writes other apps ask annotation for, so that annotation's tables are written on
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from typing import Any
 
 from django.db import connection, transaction
 from django.db.models import F
@@ -35,3 +36,48 @@ def queue_priority_lower(*, candidate_ids: Iterable[int], by: float) -> int:
     if not ids:
         return 0
     return QueueItem.objects.filter(candidate_id__in=ids).update(priority=F("priority") - by)
+
+
+IMPORT_BATCH = 1_000
+
+
+@transaction.atomic
+def labels_import(*, rows: Iterable[tuple[int, str, bool, int, int]], method: str) -> int:
+    """Consolidated labels brought in from another tool (a Label Studio or Argilla history): ``rows`` are
+    (candidate id, question slug, value, yes votes, no votes), written with ``method`` (e.g. "labelstudio") and
+    the winning side's share of the votes as confidence (1.0 without votes), in multi-row INSERTs. A label the
+    platform already holds for that candidate and question is kept (an import never overwrites the platform's own
+    decisions); unknown slugs are skipped. Each new label counts toward the retraining trigger. Returns how many
+    labels were written."""
+    questions = dict(Question.objects.values_list("slug", "pk"))
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    written: dict[int, int] = {}
+    batch: list[tuple[int, int, bool, int, int]] = []
+
+    def flush() -> None:
+        if not batch:
+            return
+        params: list[Any] = []
+        for candidate_id, question_id, value, yes, no in batch:
+            votes = yes + no
+            confidence = max(yes, no) / votes if votes else 1.0
+            params += [candidate_id, question_id, value, confidence, yes, no, method, now]
+        with connection.cursor() as cursor:
+            cursor.execute(
+                sql.LABELS_IMPORT.format(rows=", ".join([sql.LABEL_IMPORT_ROW] * len(batch))),
+                params,
+            )
+            for (question_id,) in cursor.fetchall():
+                written[question_id] = written.get(question_id, 0) + 1
+        batch.clear()
+
+    for candidate_id, slug, value, yes, no in rows:
+        if slug in questions:
+            batch.append((candidate_id, questions[slug], bool(value), int(yes), int(no)))
+            if len(batch) >= IMPORT_BATCH:
+                flush()
+    flush()
+    for question_id, count in written.items():
+        NewLabelCount.objects.get_or_create(question_id=question_id)
+        NewLabelCount.objects.filter(question_id=question_id).update(count=F("count") + count)
+    return sum(written.values())

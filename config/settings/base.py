@@ -356,10 +356,16 @@ INGEST_MAX_UPLOAD_BYTES = env.int("INGEST_MAX_UPLOAD_BYTES", default=512 * 1024*
 # clean-up deletes them (`manage.py expire_files`, Celery beat); 0 keeps them for ever. The runs' records stay.
 INGEST_FILE_RETENTION_DAYS = env.int("INGEST_FILE_RETENTION_DAYS", default=30)
 EXPORT_FILE_RETENTION_DAYS = env.int("EXPORT_FILE_RETENTION_DAYS", default=30)
+# The key of the pseudonyms that answer exports give annotators (HMAC-SHA256 of the user id): the same key gives the
+# same pseudonym in every export. Empty: derived from SECRET_KEY (so changing SECRET_KEY changes the pseudonyms).
+EXPORT_PSEUDONYM_KEY = env.str("EXPORT_PSEUDONYM_KEY", default="")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 # The largest body a request may declare, refused with 413 before it is read (core/middleware.py); by path prefix.
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=10 * 1024**2)
-REQUEST_BODY_LIMITS: dict[str, int] = {"/api/ingest/": INGEST_MAX_UPLOAD_BYTES}
+REQUEST_BODY_LIMITS: dict[str, int] = {
+    "/api/ingest/": INGEST_MAX_UPLOAD_BYTES,
+    "/api/imports": INGEST_MAX_UPLOAD_BYTES,
+}
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
 # --- Logs and metrics (docs/operations.md) --------------------------------------------------------------------

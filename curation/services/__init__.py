@@ -30,11 +30,19 @@ from curation.services.exports import (
     export_run_execute,
 )
 from curation.services.graph import candidate_decide
+from curation.services.imports import (
+    PeerImport,
+    peer_import_claim,
+    peer_import_create,
+    peer_import_create_from_uploads,
+    peer_import_execute,
+)
 
 __all__ = [
     "AUDIT_QUESTIONS",
     "CURATABLE",
     "EXPORT_SUFFIX",
+    "PeerImport",
     "audit_answer",
     "batch_decide",
     "batch_estimate",
@@ -45,6 +53,10 @@ __all__ = [
     "export_run_claim",
     "export_run_create",
     "export_run_execute",
+    "peer_import_claim",
+    "peer_import_create",
+    "peer_import_create_from_uploads",
+    "peer_import_execute",
     "review_batches_create",
     "strata_estimates",
 ]

@@ -14,10 +14,11 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
+from annotation import exports as annotation_exports
 from core.errors import ApplicationError
 from core.outbox import run_enqueue
 from core.runs import RunHandle, run_claim, run_execute
-from curation import exports
+from curation import data_exports, exports, hf_dataset
 from curation.models import CurationEvent, ExportRun
 from curation.services.common import _conf, _log
 
@@ -31,6 +32,25 @@ EXPORT_SUFFIX = {
     "ntriples": ".nt",
     "instructions": ".instructions.jsonl",
     "csv": ".csv",
+    "answers": ".answers.jsonl",
+    "answers_csv": ".answers.csv",
+    "labels": ".labels.jsonl",
+    "labels_csv": ".labels.csv",
+    "hf_dataset": ".hf-dataset.zip",
+}
+# The exports of annotation's data (``curation.data_exports``, ``curation.hf_dataset``) rather than the graph:
+# format -> (what the file holds, the count that is its progress, how many there are to write).
+DATA_FORMATS: dict[str, tuple[str, str, Callable[[dict[str, Any]], int]]] = {
+    "answers": ("answers", "answers", lambda filters: annotation_exports.answers_count()),
+    "answers_csv": ("answers", "answers", lambda filters: annotation_exports.answers_count()),
+    "labels": ("labels", "labels", lambda filters: annotation_exports.labels_count()),
+    "labels_csv": ("labels", "labels", lambda filters: annotation_exports.labels_count()),
+    # the candidates, then the instruction data (edges, then judgements: the total leaves those out)
+    "hf_dataset": (
+        "dataset",
+        "rows",
+        lambda filters: annotation_exports.labelled_candidates_count() + exports.count_edges(filters),
+    ),
 }
 
 
@@ -75,13 +95,14 @@ def _export(run_id: int, handle: RunHandle, progress: Callable[[int], None] | No
     started = time.perf_counter()
     folder = export_folder()
     folder.mkdir(parents=True, exist_ok=True)
-    name = f"plausi-graph-{run.pk}{EXPORT_SUFFIX[run.format]}"
+    data = DATA_FORMATS.get(run.format)
+    name = f"plausi-{data[0] if data else 'graph'}-{run.pk}{EXPORT_SUFFIX[run.format]}"
     path = folder / name
     for leftover in folder.glob(f".{name}.*.partial"):  # an earlier attempt's, whose worker died
         leftover.unlink(missing_ok=True)
     partial = folder / f".{name}.{uuid.uuid4().hex[:8]}.partial"
     try:
-        total = exports.count_edges(run.filters)
+        total = data[2](run.filters) if data else exports.count_edges(run.filters)
         handle.update(progress_total=total, file_name=name, phase="writing")
 
         def report(done: int) -> None:
@@ -91,6 +112,17 @@ def _export(run_id: int, handle: RunHandle, progress: Callable[[int], None] | No
 
         if run.format == ExportRun.Format.NEO4J:
             counts = exports.write_neo4j_zip(partial, run.filters, report)
+        elif run.format == ExportRun.Format.HF_DATASET:
+            counts = hf_dataset.write_hf_dataset(partial, run.filters, report)
+        elif data:
+            writer = {
+                "answers": data_exports.write_answers,
+                "answers_csv": data_exports.write_answers_csv,
+                "labels": data_exports.write_labels,
+                "labels_csv": data_exports.write_labels_csv,
+            }[run.format]
+            with partial.open("wb") as out:
+                counts = writer(out, run.filters, report)
         else:
             with partial.open("wb") as out:
                 if run.format == ExportRun.Format.JSONL:
@@ -102,11 +134,12 @@ def _export(run_id: int, handle: RunHandle, progress: Callable[[int], None] | No
                 else:
                     counts = exports.write_ntriples(out, run.filters, report, base=_conf("RDF_BASE"))
         size, digest = partial.stat().st_size, exports.file_sha256(partial)
+        unit = data[1] if data else "edges"
         with transaction.atomic():
             handle.finish(
-                message=f"{counts['edges']:,} edges written",
+                message=f"{counts[unit]:,} {unit} written",
                 phase="done",
-                progress_done=counts["edges"],
+                progress_done=counts[unit],
                 file_size=size,
                 sha256=digest,
                 counts=counts,

@@ -167,11 +167,15 @@ def ingest_run_supersede(*, run_id: int, reason: str) -> bool:
     )
 
 
-def ingest_run_execute(*, run_id: int, progress: ProgressCallback | None = None) -> IngestRun:
+def ingest_run_execute(
+    *, run_id: int, progress: ProgressCallback | None = None, after_merge: Callable[[IngestRun], None] | None = None
+) -> IngestRun:
     """Execute a claimed run: validate and stage every file, then merge all of them or none.
 
     Files whose content was ingested before (by SHA-256) are skipped, so re-ingesting a file changes nothing.
-    The run record carries counts, the first 50 problems and timings whatever the outcome.
+    The run record carries counts, the first 50 problems and timings whatever the outcome. ``after_merge`` is
+    called with the run inside the merge's transaction, after the candidates are written (an app above knowledge
+    adds its own writes there, e.g. an import's labels, so they land with the candidates or not at all).
     """
     run = IngestRun.objects.get(pk=run_id)
     if run.status != IngestRun.Status.RUNNING:
@@ -179,13 +183,13 @@ def ingest_run_execute(*, run_id: int, progress: ProgressCallback | None = None)
     return run_execute(
         IngestRun,
         run_id=run_id,
-        work=lambda handle: _execute(run, handle),
+        work=lambda handle: _execute(run, handle, after_merge),
         failure_message=lambda exc: f"Internal error ({type(exc).__name__}: {exc}); nothing was imported.",
         progress=progress,
     )
 
 
-def _execute(run: IngestRun, handle: RunHandle) -> None:
+def _execute(run: IngestRun, handle: RunHandle, after_merge: Callable[[IngestRun], None] | None = None) -> None:
     started = time.monotonic()
     _drop_abandoned_staging_tables()
     staging.staging_create(run.pk)
@@ -220,7 +224,7 @@ def _execute(run: IngestRun, handle: RunHandle) -> None:
             state.rejects_handle.close()
         state.report(force=True)
         read_seconds = time.monotonic() - started
-        _finish(run=run, state=state, handle=handle, read_seconds=read_seconds)
+        _finish(run=run, state=state, handle=handle, read_seconds=read_seconds, after_merge=after_merge)
     except Exception:
         handle.update(phase=IngestRun.Phase.DONE)
         raise
@@ -253,7 +257,14 @@ def _end(run: IngestRun, handle: RunHandle, *, status: str) -> None:
     handle.finish(status=status, message=run.message, **{name: getattr(run, name) for name in _RESULT_FIELDS})
 
 
-def _finish(*, run: IngestRun, state: Reading, handle: RunHandle, read_seconds: float) -> None:
+def _finish(
+    *,
+    run: IngestRun,
+    state: Reading,
+    handle: RunHandle,
+    read_seconds: float,
+    after_merge: Callable[[IngestRun], None] | None = None,
+) -> None:
     run.lines_total = state.lines_total
     run.lines_valid = state.lines_valid
     run.lines_invalid = state.lines_invalid
@@ -322,6 +333,8 @@ def _finish(*, run: IngestRun, state: Reading, handle: RunHandle, read_seconds: 
                 f"Imported {state.lines_valid} line(s): {counts.candidates_created} new candidate(s), "
                 f"{counts.candidates_merged} existing candidate(s) gained support.{skipped_lines}{skipped_note}"
             )
+            if after_merge is not None:
+                after_merge(run)
             # the merge and the run's end commit together: a claimant that lost the run rolls its merge back
             _end(run, handle, status=IngestRun.Status.SUCCEEDED)
             event_emit(

@@ -79,8 +79,8 @@ def test_a_transition_the_lifecycle_forbids_is_refused_before_anything_moves() -
     from knowledge.services import candidate_status_update_sql
 
     labelled = CandidateFactory(status="labelled")
-    with pytest.raises(ApplicationError, match="does not allow ingested -> labelled"):
-        candidate_status_transition(candidates=[labelled.pk], to_status="labelled", from_statuses=["ingested"])
+    with pytest.raises(ApplicationError, match="does not allow filtered_out -> labelled"):
+        candidate_status_transition(candidates=[labelled.pk], to_status="labelled", from_statuses=["filtered_out"])
     with pytest.raises(ApplicationError, match="does not allow filtered_out -> scored"):
         candidate_status_update_sql(from_statuses=["filtered_out"], to_status="scored", where="id = %s")
     statement = candidate_status_update_sql(from_statuses=["in_annotation"], to_status="labelled", where="id = %s")

@@ -1,10 +1,13 @@
 """``python manage.py export_graph --format jsonl|neo4j|ntriples|instructions|csv [--relation ...]
 [--category ...]``: write the accepted graph (streaming, bounded memory) with a progress bar, recorded as an
-ExportRun like the web's exports."""
+ExportRun like the web's exports. The same command writes annotation's data: ``--format answers|answers_csv``
+(every answer, annotators pseudonymised unless ``--include-usernames``), ``labels|labels_csv`` (every consolidated
+label) and ``hf_dataset`` (a zipped Hugging Face dataset folder; ``--output DIR/`` unzips it there)."""
 
 from __future__ import annotations
 
 import shutil
+import zipfile
 from pathlib import Path
 from typing import Any
 
@@ -16,7 +19,10 @@ from curation.services import export_folder, export_run_claim, export_run_create
 
 
 class Command(BaseCommand):
-    help = "Export the accepted knowledge graph (JSON Lines, Neo4j CSV zip, RDF N-Triples)."
+    help = (
+        "Export the accepted knowledge graph (JSON Lines, Neo4j CSV zip, RDF N-Triples, instructions, CSV), the "
+        "answers and labels (JSON Lines, CSV), or the Hugging Face dataset folder."
+    )
 
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--format", choices=ExportRun.Format.values, default="jsonl")
@@ -25,7 +31,15 @@ class Command(BaseCommand):
         parser.add_argument("--min-score", type=float)
         parser.add_argument("--approved-from", help="ISO date or datetime (inclusive).")
         parser.add_argument("--approved-to", help="ISO date or datetime (exclusive).")
-        parser.add_argument("--output", type=Path, help="Also copy the file here.")
+        parser.add_argument(
+            "--include-usernames",
+            action="store_true",
+            help="Answer exports: annotators' usernames instead of their pseudonyms.",
+        )
+        parser.add_argument(
+            "--output",
+            help="Also copy the file here (hf_dataset: a path ending in / or an existing folder gets the folder).",
+        )
         parser.add_argument("--no-progress", action="store_true")
 
     def handle(self, *args: Any, **options: Any) -> None:
@@ -39,9 +53,11 @@ class Command(BaseCommand):
         for key in ("approved_from", "approved_to"):
             if options[key]:
                 filters[key] = options[key]
+        if options["include_usernames"]:
+            filters["include_usernames"] = True
         run = export_run_create(format=options["format"], filters=filters, enqueue=False)  # runs here
         export_run_claim(run_id=run.pk)
-        bar = tqdm(unit=" edges", disable=options["no_progress"])
+        bar = tqdm(unit=" records", disable=options["no_progress"])
         last = 0
 
         def progress(done: int) -> None:
@@ -56,9 +72,16 @@ class Command(BaseCommand):
         finally:
             bar.close()
         path = export_folder() / run.file_name
-        if options["output"]:
-            shutil.copyfile(path, options["output"])
-            path = options["output"]
+        raw_output: str | None = options["output"]
+        output = Path(raw_output) if raw_output else None
+        if output and run.format == ExportRun.Format.HF_DATASET and (str(raw_output).endswith("/") or output.is_dir()):
+            output.mkdir(parents=True, exist_ok=True)
+            with zipfile.ZipFile(path) as archive:
+                archive.extractall(output)  # our own archive: plain relative names
+            path = output
+        elif output:
+            shutil.copyfile(path, output)
+            path = output
         self.stdout.write(
             f"export #{run.pk}: {run.counts} -> {path} ({run.file_size:,} bytes, sha256 {run.sha256}) "
             f"in {run.timings.get('total_s', 0):.1f} s"
