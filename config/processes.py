@@ -28,6 +28,7 @@ COMMON_ENV = (
     "PLAUSI_MODEL_ROOT",
     "PLAUSI_FEATURE_ROOT",
     "LOG_LEVEL",
+    "LOG_FORMAT",
 )
 
 
@@ -47,7 +48,7 @@ PROCESSES: tuple[ProcessSpec, ...] = (
     ProcessSpec(
         "web",
         ("gunicorn", "--config", "python:config.gunicorn", "config.wsgi"),
-        env=("PORT", "WEB_BIND", "WEB_CONCURRENCY", "WEB_THREADS"),
+        env=("PORT", "WEB_BIND", "WEB_CONCURRENCY", "WEB_THREADS", "METRICS_TOKEN"),
         about="gunicorn serving the pages, the API and the static files (WhiteNoise)",
     ),
     ProcessSpec(
