@@ -5,6 +5,8 @@ import os
 
 from celery import Celery
 
+# whether the environment named the settings (the `plausi` command's default for `plausi demo` reads it)
+SETTINGS_FROM_ENVIRONMENT = bool(os.environ.get("DJANGO_SETTINGS_MODULE"))
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 app = Celery("plausi")

@@ -12,7 +12,12 @@ from kombu import Queue
 from core.logs import logging_config
 
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
-VAR_DIR = Path(environ.Env().str("PLAUSI_VAR_DIR", default=str(BASE_DIR / "var")))
+# templates/ and static/ lie beside the packages in a checkout; the wheel carries them inside config/ (setup.py).
+# An installed product keeps its files under ./var of the directory it runs in, not in site-packages.
+_PACKAGE_DIR = Path(__file__).resolve().parent.parent
+SITE_DIR = _PACKAGE_DIR if (_PACKAGE_DIR / "templates").is_dir() else BASE_DIR
+_IN_CHECKOUT = (BASE_DIR / "manage.py").is_file()
+VAR_DIR = Path(environ.Env().str("PLAUSI_VAR_DIR", default=str((BASE_DIR if _IN_CHECKOUT else Path.cwd()) / "var")))
 
 env = environ.Env()
 # No model hub is reachable or wanted: models load from local folders only.
@@ -74,7 +79,7 @@ WSGI_APPLICATION = "config.wsgi.application"
 TEMPLATES = [
     {
         "BACKEND": "django.template.backends.django.DjangoTemplates",
-        "DIRS": [BASE_DIR / "templates"],
+        "DIRS": [SITE_DIR / "templates"],
         "APP_DIRS": True,
         "OPTIONS": {
             "context_processors": [
@@ -145,7 +150,7 @@ SHORT_DATE_FORMAT = "Y-m-d"
 SHORT_DATETIME_FORMAT = "Y-m-d H:i"
 
 STATIC_URL = "static/"
-STATICFILES_DIRS = [BASE_DIR / "static"]
+STATICFILES_DIRS = [SITE_DIR / "static"]
 STATIC_ROOT = Path(env.str("STATIC_ROOT", default=str(VAR_DIR / "staticfiles")))
 # Uploaded ingest files and rejects reports: private, never served as public URLs.
 PRIVATE_MEDIA_ROOT = Path(env.str("PRIVATE_MEDIA_ROOT", default=str(VAR_DIR / "private")))

@@ -6,7 +6,7 @@ Refuses to start with a missing or default secret key, DEBUG on, or no database/
 from django.core.exceptions import ImproperlyConfigured
 
 from config.settings.base import *  # noqa: F403
-from config.settings.base import env, postgres_tuning
+from config.settings.base import MIDDLEWARE, VAR_DIR, env, postgres_tuning
 
 DEBUG = env.bool("DEBUG", default=False)
 if DEBUG:
@@ -63,7 +63,17 @@ SESSION_COOKIE_SECURE = True
 CSRF_COOKIE_SECURE = True
 SECURE_CONTENT_TYPE_NOSNIFF = True
 X_FRAME_OPTIONS = "DENY"
+# The web process serves the static files itself (WhiteNoise, right after SecurityMiddleware): the names that
+# `collectstatic` writes (`plausi start` runs it) carry a content hash and are cached for a year, and a gzip copy
+# of each text file is sent to clients that accept it. A reverse proxy or CDN in front may cache them as they are.
+MIDDLEWARE = [
+    *MIDDLEWARE[: MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1],
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    *MIDDLEWARE[MIDDLEWARE.index("django.middleware.security.SecurityMiddleware") + 1 :],
+]
 STORAGES = {
     "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
-    "staticfiles": {"BACKEND": "django.contrib.staticfiles.storage.ManifestStaticFilesStorage"},
+    "staticfiles": {"BACKEND": "core.staticfiles.CompressedManifestStorage"},
 }
+# Celery beat's record of when each periodic task last ran (a file; in the var folder, not the working directory).
+CELERY_BEAT_SCHEDULE_FILENAME = env.str("CELERY_BEAT_SCHEDULE_FILENAME", default=str(VAR_DIR / "celerybeat-schedule"))

@@ -87,13 +87,13 @@ class Command(BaseCommand):
     # -- serving -------------------------------------------------------------------------------------------
     def serve(self, addr: str) -> None:
         python = sys.executable
-        manage = str(Path(settings.BASE_DIR) / "manage.py")
         env = {
             **os.environ,
             "DJANGO_SETTINGS_MODULE": os.environ.get("DJANGO_SETTINGS_MODULE", "config.settings.local"),
         }
         commands = {
-            "web": [python, manage, "runserver", "--noreload", addr],
+            # `python -m config.cli`, not manage.py: an installed wheel has no manage.py (`plausi demo`)
+            "web": [python, "-m", "config.cli", "runserver", "--noreload", addr],
             "worker": [
                 python,
                 "-m",
@@ -113,8 +113,7 @@ class Command(BaseCommand):
             ],
         }
         processes = {
-            name: subprocess.Popen(command, env=env, cwd=settings.BASE_DIR, start_new_session=True)
-            for name, command in commands.items()
+            name: subprocess.Popen(command, env=env, start_new_session=True) for name, command in commands.items()
         }
         self.stdout.write(self.style.SUCCESS(f"\nPlausi is running at http://{addr}/  (Ctrl-C stops it)\n"))
         stopping = False
