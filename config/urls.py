@@ -17,6 +17,7 @@ from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
 from knowledge.urls import api_urlpatterns as knowledge_api
 from pipeline.urls import api_urlpatterns as pipeline_api
+from webhooks.urls import api_urlpatterns as webhooks_api
 
 # Resolved in order: the annotation API (the answer path, the hottest by far) first, so that its requests try the
 # fewest patterns; then the rest of the API, the pages, the health checks and the admin.
@@ -29,6 +30,7 @@ urlpatterns = [
     path("api/", include(generation_api)),
     path("api/", include(core_api)),
     path("api/", include(pipeline_api)),
+    path("api/", include(webhooks_api)),
     path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
     path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
     path("healthz", healthz, name="healthz"),
