@@ -7,13 +7,14 @@ The body check is stricter than plain OpenAPI: every object schema that lists it
 (``additionalProperties: false``) for the run, so a field that an endpoint returns without documenting it fails
 here as surely as a documented field that is missing.
 
-A little real data is seeded first through the services (an ingest and a filter run, a queue with a lease of
-the fuzzing user, scored candidates in review batches, accepted knowledge, training, scoring, export and
-generation runs, a webhook endpoint with a dead delivery). Each id-bearing path parameter gets a seeded object's id as its example, and the requests
-that random data would hardly ever get right (an answer to the lease's current question, an audit answer and a
-batch decision, a token exchange, an upload, a generation run) get a valid body as their example, so the fuzzer
-reaches the success paths as well as the 404s and 400s. The coverage phase adds schemathesis' deterministic
-edge cases (boundary values, wrong types, missing fields, unexpected methods and media types) to the random ones.
+A little real data is seeded first through the services (an ingest and a filter run, a queue with a lease of the
+fuzzing user, scored candidates in review batches, accepted knowledge, training, scoring, export and generation
+runs, a webhook endpoint with a dead delivery). Each id-bearing path parameter gets a seeded object's id as its
+example, and the requests that random data would hardly ever get right (an answer to the lease's current question,
+an audit answer and a batch decision, a token exchange, an upload, a generation run) get a valid body as their
+example, so the fuzzer reaches the success paths as well as the 404s and 400s. The coverage phase adds schemathesis'
+deterministic edge cases (boundary values, wrong types, missing fields, unexpected methods and media types) to the
+random ones.
 
 Bounded and repeatable: a fixed seed, derandomized generation, no example database, and a few dozen random
 examples per operation (about a minute on the 2-core development machine).
