@@ -117,6 +117,7 @@ def test_a_refused_connection_schedules_a_retry_with_backoff(db: Any) -> None:
     assert deliveries_send() == {"failed": 1}
     delivery = WebhookDelivery.objects.get()
     assert delivery.last_status_code is None and "ConnectError" in delivery.last_error
+    assert delivery.next_attempt_at is not None and delivery.last_attempt_at is not None
     wait = (delivery.next_attempt_at - delivery.last_attempt_at).total_seconds()
     assert 4.0 <= wait <= 6.0  # the first retry: 5 s +/- 20 %
     assert deliveries_send() == {}  # not due yet
