@@ -299,3 +299,10 @@ def test_the_admin_adds_endpoints_sends_test_events_and_replays_deliveries(admin
 def test_only_admins_reach_the_webhooks_api(api_client_for: Any) -> None:
     for role in ("annotator", "curator"):
         assert api_client_for(role).get(reverse("api-webhook-deliveries")).status_code == 403
+
+
+def test_an_ingest_refused_whole_emits_run_failed(ingest: Any, write_lines: Any) -> None:
+    run = ingest(write_lines(["not a record"]))
+    assert run.status == "failed"
+    assert PipelineEvent.objects.get(name="run.failed").payload["kind"] == "ingest"
+    assert PipelineEvent.objects.get(name="run.failed").payload["run"] == run.pk
