@@ -10,7 +10,9 @@ full interval behind request threads each time it needs the GIL, which showed as
 
 import gc
 import os
+import shutil
 import sys
+import tempfile
 import time
 from typing import Any
 
@@ -38,6 +40,32 @@ GC_LOG_MS = float(os.environ.get("WEB_GC_LOG_MS", "0"))
 # What the first requests make (views, serializers, the URL map, connections) is frozen too, once each of these
 # request counts is reached (config/gc_warm_freeze.py); empty turns it off.
 GC_FREEZE_AFTER_REQUESTS = request_counts(os.environ.get("WEB_GC_FREEZE_AFTER_REQUESTS", "100,1000,10000"))
+# Prometheus multiprocess mode (core/metrics.py): each worker writes its request metrics to files in this folder and
+# a scrape of any worker sums them. Set before any worker imports prometheus_client; emptied when gunicorn starts
+# (a restart begins at zero, which Prometheus reads as a counter reset) and removed when it stops if we made it.
+PROMETHEUS_DIR_MADE_HERE = "PROMETHEUS_MULTIPROC_DIR" not in os.environ
+PROMETHEUS_DIR = os.environ.setdefault(
+    "PROMETHEUS_MULTIPROC_DIR", os.path.join(tempfile.gettempdir(), f"plausi-prometheus-{os.getpid()}")
+)
+
+
+def on_starting(server: Any) -> None:
+    os.makedirs(PROMETHEUS_DIR, exist_ok=True)
+    for name in os.listdir(PROMETHEUS_DIR):
+        if name.endswith(".db"):
+            os.remove(os.path.join(PROMETHEUS_DIR, name))
+
+
+def child_exit(server: Any, worker: Any) -> None:
+    """A worker's counters and histograms stay (their totals still count); its live gauges go."""
+    from prometheus_client import multiprocess
+
+    multiprocess.mark_process_dead(worker.pid, PROMETHEUS_DIR)
+
+
+def on_exit(server: Any) -> None:
+    if PROMETHEUS_DIR_MADE_HERE:
+        shutil.rmtree(PROMETHEUS_DIR, ignore_errors=True)
 
 
 def post_worker_init(worker: Any) -> None:

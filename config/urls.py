@@ -1,4 +1,4 @@
-"""The URL map: HTML pages, the REST API under /api/, its schema and docs, the admin and /healthz."""
+"""The URL map: HTML pages, the REST API under /api/, its schema and docs, the admin, /healthz and /metrics."""
 
 from django.contrib import admin
 from django.contrib.auth import views as auth_views
@@ -9,9 +9,10 @@ from annotation.urls import api_urlpatterns as annotation_api
 from classifiers.urls import api_urlpatterns as classifiers_api
 from core import account_views
 from core.api.schema_view import CachedSchemaView
+from core.api.urls import api_routes
 from core.login import RateLimitedLoginView, admin_login
 from core.urls import api_urlpatterns as core_api
-from core.views import favicon, healthz, healthz_live, healthz_ready
+from core.views import favicon, healthz, healthz_live, healthz_ready, metrics
 from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
@@ -20,22 +21,29 @@ from pipeline.urls import api_urlpatterns as pipeline_api
 from webhooks.urls import api_urlpatterns as webhooks_api
 
 # Resolved in order: the annotation API (the answer path, the hottest by far) first, so that its requests try the
-# fewest patterns; then the rest of the API, the pages, the health checks and the admin.
+# fewest patterns; then the rest of the API, the pages, the health checks and the admin. Every API path answers
+# with and without its trailing slash (``api_routes``: the slash form is canonical, docs/api.md), so each app's
+# ``api_urlpatterns`` may write its routes either way.
 urlpatterns = [
-    path("api/", include(annotation_api)),
-    path("api/", include(knowledge_api)),
-    path("api/", include(filtering_api)),
-    path("api/", include(classifiers_api)),
-    path("api/", include(curation_api)),
-    path("api/", include(generation_api)),
-    path("api/", include(core_api)),
-    path("api/", include(pipeline_api)),
-    path("api/", include(webhooks_api)),
-    path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/", include(api_routes(annotation_api))),
+    path("api/", include(api_routes(knowledge_api))),
+    path("api/", include(api_routes(filtering_api))),
+    path("api/", include(api_routes(classifiers_api))),
+    path("api/", include(api_routes(curation_api))),
+    path("api/", include(api_routes(generation_api))),
+    path("api/", include(api_routes(core_api))),
+    path("api/", include(api_routes(pipeline_api))),
+    path("api/", include(api_routes(webhooks_api))),
+    *api_routes(
+        [
+            path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
+            path("api/docs/", SpectacularSwaggerSplitView.as_view(url_name="api-schema"), name="api-docs"),
+        ]
+    ),
     path("healthz", healthz, name="healthz"),
     path("healthz/live", healthz_live, name="healthz-live"),
     path("healthz/ready", healthz_ready, name="healthz-ready"),
+    path("metrics", metrics, name="metrics"),  # Prometheus; private networks or METRICS_TOKEN (core/metrics.py)
     path("login/", RateLimitedLoginView.as_view(), name="login"),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("account/tokens/", account_views.tokens, name="account-tokens"),

@@ -37,6 +37,7 @@ class CoreConfig(AppConfig):
         from django.db.backends.signals import connection_created
         from django.db.models.signals import m2m_changed, post_save
 
+        from core.task_outcomes import task_outcomes_connect
         from core.tokens import tokens_revoke_on_account_change
 
         m2m_changed.connect(_forget_roles, sender=get_user_model().groups.through, dispatch_uid="plausi_forget_roles")
@@ -46,3 +47,4 @@ class CoreConfig(AppConfig):
             sender=get_user_model(),
             dispatch_uid="plausi_tokens_revoke_on_account_change",
         )
+        task_outcomes_connect()  # counts Celery task outcomes where tasks run (a worker), for /metrics

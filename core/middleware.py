@@ -22,9 +22,10 @@ logger = logging.getLogger(__name__)
 
 
 def body_limit_for(path: str) -> int:
-    """The largest body a request to ``path`` may declare (the longest matching prefix wins)."""
+    """The largest body a request to ``path`` may declare (the longest matching prefix wins; a prefix with a
+    trailing slash also covers its slash-less API alias, ``/api/ingest`` as ``/api/ingest/``)."""
     limits: dict[str, int] = settings.REQUEST_BODY_LIMITS
-    matching = [prefix for prefix in limits if path.startswith(prefix)]
+    matching = [prefix for prefix in limits if path.startswith(prefix) or path == prefix.rstrip("/")]
     if matching:
         return int(limits[max(matching, key=len)])
     return int(settings.REQUEST_MAX_BODY_BYTES)

@@ -64,3 +64,21 @@ class ApiToken(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name} ({self.prefix}…)"
+
+
+class TaskOutcome(models.Model):
+    """How many times each Celery task ended in each way (succeeded, failed, retried), and the seconds it took:
+    counted by the worker that ran it (core/task_outcomes.py) and exported at ``/metrics``. One row per task and
+    outcome, incremented in place: counters that survive worker restarts and hold every worker's count."""
+
+    task = models.CharField(max_length=200)
+    outcome = models.CharField(max_length=16)
+    count = models.BigIntegerField(default=0)
+    seconds = models.FloatField(default=0.0, help_text="The total time the task ran with this outcome.")
+    updated_at = models.DateTimeField(db_default=Now())
+
+    class Meta:
+        constraints = [models.UniqueConstraint(fields=["task", "outcome"], name="one_task_outcome_row")]
+
+    def __str__(self) -> str:
+        return f"{self.task} {self.outcome}: {self.count}"

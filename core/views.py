@@ -7,6 +7,8 @@
   work queue their messages in the outbox (core/outbox.py) and annotators keep working, so a load balancer must
   not cut them off. The body's ``status`` is then ``degraded`` with the broker's error.
 - ``/healthz``: the same as ready (kept for probes configured before the split).
+
+And ``/metrics``: Prometheus metrics (core/metrics.py), for the loopback and private networks or a bearer token.
 """
 
 from __future__ import annotations
@@ -77,6 +79,23 @@ def healthz_ready(request: HttpRequest) -> JsonResponse:
 def healthz(request: HttpRequest) -> JsonResponse:
     """The original health check, now the same as readiness (see the module docstring)."""
     return healthz_ready(request)
+
+
+@never_cache
+@require_GET
+def metrics(request: HttpRequest) -> HttpResponse:
+    """Prometheus' text exposition; 403 unless ``metrics_request_allowed`` (docs/operations.md)."""
+    from prometheus_client import CONTENT_TYPE_PLAIN_0_0_4
+
+    from core.metrics import metrics_exposition, metrics_request_allowed
+
+    if not metrics_request_allowed(request):
+        return HttpResponse(
+            "Metrics are served to the monitoring network or with its token only.\n",
+            content_type="text/plain; charset=utf-8",
+            status=403,
+        )
+    return HttpResponse(metrics_exposition(), content_type=CONTENT_TYPE_PLAIN_0_0_4)
 
 
 def favicon(request: HttpRequest) -> HttpResponse:

@@ -10,6 +10,9 @@ class PipelineConfig(AppConfig):
     verbose_name = "Pipeline"
 
     def ready(self) -> None:
+        from core.metrics import metrics_source_register
         from pipeline.handoffs import handoffs_register
+        from pipeline.metrics import pipeline_metrics
 
         handoffs_register()
+        metrics_source_register("pipeline", pipeline_metrics)

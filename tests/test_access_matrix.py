@@ -102,13 +102,15 @@ PAGES: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("post", "account-token-revoke", {"token_id": NO_ID}, ANY),
 ]
 # Public or role-independent by design: login/logout, the health check, the token exchange (its own throttle),
-# the schema and its docs (they describe the API, they do not open it), the home page (any signed-in user).
+# the schema and its docs (they describe the API, they do not open it), the home page (any signed-in user);
+# /metrics is guarded by network or token, not by role (tests/core/test_metrics.py).
 UNGUARDED = {
     "login",
     "logout",
     "healthz",
     "healthz-live",
     "healthz-ready",
+    "metrics",
     "api-token",
     "api-schema",
     "api-docs",

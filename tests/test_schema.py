@@ -48,7 +48,7 @@ def test_lists_and_error_responses_are_documented_as_the_api_gives_them(tmp_path
     assert body("/api/candidates/", "get", "200") == {"$ref": "#/components/schemas/PaginatedCandidateOutputList"}
     assert {"limit", "offset"} <= {p["name"] for p in paths["/api/ingest-runs/"]["get"]["parameters"]}
     assert body("/api/relations/", "get", "200")["type"] == "array"  # not paginated
-    assert body("/api/curation/batches", "post", "201")["type"] == "array"  # new batches, whole
+    assert body("/api/curation/batches/", "post", "201")["type"] == "array"  # new batches, whole
     for path, operations in paths.items():
         for method, operation in operations.items():
             codes = set(operation["responses"])

@@ -9,6 +9,8 @@ from pathlib import Path
 import environ
 from kombu import Queue
 
+from core.logs import logging_config
+
 BASE_DIR = Path(__file__).resolve().parent.parent.parent
 VAR_DIR = Path(environ.Env().str("PLAUSI_VAR_DIR", default=str(BASE_DIR / "var")))
 
@@ -44,7 +46,9 @@ INSTALLED_APPS = [
 ]
 
 MIDDLEWARE = [
-    "core.middleware.RequestBodyLimitMiddleware",  # first: before anything reads a body (core/middleware.py)
+    "core.metrics.RequestMetricsMiddleware",  # outermost: times the whole stack; reads no body (core/metrics.py)
+    "core.logs.RequestContextMiddleware",  # the request id in logs and X-Request-ID; reads no body (core/logs.py)
+    "core.middleware.RequestBodyLimitMiddleware",  # before anything reads a body (core/middleware.py)
     "django.middleware.security.SecurityMiddleware",
     "core.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -180,6 +184,8 @@ SPECTACULAR_SETTINGS = {
     "SERVE_INCLUDE_SCHEMA": False,
     "SERVE_PERMISSIONS": ["rest_framework.permissions.IsAuthenticated"],
     "COMPONENT_SPLIT_REQUEST": True,
+    # Every API path is listed once, with its trailing slash; the slash-less aliases answer too (core/api/urls.py).
+    "PREPROCESSING_HOOKS": ["core.api.schema.drop_slashless_aliases"],
     # Swagger UI served from the installed sidecar package: the docs page works offline.
     "SWAGGER_UI_DIST": "SIDECAR",
     "SWAGGER_UI_FAVICON_HREF": "SIDECAR",
@@ -378,11 +384,15 @@ REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=10 * 1024**2)
 REQUEST_BODY_LIMITS: dict[str, int] = {"/api/ingest/": INGEST_MAX_UPLOAD_BYTES}
 FILE_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
 
-LOGGING = {
-    "version": 1,
-    "disable_existing_loggers": False,
-    "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s: %(message)s"}},
-    "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
-    "root": {"handlers": ["console"], "level": env.str("LOG_LEVEL", default="INFO")},
-    "loggers": {"django.db.backends": {"level": "WARNING"}},
-}
+# --- Logs and metrics (docs/operations.md) --------------------------------------------------------------------
+# LOG_FORMAT=json: one JSON object per line (time, level, logger, message, request or task context, exception) for
+# the web and the workers; "plain" (the default) reads as text.
+LOGGING = logging_config(log_format=env.str("LOG_FORMAT", default="plain"), level=env.str("LOG_LEVEL", default="INFO"))
+# /metrics answers a bearer token equal to METRICS_TOKEN (empty: none accepted), or a direct client in these
+# networks; a request through the reverse proxy counts by the client the trusted proxies name (core/metrics.py).
+METRICS_TOKEN = env.str("METRICS_TOKEN", default="")
+METRICS_ALLOW_NETWORKS: list[str] = env.list(
+    "METRICS_ALLOW_NETWORKS",
+    default=["127.0.0.0/8", "::1/128", "10.0.0.0/8", "172.16.0.0/12", "192.168.0.0/16", "fc00::/7"],
+)
+METRICS_CACHE_SECONDS = env.float("METRICS_CACHE_SECONDS", default=10.0)  # domain figures, shared by all processes

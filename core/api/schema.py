@@ -67,3 +67,18 @@ class AutoSchema(SpectacularAutoSchema):
     def _get_paginator(self) -> Any:
         # Only GET lists are paginated here; a POST that answers with a list (new review batches) returns it whole.
         return super()._get_paginator() if self.method == "GET" else None
+
+
+Endpoint = tuple[str, str, str, Any]  # path, path regex, method, view callback
+
+
+def drop_slashless_aliases(endpoints: list[Endpoint], **kwargs: Any) -> list[Endpoint]:
+    """drf-spectacular's ``PREPROCESSING_HOOKS``: leave out each slash-less alias whose canonical twin (the same
+    path with its trailing slash, the same method and the same view) is listed, so that the schema names every
+    API path once, in its canonical form (``core.api.urls``)."""
+    listed = {(path, method, callback) for path, _regex, method, callback in endpoints}
+    return [
+        endpoint
+        for endpoint in endpoints
+        if endpoint[0].endswith("/") or (f"{endpoint[0]}/", endpoint[2], endpoint[3]) not in listed
+    ]

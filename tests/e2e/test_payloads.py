@@ -81,6 +81,7 @@ NO_CANDIDATE_TEXT: dict[str, str] = {
     "healthz": "JSON: database and broker status",
     "healthz-live": "JSON: a constant",
     "healthz-ready": "JSON: database and broker status",
+    "metrics": "Prometheus text: counts and durations by URL name, task name, run kind and state; no candidate data",
     "api-schema": "the OpenAPI schema: describes the API, holds no data",
     "api-docs": "Swagger UI over the schema: no data",
     "curation-batches-create": "POST only, redirects to curation-batches (covered)",
