@@ -18,6 +18,7 @@ from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
 from knowledge.urls import api_urlpatterns as knowledge_api
 from pipeline.urls import api_urlpatterns as pipeline_api
+from webhooks.urls import api_urlpatterns as webhooks_api
 
 # Resolved in order: the annotation API (the answer path, the hottest by far) first, so that its requests try the
 # fewest patterns; then the rest of the API, the pages, the health checks and the admin. Every API path answers
@@ -32,6 +33,7 @@ urlpatterns = [
     path("api/", include(api_routes(generation_api))),
     path("api/", include(api_routes(core_api))),
     path("api/", include(api_routes(pipeline_api))),
+    path("api/", include(api_routes(webhooks_api))),
     *api_routes(
         [
             path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),

@@ -9,10 +9,14 @@ Subscribers come from two places: hand-offs registered in code (``subscribe``, c
 each switchable by name in ``PLAUSI_PIPELINE``), and extra Celery task names listed per event in
 ``PLAUSI_PIPELINE_SUBSCRIBERS`` (for consumers outside the pipeline: exports, webhooks, a serving cache). The
 ground floor knows event names and task names only; it imports no app.
+
+Listeners (``listen``, registered by an app's ``ready``) are called by ``event_emit`` itself, inside the same
+transaction: the webhooks app creates its deliveries there, so an event and its deliveries commit together.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -42,6 +46,16 @@ def subscriptions() -> list[Subscription]:
     return list(_SUBSCRIPTIONS.values())
 
 
+Listener = Callable[..., object]
+_LISTENERS: dict[str, Listener] = {}
+
+
+def listen(name: str, listener: Listener) -> None:
+    """Call ``listener(event_id=, name=, payload=)`` for every event, in the emitting transaction (keyed by
+    ``name``, so registering twice keeps one). It must be quick and set-based: it runs on every stage's commit path."""
+    _LISTENERS[name] = listener
+
+
 def handoff_enabled(name: str) -> bool:
     """Whether an automatic hand-off is switched on (``PLAUSI_PIPELINE``; a name it does not list is on)."""
     return bool(getattr(settings, "PLAUSI_PIPELINE", {}).get(name, True))
@@ -58,6 +72,8 @@ def event_emit(*, name: str, payload: dict[str, Any] | None = None) -> int:
             outbox_enqueue(task_name=subscription.task, args=[event.pk], queue=subscription.queue)
     for task in getattr(settings, "PLAUSI_PIPELINE_SUBSCRIBERS", {}).get(name, []):
         outbox_enqueue(task_name=task, args=[event.pk])
+    for listener in _LISTENERS.values():
+        listener(event_id=event.pk, name=name, payload=event.payload)
     return event.pk
 
 

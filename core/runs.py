@@ -300,16 +300,32 @@ class RunHandle:
         it inside the transaction of the work's last writes, so that they and the end commit together (or not at
         all, when the claim was lost: ``RunLost`` rolls them back)."""
         now = timezone.now()
-        self.update(status=status, message=message, finished_at=now, heartbeat_at=now, **values)
+        with transaction.atomic():
+            self.update(status=status, message=message, finished_at=now, heartbeat_at=now, **values)
+            if status == RunStatus.FAILED:
+                run_failed_emit(self.model, run_id=self.run_id, message=message)
+
+
+def run_failed_emit(model: type[Run], *, run_id: int, message: str) -> None:
+    """The ``run.failed`` pipeline event (webhooks, subscribers), in the transaction that failed the run."""
+    from core.events import event_emit
+
+    kind = run_kind_of(model)
+    event_emit(
+        name="run.failed",
+        payload={"kind": kind.name if kind else model._meta.model_name, "run": run_id, "message": message[:500]},
+    )
 
 
 def run_fail(model: type[Run], *, run_id: int, claimer: str, message: str, error: str = "", **values: Any) -> bool:
-    """Mark a run failed, if this claimant still holds it."""
-    return bool(
-        _claimed(model, run_id, claimer).update(
+    """Mark a run failed, if this claimant still holds it (and emit ``run.failed`` with it)."""
+    with transaction.atomic():
+        failed = _claimed(model, run_id, claimer).update(
             status=RunStatus.FAILED, message=message[:4000], error=error[:8000], finished_at=timezone.now(), **values
         )
-    )
+        if failed:
+            run_failed_emit(model, run_id=run_id, message=message)
+    return bool(failed)
 
 
 def describe_failure(exc: BaseException) -> str:
@@ -381,12 +397,16 @@ def runs_sweep(*, now: dt.datetime | None = None) -> SweepReport:
             )
             for run in dead:
                 if run.attempts >= max_attempts:
-                    failed += model._default_manager.filter(pk=run.pk, status=RunStatus.RUNNING).update(
+                    message = f"Its worker stopped {run.attempts} time(s) without finishing; given up."
+                    gave_up = model._default_manager.filter(pk=run.pk, status=RunStatus.RUNNING).update(
                         status=RunStatus.FAILED,
                         finished_at=now,
-                        message=f"Its worker stopped {run.attempts} time(s) without finishing; given up.",
+                        message=message,
                         error="The claim's heartbeat went stale after the last attempt (see RUN_MAX_ATTEMPTS).",
                     )
+                    if gave_up:
+                        run_failed_emit(model, run_id=run.pk, message=message)
+                    failed += gave_up
                     continue
                 requeued += model._default_manager.filter(pk=run.pk, status=RunStatus.RUNNING).update(
                     status=RunStatus.QUEUED, claimed_by="", heartbeat_at=now

@@ -293,6 +293,7 @@ SQLITE_MODULES = (
     "tests/pipeline/test_dashboard.py",
     "tests/security/test_tokens.py",  # token authentication forks on the vendor
     "tests/security/test_password_guessing.py",
+    "tests/webhooks/test_webhooks.py",  # the delivery claim locks rows on PostgreSQL only
 )
 
 

@@ -75,6 +75,11 @@ API: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("get", "api-pipeline", {}, CURATORS),
     ("get", "api-dashboard-charts", {}, CURATORS),
     ("get", "api-events", {}, ADMINS),
+    ("get", "api-webhook-endpoints", {}, ADMINS),
+    ("post", "api-webhook-endpoints", {}, ADMINS),
+    ("post", "api-webhook-endpoint-test", {"endpoint_id": NO_ID}, ADMINS),
+    ("get", "api-webhook-deliveries", {}, ADMINS),
+    ("post", "api-webhook-delivery-replay", {"delivery_id": NO_ID}, ADMINS),
 ]
 PAGES: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("get", "annotate", {}, ANY),

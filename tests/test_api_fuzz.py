@@ -7,13 +7,14 @@ The body check is stricter than plain OpenAPI: every object schema that lists it
 (``additionalProperties: false``) for the run, so a field that an endpoint returns without documenting it fails
 here as surely as a documented field that is missing.
 
-A little real data is seeded first through the services (an ingest and a filter run, a queue with a lease of
-the fuzzing user, scored candidates in review batches, accepted knowledge, training, scoring, export and
-generation runs). Each id-bearing path parameter gets a seeded object's id as its example, and the requests
-that random data would hardly ever get right (an answer to the lease's current question, an audit answer and a
-batch decision, a token exchange, an upload, a generation run) get a valid body as their example, so the fuzzer
-reaches the success paths as well as the 404s and 400s. The coverage phase adds schemathesis' deterministic
-edge cases (boundary values, wrong types, missing fields, unexpected methods and media types) to the random ones.
+A little real data is seeded first through the services (an ingest and a filter run, a queue with a lease of the
+fuzzing user, scored candidates in review batches, accepted knowledge, training, scoring, export and generation
+runs, a webhook endpoint with a dead delivery). Each id-bearing path parameter gets a seeded object's id as its
+example, and the requests that random data would hardly ever get right (an answer to the lease's current question,
+an audit answer and a batch decision, a token exchange, an upload, a generation run) get a valid body as their
+example, so the fuzzer reaches the success paths as well as the 404s and 400s. The coverage phase adds schemathesis'
+deterministic edge cases (boundary values, wrong types, missing fields, unexpected methods and media types) to the
+random ones.
 
 Bounded and repeatable: a fixed seed, derandomized generation, no example database, and a few dozen random
 examples per operation (about a minute on the 2-core development machine).
@@ -65,6 +66,8 @@ from generation.services import generation_run_create
 from knowledge.models import BehaviourPair, Candidate, IngestRun
 from tests.conftest import search_buy
 from tests.factories import TEST_PASSWORD, CandidateFactory, UserFactory, api_key_for, api_key_keep
+from webhooks.models import WebhookDelivery
+from webhooks.services import webhook_endpoint_create, webhook_test_send
 
 SEED = 8
 MAX_EXAMPLES = 40
@@ -166,6 +169,9 @@ def seeded(
     edge = AcceptedEdge.objects.first()
     assert node is not None and edge is not None
     spare_token, _key = api_token_create(user=identity.user, name="fuzz-spare")  # one the fuzzed DELETE may revoke
+    endpoint = webhook_endpoint_create(url="http://127.0.0.1:9/hooks", event_types=[])
+    delivery = webhook_test_send(endpoint_id=endpoint.pk)
+    WebhookDelivery.objects.filter(pk=delivery.pk).update(status=WebhookDelivery.Status.DEAD)  # replayable
     return Seeded(
         path_ids={
             "candidate_id": scored[1].pk,
@@ -175,6 +181,8 @@ def seeded(
             "node_id": node.pk,
             "edge_id": edge.pk,
             "token_id": spare_token.pk,
+            "endpoint_id": endpoint.pk,
+            "delivery_id": delivery.pk,
             "ingest-runs": ingest_run.pk,
             "filter-runs": filter_run.pk,
             "scoring-runs": scoring_run.pk,

@@ -10,6 +10,7 @@ from django.db.models import Max
 from django.utils import timezone
 
 from classifiers.models import ModelVersion, ScoringRun
+from core.events import event_emit
 
 
 def model_version_activate(*, version_id: int, user: Any = None, force: bool = False) -> ScoringRun:
@@ -29,4 +30,16 @@ def model_version_activate(*, version_id: int, user: Any = None, force: bool = F
         if force:
             version.promotion = {**version.promotion, "forced_by_admin": True}
         version.save(update_fields=["is_active", "version_token", "activated_at", "activated_by", "promotion"])
-        return scoring_run_start(version=version)
+        run = scoring_run_start(version=version)
+        event_emit(
+            name="model.activated",
+            payload={
+                "model_version": version.pk,
+                "target": version.target,
+                "kind": version.kind,
+                "version_token": token,
+                "forced": bool(force),
+                "scoring_run": run.pk,
+            },
+        )
+        return run

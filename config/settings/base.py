@@ -46,6 +46,7 @@ INSTALLED_APPS = [
     "curation",
     "generation",
     "pipeline",
+    "webhooks",
     "demo",
 ]
 
@@ -233,6 +234,7 @@ CELERY_TASK_ROUTES = {
     "knowledge.*": {"queue": "default"},
     "filtering.*": {"queue": "cpu"},
     "curation.*": {"queue": "default"},
+    "webhooks.*": {"queue": "default"},
     "generation.*": {"queue": "default"},  # HTTP backends wait on the network; run local models on a gpu worker
     # classifiers.* tasks pick "cpu" or "gpu" by model kind when enqueued; the periodic ones run on "default"
 }
@@ -254,6 +256,11 @@ CELERY_BEAT_SCHEDULE = {
     "knowledge-ingest-files-expire": {
         "task": "knowledge.ingest_files_expire",
         "schedule": env.float("FILE_RETENTION_CHECK_SECONDS", default=3600.0),
+    },
+    # send webhook deliveries that are due (retries, and any whose first message was lost): webhooks/services.py
+    "webhooks-deliveries-sweep": {
+        "task": "webhooks.deliveries_sweep",
+        "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=5.0),
     },
     "curation-export-files-expire": {
         "task": "curation.export_files_expire",
@@ -286,6 +293,21 @@ PLAUSI_PIPELINE = {
 # Extra consumers of pipeline events: {"graph.updated": ["myapp.tasks.refresh_cache"], ...}; each gets a Celery
 # message with the event id, written in the transaction that caused the event (see core/events.py).
 PLAUSI_PIPELINE_SUBSCRIBERS: dict[str, list[str]] = env.json("PIPELINE_SUBSCRIBERS", default={})
+
+# --- Webhooks (docs/webhooks.md) -------------------------------------------------------------------------------
+PLAUSI_WEBHOOKS = {
+    # Seconds before the 1st, 2nd ... retry (each times a random factor in 1 +/- RETRY_JITTER); when the list is
+    # spent, the delivery is dead: 11 attempts over about 2 days by default.
+    "RETRY_SCHEDULE": env.list(
+        "WEBHOOK_RETRY_SCHEDULE", cast=float, default=[5, 30, 120, 600, 1800, 3600, 10800, 21600, 43200, 86400]
+    ),
+    "RETRY_JITTER": env.float("WEBHOOK_RETRY_JITTER", default=0.2),
+    "MAX_AGE_SECONDS": env.float("WEBHOOK_MAX_AGE_SECONDS", default=3 * 86400),  # no retry after this: dead
+    "TIMEOUT_SECONDS": env.float("WEBHOOK_TIMEOUT_SECONDS", default=10.0),  # per request (connect, read, write)
+    "CLAIM_SECONDS": env.float("WEBHOOK_CLAIM_SECONDS", default=120.0),  # a dead worker's attempt is retried after
+    "CONCURRENCY": env.int("WEBHOOK_CONCURRENCY", default=8),  # requests at once per worker task
+    "SWEEP_BATCH": 50,  # deliveries claimed at a time by the sweep
+}
 
 # --- Annotation (docs/annotation.md) -------------------------------------------------------------------------
 PLAUSI_ANNOTATION = {

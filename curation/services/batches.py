@@ -342,7 +342,17 @@ def batch_decide(
         _log(action, curator, batch=batch, **details)
         if approve:
             event_emit(name="graph.updated", payload={"batch": batch.pk, "accepted": details["accepted"]})
+        event_emit(name=f"batch.{batch.status}", payload=_decision_payload(batch, details))
     return batch
+
+
+def _decision_payload(batch: ReviewBatch, details: dict[str, Any]) -> dict[str, Any]:
+    """``batch.approved`` / ``batch.rejected`` (docs/webhooks.md): the decision and its audit, ids and numbers."""
+    counts = {key: details.get(key, 0) for key in ("accepted", "rejected", "returned_to_pool")}
+    audit = {key: details.get(key) for key in ("precision", "wilson_low", "wilson_high", "audited")}
+    return {"batch": batch.pk, "decided_by": batch.decided_by_id, "overridden": bool(batch.override_reason)} | (
+        counts | audit
+    )
 
 
 def _return_to_pool(candidate_ids: list[int]) -> None:

@@ -16,6 +16,7 @@ from django.utils import timezone
 
 from annotation import exports as annotation_exports
 from core.errors import ApplicationError
+from core.events import event_emit
 from core.outbox import run_enqueue
 from core.runs import RunHandle, run_claim, run_execute
 from curation import data_exports, exports, hf_dataset
@@ -146,6 +147,11 @@ def _export(run_id: int, handle: RunHandle, progress: Callable[[int], None] | No
                 timings={"total_s": round(time.perf_counter() - started, 3)},
             )
             _log(CurationEvent.Action.EXPORT, run.created_by, export=run.pk, format=run.format, counts=counts)
+            event_emit(
+                name="export.succeeded",
+                payload={"export_run": run.pk, "format": run.format, "file_name": name, "file_size": size}
+                | {"sha256": digest, "edges": counts["edges"]},
+            )
             partial.replace(path)  # last: if the transaction fails after this, the run is taken over and rewrites it
     finally:
         partial.unlink(missing_ok=True)
