@@ -8,6 +8,7 @@ from typing import Any
 
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
 from rest_framework.response import Response
@@ -254,3 +255,42 @@ class AgreementReportApi(APIView):
         from annotation.reports import agreement_report_cached
 
         return Response(agreement_report_cached())
+
+
+class LabelOutputSerializer(serializers.Serializer):
+    """One consolidated label: the answer to one question about one candidate, with its evidence."""
+
+    id = serializers.IntegerField()
+    candidate = serializers.IntegerField(source="candidate_id")
+    question = serializers.CharField(source="question.slug")
+    value = serializers.BooleanField(allow_null=True, help_text="null while undecided or tied.")
+    method = serializers.CharField(help_text="How it was settled: majority, gold, audit, known, an import's source...")
+    yes = serializers.IntegerField(help_text="Yes votes counted.")
+    no = serializers.IntegerField(help_text="No votes counted.")
+    confidence = serializers.FloatField()
+    updated_at = serializers.DateTimeField()
+
+
+class LabelListApi(GenericAPIView):
+    """Consolidated labels, newest change first (curators and admins), filterable; page through them with
+    ``limit``/``offset``, or poll ``updated_after`` for what changed. The whole set at once: the ``labels``
+    export (``POST /api/exports/``), which streams."""
+
+    permission_classes = [IsCuratorOrAdmin]
+    serializer_class = LabelOutputSerializer
+
+    class FilterSerializer(serializers.Serializer):
+        question = serializers.SlugField(required=False, max_length=40)
+        candidate = serializers.IntegerField(required=False, min_value=1, max_value=2**63 - 1)
+        method = serializers.CharField(required=False, max_length=16)
+        value = serializers.ChoiceField(choices=["yes", "no", "undecided"], required=False)
+        updated_after = serializers.DateTimeField(required=False)
+
+    @extend_schema(
+        operation_id="annotation_labels_list", parameters=[FilterSerializer], responses=LabelOutputSerializer(many=True)
+    )
+    def get(self, request: Request) -> Response:
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        page = self.paginate_queryset(selectors.label_list(filters=filters.validated_data))
+        return self.get_paginated_response(LabelOutputSerializer(page, many=True).data)

@@ -326,3 +326,22 @@ def agreement_report() -> dict[str, Any]:
     from annotation.reports import agreement_report_cached
 
     return agreement_report_cached()
+
+
+def label_list(*, filters: dict[str, Any]) -> Any:
+    """Consolidated labels, newest change first, for the labels API (``GET /api/annotation/labels/``).
+
+    ``filters``: ``question`` (slug), ``candidate`` (id), ``method``, ``value`` ("yes", "no" or "undecided"),
+    ``updated_after`` (a datetime). Whole-pool reads go through the ``labels`` export instead (streamed)."""
+    labels = ConsolidatedLabel.objects.select_related("question").order_by("-updated_at", "-id")
+    if "question" in filters:
+        labels = labels.filter(question__slug=filters["question"])
+    if "candidate" in filters:
+        labels = labels.filter(candidate_id=filters["candidate"])
+    if "method" in filters:
+        labels = labels.filter(method=filters["method"])
+    if "value" in filters:
+        labels = labels.filter(value={"yes": True, "no": False, "undecided": None}[filters["value"]])
+    if "updated_after" in filters:
+        labels = labels.filter(updated_at__gt=filters["updated_after"])
+    return labels

@@ -12,6 +12,7 @@ api_urlpatterns = [
     ),
     path("annotation/undo", apis.AnswerUndoApi.as_view(), name="api-annotation-undo"),
     path("annotation/agreement", apis.AgreementReportApi.as_view(), name="api-annotation-agreement"),
+    path("annotation/labels", apis.LabelListApi.as_view(), name="api-annotation-labels"),
 ]
 
 urlpatterns = [

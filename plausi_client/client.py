@@ -33,6 +33,7 @@ from plausi_client.types import (
     Download,
     Estimate,
     IngestProblem,
+    Label,
     Me,
     ModelVersion,
     Run,
@@ -389,10 +390,29 @@ class Client:
         return cast(Candidate, self._request("GET", f"/api/candidates/{int(candidate_id)}/"))
 
     def labelled_candidates(self, *, relation: str | None = None) -> Iterator[Candidate]:
-        """Candidates whose annotation is settled (status ``labelled``). The API has no list of the consolidated
-        labels themselves (per question, with confidence and votes) yet: ``agreement()`` reports them per
-        question, and the labels file of an export holds the accepted knowledge."""
+        """Candidates whose annotation is settled (status ``labelled``)."""
         return self.candidates(status="labelled", relation=relation)
+
+    def labels(
+        self,
+        *,
+        question: str | None = None,
+        candidate: int | None = None,
+        value: str | None = None,
+        method: str | None = None,
+        updated_after: str | None = None,
+    ) -> Iterator[Label]:
+        """Consolidated labels, newest change first (``GET /api/annotation/labels/``): ``question`` a slug,
+        ``value`` "yes", "no" or "undecided", ``updated_after`` an ISO 8601 time. For every label at once, export
+        the ``labels`` format instead (streamed)."""
+        params = {
+            "question": question,
+            "candidate": candidate,
+            "value": value,
+            "method": method,
+            "updated_after": updated_after,
+        }
+        return cast(Iterator[Label], self.paginate("/api/annotation/labels/", params))
 
     def agreement(self) -> dict[str, Any]:
         """Agreement per question and per-annotator statistics (``GET /api/annotation/agreement/``)."""

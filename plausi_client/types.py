@@ -105,6 +105,20 @@ class Candidate(TypedDict):
     updated_at: str
 
 
+class Label(TypedDict):
+    """A consolidated label, the settled answer to one question about a candidate (``GET /api/annotation/labels/``)."""
+
+    id: int
+    candidate: int
+    question: str
+    value: bool | None
+    method: str
+    yes: int
+    no: int
+    confidence: float
+    updated_at: str
+
+
 class ModelVersion(TypedDict):
     id: int
     target: str

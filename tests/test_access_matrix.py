@@ -42,6 +42,7 @@ API: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("post", "api-annotation-skip", {"assignment_id": NO_ID}, ANY),
     ("post", "api-annotation-undo", {}, ANY),
     ("get", "api-annotation-agreement", {}, CURATORS),
+    ("get", "api-annotation-labels", {}, CURATORS),
     ("get", "api-classifier-versions", {}, CURATORS),
     ("post", "api-classifier-activate", {"version_id": NO_ID}, ADMINS),
     ("get", "api-training-runs", {}, CURATORS),

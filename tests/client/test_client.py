@@ -99,3 +99,26 @@ def test_an_export_is_started_watched_and_downloaded_with_its_checksum_verified(
     assert not list(tmp_path.glob("*.part"))
     assert [r.id for r in admin.exports()] == [done.id]
     assert any(r.kind == "export" and r.id == done.id for r in admin.runs())
+
+
+def test_consolidated_labels_are_listed_with_their_evidence_and_filters(admin: Client) -> None:
+    from annotation.services import labels_record
+    from tests.factories import CandidateFactory
+
+    first, second = CandidateFactory(), CandidateFactory()
+    labels_record(candidate_id=first.pk, values={"plausible": True, "typical": False}, method="audit")
+    labels_record(candidate_id=second.pk, values={"plausible": False}, method="audit")
+
+    everything = list(admin.labels())
+    assert {(label["candidate"], label["question"], label["value"]) for label in everything} == {
+        (first.pk, "plausible", True),
+        (first.pk, "typical", False),
+        (second.pk, "plausible", False),
+    }
+    assert all(label["method"] == "audit" and label["updated_at"] for label in everything)
+    assert [label["candidate"] for label in admin.labels(question="plausible", value="no")] == [second.pk]
+    assert {label["question"] for label in admin.labels(candidate=first.pk)} == {"plausible", "typical"}
+    assert list(admin.labels(value="undecided")) == []
+    with pytest.raises(ApiError) as refused:
+        list(admin.labels(value="maybe"))
+    assert refused.value.status == 400 and "value" in (refused.value.fields or {})
