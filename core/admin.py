@@ -7,7 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from core.models import ApiToken, OutboxMessage, PipelineEvent
+from core.models import ApiToken, OutboxMessage, PipelineEvent, TaskOutcome
 
 
 class ReadOnlyAdmin(admin.ModelAdmin):
@@ -21,6 +21,15 @@ class ReadOnlyAdmin(admin.ModelAdmin):
 
     def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
         return False
+
+
+@admin.register(TaskOutcome)
+class TaskOutcomeAdmin(ReadOnlyAdmin):
+    """How Celery tasks ended, per task and outcome (counted by the workers; exported at /metrics)."""
+
+    list_display = ["task", "outcome", "count", "seconds", "updated_at"]
+    list_filter = ["outcome"]
+    search_fields = ["task"]
 
 
 @admin.register(OutboxMessage)

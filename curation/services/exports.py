@@ -150,7 +150,7 @@ def _export(run_id: int, handle: RunHandle, progress: Callable[[int], None] | No
             event_emit(
                 name="export.succeeded",
                 payload={"export_run": run.pk, "format": run.format, "file_name": name, "file_size": size}
-                | {"sha256": digest, "edges": counts["edges"]},
+                | {"sha256": digest, "edges": counts.get("edges", 0), "rows": counts[unit], "unit": unit},
             )
             partial.replace(path)  # last: if the transaction fails after this, the run is taken over and rewrites it
     finally:

@@ -36,10 +36,10 @@ def test_an_upload_is_ingested_with_its_progress_reported_and_its_candidates_lis
 ) -> None:
     seen: list[Run] = []
     run = admin.upload([EXAMPLES / "candidates.jsonl"])
-    assert run.kind == "ingest" and run.status == "queued"
+    assert run.kind == "ingest" and run.status in ("queued", "running")  # the worker may be quicker than the answer
     done = admin.wait_for_ingest(run, progress=seen.append, timeout=60)
     assert done.succeeded and done["candidates_created"] == 3
-    assert seen[0].status == "queued" and seen[-1].status == "succeeded" and seen[-1].progress == 1.0
+    assert seen[0].status in ("queued", "running") and seen[-1].status == "succeeded" and seen[-1].progress == 1.0
     assert [r.progress for r in seen] == sorted(r.progress for r in seen)
     listed = list(admin.candidates(page_size=1))  # three pages of one
     assert len(listed) == 3 and len({c["id"] for c in listed}) == 3
