@@ -1275,8 +1275,8 @@ def main() -> int:
     warmth = "no warm-up, fresh tables" if args.no_warm_up else "settled and warmed up"
     if args.reuse_database:
         warmth = "reused database, warmed up"
-    label = f"{pool.name} pool of {queued_total:,}, {args.protocol} protocol, {warmth}"
-    print(f"scenario: {label}")
+    scenario_label = f"{pool.name} pool of {queued_total:,}, {args.protocol} protocol, {warmth}"
+    print(f"scenario: {scenario_label}")
     print(
         f"database {args.database}: {QueueItem.objects.count():,} queued candidates "
         f"({QueueItem.objects.filter(is_gold=True).count():,} gold), "
@@ -1379,7 +1379,7 @@ def main() -> int:
                 seed=args.seed,
                 protocol=args.protocol,
             )
-            result.label = f"capacity | {label}"
+            result.label = f"capacity | {scenario_label}"
             rate = len(result.merged.acknowledged) / result.seconds
             verdict = "met" if rate >= TARGET_ANSWERS_PER_SECOND else "NOT met"
             target = f">= {TARGET_ANSWERS_PER_SECOND} answers/s: {verdict}"
@@ -1411,7 +1411,7 @@ def main() -> int:
                     protocol=args.protocol,
                 )
                 after = " (after the capacity scenario)" if args.scenario == "both" or repeat else ""
-                result.label = f"latency | {label}{after if args.no_warm_up else ''}"
+                result.label = f"latency | {scenario_label}{after if args.no_warm_up else ''}"
                 p99_next = _percentile(result.merged.next_ms, 99)
                 p99_answer = _percentile(result.merged.answer_ms, 99)
                 p99s.append((p99_answer, p99_next))

@@ -84,7 +84,12 @@ def test_a_queue_fill_and_its_priorities_leave_statistics_that_count_the_queue(
 
 def test_a_small_change_is_not_analyzed(db: Any, monkeypatch: pytest.MonkeyPatch) -> None:
     analyzed: list[dict[str, int]] = []
-    monkeypatch.setattr(statistics, "_analyze_large", lambda changed: analyzed.append(dict(changed)) or [])
+
+    def spy(changed: dict[str, int]) -> list[str]:
+        analyzed.append(dict(changed))
+        return []
+
+    monkeypatch.setattr(statistics, "_analyze_large", spy)
     tables_analyze_after_change(changed={"knowledge_candidate": statistics.ANALYZE_MIN_ROWS - 1})
     assert analyzed == []
     tables_analyze_after_change(changed={"knowledge_candidate": statistics.ANALYZE_MIN_ROWS, "knowledge_product": 3})
@@ -108,7 +113,12 @@ def test_inside_a_transaction_the_analyze_waits_for_the_commit(
     from django.db import transaction
 
     analyzed: list[dict[str, int]] = []
-    monkeypatch.setattr(statistics, "_analyze_large", lambda changed: analyzed.append(dict(changed)) or [])
+
+    def spy(changed: dict[str, int]) -> list[str]:
+        analyzed.append(dict(changed))
+        return []
+
+    monkeypatch.setattr(statistics, "_analyze_large", spy)
     with transaction.atomic():
         tables_analyze_after_change(changed={"annotation_queueitem": 5_000})
         assert analyzed == []
