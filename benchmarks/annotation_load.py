@@ -4,6 +4,11 @@
     python benchmarks/annotation_load.py --candidates 100000          # a quick run
     python benchmarks/annotation_load.py                              # 1,000,000 pooled candidates
     python benchmarks/annotation_load.py --reuse-database --compare-servers
+    python benchmarks/annotation_load.py --candidates 100000 --pool tied --protocol api --no-warm-up  # issue 22
+
+Issue 22's scenarios (docs/annotation.md): ``--pool tied`` (a few hundred broad queries, priorities computed as
+after a filter run: ~95% of the queue at the top priority), ``--protocol api`` (GET next then POST an answer, for
+every answer), ``--no-warm-up`` (fresh tables: no VACUUM ANALYZE, no warm-up, measured from the first request).
 
 A fresh PostgreSQL database (``plausi_bench_annotation``, or --database) gets N pooled candidates (the ingest
 benchmark's generator and the real ingest service, one UPDATE to ``pooled``, ``queue_fill()``: every 500th
