@@ -925,10 +925,21 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
         f"{f', {result.interval:g} s think time' if result.interval else ', no think time'} | {rate:,.1f} answers/s | "
         f"next p50 {_percentile(merged.next_ms, 50):.1f} / p99 {_percentile(merged.next_ms, 99):.1f} ms | "
         f"answer p50 {_percentile(merged.answer_ms, 50):.1f} / p99 {_percentile(merged.answer_ms, 99):.1f} ms | "
-        f"{per_answer or 'CPU per answer: n/a'} | checks {'ok' if ok else 'FAILED'}",
+        f"{per_answer or 'CPU per answer: n/a'} | other processes {_others_cores(result)} | "
+        f"checks {'ok' if ok else 'FAILED'}",
         flush=True,
     )
     return ok
+
+
+def _others_cores(result: ScenarioResult) -> str:
+    """Cores the machine spent on other processes than the client, gunicorn and PostgreSQL (a shared machine: a
+    test suite, another benchmark) during the window: figures of runs with different values do not compare."""
+    if result.machine is None or result.server_cpu is None:
+        return "n/a"
+    busy, _steal = result.machine
+    web, db = result.server_cpu
+    return f"{max(0.0, busy - (result.merged.cpu_seconds + web + db) / result.seconds):.2f} cores"
 
 
 def database_checks(result: ScenarioResult) -> bool:
