@@ -16,6 +16,7 @@ from django.db import connection
 
 from annotation.maths.specificity import priority, query_specificity
 from core.bulk import rows_set_column
+from core.statistics import tables_analyze_after_change
 from knowledge.services import search_query_specificity_set
 
 
@@ -65,6 +66,9 @@ def queue_priorities_recompute(*, uncertainty: dict[int, float] | None = None) -
             )
             share = labelled.get((relation, category), 0) / most if most else 0.0
             rows.append((candidate_id, base + float(weights.get("stratum", 0.0)) * (1.0 - share)))
-    return rows_set_column(
+    changed = rows_set_column(
         table="annotation_queueitem", key="candidate_id", column="priority", sql_type="double precision", rows=rows
     )
+    # The claim reads the queue in priority order: statistics of the new priorities (issue 22).
+    tables_analyze_after_change(changed={"annotation_queueitem": changed})
+    return changed

@@ -4,6 +4,11 @@
     python benchmarks/annotation_load.py --candidates 100000          # a quick run
     python benchmarks/annotation_load.py                              # 1,000,000 pooled candidates
     python benchmarks/annotation_load.py --reuse-database --compare-servers
+    python benchmarks/annotation_load.py --candidates 100000 --pool tied --protocol api --no-warm-up  # issue 22
+
+Issue 22's scenarios (docs/annotation.md): ``--pool tied`` (a few hundred broad queries, priorities computed as
+after a filter run: ~95% of the queue at the top priority), ``--protocol api`` (GET next then POST an answer, for
+every answer), ``--no-warm-up`` (fresh tables: no VACUUM ANALYZE, no warm-up, measured from the first request).
 
 A fresh PostgreSQL database (``plausi_bench_annotation``, or --database) gets N pooled candidates (the ingest
 benchmark's generator and the real ingest service, one UPDATE to ``pooled``, ``queue_fill()``: every 500th
@@ -154,7 +159,10 @@ class ClientResult:
 class _Annotator:
     """One simulated annotator: a keep-alive connection and a loop of answers (next step from each response)."""
 
-    def __init__(self, *, port: int, token: str, known: dict[int, dict[str, bool]], seed: int) -> None:
+    def __init__(
+        self, *, port: int, token: str, known: dict[int, dict[str, bool]], seed: int, protocol: str = "page"
+    ) -> None:
+        self.protocol = protocol  # "page": the next step from each answer's response; "api": GET next every time
         self.connection = http.client.HTTPConnection(HOST, port, timeout=30)
         self.headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
         self.post_headers = {**self.headers, "Content-Type": "application/json"}
@@ -230,7 +238,7 @@ class _Annotator:
                     tick = max(tick + interval, time.time())
                 if time.time() >= deadline:
                     break
-                if step is None or (next_every and answers and answers % next_every == 0):
+                if step is None or self.protocol == "api" or (next_every and answers and answers % next_every == 0):
                     step = self.next_step()
                     if step is None:
                         time.sleep(0.2)  # the queue has nothing for this annotator now
@@ -248,7 +256,13 @@ def client_process(spec: dict[str, Any]) -> ClientResult:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
     annotators = [
-        _Annotator(port=spec["port"], token=token, known=spec["known"], seed=spec["seed"] * 100_000 + number)
+        _Annotator(
+            port=spec["port"],
+            token=token,
+            known=spec["known"],
+            seed=spec["seed"] * 100_000 + number,
+            protocol=spec.get("protocol", "page"),
+        )
         for number, token in enumerate(spec["tokens"])
     ]
     run_kwargs = {key: spec[key] for key in ("measure_from", "deadline", "interval", "next_every")}
@@ -309,8 +323,11 @@ class Gunicorn:
             "TEST_DATABASE_URL": database_url,
             "DEBUG": "false",
         }
+        gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
+        if not gunicorn.exists():  # a worktree without its own virtual environment: the running interpreter's
+            gunicorn = Path(sys.executable).parent / "gunicorn"
         command = [
-            str(ROOT / ".venv" / "bin" / "gunicorn"),
+            str(gunicorn),
             "--config",
             str(ROOT / "config" / "gunicorn.py"),
             "config.wsgi",
@@ -471,8 +488,39 @@ class CpuMeter:
 # --- the database -----------------------------------------------------------------------------------------
 
 
-def database_build(*, database: str, candidates: int, admin_url: dict[str, Any], database_url: str) -> None:
-    """Drop and recreate the database; ingest N synthetic candidates, pool them, fill the queue."""
+@dataclass(frozen=True)
+class PoolSpec:
+    """What the generated pool looks like. ``distinct``: the benchmark's pool since issue 4 (one query per 10
+    candidates, each bought with one product; the queue filled and its priorities left at 0, so the claim's order
+    is the candidate id). ``tied``: issue 22's pool, a few hundred broad queries (each bought with products of
+    many categories) making 95% of the lines, priorities computed as the pipeline does after a filter run
+    (``queue_priorities_recompute``): most of the queue shares the top priority."""
+
+    name: str = "distinct"
+    queries: int | None = None
+    broad: bool = False
+    search_share: float = 0.80
+    priorities: bool = False
+
+    @classmethod
+    def named(cls, name: str, queries: int | None = None) -> PoolSpec:
+        if name == "tied":
+            return cls("tied", queries or 300, True, 0.95, True)
+        return cls("distinct", queries, False, 0.80, False)
+
+
+def database_build(
+    *,
+    database: str,
+    candidates: int,
+    admin_url: dict[str, Any],
+    database_url: str,
+    pool: PoolSpec = PoolSpec(),
+    settle: bool = True,
+) -> dict[str, float]:
+    """Drop and recreate the database; ingest N synthetic candidates, pool them, fill the queue (and compute the
+    priorities for a tied pool). Without ``settle`` the tables are left as the application left them (no VACUUM
+    ANALYZE, no checkpoint): a team that imports a pool and starts labelling at once. Returns the phases' seconds."""
     import psycopg
 
     with psycopg.connect(**admin_url, dbname="postgres", autocommit=True) as admin:
@@ -488,11 +536,12 @@ def database_build(*, database: str, candidates: int, admin_url: dict[str, Any],
     from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
 
     call_command("migrate", verbosity=0)
+    phases: dict[str, float] = {}
     folder = Path(tempfile.mkdtemp(prefix="plausi-bench-annotation-"))
     path = folder / "candidates.jsonl.gz"
     try:
         started = time.perf_counter()
-        generate(path, candidates)
+        generate(path, candidates, queries=pool.queries, broad=pool.broad, search_share=pool.search_share)
         print(f"generated {candidates:,} lines in {time.perf_counter() - started:.1f} s", flush=True)
         run = ingest_run_create(files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.CLI)
         ingest_run_claim(run_id=run.pk)
@@ -500,7 +549,12 @@ def database_build(*, database: str, candidates: int, admin_url: dict[str, Any],
         run = ingest_run_execute(run_id=run.pk)
         if run.status != IngestRun.Status.SUCCEEDED:
             raise RuntimeError(f"ingest failed: {run.message}")
-        print(f"ingested {run.candidates_created:,} candidates in {time.perf_counter() - started:.1f} s", flush=True)
+        phases["ingest"] = time.perf_counter() - started
+        print(
+            f"ingested {run.candidates_created:,} candidates ({run.queries_created:,} distinct queries) in "
+            f"{phases['ingest']:.1f} s",
+            flush=True,
+        )
     finally:
         path.unlink(missing_ok=True)
         folder.rmdir()
@@ -509,9 +563,65 @@ def database_build(*, database: str, candidates: int, admin_url: dict[str, Any],
         # The filters are not what is measured here: every candidate goes to the pool at once.
         cursor.execute("UPDATE knowledge_candidate SET status = 'pooled' WHERE status = 'ingested'")
         pooled = cursor.rowcount
+    _after_bulk_change({"knowledge_candidate": pooled})  # what a filter run does after moving candidates
     queued = queue_fill()
-    print(f"pooled {pooled:,} and queued {queued:,} candidates in {time.perf_counter() - started:.1f} s", flush=True)
-    database_settle(database=database, admin_url=admin_url)
+    phases["pool and queue"] = time.perf_counter() - started
+    print(f"pooled {pooled:,} and queued {queued:,} candidates in {phases['pool and queue']:.1f} s", flush=True)
+    if pool.priorities:
+        from annotation.services import queue_priorities_recompute
+
+        started = time.perf_counter()
+        prioritised = queue_priorities_recompute()
+        phases["priorities"] = time.perf_counter() - started
+        print(f"priorities of {prioritised:,} queue items computed in {phases['priorities']:.1f} s", flush=True)
+    print(queue_priority_shape(), flush=True)
+    if settle:
+        database_settle(database=database, admin_url=admin_url)
+    else:
+        print("not settled: no VACUUM ANALYZE, no checkpoint; statistics are what the application left", flush=True)
+    print(table_statistics(), flush=True)
+    return phases
+
+
+def _after_bulk_change(changed: dict[str, int]) -> None:
+    """The application's ANALYZE after a large change, where this code has it (issue 22); nothing on older code."""
+    try:
+        from core.statistics import tables_analyze_after_change
+    except ImportError:
+        return
+    tables_analyze_after_change(changed=changed)
+
+
+def queue_priority_shape() -> str:
+    """How many open queue items share the top priority (ties make the claim walk), and how many priorities."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT count(*), count(*) FILTER (WHERE priority = (SELECT max(priority) FROM annotation_queueitem "
+            "WHERE state = 'open')), count(DISTINCT priority) FROM annotation_queueitem WHERE state = 'open'"
+        )
+        total, top, distinct = cursor.fetchone()
+    share = 100 * top / total if total else 0.0
+    return f"queue: {total:,} open items, {distinct:,} distinct priorities, {top:,} ({share:.1f}%) at the top priority"
+
+
+def table_statistics() -> str:
+    """What the planner knows of the hot tables: pg_class.reltuples (-1: never analyzed) and the last ANALYZE."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT c.relname, c.reltuples::bigint, s.n_live_tup, "
+            "GREATEST(s.last_analyze, s.last_autoanalyze) IS NOT NULL FROM pg_class c "
+            "JOIN pg_stat_user_tables s ON s.relid = c.oid WHERE c.relname = ANY(%s) ORDER BY c.relname",
+            [["knowledge_candidate", "annotation_queueitem", "annotation_assignment", "annotation_answer"]],
+        )
+        rows = cursor.fetchall()
+    return "planner statistics: " + "; ".join(
+        f"{name} reltuples {reltuples:,} (live {live:,}, {'analyzed' if analyzed else 'never analyzed'})"
+        for name, reltuples, live, analyzed in rows
+    )
 
 
 def database_settle(*, database: str, admin_url: dict[str, Any], timeout: float = 300) -> None:
@@ -597,7 +707,9 @@ def _code_version() -> str:
         "annotation/selectors.py",
         "annotation/apis.py",
         "annotation/models.py",
+        "annotation/priorities.py",
         "core/api/fast.py",
+        "core/statistics.py",
         "config/gunicorn.py",
     ):
         if not (ROOT / path).exists():  # an older checkout, measured for a before/after comparison
@@ -665,6 +777,7 @@ class ScenarioResult:
     interval: float = 0.0  # seconds between an annotator's answers; 0: no think time
     sessions: int = 0  # database sessions opened during the measured window
     machine: tuple[float, float] | None = None  # (busy cores, stolen cores) on the whole machine meanwhile
+    label: str = ""  # pool, protocol, warm-up: what the summary line names
 
 
 def scenario_run(
@@ -679,11 +792,13 @@ def scenario_run(
     known: dict[int, dict[str, bool]],
     seed: int,
     ramp: float = 0.0,
+    protocol: str = "page",
+    lead: float = 2.0,
 ) -> ScenarioResult:
     """Annotators join one after another over ``ramp`` seconds (all at once without one); the figures are those
     of the ``seconds`` that follow, when all of them are answering (the ramp's are kept apart)."""
     processes = max(1, min(processes, len(annotators)))
-    start_at = time.time() + 2.0
+    start_at = time.time() + lead  # the client processes start meanwhile
     measure_from = start_at + ramp
     deadline = measure_from + seconds
     joins = [start_at + ramp * number / len(annotators) for number in range(len(annotators))]
@@ -698,6 +813,7 @@ def scenario_run(
             "deadline": deadline,
             "interval": interval,
             "next_every": next_every,
+            "protocol": protocol,
         }
         for index in range(processes)
     ]
@@ -782,10 +898,18 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
         f"{len(merged.replayed)}  errors: {dict(merged.errors) or 'none'}"
     )
     cpu = f"client CPU: {merged.cpu_seconds / result.seconds:.2f} cores"
+    per_answer = ""
     if result.server_cpu is not None:
         web, db = result.server_cpu
         cpu += f"; gunicorn: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
+        if merged.measured_answers:
+            per_answer = (
+                f"CPU per answer: gunicorn {1000 * web / merged.measured_answers:.2f} ms, PostgreSQL "
+                f"{1000 * db / merged.measured_answers:.2f} ms"
+            )
     print(f"  {cpu} (of {os.cpu_count()} on this machine); database sessions opened meanwhile: {result.sessions}")
+    if per_answer:
+        print(f"  {per_answer}")
     if result.machine is not None:
         busy, steal = result.machine
         print(f"  whole machine meanwhile: {busy:.2f} cores busy, {steal:.2f} stolen by the hypervisor")
@@ -795,7 +919,27 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
         if result.server_ms.get(path):
             print(f"  server-side (gunicorn access log) {_latencies(label, result.server_ms[path])}")
     print(f"  target: {target}")
-    return database_checks(result)
+    ok = database_checks(result)
+    print(
+        f"  SUMMARY | {result.label or result.name} | {len(set(result.annotators))} clients"
+        f"{f', {result.interval:g} s think time' if result.interval else ', no think time'} | {rate:,.1f} answers/s | "
+        f"next p50 {_percentile(merged.next_ms, 50):.1f} / p99 {_percentile(merged.next_ms, 99):.1f} ms | "
+        f"answer p50 {_percentile(merged.answer_ms, 50):.1f} / p99 {_percentile(merged.answer_ms, 99):.1f} ms | "
+        f"{per_answer or 'CPU per answer: n/a'} | other processes {_others_cores(result)} | "
+        f"checks {'ok' if ok else 'FAILED'}",
+        flush=True,
+    )
+    return ok
+
+
+def _others_cores(result: ScenarioResult) -> str:
+    """Cores the machine spent on other processes than the client, gunicorn and PostgreSQL (a shared machine: a
+    test suite, another benchmark) during the window: figures of runs with different values do not compare."""
+    if result.machine is None or result.server_cpu is None:
+        return "n/a"
+    busy, _steal = result.machine
+    web, db = result.server_cpu
+    return f"{max(0.0, busy - (result.merged.cpu_seconds + web + db) / result.seconds):.2f} cores"
 
 
 def database_checks(result: ScenarioResult) -> bool:
@@ -1079,6 +1223,30 @@ def main() -> int:
         help="Seconds of answering by warm-up annotators before the scenarios (0: start from empty answer tables).",
     )
     parser.add_argument("--scenario", choices=["capacity", "latency", "both", "none"], default="both")
+    parser.add_argument(
+        "--pool",
+        choices=["distinct", "tied"],
+        default="distinct",
+        help="distinct: one query per 10 candidates, priorities left at 0 (the pool since issue 4); tied: a few "
+        "hundred broad queries, priorities computed as after a filter run, ~95%% of the queue at the top priority "
+        "(issue 22). Default %(default)s.",
+    )
+    parser.add_argument("--queries", type=int, default=None, help="Distinct search queries (tied pool: 300).")
+    parser.add_argument(
+        "--protocol",
+        choices=["page", "api"],
+        default="page",
+        help="page: GET next once, then each answer's response carries the next step (one round trip per answer); "
+        "api: GET /api/annotation/next then POST /api/annotation/answers for every answer, as docs/annotation.md "
+        "documents the API for scripts and other tools. Default %(default)s.",
+    )
+    parser.add_argument(
+        "--no-warm-up",
+        action="store_true",
+        help="Fresh tables, no warm-up: no VACUUM ANALYZE or checkpoint after the build, no warm-up requests or "
+        "answers, no VACUUM before a scenario; the first scenario is measured from its first request. Needs a fresh "
+        "build (not --reuse-database).",
+    )
     parser.add_argument("--profile-answers", type=int, default=200, help="0: no server-side profile.")
     parser.add_argument("--seed", type=int, default=7)
     parser.add_argument(
@@ -1087,6 +1255,9 @@ def main() -> int:
         help="More database URL options for the server and the profile, e.g. server_side_binding=True.",
     )
     args = parser.parse_args()
+    if args.no_warm_up and args.reuse_database:
+        parser.error("--no-warm-up measures fresh tables: it needs a fresh build, not --reuse-database")
+    pool = PoolSpec.named(args.pool, args.queries)
 
     admin_url: dict[str, Any] = {"host": args.host, "user": args.user}
     # Persistent connections, as production sets CONN_MAX_AGE (django-environ reads options from the URL).
@@ -1100,12 +1271,28 @@ def main() -> int:
 
         call_command("migrate", verbosity=0)  # the kept database may predate the code under test
     else:
-        database_build(
-            database=args.database, candidates=args.candidates, admin_url=admin_url, database_url=database_url
+        phases = database_build(
+            database=args.database,
+            candidates=args.candidates,
+            admin_url=admin_url,
+            database_url=database_url,
+            pool=pool,
+            settle=not args.no_warm_up,
+        )
+        print(
+            "build: "
+            + ", ".join(f"{name} {seconds:.1f} s" for name, seconds in phases.items())
+            + " (the filters are not run: every candidate is pooled by one UPDATE)"
         )
     print(f"code under test: {_code_version()}")
     from annotation.models import QueueItem
 
+    queued_total = QueueItem.objects.count()
+    warmth = "no warm-up, fresh tables" if args.no_warm_up else "settled and warmed up"
+    if args.reuse_database:
+        warmth = "reused database, warmed up"
+    scenario_label = f"{pool.name} pool of {queued_total:,}, {args.protocol} protocol, {warmth}"
+    print(f"scenario: {scenario_label}")
     print(
         f"database {args.database}: {QueueItem.objects.count():,} queued candidates "
         f"({QueueItem.objects.filter(is_gold=True).count():,} gold), "
@@ -1161,10 +1348,13 @@ def main() -> int:
     server = Gunicorn(config=config, database_url=database_url, log_path=log_path)
     try:
         server.wait_ready()
-        warmed = warm_up(server, warm_token)
         print(f"\ngunicorn config.wsgi on {HOST}:{server.port}: {config.describe()}, keep-alive 30 s; log {log_path}")
-        print(f"warm-up: {warmed:,} GET next requests in 5 s before measuring")
-        if args.warm_up_answers > 0:
+        if args.no_warm_up:
+            print("no warm-up: the first scenario is measured from its first request")
+        else:
+            warmed = warm_up(server, warm_token)
+            print(f"warm-up: {warmed:,} GET next requests in 5 s before measuring")
+        if args.warm_up_answers > 0 and not args.no_warm_up:
             # The answer tables start empty. Statistics taken then (the VACUUM ANALYZE before each scenario, with
             # autovacuum off) make every prepared statement's generic plan a sequential scan, kept by each
             # connection while the tables grow (see docs/annotation.md); a production server's autovacuum
@@ -1191,7 +1381,8 @@ def main() -> int:
                 f"{args.capacity_seconds:.0f} s ==",
                 flush=True,
             )
-            hot_tables_vacuum(database=args.database, admin_url=admin_url)
+            if not args.no_warm_up:
+                hot_tables_vacuum(database=args.database, admin_url=admin_url)
             result = scenario_run(
                 name="capacity",
                 gunicorn=server,
@@ -1202,7 +1393,9 @@ def main() -> int:
                 processes=args.processes,
                 known=known,
                 seed=args.seed,
+                protocol=args.protocol,
             )
+            result.label = f"capacity | {scenario_label}"
             rate = len(result.merged.acknowledged) / result.seconds
             verdict = "met" if rate >= TARGET_ANSWERS_PER_SECOND else "NOT met"
             target = f">= {TARGET_ANSWERS_PER_SECOND} answers/s: {verdict}"
@@ -1218,7 +1411,8 @@ def main() -> int:
                     f"{args.latency_annotators / args.latency_interval:.0f} answers/s) ==",
                     flush=True,
                 )
-                hot_tables_vacuum(database=args.database, admin_url=admin_url)
+                if not args.no_warm_up:
+                    hot_tables_vacuum(database=args.database, admin_url=admin_url)
                 result = scenario_run(
                     name="latency",
                     gunicorn=server,
@@ -1230,7 +1424,10 @@ def main() -> int:
                     known=known,
                     seed=args.seed + 1000 + repeat,
                     ramp=args.latency_ramp,
+                    protocol=args.protocol,
                 )
+                after = " (after the capacity scenario)" if args.scenario == "both" or repeat else ""
+                result.label = f"latency | {scenario_label}{after if args.no_warm_up else ''}"
                 p99_next = _percentile(result.merged.next_ms, 99)
                 p99_answer = _percentile(result.merged.answer_ms, 99)
                 p99s.append((p99_answer, p99_next))

@@ -121,37 +121,45 @@ NOUNS = [
 ]
 
 
-def generate(path: Path, rows: int, seed: int = 7) -> None:
+def generate(
+    path: Path, rows: int, seed: int = 7, *, queries: int | None = None, broad: bool = False, search_share: float = 0.80
+) -> None:
+    """``rows`` JSONL lines: search-buy pairs (``search_share`` of them), co-buys (three quarters of the rest) and
+    plain heads. ``queries`` distinct search queries (default one per 10 rows, each bought with one product). With
+    ``broad``, every query is bought with products of many categories (specificity near 0, as in a pool of a few
+    hundred broad queries before any classifier exists: most queue items then share the top priority)."""
     rng = random.Random(seed)
     n_products = max(10, rows // 20)
-    n_queries = max(10, rows // 10)
+    n_queries = queries if queries is not None else max(10, rows // 10)
     products = [
         {
             "id": f"P{i:08d}",
             "title": f"{rng.choice(NOUNS).title()} {rng.choice(WORDS)} item {i}",
-            "category": CATEGORIES[i % len(CATEGORIES)],
+            # broad: 40 categories (four of each), so that a query bought across them has an entropy over log2(16)
+            "category": f"{CATEGORIES[i % 10]} {i // 10 % 4}" if broad else CATEGORIES[i % len(CATEGORIES)],
         }
         for i in range(n_products)
     ]
-    queries = [f"{rng.choice(NOUNS)} {rng.choice(WORDS)} {rng.choice(NOUNS)} {i}" for i in range(n_queries)]
+    query_texts = [f"{rng.choice(NOUNS)} {rng.choice(WORDS)} {rng.choice(NOUNS)} {i}" for i in range(n_queries)]
     with gzip.open(path, "wb", compresslevel=1) as out:
         for i in range(rows):
             roll = rng.random()
             tail = f"{rng.choice(WORDS)} {rng.choice(NOUNS)} {rng.choice(WORDS)} {rng.randrange(rows // 4 + 1)}"
             relation = rng.choice(RELATIONS)
-            if roll < 0.80:
+            if roll < search_share:
                 q = rng.randrange(n_queries)
+                product = (q * 7 + (rng.randrange(n_products) if broad else 0)) % n_products
                 record = {
                     "kind": "search_buy",
-                    "query": queries[q],
-                    "product": products[(q * 7) % n_products],
+                    "query": query_texts[q],
+                    "product": products[product],
                     "count": 1 + q % 50,
                     "relation": relation,
                     "tail": tail,
                     "generator": "bench-llm",
                     "prompt_id": f"sb-{relation}-v1",
                 }
-            elif roll < 0.95:
+            elif roll < search_share + (1 - search_share) * 0.75:
                 a = rng.randrange(n_products)
                 record = {
                     "kind": "co_buy",

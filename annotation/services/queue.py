@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from annotation import sql
 from annotation.services.common import GOLD_WANTED, _conf
+from core.statistics import tables_analyze_after_change
 
 
 def queue_fill(*, limit: int | None = None, gold_from_known_labels: bool = True) -> int:
@@ -28,4 +29,7 @@ def queue_fill(*, limit: int | None = None, gold_from_known_labels: bool = True)
         params.append(limit)
     with transaction.atomic(), connection.cursor() as cursor:
         cursor.execute(statement, params)
-        return cursor.rowcount
+        added = cursor.rowcount
+        # The claim's plans need statistics that see the new queue, taken after the commit (issue 22).
+        tables_analyze_after_change(changed={"annotation_queueitem": added})
+    return added

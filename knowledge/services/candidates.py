@@ -20,6 +20,7 @@ from django.utils import timezone
 
 from core.bulk import rows_copy, rows_set_column
 from core.errors import ApplicationError
+from core.statistics import tables_analyze_after_change
 from knowledge import lifecycle
 from knowledge.models import Candidate
 
@@ -162,6 +163,8 @@ def candidate_filter_outcomes_apply(
         cursor.execute(to_pooled, [now])
         moved_to_pooled = cursor.rowcount
         cursor.execute(f"DROP TABLE {table}")
+    # A filter run moves much of the pool at once: statistics that see it, after the commit (issue 22).
+    tables_analyze_after_change(changed={"knowledge_candidate": moved_to_pooled + moved_to_filtered_out})
     return moved_to_pooled, moved_to_filtered_out
 
 

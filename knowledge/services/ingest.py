@@ -25,6 +25,7 @@ from core.errors import ApplicationError, TooLarge
 from core.events import event_emit
 from core.outbox import run_enqueue
 from core.runs import RunHandle, run_claim, run_execute
+from core.statistics import tables_analyze_after_change
 from knowledge.ingest import staging
 from knowledge.ingest.readers import detect_format, file_sha256
 from knowledge.models import IngestedFile, IngestRun, Relation
@@ -344,6 +345,15 @@ def _finish(
         # The merge's time includes its commit, where PostgreSQL checks the deferred foreign keys of every new row.
         run.timings["merge"] = round(time.monotonic() - merge_started, 3)
         IngestRun.objects.filter(pk=run.pk).update(timings=run.timings)
+        # Statistics that see the new rows, for the filter run and the annotators that follow (issue 22).
+        tables_analyze_after_change(
+            changed={
+                "knowledge_candidate": run.candidates_created + run.candidates_merged,
+                "knowledge_behaviourpair": run.pairs_created,
+                "knowledge_product": run.products_created,
+                "knowledge_searchquery": run.queries_created,
+            }
+        )
     except IntegrityError as exc:
         for entry in run.files:
             if entry.get("outcome") == "ingested":
