@@ -228,12 +228,28 @@ class TfidfEncoder:
         return self._idf is not None
 
     def _counts(self, texts: Sequence[str]) -> tuple[Any, Any]:
+        from scipy.sparse import csr_matrix
         from sklearn.feature_extraction.text import HashingVectorizer
 
         common = {"n_features": self.n_features, "alternate_sign": False, "norm": None, "dtype": np.float32}
         words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common).transform(texts)
-        chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common).transform(texts)
-        return words, chars
+        # char_wb n-grams never cross a word (scikit-learn: lowercase, split on whitespace, pad each word with a
+        # space), so a text's counts are the sum of its words' counts: each distinct word is analysed once and the
+        # texts' counts are one sparse product (texts x words) @ (words x n-grams), equal to transforming the texts.
+        tokens = [text.lower().split() for text in texts]
+        vocabulary: dict[str, int] = {}
+        columns = np.fromiter(
+            (vocabulary.setdefault(word, len(vocabulary)) for doc in tokens for word in doc), np.int64
+        )
+        indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, tokens), np.int64, len(tokens)), out=indptr[1:])
+        if not vocabulary:
+            return words, csr_matrix((len(tokens), self.n_features), dtype=np.float32)
+        text_words = csr_matrix(
+            (np.ones(len(columns), dtype=np.float32), columns, indptr), shape=(len(tokens), len(vocabulary))
+        )
+        word_grams = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common).transform(list(vocabulary))
+        return words, (text_words @ word_grams).tocsr()
 
     def fit(self, texts: Sequence[str]) -> TfidfEncoder:
         document_freq = [np.zeros(self.n_features, dtype=np.int64), np.zeros(self.n_features, dtype=np.int64)]

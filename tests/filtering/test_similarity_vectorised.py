@@ -155,3 +155,16 @@ def test_the_encoder_runs_on_cuda_when_torch_sees_a_gpu(monkeypatch: pytest.Monk
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert encoders.encoder_device().type == "cpu"
     assert str(encoders.encoder_device("cuda:1")) == "cuda:1"
+
+
+def test_tfidf_character_counts_equal_scikit_learns_char_wb_analyser() -> None:
+    from sklearn.feature_extraction.text import HashingVectorizer  # noqa: TID251 (the reference)
+
+    texts = ["Keep  feet WARM", "", "a", "ab cd", "Ünïcode wörds\tand\nnewlines", "x" * 40 + " yz", *WORDS] * 2
+    common = {"n_features": 2**20, "alternate_sign": False, "norm": None, "dtype": np.float32}
+    reference = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common).transform(texts)
+
+    counts = TfidfEncoder()._counts(texts)[1]
+
+    assert counts.shape == reference.shape
+    assert abs(counts - reference).max() == 0
