@@ -55,6 +55,14 @@ def _model_key(path: Path, max_length: int) -> str:
     return f"mean:{label}:{digest.hexdigest()[:12]}:{max_length}"
 
 
+def encoder_device(requested: str | None = None) -> Any:
+    """The torch device a sentence encoder runs on: the one asked for (configuration ``similarity.device``, e.g.
+    "cpu" or "cuda:1"), else the first CUDA GPU when torch sees one, else the CPU."""
+    import torch
+
+    return torch.device(requested or ("cuda" if torch.cuda.is_available() else "cpu"))
+
+
 _END = object()
 
 
@@ -120,7 +128,7 @@ class TransformerEncoder:
 
         path = Path(model_path)
         self.batch_size = batch_size
-        self.device = torch.device(device or ("cuda" if torch.cuda.is_available() else "cpu"))
+        self.device = encoder_device(device)
         if self.device.type == "cpu":
             torch.set_num_threads(num_threads or _available_cpus())
         self.torch_dtype = torch.bfloat16 if self.device.type == "cuda" else torch.float32
@@ -220,12 +228,28 @@ class TfidfEncoder:
         return self._idf is not None
 
     def _counts(self, texts: Sequence[str]) -> tuple[Any, Any]:
+        from scipy.sparse import csr_matrix
         from sklearn.feature_extraction.text import HashingVectorizer
 
         common = {"n_features": self.n_features, "alternate_sign": False, "norm": None, "dtype": np.float32}
         words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common).transform(texts)
-        chars = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common).transform(texts)
-        return words, chars
+        # char_wb n-grams never cross a word (scikit-learn: lowercase, split on whitespace, pad each word with a
+        # space), so a text's counts are the sum of its words' counts: each distinct word is analysed once and the
+        # texts' counts are one sparse product (texts x words) @ (words x n-grams), equal to transforming the texts.
+        tokens = [text.lower().split() for text in texts]
+        vocabulary: dict[str, int] = {}
+        columns = np.fromiter(
+            (vocabulary.setdefault(word, len(vocabulary)) for doc in tokens for word in doc), np.int64
+        )
+        indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
+        np.cumsum(np.fromiter(map(len, tokens), np.int64, len(tokens)), out=indptr[1:])
+        if not vocabulary:
+            return words, csr_matrix((len(tokens), self.n_features), dtype=np.float32)
+        text_words = csr_matrix(
+            (np.ones(len(columns), dtype=np.float32), columns, indptr), shape=(len(tokens), len(vocabulary))
+        )
+        word_grams = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common).transform(list(vocabulary))
+        return words, (text_words @ word_grams).tocsr()
 
     def fit(self, texts: Sequence[str]) -> TfidfEncoder:
         document_freq = [np.zeros(self.n_features, dtype=np.int64), np.zeros(self.n_features, dtype=np.int64)]
@@ -233,28 +257,72 @@ class TfidfEncoder:
             for part, counts in enumerate(self._counts(texts[start : start + self.chunk_size])):
                 counts.sum_duplicates()
                 document_freq[part] += np.bincount(counts.indices, minlength=self.n_features)
-        documents = len(texts)
-        word_idf, char_idf = ((np.log((1 + documents) / (1 + freq)) + 1).astype(np.float32) for freq in document_freq)
-        self._idf = (word_idf, char_idf)
+        self._set_idf(document_freq, len(texts))
         return self
 
-    def encode(self, texts: Sequence[str]) -> csr_matrix:
-        from scipy.sparse import hstack, vstack
+    def _set_idf(self, document_freq: Sequence[np.ndarray], documents: int) -> None:
+        word_idf, char_idf = ((np.log((1 + documents) / (1 + freq)) + 1).astype(np.float32) for freq in document_freq)
+        self._idf = (word_idf, char_idf)
+
+    def _weigh(self, counts: Sequence[Any]) -> csr_matrix:
+        """Rows of TF-IDF from a chunk's (word, char) counts, whose duplicates are summed."""
+        from scipy.sparse import hstack
         from sklearn.preprocessing import normalize
+
+        assert self._idf is not None
+        parts = []
+        for part, idf in zip(counts, self._idf, strict=True):
+            part.data = (1 + np.log(part.data)) * idf[part.indices]  # sublinear tf times idf
+            parts.append(normalize(part) * np.float32(np.sqrt(0.5)))
+        return normalize(hstack(parts, format="csr")).astype(np.float32)
+
+    def encode(self, texts: Sequence[str]) -> csr_matrix:
+        from scipy.sparse import vstack
 
         if self._idf is None:
             raise RuntimeError("TfidfEncoder.fit(pool texts) must run before encode")
         blocks = []
         for start in range(0, len(texts), self.chunk_size):
-            parts = []
-            for counts, idf in zip(self._counts(texts[start : start + self.chunk_size]), self._idf, strict=True):
-                counts.sum_duplicates()
-                counts.data = (1 + np.log(counts.data)) * idf[counts.indices]  # sublinear tf times idf
-                parts.append(normalize(counts) * np.float32(np.sqrt(0.5)))
-            blocks.append(normalize(hstack(parts, format="csr")).astype(np.float32))
+            counts = self._counts(texts[start : start + self.chunk_size])
+            for part in counts:
+                part.sum_duplicates()
+            blocks.append(self._weigh(counts))
         if not blocks:
             return _empty_sparse(2 * self.n_features)
         return vstack(blocks, format="csr")
+
+    def fit_encode(self, texts: Sequence[str]) -> csr_matrix:
+        """``fit(texts)`` then rows for ``texts`` as ``embed_with_cache`` gives them (equal normalised texts share
+        a row), hashing each distinct text once instead of twice: the document frequencies count each distinct
+        text as often as it occurs. Texts that normalisation would change take the two-pass route."""
+        from scipy.sparse import vstack
+
+        from filtering.vectors import normalize_for_embedding
+
+        normalized = [normalize_for_embedding(text) for text in texts]
+        if normalized != list(texts):
+            self.fit(texts)
+            unique_texts = list(dict.fromkeys(normalized))
+            row_of = {text: row for row, text in enumerate(unique_texts)}
+            return self.encode(unique_texts)[np.fromiter(map(row_of.__getitem__, normalized), np.int64, len(texts))]
+        unique: dict[str, int] = {}
+        inverse = np.fromiter((unique.setdefault(text, len(unique)) for text in normalized), np.int64, len(texts))
+        unique_texts = list(unique)
+        multiplicity = np.bincount(inverse, minlength=len(unique_texts))
+        document_freq = [np.zeros(self.n_features, dtype=np.float64), np.zeros(self.n_features, dtype=np.float64)]
+        chunks = []
+        for start in range(0, len(unique_texts), self.chunk_size):
+            counts = self._counts(unique_texts[start : start + self.chunk_size])
+            weights = multiplicity[start : start + self.chunk_size]
+            for part, part_counts in enumerate(counts):
+                part_counts.sum_duplicates()
+                per_entry = np.repeat(weights, np.diff(part_counts.indptr))
+                document_freq[part] += np.bincount(part_counts.indices, weights=per_entry, minlength=self.n_features)
+            chunks.append(counts)
+        self._set_idf([np.rint(freq).astype(np.int64) for freq in document_freq], len(texts))
+        if not chunks:
+            return _empty_sparse(2 * self.n_features)
+        return vstack([self._weigh(counts) for counts in chunks], format="csr")[inverse]
 
     def similarity_pairs(self, a_texts: Sequence[str], b_texts: Sequence[str]) -> np.ndarray:
         """Cosine of ``a_texts[i]`` and ``b_texts[i]`` for each i, encoding a chunk at a time."""

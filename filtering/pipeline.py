@@ -14,7 +14,7 @@ from filtering import selectors
 from filtering.decisions import decision_rows, decisions_write
 from filtering.embedding_cache import DatabaseEmbeddingCache
 from filtering.similarity import TfidfEncoder, make_encoder, similarity_filter
-from filtering.types import Verdict
+from filtering.types import CandidateText, Verdict
 
 CHUNK_CANDIDATES = 5_000
 TFIDF_CHUNK_CANDIDATES = 50_000
@@ -35,9 +35,17 @@ def _head_chunks(kept: list[tuple[str, int]], size: int) -> Iterator[list[int]]:
 
 
 def similarity_stage(
-    *, run_id: int, config: dict[str, Any], kept: list[tuple[str, int]], advance: Callable[[int], None]
+    *,
+    run_id: int,
+    config: dict[str, Any],
+    kept: list[tuple[str, int]],
+    advance: Callable[[int], None],
+    read: dict[int, CandidateText] | None = None,
 ) -> tuple[dict[int, list[Verdict]], dict[int, tuple[int, int]]]:
-    """Returns (dropped candidate -> verdicts, near-duplicate member -> (representative, member support))."""
+    """Returns (dropped candidate -> verdicts, near-duplicate member -> (representative, member support)).
+
+    ``read`` holds the kept candidates when the rules' pass kept them (small pools); otherwise each chunk is read
+    again from the database by id."""
     settings = config["similarity"]
     encoder = make_encoder(settings)
     cacheable = getattr(encoder, "cacheable", True)
@@ -46,7 +54,8 @@ def similarity_stage(
     dropped: dict[int, list[Verdict]] = {}
     duplicates: dict[int, tuple[int, int]] = {}
     for ids in _head_chunks(kept, size):
-        candidates = sorted(selectors.candidates_by_ids(ids), key=lambda c: (c.head_key, c.id))
+        chunk = [read[i] for i in ids] if read is not None else selectors.candidates_by_ids(ids)
+        candidates = sorted(chunk, key=lambda c: (c.head_key, c.id))
         if isinstance(encoder, TfidfEncoder):
             encoder = make_encoder(settings)  # a fresh fit per chunk: the chunk's texts are its corpus
         result = similarity_filter(

@@ -38,6 +38,7 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 EXAMPLES_PER_RULE = 5
 DECISION_BATCH = 20_000
+KEEP_READ_CANDIDATES = 200_000  # pools up to this size are read once for both stages (~1 kB a candidate)
 
 
 # --- configurations -----------------------------------------------------------------------------------------
@@ -195,6 +196,8 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
     stage = time.monotonic()
     dropped: dict[int, list[Verdict]] = {}
     kept: list[tuple[str, int]] = []  # (head_key, id) of candidates the rules kept
+    # The similarity stage needs the kept candidates again: held from this pass while few enough, re-read otherwise.
+    kept_texts: dict[int, Any] | None = {} if similarity_on and total <= KEEP_READ_CANDIDATES else None
     decisions: list[tuple[Any, ...]] = []
     pending = 0
     # One evaluate() over the whole pool: the rules' per-head caches survive chunk boundaries.
@@ -205,6 +208,8 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
             decisions.extend(decision_rows(run.pk, candidate.id, verdicts))
         else:
             kept.append((candidate.head_key, candidate.id))
+            if kept_texts is not None:
+                kept_texts[candidate.id] = candidate
         pending += 1
         if pending >= DECISION_BATCH:
             decisions_write(decisions)
@@ -220,8 +225,13 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
         from filtering.pipeline import similarity_stage
 
         similarity_dropped, duplicates = similarity_stage(
-            run_id=run.pk, config=config, kept=kept, advance=lambda n: progress.advance(n, phase="similarity")
+            run_id=run.pk,
+            config=config,
+            kept=kept,
+            advance=lambda n: progress.advance(n, phase="similarity"),
+            read=kept_texts,
         )
+        kept_texts = None
         dropped.update(similarity_dropped)
         timings["similarity"] = round(time.monotonic() - stage, 3)
 

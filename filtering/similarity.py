@@ -44,12 +44,26 @@ if TYPE_CHECKING:
 logger = logging.getLogger(__name__)
 
 
-_GRAM_BUDGET = 4_000_000  # similarity-matrix cells computed at once while grouping one (head, relation)
+_GRAM_BUDGET = 4_000_000  # similarity-matrix cells computed at once while grouping one large (head, relation)
+_PAIR_GROUP_MAX = 64  # groups up to this size compare their pairs in one vectorised pass over all such groups
+_PAIR_BUDGET = 2_000_000  # pairs compared at once
 
 
 def _gram(rows: Vectors, columns: Vectors) -> np.ndarray:
     product = rows @ columns.T
     return np.asarray(product if isinstance(product, np.ndarray) else product.toarray(), dtype=np.float32)
+
+
+def _compact_columns(rows: Vectors) -> Vectors:
+    """Sparse rows with their columns renumbered to the ones they use: a product of two 2^21-column CSR matrices
+    converts one of them to CSC, which costs the column count (1.4 ms for TF-IDF rows) however few rows there are."""
+    if isinstance(rows, np.ndarray):
+        return rows
+    from scipy.sparse import csr_matrix
+
+    rows = rows.tocsr()
+    used, inverse = np.unique(rows.indices, return_inverse=True)
+    return csr_matrix((rows.data, inverse.astype(rows.indices.dtype), rows.indptr), shape=(rows.shape[0], len(used)))
 
 
 def _clip(text: str, limit: int = 80) -> str:
@@ -98,6 +112,7 @@ def _greedy_representatives(rows: Vectors, threshold: float) -> tuple[np.ndarray
     """For rows in priority order: each row's representative (the first earlier representative with cosine >=
     threshold, else itself) and the cosine to it. The Python loop runs only over rows that have an earlier
     neighbour; the similarity matrix is computed in blocks of rows against the rows before them."""
+    rows = _compact_columns(rows)
     count = rows.shape[0]
     representative = np.arange(count)
     cosine = np.ones(count, dtype=np.float32)
@@ -119,6 +134,24 @@ def _greedy_representatives(rows: Vectors, threshold: float) -> tuple[np.ndarray
     return representative, cosine
 
 
+def _close_pairs(
+    vectors: Vectors, order: np.ndarray, starts: np.ndarray, size: int, threshold: float
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every pair (earlier, later) of positions inside the groups of ``size`` positions that begin at ``starts``
+    whose rows (``vectors[order[position]]``) have cosine >= threshold, with that cosine; a budget of pairs at a
+    time, one vectorised row-wise cosine per slice."""
+    earlier, later = np.triu_indices(size, 1)
+    per_slice = max(1, _PAIR_BUDGET // len(earlier))
+    found: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for first in range(0, len(starts), per_slice):
+        block = starts[first : first + per_slice, None]
+        left, right = (block + earlier[None, :]).ravel(), (block + later[None, :]).ravel()
+        cosines = row_cosines(vectors[order[left]], vectors, order[right])
+        close = cosines >= threshold
+        found.append((left[close], right[close], cosines[close]))
+    return tuple(np.concatenate(parts) for parts in zip(*found, strict=True))  # type: ignore[return-value]
+
+
 def near_duplicate_groups(
     candidates: Sequence[CandidateText], tail_vectors: Vectors, *, threshold: float
 ) -> list[DuplicateGroup]:
@@ -126,34 +159,67 @@ def near_duplicate_groups(
 
     Greedy and deterministic: candidates in order of support (descending) then id; each joins the first
     representative it is similar to, or becomes one. Different heads or relations never merge.
+
+    Set-based: candidates are sorted once by (head and relation in order of first appearance, support descending,
+    id); the pairs of every small group are compared in one row-wise cosine over all groups, larger groups by
+    blocks of their similarity matrix. Python then walks only the pairs that are close enough.
     """
-    if tail_vectors.shape[0] != len(candidates):
+    count = len(candidates)
+    if tail_vectors.shape[0] != count:
         raise ValueError("tail_vectors must have one row per candidate")
-    by_key: dict[tuple[str, str], list[int]] = defaultdict(list)
-    for row, candidate in enumerate(candidates):
-        by_key[(candidate.head_key, candidate.relation)].append(row)
+    if count < 2:
+        return []
+    key_index: dict[tuple[str, str], int] = {}
+    group_of = np.fromiter(
+        (key_index.setdefault((c.head_key, c.relation), len(key_index)) for c in candidates), np.int64, count
+    )
+    support = np.fromiter((c.support for c in candidates), np.int64, count)
+    ids = np.fromiter((c.id for c in candidates), np.int64, count)
+    order = np.lexsort((ids, -support, group_of))  # position -> candidate row
+    sorted_groups = group_of[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    sizes = np.diff(np.r_[starts, count])
+
+    representative = np.arange(count)  # by position
+    cosine = np.ones(count, dtype=np.float32)
+    pairs: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
+    for size in np.unique(sizes[(sizes >= 2) & (sizes <= _PAIR_GROUP_MAX)]).tolist():
+        pairs.append(_close_pairs(tail_vectors, order, starts[sizes == size], size, threshold))
+    if pairs:
+        left, right, close_cosines = (np.concatenate(parts) for parts in zip(*pairs, strict=True))
+        is_representative = np.ones(count, dtype=bool)
+        for position in np.lexsort((left, right)).tolist():  # later position first, then the earliest neighbour
+            member, earlier = int(right[position]), int(left[position])
+            if representative[member] == member and is_representative[member] and is_representative[earlier]:
+                representative[member], cosine[member] = earlier, close_cosines[position]
+                is_representative[member] = False
+    for start, size in zip(
+        starts[sizes > _PAIR_GROUP_MAX].tolist(), sizes[sizes > _PAIR_GROUP_MAX].tolist(), strict=True
+    ):
+        local_representative, local_cosine = _greedy_representatives(
+            tail_vectors[order[start : start + size]], threshold
+        )
+        representative[start : start + size] = local_representative + start
+        cosine[start : start + size] = local_cosine
+
+    keys = list(key_index)
+    members: dict[int, list[int]] = defaultdict(list)
+    for position in np.flatnonzero(representative != np.arange(count)).tolist():
+        members[int(representative[position])].append(position)
     groups: list[DuplicateGroup] = []
-    for (head_key, relation), rows in by_key.items():
-        if len(rows) < 2:
-            continue
-        rows.sort(key=lambda row: (-candidates[row].support, candidates[row].id))
-        representative, cosine = _greedy_representatives(tail_vectors[np.asarray(rows)], threshold)
-        members: dict[int, list[int]] = defaultdict(list)
-        for local in np.flatnonzero(representative != np.arange(len(rows))).tolist():
-            members[int(representative[local])].append(local)
-        for rep_local, others in members.items():
-            locals_ = [rep_local, *others]
-            group_candidates = [candidates[rows[local]] for local in locals_]
-            groups.append(
-                DuplicateGroup(
-                    representative_id=group_candidates[0].id,
-                    member_ids=tuple(candidate.id for candidate in group_candidates),
-                    total_support=sum(candidate.support for candidate in group_candidates),
-                    similarities=(1.0, *(float(cosine[local]) for local in others)),
-                    head_key=head_key,
-                    relation=relation,
-                )
+    for rep_position, others in members.items():
+        group_candidates = [candidates[row] for row in order[[rep_position, *others]].tolist()]
+        head_key, relation = keys[int(sorted_groups[rep_position])]
+        groups.append(
+            DuplicateGroup(
+                representative_id=group_candidates[0].id,
+                member_ids=tuple(candidate.id for candidate in group_candidates),
+                total_support=sum(candidate.support for candidate in group_candidates),
+                similarities=(1.0, *(float(cosine[position]) for position in others)),
+                head_key=head_key,
+                relation=relation,
             )
+        )
     return groups
 
 
@@ -235,8 +301,9 @@ def similarity_filter(
         pair_heads.extend(head_text_rows)
     texts = [candidate.tail for candidate in candidates] + head_texts
     if isinstance(encoder, TfidfEncoder) and not encoder.is_fitted:
-        encoder.fit(texts)
-    vectors = embed_with_cache(encoder, texts, cache)
+        vectors = encoder.fit_encode(texts)  # the pool is the corpus: each text hashed once for both
+    else:
+        vectors = embed_with_cache(encoder, texts, cache)
     tail_vectors, head_vectors = vectors[: len(candidates)], vectors[len(candidates) :]
     embedded = time.perf_counter()
     pair_rows, pair_head_rows = np.asarray(pair_candidates, dtype=np.int64), np.asarray(pair_heads, dtype=np.int64)
