@@ -12,7 +12,7 @@ from django.utils import timezone
 from annotation.maths.agreement import gwet_ac1, krippendorff_alpha_nominal, pairwise_cohen_kappa, percent_agreement
 from annotation.maths.consolidation import dawid_skene
 from annotation.models import AnnotatorProfile, Answer, ConsolidatedLabel, Question, QueueItem
-from core.cache import cache_get, cache_set
+from core.cache import cache_get_or_compute
 
 
 def _round(value: float | None) -> float | None:
@@ -80,11 +80,7 @@ AGREEMENT_CACHE_SECONDS = 60
 def agreement_report_cached() -> dict[str, Any]:
     """The agreement report for web requests: computed at most once a minute per cache, since it reads up to
     ``max_answers`` answers, which is too much work to repeat on every page view."""
-    report = cache_get("annotation:agreement-report")
-    if report is None:
-        report = agreement_report()
-        cache_set("annotation:agreement-report", report, AGREEMENT_CACHE_SECONDS)
-    return report
+    return cache_get_or_compute("annotation:agreement-report", agreement_report, AGREEMENT_CACHE_SECONDS)
 
 
 @transaction.atomic

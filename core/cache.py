@@ -4,12 +4,14 @@ logged, never an error page. The answer path does not use it at all."""
 from __future__ import annotations
 
 import logging
-from typing import Any
+from collections.abc import Callable
+from typing import Any, TypeVar, cast
 
 from django.core.cache import cache
 
 logger = logging.getLogger(__name__)
 _MISSING = object()
+T = TypeVar("T")
 
 
 def cache_get(key: str, default: Any = None) -> Any:
@@ -25,6 +27,16 @@ def cache_set(key: str, value: Any, timeout: float) -> None:
         cache.set(key, value, timeout)
     except Exception as exc:
         logger.warning("cache set %s failed: %s", key, type(exc).__name__)
+
+
+def cache_get_or_compute(key: str, compute: Callable[[], T], timeout: float) -> T:
+    """The cached value of ``key``, or ``compute()`` stored for ``timeout`` seconds (a cache that is down: computed
+    every time). For reads too costly for every page view (pool-wide counts)."""
+    found = cache_get(key)
+    if found is None:
+        found = compute()
+        cache_set(key, found, timeout)
+    return cast(T, found)
 
 
 def cache_count(key: str, timeout: float) -> None:

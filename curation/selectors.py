@@ -10,7 +10,7 @@ from django.db.models import Count, F, Max, Q, Sum
 from django.db.models.functions import Coalesce
 
 from annotation.selectors import candidate_context
-from core.cache import cache_get, cache_set
+from core.cache import cache_get_or_compute
 from curation.formation import batches_plan
 from curation.maths import histogram
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
@@ -126,11 +126,7 @@ def unbatched_plan_cached() -> dict[str, int]:
     decided = ~Q(status=ReviewBatch.Status.AUDITING)
     state = ReviewBatch.objects.aggregate(newest=Max("id"), decided=Count("id", filter=decided))
     key = f"curation:unbatched-plan:{state['newest'] or 0}:{state['decided']}"
-    found = cache_get(key)
-    if found is None:
-        found = unbatched_plan()
-        cache_set(key, found, QUEUE_CACHE_SECONDS)
-    return dict(found)
+    return dict(cache_get_or_compute(key, unbatched_plan, QUEUE_CACHE_SECONDS))
 
 
 def curation_queue_cached() -> dict[str, Any]:
@@ -148,11 +144,7 @@ def graph_summary_cached() -> dict[str, Any]:
     latest = CurationEvent.objects.order_by("-id").values_list("id", flat=True).first() or 0
     newest = AcceptedEdge.objects.order_by("-id").values_list("id", flat=True).first() or 0
     key = f"curation:graph-summary:{latest}:{newest}"
-    found = cache_get(key)
-    if found is None:
-        found = graph_summary()
-        cache_set(key, found, GRAPH_SUMMARY_CACHE_SECONDS)
-    return dict(found)
+    return dict(cache_get_or_compute(key, graph_summary, GRAPH_SUMMARY_CACHE_SECONDS))
 
 
 def graph_summary() -> dict[str, Any]:

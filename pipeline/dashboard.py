@@ -11,7 +11,7 @@ from django.db import connection
 from django.utils import timezone
 
 from classifiers.selectors import learning_curve
-from core.cache import cache_get, cache_set
+from core.cache import cache_get_or_compute
 from curation.selectors import batch_estimates
 
 CHARTS_CACHE_KEY = "dashboard:charts"
@@ -52,11 +52,7 @@ def dashboard_charts() -> dict[str, Any]:
     """Everything the dashboard's charts draw (in the browser, from ``GET /api/dashboard/charts/``): the funnel,
     answers per day, the learning curves and the batches' precision with 95% Wilson intervals against the bar.
     Cached for ``CHARTS_CACHE_SECONDS``: the funnel counts the whole pool, and a chart need not be fresher."""
-    charts = cache_get(CHARTS_CACHE_KEY)
-    if charts is None:
-        charts = _charts()
-        cache_set(CHARTS_CACHE_KEY, charts, CHARTS_CACHE_SECONDS)
-    return dict(charts)
+    return dict(cache_get_or_compute(CHARTS_CACHE_KEY, _charts, CHARTS_CACHE_SECONDS))
 
 
 def _charts() -> dict[str, Any]:

@@ -23,7 +23,7 @@ from django.conf import settings
 from django.core.files.uploadedfile import UploadedFile
 
 from annotation.services import labels_import
-from core.errors import ApplicationError, TooLarge
+from core.errors import ApplicationError
 from core.outbox import run_enqueue
 from curation import peers
 from knowledge.ingest.parsing import STAGING_COLUMNS, LineError, LineParser
@@ -34,6 +34,7 @@ from knowledge.services import (
     ingest_run_claim,
     ingest_run_create,
     ingest_run_execute,
+    uploads_save,
 )
 
 VOTES_SUFFIX = ".votes.jsonl"
@@ -138,24 +139,7 @@ def peer_import_create_from_uploads(
     *, uploads: list[UploadedFile], source: str, mapping: peers.PeerMapping, actor: Any, dry_run: bool = False
 ) -> PeerImport:
     """Store uploaded peer files privately, then ``peer_import_create`` them for a worker."""
-    if not uploads:
-        raise ApplicationError("Attach at least one file in the field 'files'.")
-    total = sum(upload.size or 0 for upload in uploads)
-    if total > settings.INGEST_MAX_UPLOAD_BYTES:
-        raise TooLarge(
-            f"The upload is {total} bytes; the limit is {settings.INGEST_MAX_UPLOAD_BYTES} bytes. "
-            "Use `manage.py import_peer` on the server for larger files."
-        )
-    folder = Path(settings.PRIVATE_MEDIA_ROOT) / "imports" / f"upload-{uuid.uuid4().hex}"
-    folder.mkdir(parents=True, exist_ok=True)
-    files = []
-    for index, upload in enumerate(uploads):
-        name = Path(upload.name or f"upload-{index}").name[-200:] or f"upload-{index}"
-        target = folder / f"{index:03d}-{uuid.uuid4().hex[:8]}{Path(name).suffix[:12]}"
-        with target.open("wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
-        files.append((target, name))
+    files = uploads_save(uploads=uploads, area="imports/uploads", command="manage.py import_peer")
     return peer_import_create(
         files=files, source=source, mapping=mapping, actor=actor, ingest_source="api", dry_run=dry_run, enqueue=True
     )

@@ -14,6 +14,7 @@ from knowledge.services.ingest import (
     ingest_run_create_from_uploads,
     ingest_run_execute,
     ingest_run_supersede,
+    uploads_save,
 )
 from knowledge.services.retention import ingest_files_expire
 from knowledge.services.users import user_create
@@ -31,5 +32,6 @@ __all__ = [
     "ingest_run_execute",
     "ingest_run_supersede",
     "search_query_specificity_set",
+    "uploads_save",
     "user_create",
 ]

@@ -112,6 +112,31 @@ def _enqueue(run_id: int) -> None:
     run_enqueue(task=ingest_run_execute_task, run_id=run_id)
 
 
+def uploads_save(*, uploads: list[UploadedFile], area: str, command: str) -> list[tuple[Path, str]]:
+    """Store uploaded files privately (never under a public URL), in a new folder under
+    ``PRIVATE_MEDIA_ROOT/<area>/``; returns each file's path and its client's name (made storable). Refuses no
+    file or more than ``INGEST_MAX_UPLOAD_BYTES`` in all, pointing to ``command`` for larger files."""
+    if not uploads:
+        raise ApplicationError("Attach at least one file in the field 'files'.")
+    total = sum(upload.size or 0 for upload in uploads)
+    if total > settings.INGEST_MAX_UPLOAD_BYTES:
+        raise TooLarge(
+            f"The upload is {total} bytes; the limit is {settings.INGEST_MAX_UPLOAD_BYTES} bytes. "
+            f"Use `{command}` on the server for larger files."
+        )
+    folder = Path(settings.PRIVATE_MEDIA_ROOT) / area / uuid.uuid4().hex
+    folder.mkdir(parents=True, exist_ok=True)
+    saved = []
+    for index, upload in enumerate(uploads):
+        name = _upload_name(Path(upload.name or f"upload-{index}").name) or f"upload-{index}"
+        target = folder / f"{index:03d}-{name}"
+        with target.open("wb") as handle:
+            for chunk in upload.chunks():
+                handle.write(chunk)
+        saved.append((target, name))
+    return saved
+
+
 def ingest_run_create_from_uploads(
     *,
     uploads: list[UploadedFile],
@@ -121,26 +146,9 @@ def ingest_run_create_from_uploads(
     format: str = "",
 ) -> IngestRun:
     """Store uploaded files privately (never under a public URL) and queue their ingest."""
-    if not uploads:
-        raise ApplicationError("Attach at least one file in the field 'files'.")
-    total = sum(upload.size or 0 for upload in uploads)
-    if total > settings.INGEST_MAX_UPLOAD_BYTES:
-        raise TooLarge(
-            f"The upload is {total} bytes; the limit is {settings.INGEST_MAX_UPLOAD_BYTES} bytes. "
-            "Use `manage.py ingest` on the server for larger files."
-        )
-    folder = Path(settings.PRIVATE_MEDIA_ROOT) / "ingest" / uuid.uuid4().hex
-    folder.mkdir(parents=True, exist_ok=True)
-    specs = []
-    for index, upload in enumerate(uploads):
-        name = _upload_name(Path(upload.name or f"upload-{index}").name) or f"upload-{index}"
-        target = folder / f"{index:03d}-{name}"
-        with target.open("wb") as handle:
-            for chunk in upload.chunks():
-                handle.write(chunk)
-        specs.append(IngestFileSpec(path=target, name=name))
+    saved = uploads_save(uploads=uploads, area="ingest", command="manage.py ingest")
     return ingest_run_create(
-        files=specs,
+        files=[IngestFileSpec(path=path, name=name) for path, name in saved],
         source=IngestRun.Source.API,
         created_by=created_by,
         dry_run=dry_run,
