@@ -123,7 +123,7 @@ def test_promotion_refuses_a_gain_within_the_noise_and_takes_a_real_one() -> Non
     decision = services.promotion_decide(
         target="typical",
         compared=[_compared("tfidf_lr", {}, incumbent), _compared("encoder_lr", {}, slightly)],
-        batch=None,  # type: ignore[arg-type]  # the incumbent is among the compared: nothing is refitted
+        batch=None,  # the incumbent is among the compared: nothing is refitted
         y=y,
         groups=groups,
         folds=folds,
@@ -137,7 +137,7 @@ def test_promotion_refuses_a_gain_within_the_noise_and_takes_a_real_one() -> Non
     decision = services.promotion_decide(
         target="typical",
         compared=[_compared("tfidf_lr", {}, incumbent), _compared("encoder_lr", {}, much_better)],
-        batch=None,  # type: ignore[arg-type]
+        batch=None,
         y=y,
         groups=groups,
         folds=folds,
