@@ -159,12 +159,15 @@ def training_run_execute(*, run_id: int) -> TrainingRun:
         return TrainingRun.objects.get(pk=run_id)
 
 
+def _without_fitted(params: dict[str, Any]) -> dict[str, Any]:
+    """A version's parameters without what ``fit`` filled in from the data (``relations``)."""
+    return {name: value for name, value in params.items() if name != "relations"}
+
+
 def _procedure(kind: str, params: dict[str, Any]) -> tuple[str, dict[str, Any]]:
     """What a training does, to compare two versions' recipes: the kind and its full parameters (defaults
-    filled in), without what ``fit`` fills from the data (``relations``)."""
-    full = make_model(kind, params).params()
-    full.pop("relations", None)
-    return kind, full
+    filled in), without what ``fit`` fills from the data."""
+    return kind, _without_fitted(make_model(kind, params).params())
 
 
 def _train(run_id: int, handle: RunHandle) -> None:
@@ -182,15 +185,31 @@ def _train(run_id: int, handle: RunHandle) -> None:
     groups = dataset_groups(ids)
     timings["read_s"] = time.perf_counter() - started
     folds = evaluation_folds(y, groups, seed=run.pk)
-    kinds = list(run.kinds or [run.kind])
-    handle.progress(phase=f"cross-validating {', '.join(kinds)}", total=len(y))
+    entries = [
+        {"name": kind, "kind": kind, "params": run.params if kind == run.kind else default_params(kind)}
+        for kind in (run.kinds or [run.kind])
+    ]
+    active = ModelVersion.objects.filter(target=run.target, is_active=True).first()
+    if active is not None and (len(entries) > 1 or run.trigger == TrainingRun.Trigger.LABELS):
+        # the loop also refits the active recipe when no enabled kind has it (an older scheme, other parameters):
+        # kept unless something beats it, it must still learn from the new labels
+        recipe = _procedure(active.kind, _without_fitted(active.params))
+        if all(_procedure(e["kind"], e["params"]) != recipe for e in entries):
+            entries.append({"name": f"{active.kind} (active v{active.pk})", "kind": active.kind, "params": recipe[1]})
+    handle.progress(phase=f"cross-validating {', '.join(e['name'] for e in entries)}", total=len(y))
     compared: dict[str, dict[str, Any]] = {}
-    for kind in kinds:
-        params = run.params if kind == run.kind else default_params(kind)
+    for entry in entries:
         tick = time.perf_counter()
-        rows, scores = cross_validated(kind, params, batch, y, folds)
-        compared[kind] = {"kind": kind, "params": params, "rows": rows, "scores": scores}
-        timings[f"evaluate_{kind}_s"] = time.perf_counter() - tick
+        try:
+            rows, scores = cross_validated(entry["kind"], entry["params"], batch, y, folds)
+        except Exception:
+            if entry["name"] == entry["kind"]:
+                raise
+            continue  # the active recipe cannot run here any more (a missing package): nothing to keep
+        compared[entry["name"]] = {**entry, "rows": rows, "scores": scores}
+        timings[f"evaluate_{entry['kind']}_s"] = timings.get(f"evaluate_{entry['kind']}_s", 0.0) + (
+            time.perf_counter() - tick
+        )
     handle.progress(phase="comparing on the same folds")
     promotion = promotion_decide(
         target=run.target,
@@ -269,9 +288,10 @@ def promotion_decide(
     folds: np.ndarray,
     force: bool,
 ) -> dict[str, Any]:
-    """Which of the ``compared`` kinds (each ``{"kind", "params", "rows", "scores"}``: out-of-fold scores on
-    ``folds``) to register, and whether to activate it. Every AUC carries a 95% interval from a bootstrap over
-    behaviour pairs, every difference a paired one (both models on each resample).
+    """Which of the ``compared`` recipes (each ``{"name", "kind", "params", "rows", "scores"}``: out-of-fold
+    scores on ``folds``; ``name`` defaults to the kind) to register, and whether to activate it. Every AUC
+    carries a 95% interval from a bootstrap over behaviour pairs, every difference a paired one (both models on
+    each resample).
 
     The rule: the **incumbent** is the active version's recipe (kind and parameters), refitted on the same
     folds. A challenger replaces it only with a real improvement: the lower bound of its AUC difference with
@@ -289,33 +309,43 @@ def promotion_decide(
         positions = np.searchsorted(entry["rows"], rows)
         return np.asarray(entry["scores"])[positions]
 
-    scores = {entry["kind"]: on_rows(entry) for entry in compared}
+    names = [entry.get("name", entry["kind"]) for entry in compared]
+    scores = {name: on_rows(entry) for name, entry in zip(names, compared, strict=True)}
     y_rows, groups_rows = y[rows], groups[rows]
     table = []
-    for entry in compared:
-        low, high = metrics.auc_interval(y_rows, scores[entry["kind"]], groups_rows, resamples=resamples, seed=seed)
-        auc = metrics.roc_auc(y_rows, scores[entry["kind"]])
-        table.append({"kind": entry["kind"], "params": entry["params"], "roc_auc": auc, "interval": [low, high]})
+    for name, entry in zip(names, compared, strict=True):
+        low, high = metrics.auc_interval(y_rows, scores[name], groups_rows, resamples=resamples, seed=seed)
+        auc = metrics.roc_auc(y_rows, scores[name])
+        table.append(
+            {"name": name, "kind": entry["kind"], "params": entry["params"], "roc_auc": auc, "interval": [low, high]}
+        )
     best = max(table, key=lambda row: row["roc_auc"] if row["roc_auc"] is not None else -1.0)
     active = ModelVersion.objects.filter(target=target, is_active=True).first()
     base = {"comparison": table, "rows": len(rows), "folds": len(set(folds[rows].tolist()))}
     if active is None:
-        listed = ", ".join(f"{row['kind']} {_fmt(row['roc_auc'])}" for row in table)
+        listed = ", ".join(f"{row['name']} {_fmt(row['roc_auc'])}" for row in table)
         return {
             **base,
             "activate": True,
-            "chosen": best["kind"],
+            "chosen": best["name"],
             "new_auc": best["roc_auc"],
-            "reason": f"first version of this target: {best['kind']} had the best ROC AUC of "
+            "reason": f"first version of this target: {best['name']} had the best ROC AUC of "
             f"{listed} on the same grouped folds",
         }
-    incumbent_recipe = _procedure(active.kind, active.params)
-    incumbent_kind = next((e["kind"] for e in compared if _procedure(e["kind"], e["params"]) == incumbent_recipe), None)
+    incumbent_recipe = _procedure(active.kind, _without_fitted(active.params))
+    incumbent_kind = next(
+        (
+            name
+            for name, e in zip(names, compared, strict=True)
+            if _procedure(e["kind"], e["params"]) == incumbent_recipe
+        ),
+        None,
+    )
     if incumbent_kind is not None:
         incumbent_scores = scores[incumbent_kind]
     else:
         try:
-            active_rows, active_scores = cross_validated(active.kind, active.params, batch, y, folds)
+            active_rows, active_scores = cross_validated(active.kind, _without_fitted(active.params), batch, y, folds)
             positions = np.searchsorted(active_rows, rows)
             incumbent_scores = active_scores[np.clip(positions, 0, len(active_rows) - 1)]
             if not np.array_equal(active_rows[np.clip(positions, 0, len(active_rows) - 1)], rows):
@@ -324,23 +354,23 @@ def promotion_decide(
             return {
                 **base,
                 "activate": True,
-                "chosen": best["kind"],
+                "chosen": best["name"],
                 "new_auc": best["roc_auc"],
                 "compared_with": active.pk,
-                "reason": f"{best['kind']} had the best ROC AUC {_fmt(best['roc_auc'])}; the active v{active.pk} "
+                "reason": f"{best['name']} had the best ROC AUC {_fmt(best['roc_auc'])}; the active v{active.pk} "
                 f"({active.kind}) could not be re-evaluated here ({exc})",
             }
     active_auc = metrics.roc_auc(y_rows, incumbent_scores)
     for row in table:
         row.update(
             metrics.auc_difference(
-                y_rows, scores[row["kind"]], incumbent_scores, groups_rows, resamples=resamples, seed=seed
+                y_rows, scores[row["name"]], incumbent_scores, groups_rows, resamples=resamples, seed=seed
             )
         )
     significant = [
         row
         for row in table
-        if row["kind"] != incumbent_kind and row["low"] is not None and row["low"] > 0 and row["difference"]
+        if row["name"] != incumbent_kind and row["low"] is not None and row["low"] > 0 and row["difference"]
     ]
     details = {**base, "active_auc": active_auc, "compared_with": active.pk, "incumbent": active.kind}
     if significant:
@@ -348,9 +378,9 @@ def promotion_decide(
         return {
             **details,
             "activate": True,
-            "chosen": winner["kind"],
+            "chosen": winner["name"],
             "new_auc": winner["roc_auc"],
-            "reason": f"{winner['kind']} ROC AUC {_fmt(winner['roc_auc'])} beats the active v{active.pk}'s "
+            "reason": f"{winner['name']} ROC AUC {_fmt(winner['roc_auc'])} beats the active v{active.pk}'s "
             f"{active.kind} {_fmt(active_auc)} on the same folds by {_fmt(winner['difference'])} "
             f"(95% interval {_fmt(winner['low'])} to {_fmt(winner['high'])})",
         }
@@ -363,9 +393,9 @@ def promotion_decide(
             "reason": f"the active recipe ({incumbent_kind}) retrained on {len(y)} labels: ROC AUC "
             f"{_fmt(active_auc)} on the same folds; no other kind improved on it significantly"
             + "".join(
-                f"; {row['kind']} {_fmt(row['difference'])} (95% interval {_fmt(row['low'])} to {_fmt(row['high'])})"
+                f"; {row['name']} {_fmt(row['difference'])} (95% interval {_fmt(row['low'])} to {_fmt(row['high'])})"
                 for row in table
-                if row["kind"] != incumbent_kind
+                if row["name"] != incumbent_kind
             ),
         }
     challenger = best
@@ -373,7 +403,7 @@ def promotion_decide(
         **details,
         "activate": force,
         "forced": force,
-        "chosen": challenger["kind"],
+        "chosen": challenger["name"],
         "new_auc": challenger["roc_auc"],
         "reason": f"ROC AUC {_fmt(challenger['roc_auc'])} vs. the active v{active.pk}'s {_fmt(active_auc)} on the "
         f"same folds, difference {_fmt(challenger.get('difference'))} (95% interval {_fmt(challenger.get('low'))} "

@@ -225,3 +225,22 @@ def test_the_loop_on_a_real_worker_trains_every_enabled_kind_after_new_labels(se
     finally:
         stop_celery_worker(worker)
         TrainingRun.objects.filter(status__in=["queued", "running"]).update(status="failed")
+
+
+def test_the_loop_refits_an_active_recipe_no_enabled_kind_has_so_a_kept_version_still_learns() -> None:
+    grouped_pool(pairs=8, per_pair=6)
+    old = execute(services.training_run_request(target="typical", kind="tfidf_lr", params={"features": "hashed-v1"}))
+    first = ModelVersion.objects.get(training_run=old)
+    assert first.is_active and first.params["features"] == "hashed-v1"
+    run = execute(services.training_run_request(target="typical", trigger=TrainingRun.Trigger.LABELS))
+    assert run.status == "succeeded", run.message
+    version = ModelVersion.objects.get(training_run=run)
+    names = [row["name"] for row in version.metrics["comparison"]]
+    assert names == ["tfidf_lr", f"tfidf_lr (active v{first.pk})"]  # the enabled kind and the active recipe
+    assert version.is_active and version.promotion["compared_with"] == first.pk
+    # whichever won, the active version is now trained on every label (the same recipe, or a significant gain)
+    assert version.label_count == 48
+    if version.promotion["chosen"] == names[1]:
+        assert version.params["features"] == "hashed-v1" and "active recipe" in version.promotion["reason"]
+    else:
+        assert version.params["features"] == "hashed-v2" and version.promotion["comparison"][0]["low"] > 0
