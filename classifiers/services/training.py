@@ -115,12 +115,14 @@ def dataset_groups(ids: list[int]) -> np.ndarray:
     return np.array([groups.get(i, f"id:{i}") for i in ids], dtype=object)
 
 
-def evaluation_folds(y: np.ndarray, groups: np.ndarray, seed: int) -> np.ndarray:
-    """``FOLDS`` folds grouped by behaviour pair (fewer when there are fewer pairs)."""
+def evaluation_folds(y: np.ndarray, groups: np.ndarray, seed: int) -> tuple[np.ndarray, str]:
+    """``FOLDS`` folds grouped by behaviour pair (fewer when there are fewer pairs), and what they are grouped
+    by. Labels from a single pair cannot be split by pair: then the folds are stratified row by row, and the
+    version's ``metrics.folds`` says so (its estimate is optimistic)."""
     try:
-        return metrics.grouped_folds(y, groups, int(conf("FOLDS")), seed=seed)
-    except ValueError as exc:
-        raise ApplicationError(f"Cannot evaluate: {exc}; the labels come from a single behaviour pair.") from exc
+        return metrics.grouped_folds(y, groups, int(conf("FOLDS")), seed=seed), "behaviour pair"
+    except ValueError:
+        return metrics.stratified_folds(y, int(conf("FOLDS")), seed=seed), "row (every label is of one behaviour pair)"
 
 
 def cross_validated(
@@ -184,7 +186,7 @@ def _train(run_id: int, handle: RunHandle) -> None:
         )
     groups = dataset_groups(ids)
     timings["read_s"] = time.perf_counter() - started
-    folds = evaluation_folds(y, groups, seed=run.pk)
+    folds, grouped_by = evaluation_folds(y, groups, seed=run.pk)
     entries = [
         {"name": kind, "kind": kind, "params": run.params if kind == run.kind else default_params(kind)}
         for kind in (run.kinds or [run.kind])
@@ -196,7 +198,7 @@ def _train(run_id: int, handle: RunHandle) -> None:
         recipe = _procedure(active.kind, _without_fitted(active.params))
         if all(_procedure(e["kind"], e["params"]) != recipe for e in entries):
             entries.append({"name": f"{active.kind} (active v{active.pk})", "kind": active.kind, "params": recipe[1]})
-    handle.progress(phase=f"cross-validating {', '.join(e['name'] for e in entries)}", total=len(y))
+    handle.progress(phase="cross-validating", total=len(y))
     compared: dict[str, dict[str, Any]] = {}
     for entry in entries:
         tick = time.perf_counter()
@@ -231,10 +233,10 @@ def _train(run_id: int, handle: RunHandle) -> None:
     evaluation["comparison"] = promotion["comparison"]
     evaluation["folds"] = {
         "count": len(set(folds.tolist())),
-        "grouped_by": "behaviour pair",
+        "grouped_by": grouped_by,
         "groups": len(set(groups.tolist())),
     }
-    handle.progress(phase=f"fitting {chosen['kind']}")
+    handle.progress(phase="fitting")
     model = with_caches(make_model(chosen["kind"], chosen["params"]))
     fit_started = time.perf_counter()
     model.fit(batch, y)

@@ -66,7 +66,8 @@ def test_a_training_splits_its_folds_by_behaviour_pair_so_no_pair_is_on_both_sid
     ids, _batch, y = services.dataset("typical")
     groups = training.dataset_groups(ids)
     assert len(set(groups.tolist())) == 8
-    folds = training.evaluation_folds(y, groups, seed=1)
+    folds, grouped_by = training.evaluation_folds(y, groups, seed=1)
+    assert grouped_by == "behaviour pair"
     pair_of = {c.pk: c.pair_id for c in made}
     for fold in set(folds.tolist()):
         inside = {pair_of[ids[i]] for i in np.flatnonzero(folds == fold)}
@@ -244,3 +245,11 @@ def test_the_loop_refits_an_active_recipe_no_enabled_kind_has_so_a_kept_version_
         assert version.params["features"] == "hashed-v1" and "active recipe" in version.promotion["reason"]
     else:
         assert version.params["features"] == "hashed-v2" and version.promotion["comparison"][0]["low"] > 0
+
+
+def test_labels_of_a_single_behaviour_pair_fall_back_to_row_folds_and_say_so() -> None:
+    grouped_pool(pairs=1, per_pair=12)
+    run = execute(services.training_run_request(target="typical"))
+    assert run.status == "succeeded", run.message
+    folds = ModelVersion.objects.get(training_run=run).metrics["folds"]
+    assert folds["grouped_by"].startswith("row") and folds["groups"] == 1
