@@ -44,58 +44,12 @@ _N_FEATURES = {SCHEME: N_FEATURES_V2, SCHEME_V1: N_FEATURES_V1}
 
 #: Words that carry no meaning in a (head word, tail word) pair; the head's labels ("searched", "bought",
 #: "category") are left out for the same reason.
-_STOP = frozenset(
-    [
-        "a",
-        "an",
-        "the",
-        "and",
-        "or",
-        "of",
-        "to",
-        "in",
-        "on",
-        "for",
-        "with",
-        "by",
-        "at",
-        "from",
-        "as",
-        "is",
-        "it",
-        "its",
-        "be",
-        "are",
-        "was",
-        "this",
-        "that",
-        "these",
-        "those",
-        "into",
-        "your",
-        "you",
-        "their",
-        "his",
-        "her",
-        "our",
-        "my",
-        "can",
-        "will",
-        "not",
-        "no",
-        "so",
-        "than",
-        "then",
-        "also",
-        "very",
-        "more",
-        "most",
-        "searched",
-        "bought",
-        "together",
-        "category",
-    ]
+_STOP_WORDS = (
+    "a an the and or of to in on for with by at from as is it its be are was this that these those into "
+    "your you their his her our my can will not no so than then also very more most searched bought "
+    "together category"
 )
+_STOP = frozenset(_STOP_WORDS.split())
 _WORD = re.compile(r"[a-z0-9]+")
 
 
