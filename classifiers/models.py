@@ -39,7 +39,7 @@ class TrainingRun(Run):
     kinds = models.JSONField(
         default=list,
         blank=True,
-        help_text="Kinds compared on the same grouped folds (empty: only ``kind``); the promotion rule picks one.",
+        help_text="Kinds compared on the same grouped folds (empty: only ``kind``); the rule picks one.",
     )
     params = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.MANUAL)

@@ -4,25 +4,43 @@ from django.db import migrations, models
 
 
 class Migration(migrations.Migration):
-
     dependencies = [
-        ('classifiers', '0003_scoring_chunk_enqueued_at'),
+        ("classifiers", "0003_scoring_chunk_enqueued_at"),
     ]
 
     operations = [
         migrations.AddField(
-            model_name='trainingrun',
-            name='kinds',
-            field=models.JSONField(blank=True, default=list, help_text='Kinds compared on the same grouped folds (empty: only ``kind``); the promotion rule picks one.'),
+            model_name="trainingrun",
+            name="kinds",
+            field=models.JSONField(
+                blank=True,
+                default=list,
+                help_text="Kinds compared on the same grouped folds (empty: only ``kind``); the rule picks one.",
+            ),
         ),
         migrations.AlterField(
-            model_name='modelversion',
-            name='kind',
-            field=models.CharField(choices=[('tfidf_lr', 'TF-IDF n-grams + logistic regression'), ('encoder_lr', 'Frozen sentence encoder + logistic regression'), ('cross_encoder', 'Fine-tuned cross-encoder (experimental, GPU; not shown to beat encoder_lr)')], max_length=16),
+            model_name="modelversion",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("tfidf_lr", "TF-IDF n-grams + logistic regression"),
+                    ("encoder_lr", "Frozen sentence encoder + logistic regression"),
+                    ("cross_encoder", "Fine-tuned cross-encoder (experimental, GPU; not shown to beat encoder_lr)"),
+                ],
+                max_length=16,
+            ),
         ),
         migrations.AlterField(
-            model_name='trainingrun',
-            name='kind',
-            field=models.CharField(choices=[('tfidf_lr', 'TF-IDF n-grams + logistic regression'), ('encoder_lr', 'Frozen sentence encoder + logistic regression'), ('cross_encoder', 'Fine-tuned cross-encoder (experimental, GPU; not shown to beat encoder_lr)')], help_text='The kind registered (with several kinds: the chosen one).', max_length=16),
+            model_name="trainingrun",
+            name="kind",
+            field=models.CharField(
+                choices=[
+                    ("tfidf_lr", "TF-IDF n-grams + logistic regression"),
+                    ("encoder_lr", "Frozen sentence encoder + logistic regression"),
+                    ("cross_encoder", "Fine-tuned cross-encoder (experimental, GPU; not shown to beat encoder_lr)"),
+                ],
+                help_text="The kind registered (with several kinds: the chosen one).",
+                max_length=16,
+            ),
         ),
     ]
