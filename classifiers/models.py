@@ -19,7 +19,7 @@ from core.runs import Run, RunStatus
 class ModelKind(models.TextChoices):
     TFIDF_LR = "tfidf_lr", "TF-IDF n-grams + logistic regression"
     ENCODER_LR = "encoder_lr", "Frozen sentence encoder + logistic regression"
-    CROSS_ENCODER = "cross_encoder", "Fine-tuned cross-encoder"
+    CROSS_ENCODER = "cross_encoder", "Fine-tuned cross-encoder (experimental, GPU; not shown to beat encoder_lr)"
 
 
 IN_FLIGHT = [RunStatus.QUEUED, RunStatus.RUNNING]
@@ -33,7 +33,14 @@ class TrainingRun(Run):
         MANUAL = "manual", "On demand"
 
     target = models.CharField(max_length=40, help_text="The question slug the classifier predicts.")
-    kind = models.CharField(max_length=16, choices=ModelKind.choices)
+    kind = models.CharField(
+        max_length=16, choices=ModelKind.choices, help_text="The kind registered (with several kinds: the chosen one)."
+    )
+    kinds = models.JSONField(
+        default=list,
+        blank=True,
+        help_text="Kinds compared on the same grouped folds (empty: only ``kind``); the rule picks one.",
+    )
     params = models.JSONField(default=dict, blank=True)
     trigger = models.CharField(max_length=8, choices=Trigger.choices, default=Trigger.MANUAL)
     force = models.BooleanField(default=False, help_text="Activate the result even if it is worse than the active.")

@@ -43,6 +43,23 @@ def candidate_examples(candidate_ids: list[int], *, chunk: int = 5_000) -> dict[
     return found
 
 
+def candidate_groups(candidate_ids: list[int], *, chunk: int = 5_000) -> dict[int, str]:
+    """The evaluation group of each candidate: its behaviour pair, or its head text when it has none. Candidates
+    of one group share their head (a pair's explanations are near copies), so folds never split a group."""
+    found: dict[int, str] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(candidate_ids), chunk):
+            part = candidate_ids[start : start + chunk]
+            cursor.execute(
+                f"SELECT id, pair_id, head_text FROM knowledge_candidate WHERE id IN ({', '.join(['%s'] * len(part))})",
+                part,
+            )
+            found.update(
+                (int(i), f"pair:{pair}" if pair is not None else f"head:{head}") for i, pair, head in cursor.fetchall()
+            )
+    return found
+
+
 def scorable_ids_in_range(start_id: int, end_id: int) -> list[int]:
     with connection.cursor() as cursor:
         cursor.execute(
@@ -114,13 +131,21 @@ def active_versions() -> dict[str, ModelVersion]:
 
 
 def learning_curve(target: str) -> list[dict[str, Any]]:
-    """Metric against label count across the versions of a target, oldest first."""
+    """Metric against label count across the versions of a target, oldest first, with the 95% intervals of
+    the ROC AUC and of the acceptance threshold (bootstrap over behaviour pairs; None for versions trained before
+    intervals were stored)."""
     return [
         {
             "version": version.pk,
             "kind": version.kind,
             "labels": version.label_count,
             "roc_auc": version.metrics.get("roc_auc"),
+            "roc_auc_low": (version.metrics.get("roc_auc_interval") or [None, None])[0],
+            "roc_auc_high": (version.metrics.get("roc_auc_interval") or [None, None])[1],
+            "threshold": version.threshold,
+            "threshold_low": (version.metrics.get("threshold_interval") or [None, None])[0],
+            "threshold_high": (version.metrics.get("threshold_interval") or [None, None])[1],
+            "threshold_note": version.metrics.get("threshold_note", ""),
             "macro_f1": version.metrics.get("macro_f1"),
             "recall_at_threshold": version.metrics.get("recall_at_threshold"),
             "active": version.is_active,

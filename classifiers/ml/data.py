@@ -45,8 +45,9 @@ class Example:
 
 @dataclass
 class Batch:
-    """Examples plus features computed earlier and cached (``"hashed"``: a CSR matrix from ``HashedFeatures``;
-    ``"head_vectors"``/``"tail_vectors"``: sentence embeddings). A model kind uses the cached features it needs and
+    """Examples plus features computed earlier and cached (``"hashed"``: a CSR matrix from ``HashedFeatures`` of
+    the default scheme, ``"hashed:<scheme>"`` of any; ``"head_vectors"``/``"tail_vectors"``/``"joint_vectors"``:
+    sentence embeddings). A model kind uses the cached features it needs and
     computes them from the examples otherwise."""
 
     examples: Sequence[Example]

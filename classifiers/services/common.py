@@ -9,8 +9,8 @@ from typing import Any
 from django.conf import settings
 
 from classifiers.ml.feature_store import FeatureStore
-from classifiers.ml.features import N_FEATURES, SCHEME
-from classifiers.ml.models import Classifier, EncoderLogistic, load_model
+from classifiers.ml.features import SCHEME, n_features
+from classifiers.ml.models import Classifier, EncoderLogistic, encoder_available, load_model
 from classifiers.models import ModelKind, ModelVersion
 
 
@@ -41,8 +41,31 @@ def default_params(kind: str) -> dict[str, Any]:
     return {}
 
 
-def feature_store() -> FeatureStore:
-    return FeatureStore(Path(conf("FEATURE_ROOT")), SCHEME, N_FEATURES)
+def feature_store(scheme: str = SCHEME) -> FeatureStore:
+    return FeatureStore(Path(conf("FEATURE_ROOT")), scheme, n_features(scheme))
+
+
+def default_kind() -> str:
+    """``DEFAULT_KIND``, with ``auto`` resolved: ``encoder_lr`` where this machine can run the packaged encoder,
+    ``tfidf_lr`` (the fallback) otherwise."""
+    kind = str(conf("DEFAULT_KIND"))
+    if kind != "auto":
+        return kind
+    return ModelKind.ENCODER_LR if encoder_available() else ModelKind.TFIDF_LR
+
+
+def enabled_kinds() -> list[str]:
+    """The kinds an automatic training compares (``KINDS``; ``auto`` is ``tfidf_lr`` plus ``encoder_lr`` where
+    it can run). An ``encoder_lr`` listed explicitly on a machine without the encoder is left out, not failed."""
+    kinds: list[str] = []
+    for kind in conf("KINDS"):
+        expanded = [ModelKind.TFIDF_LR, ModelKind.ENCODER_LR] if kind == "auto" else [kind]
+        for name in expanded:
+            if name == ModelKind.ENCODER_LR and not conf("ENCODER_PATH") and not encoder_available():
+                continue
+            if name in ModelKind.values and name not in kinds:
+                kinds.append(name)
+    return kinds or [ModelKind.TFIDF_LR]
 
 
 _MODELS: OrderedDict[int, Classifier] = OrderedDict()

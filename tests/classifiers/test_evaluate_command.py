@@ -99,3 +99,58 @@ def test_a_damaged_gzip_or_an_empty_labelled_file_is_a_clear_error(tmp_path: Pat
         with pytest.raises(CommandError) as error:
             call_command("evaluate_classifier", "--labels", str(path))
         assert expected in str(error.value) and "nothing was read" in str(error.value)
+
+
+def plausible_only_file(path: Path, rounds: int, *, extra: list[bytes] = ()) -> Path:  # type: ignore[assignment]
+    """Like ``labelled_file`` but with plausibility labels only (no line says anything about ``typical``)."""
+    lines = []
+    for round_ in range(rounds):
+        for tail in GOOD + BAD:
+            lines.append(
+                orjson.dumps(
+                    {
+                        "query": f"winter boots {round_}",
+                        "product": {"id": f"B{round_}", "title": "Ankle boot"},
+                        "relation": "capable_of",
+                        "tail": f"{tail} {round_}",
+                        "labels": {"plausible": tail in GOOD},
+                    }
+                )
+            )
+    path.write_bytes(b"\n".join([*lines[:2], *extra, *lines[2:]]) + b"\n")
+    return path
+
+
+def test_without_target_the_command_evaluates_the_target_the_file_labels_and_says_so(tmp_path: Path) -> None:
+    out = io.StringIO()
+    path = plausible_only_file(tmp_path / "plausible.jsonl", 3)
+    call_command("evaluate_classifier", "--labels", str(path), "--train", str(path), stdout=out)
+    text = out.getvalue()
+    assert "--target not given: evaluating 'plausible'" in text and "no line labels typical" in text
+    assert "target plausible" in text and "ROC AUC" in text
+    typical = io.StringIO()
+    both = str(labelled_file(tmp_path / "t.jsonl", 2))
+    call_command("evaluate_classifier", "--labels", both, "--train", both, stdout=typical)
+    assert "evaluating 'typical'" in typical.getvalue()
+    unlabelled = tmp_path / "none.jsonl"
+    unlabelled.write_bytes(orjson.dumps({"head": "mug", "relation": "capable_of", "tail": "hold tea"}) + b"\n")
+    with pytest.raises(CommandError, match="labels none of the targets plausible, typical"):
+        call_command("evaluate_classifier", "--labels", str(unlabelled))
+
+
+def test_skip_invalid_leaves_out_formula_like_and_bad_lines_counting_them_with_their_line_numbers(
+    tmp_path: Path,
+) -> None:
+    formula = orjson.dumps(
+        {"query": "q", "product": {"id": "p"}, "relation": "capable_of", "tail": "=HYPERLINK(1)", "labels": {}}
+    )
+    unknown = orjson.dumps({"head": "mug", "relation": "no_such_relation", "tail": "x", "labels": {"plausible": True}})
+    path = plausible_only_file(tmp_path / "mixed.jsonl", 3, extra=[formula, unknown])
+    with pytest.raises(CommandError, match=r"mixed\.jsonl has 2 problem"):
+        call_command("evaluate_classifier", "--labels", str(path), "--train", str(path))
+    out = io.StringIO()
+    call_command("evaluate_classifier", "--labels", str(path), "--train", str(path), "--skip-invalid", stdout=out)
+    text = out.getvalue()
+    assert "mixed.jsonl: skipped 2 invalid line(s) (--skip-invalid): lines 3, 4" in text
+    assert "mixed.jsonl:3: tail" in text and "formula" in text
+    assert "evaluating on 36 from mixed.jsonl" in text and "ROC AUC" in text

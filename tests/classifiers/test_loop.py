@@ -9,7 +9,6 @@ import pytest
 from django.urls import reverse
 
 from classifiers import selectors, services
-from classifiers.ml import metrics
 from classifiers.models import CandidateScore, ModelVersion, ScoringChunk, ScoringRun, TrainingRun
 from knowledge.models import Candidate
 from tests.classifiers.helpers import labelled_pool
@@ -70,20 +69,19 @@ def test_training_registers_an_active_version_that_scores_the_pool_and_marks_pas
     assert not Candidate.objects.filter(pk__in=[c.pk for c in labelled], status="scored").exists()
 
 
-def test_a_worse_version_is_kept_back_unless_an_admin_forces_it(api_client_for: Any) -> None:
+def test_a_challenger_without_a_significant_gain_is_kept_back_unless_an_admin_forces_it(api_client_for: Any) -> None:
     labelled_pool()
     assert train("typical").status == "succeeded"
     first = ModelVersion.objects.get(target="typical", is_active=True)
-    _ids, batch, y = services.dataset("typical")
-    folds = metrics.stratified_folds(y, 3, seed=1)
-    worse = ModelVersion.objects.create(target="typical", kind="tfidf_lr", artifact="x", metrics={"roc_auc": 0.5})
-    decision = services.promotion_decide(target="typical", new_auc=0.5, batch=batch, y=y, folds=folds, force=False)
-    assert not decision["activate"] and "kept the active" in decision["reason"]
+    run = train("typical", kind="tfidf_lr", params={"c": 0.001})  # another recipe: it must earn its place
+    assert run.status == "succeeded", run.message
+    worse = ModelVersion.objects.get(training_run=run)
+    decision = worse.promotion
+    assert not worse.is_active and "kept the active" in decision["reason"]
+    assert "not a significant improvement" in decision["reason"] and "95% interval" in decision["reason"]
     assert decision["active_auc"] > 0.9 and decision["compared_with"] == first.pk
-    assert services.promotion_decide(target="typical", new_auc=0.5, batch=batch, y=y, folds=folds, force=True)["forced"]
-    worse.promotion = decision
-    worse.artifact = first.artifact
-    worse.save()
+    row = decision["comparison"][0]
+    assert row["low"] is not None and row["low"] <= 0 <= row["high"] + 1e-9
     admin = api_client_for("admin")
     url = reverse("api-classifier-activate", args=[worse.pk])
     assert admin.post(url, {}, format="json").status_code == 409
@@ -102,7 +100,8 @@ def test_an_equal_or_better_retraining_replaces_the_active_version() -> None:
     first = ModelVersion.objects.get(training_run=train("typical"))
     second = ModelVersion.objects.get(training_run=train("typical"))
     first.refresh_from_db()
-    assert second.is_active and not first.is_active
+    assert second.is_active and not first.is_active  # the same recipe on the labels there are now
+    assert "active recipe (tfidf_lr) retrained" in second.promotion["reason"]
     assert "same folds" in second.promotion["reason"]
 
 
@@ -270,6 +269,7 @@ def test_the_classifiers_page_shows_versions_and_runs_to_curators_only(client: A
 
 
 def test_the_encoder_model_trains_and_scores_with_vectors_cached_once_per_text(tmp_path: Any) -> None:
+    from classifiers.ml.features import joint_text
     from filtering.models import TextEmbedding
     from tests.classifiers.test_ml import tiny_bert
 
@@ -278,9 +278,12 @@ def test_the_encoder_model_trains_and_scores_with_vectors_cached_once_per_text(t
     assert run.status == "succeeded", run.message
     cached = TextEmbedding.objects.count()
     examples = selectors.candidate_examples(list(Candidate.objects.values_list("pk", flat=True)))
-    texts = {e.head for e in examples.values()} | {e.tail for e in examples.values()}
+    texts = {t for e in examples.values() for t in (e.head, e.tail, joint_text(e))}  # the joint text is encoded too
     labelled_texts = {
-        t for c, e in examples.items() if c in selectors.target_labels("typical") for t in (e.head, e.tail)
+        t
+        for c, e in examples.items()
+        if c in selectors.target_labels("typical")
+        for t in (e.head, e.tail, joint_text(e))
     }
     assert len(labelled_texts) <= cached <= len(texts)  # each text of the training set encoded (and stored) once
     score_everything()

