@@ -22,7 +22,7 @@ from classifiers.ml import metrics
 from classifiers.ml.data import Batch
 from classifiers.ml.models import make_model, unknown_params
 from classifiers.models import ModelKind, ModelVersion, TrainingRun
-from classifiers.services.common import conf, default_params, queue_for, with_caches
+from classifiers.services.common import EXPENSIVE_KINDS, conf, default_params, queue_for, with_caches
 from classifiers.services.registry import model_version_activate
 from core.errors import ApplicationError
 from core.events import event_emit, handoff_enabled
@@ -55,7 +55,7 @@ def training_run_request(
             run = TrainingRun.objects.create(
                 target=target,
                 kind=kind,
-                params={**default_params(kind), **(params or {})},
+                params={**default_params(kind), **_question(kind, target), **(params or {})},
                 trigger=trigger,
                 force=force,
                 requested_by=requested_by,
@@ -65,6 +65,11 @@ def training_run_request(
     except IntegrityError:
         return None
     return run
+
+
+def _question(kind: str, target: str) -> dict[str, Any]:
+    """An LM judge is asked the target's own question (plausible or typical)."""
+    return {"question": target} if kind == ModelKind.LM_JUDGE and target in ("plausible", "typical") else {}
 
 
 def retraining_check() -> list[TrainingRun]:
@@ -101,9 +106,9 @@ def dataset(target: str) -> tuple[list[int], Batch, np.ndarray]:
 def cross_validated(
     kind: str, params: dict[str, Any], batch: Batch, y: np.ndarray, folds: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(rows evaluated, their out-of-fold P(yes)). The linear kinds use every fold; the cross-encoder, whose
-    fits are expensive, holds out fold 0 only."""
-    evaluated_folds = [0] if kind == ModelKind.CROSS_ENCODER else sorted(set(folds.tolist()))
+    """(rows evaluated, their out-of-fold P(yes)). The linear kinds use every fold; the cross-encoder and the LM
+    judge, whose fits are expensive, hold out fold 0 only."""
+    evaluated_folds = [0] if kind in EXPENSIVE_KINDS else sorted(set(folds.tolist()))
     rows_out: list[np.ndarray] = []
     scores_out: list[np.ndarray] = []
     for fold in evaluated_folds:
