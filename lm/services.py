@@ -100,9 +100,7 @@ def lm_training_run_claim(*, run_id: int, claimer: str = "") -> bool:
     return run_claim(LMTrainingRun, run_id=run_id, claimer=claimer, phase="", progress_done=0, progress_total=0)
 
 
-def lm_training_run_execute(
-    *, run_id: int, progress: Callable[[str, int, int], None] | None = None
-) -> LMTrainingRun:
+def lm_training_run_execute(*, run_id: int, progress: Callable[[str, int, int], None] | None = None) -> LMTrainingRun:
     """Train, evaluate, register, maybe activate. A failure is recorded on the run (message and error) and not
     raised; ``progress(phase, done, total)`` mirrors what the run records (the command's progress bar)."""
     try:

@@ -470,7 +470,11 @@ class LMJudge:
 
         _write_meta(folder, self.kind, self.params())
         save_artifact(
-            folder / "lm", self.model, self.tokenizer, base=str(self.base_model), params=LMParams.from_dict(self.lm_params)
+            folder / "lm",
+            self.model,
+            self.tokenizer,
+            base=str(self.base_model),
+            params=LMParams.from_dict(self.lm_params),
         )
 
     @classmethod

@@ -227,7 +227,9 @@ class CosmoLMBackend:
     """A COSMO-LM version run locally. A prompt is ``instruction`` + newline + ``input`` (``cosmo_prompt``); the
     model's tails come back as "1. tail" lines, so ``parse_explanations`` treats them like any LLM's list."""
 
-    def __init__(self, *, artifact: str, device: str | None = None, batch_size: int = 16, base: str | None = None) -> None:
+    def __init__(
+        self, *, artifact: str, device: str | None = None, batch_size: int = 16, base: str | None = None
+    ) -> None:
         from classifiers.ml.lm.model import load_artifact
 
         self.model_name = "cosmo-lm:" + artifact.rstrip("/").rsplit("/", 1)[-1]

@@ -32,7 +32,9 @@ SPECIALS = ["[PAD]", "[UNK]", "[EOS]"]
 
 
 def behaviour(pair: int) -> str:
-    return f'A shopper searched for "{QUERIES[pair % len(QUERIES)]} {pair}" and bought "{PRODUCTS[pair % len(PRODUCTS)]}".'
+    return (
+        f'A shopper searched for "{QUERIES[pair % len(QUERIES)]} {pair}" and bought "{PRODUCTS[pair % len(PRODUCTS)]}".'
+    )
 
 
 def synthetic_records(pairs: int = 40) -> list[dict[str, Any]]:
@@ -48,7 +50,7 @@ def synthetic_records(pairs: int = 40) -> list[dict[str, Any]]:
                         "task": "generate",
                         "instruction": generation_instruction(relation),
                         "input": text,
-                        "output": GOOD[(pair + r + k) % len(GOOD)],
+                        "output": GOOD[2 * r + k],
                         "candidate": pair * 100 + r * 10 + k,
                         "head_key": f"pair:{pair}",
                         "relation": relation,

@@ -118,7 +118,9 @@ def add_lora(model: Any, params: LMParams) -> Any:
         r=params.lora_r,
         lora_alpha=params.lora_alpha,
         lora_dropout=params.lora_dropout,
-        target_modules=params.target_modules if params.target_modules == "all-linear" else params.target_modules.split(","),
+        target_modules=params.target_modules
+        if params.target_modules == "all-linear"
+        else params.target_modules.split(","),
         task_type="CAUSAL_LM",
     )
     return get_peft_model(model, config)
@@ -301,7 +303,10 @@ def generate_texts(
 
 def generate_tails(model: Any, tokenizer: Any, examples: Sequence[LMExample], **kwargs: Any) -> list[list[str]]:
     """The tails the model generates for each generation example (its answer split on the separator)."""
-    return [split_tails(text) for text in generate_texts(model, tokenizer, [(e.instruction, e.input) for e in examples], **kwargs)]
+    return [
+        split_tails(text)
+        for text in generate_texts(model, tokenizer, [(e.instruction, e.input) for e in examples], **kwargs)
+    ]
 
 
 # --- artifacts ---------------------------------------------------------------------------------------------------

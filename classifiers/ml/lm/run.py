@@ -16,7 +16,16 @@ from typing import Any
 
 from classifiers.ml.lm.data import JUDGEMENT_TASKS, LMExample, Split
 from classifiers.ml.lm.evaluate import Checker, generation_metrics, judgement_metrics, summary
-from classifiers.ml.lm.model import LMParams, add_lora, generate_tails, judge_proba, load_base, pick_device, save_artifact, train
+from classifiers.ml.lm.model import (
+    LMParams,
+    add_lora,
+    generate_tails,
+    judge_proba,
+    load_base,
+    pick_device,
+    save_artifact,
+    train,
+)
 
 PhaseProgress = Callable[[str, int, int], None]
 
@@ -33,7 +42,11 @@ def evaluate(
     metrics: dict[str, Any] = {"judgement": judgement_metrics(judgements, p) if judgements else {}}
     judged = time.perf_counter()
     generated = generate_tails(
-        model, tokenizer, generations, max_new_tokens=params.generation_max_new_tokens, batch_size=params.eval_batch_size
+        model,
+        tokenizer,
+        generations,
+        max_new_tokens=params.generation_max_new_tokens,
+        batch_size=params.eval_batch_size,
     )
     accepted = checker(list(zip(generations, generated, strict=True))) if checker and generations else None
     metrics["generation"] = generation_metrics(generations, generated, accepted) if generations else {}
