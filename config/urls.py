@@ -16,8 +16,8 @@ from core.views import favicon, healthz, healthz_live, healthz_ready, metrics
 from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
-from lm.urls import api_urlpatterns as lm_api
 from knowledge.urls import api_urlpatterns as knowledge_api
+from lm.urls import api_urlpatterns as lm_api
 from pipeline.urls import api_urlpatterns as pipeline_api
 from webhooks.urls import api_urlpatterns as webhooks_api
 

@@ -36,8 +36,8 @@ from generation.llm.backends import (
 from generation.llm.parsing import parse_explanations
 from generation.llm.prompts import Behaviour, render
 from generation.models import GenerationRun, GenerationTask, PromptTemplate
-from knowledge.sentences import behaviour_sentence
 from knowledge.selectors import behaviour_pair_ids, behaviour_pairs, ingest_run_get, relation_ids
+from knowledge.sentences import behaviour_sentence
 
 
 def _conf(name: str) -> Any:

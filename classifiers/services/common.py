@@ -13,7 +13,6 @@ from classifiers.ml.features import N_FEATURES, SCHEME
 from classifiers.ml.models import Classifier, EncoderLogistic, load_model
 from classifiers.models import ModelKind, ModelVersion
 
-
 #: Kinds fine-tuned end to end: trained and scored on the ``gpu`` queue, cross-validated on one fold only.
 EXPENSIVE_KINDS = (ModelKind.CROSS_ENCODER, ModelKind.LM_JUDGE)
 
@@ -23,8 +22,9 @@ def conf(name: str) -> Any:
 
 
 def queue_for(kind: str) -> str:
-    """Cross-encoders and LM judges train and score on the ``gpu`` queue; the linear kinds on ``cpu`` (with the configured
-    prefix: deployments that share a broker, and tests that run their own workers, use their own queues)."""
+    """Cross-encoders and LM judges train and score on the ``gpu`` queue; the linear kinds on ``cpu`` (with the
+    configured prefix: deployments that share a broker, and tests that run their own workers, use their own
+    queues)."""
     return conf("QUEUE_PREFIX") + ("gpu" if kind in EXPENSIVE_KINDS else "cpu")
 
 

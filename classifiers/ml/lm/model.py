@@ -137,7 +137,7 @@ def encode_example(tokenizer: Any, example: LMExample, max_length: int) -> tuple
     prompt = tokenizer(prompt_text(tokenizer, example.instruction, example.input), add_special_tokens=False)[
         "input_ids"
     ]
-    answer = _answer_ids(tokenizer, example.output) + [tokenizer.eos_token_id]
+    answer = [*_answer_ids(tokenizer, example.output), tokenizer.eos_token_id]
     answer = answer[: max_length // 2]
     prompt = prompt[-(max_length - len(answer)) :]
     return prompt + answer, [-100] * len(prompt) + answer
