@@ -29,6 +29,7 @@ QUERIES = ["winter boots", "snow shoes", "rain boots", "hiking boots", "ice clea
 PRODUCTS = ["ankle boot", "fur boot", "rubber boot", "trail boot", "snow boot", "wool sock"]
 RELATIONS = ["used_for_function", "capable_of"]
 SPECIALS = ["[PAD]", "[UNK]", "[EOS]"]
+LOGIT_SCALE = 20.0
 
 
 def behaviour(pair: int) -> str:
@@ -119,6 +120,9 @@ def tiny_lm(folder: Path, *, texts: list[str] | None = None, seed: int = 0) -> s
         tie_word_embeddings=False,
     )
     folder.mkdir(parents=True, exist_ok=True)
-    LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
+    model = LlamaForCausalLM(config)
+    with torch.no_grad():  # a random head this small gives near-uniform logits that adapters alone cannot sharpen
+        model.lm_head.weight.mul_(LOGIT_SCALE)
+    model.save_pretrained(folder, safe_serialization=True)
     tokenizer.save_pretrained(folder)
     return str(folder)
