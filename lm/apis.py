@@ -25,7 +25,7 @@ from lm.services import lm_training_run_request, lm_version_activate
 class LMTrainingRunOutputSerializer(RunOutputSerializer):
     base_model = serializers.CharField()
     params = serializers.JSONField()
-    data = serializers.JSONField(help_text="Export filters, held-out share and split seed.")
+    selection = serializers.JSONField(source="data", help_text="Export filters, held-out share and split seed.")
     activate = serializers.BooleanField()
     counts = serializers.JSONField(help_text="Examples per task on each side of the split.")
     version = serializers.SerializerMethodField(help_text="The version it registered (once it succeeded).")

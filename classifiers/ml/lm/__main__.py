@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
 
     params = LMParams.from_dict(json.loads(args.params))
     split = _split(args.data, share=args.held_out_share, seed=args.seed, max_tails=params.max_tails)
-    bars: dict[str, tqdm] = {}  # type: ignore[type-arg]
+    bars: dict[str, tqdm] = {}
 
     def progress(phase: str, done: int, total: int) -> None:
         bar = bars.get(phase)
