@@ -146,8 +146,16 @@ def generation_run_create(
         if enqueue:
             from generation.tasks import generation_run_execute_task
 
-            run_enqueue(task=generation_run_execute_task, run_id=run.pk)  # through the outbox
+            task = generation_run_execute_task.s().set(queue=generation_queue(run))
+            run_enqueue(task=task, run_id=run.pk)  # through the outbox
     return run
+
+
+def generation_queue(run: GenerationRun) -> str:
+    """A COSMO-LM run loads a model: the ``gpu`` queue; HTTP and local runs the default one (as before)."""
+    if run.backend == GenerationRun.Backend.COSMO_LM:
+        return str(settings.PLAUSI_CLASSIFIERS["QUEUE_PREFIX"]) + "gpu"
+    return ""
 
 
 def generation_run_claim(*, run_id: int, claimer: str = "") -> bool:

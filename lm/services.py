@@ -16,6 +16,7 @@ place that says "a new generation model is live". Consumers (the serving cache's
 from __future__ import annotations
 
 import hashlib
+import logging
 import shutil
 import time
 from collections.abc import Callable, Sequence
@@ -43,6 +44,7 @@ from filtering.types import CandidateText
 from lm.models import LMTrainingRun, LMVersion
 
 SNAPSHOT = "examples.jsonl"
+logger = logging.getLogger(__name__)
 
 
 def _conf(name: str) -> Any:
@@ -140,34 +142,49 @@ def data_snapshot(examples: Sequence[LMExample], *, share: float, seed: int, fil
     }
 
 
-def generation_checker(pairs: Sequence[tuple[LMExample, list[str]]]) -> list[list[bool]]:
+class GenerationChecker:
     """Whether each generated tail passes the active filter configuration's rules and the active classifiers
-    (every target with an active version). Runs models: workers only."""
-    rules = build_rules(filter_configuration_active().config)
-    texts = [
-        CandidateText(
-            id=i,
-            relation=example.relation,
-            tail=tail,
-            tail_norm=normalize(tail),
-            head_key=example.group,
-            head_kind="plain",
-            head_text=example.input,
-        )
-        for i, (example, tails) in enumerate(pairs)
-        for tail in tails
-    ]
-    kept = [not verdicts for _, verdicts in evaluate(rules, texts)]
-    classified, _used = examples_accept(
-        examples=[Example(head=t.head_text, relation=t.relation, tail=t.tail) for t in texts]
-    )
-    flags = [k and c for k, c in zip(kept, classified, strict=True)]
-    out: list[list[bool]] = []
-    at = 0
-    for _example, tails in pairs:
-        out.append(flags[at : at + len(tails)])
-        at += len(tails)
-    return out
+    (every target with an active version, at its threshold). ``checked_by`` says which judged: a classifier that
+    cannot be loaded is recorded there (the evaluation goes on with the rules) rather than failing the training.
+    Runs models: workers only."""
+
+    def __init__(self) -> None:
+        self.checked_by: list[str] = []
+
+    def __call__(self, pairs: Sequence[tuple[LMExample, list[str]]]) -> list[list[bool]]:
+        configuration = filter_configuration_active()
+        rules = build_rules(configuration.config)
+        texts = [
+            CandidateText(
+                id=i,
+                relation=example.relation,
+                tail=tail,
+                tail_norm=normalize(tail),
+                head_key=example.group,
+                head_kind="plain",
+                head_text=example.input,
+            )
+            for i, (example, tails) in enumerate(pairs)
+            for tail in tails
+        ]
+        kept = [not verdicts for _, verdicts in evaluate(rules, texts)]
+        self.checked_by = [f"filter configuration v{configuration.version}"]
+        try:
+            classified, used = examples_accept(
+                examples=[Example(head=t.head_text, relation=t.relation, tail=t.tail) for t in texts]
+            )
+            self.checked_by += used
+        except Exception as error:  # an unreadable artifact: say so in the metrics, judge by the rules
+            logger.warning("generation check without the classifiers: %s", error)
+            classified = [True] * len(texts)
+            self.checked_by.append(f"classifiers unavailable ({type(error).__name__})")
+        flags = [k and c for k, c in zip(kept, classified, strict=True)]
+        out: list[list[bool]] = []
+        at = 0
+        for _example, tails in pairs:
+            out.append(flags[at : at + len(tails)])
+            at += len(tails)
+        return out
 
 
 def _train(run_id: int, handle: RunHandle, progress: Callable[[str, int, int], None] | None) -> None:
@@ -201,7 +218,10 @@ def _train(run_id: int, handle: RunHandle, progress: Callable[[str, int, int], N
     def report(phase: str, done: int, total: int) -> None:
         changed = phase != last_phase[0]
         last_phase[0] = phase
-        handle.progress(phase=phase if changed else None, done=done, total=total)
+        if total:  # training: examples done of the total (the bar keeps its last value through the other phases)
+            handle.progress(phase=phase if changed else None, done=done, total=total)
+        elif changed:
+            handle.progress(phase=phase)
         if progress is not None:
             progress(phase, done, total)
 
@@ -210,7 +230,7 @@ def _train(run_id: int, handle: RunHandle, progress: Callable[[str, int, int], N
         split=split,
         params=params,
         folder=folder,
-        checker=generation_checker,
+        checker=GenerationChecker(),
         progress=report,
         meta={"data_snapshot": snapshot, "training_run": run.pk},
     )

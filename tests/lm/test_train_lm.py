@@ -120,3 +120,18 @@ def test_activation_switches_the_live_version_and_emits_the_refresh_event(db: An
         {"lm_version": first.pk, "artifact": "lm/run-1", "previous": None},
         {"lm_version": second.pk, "artifact": "lm/run-2", "previous": first.pk},
     ]
+
+
+def test_generated_tails_are_checked_by_the_rules_and_an_unreadable_classifier_is_recorded_not_fatal(db: Any) -> None:
+    from classifiers.ml.lm.data import LMExample
+    from classifiers.models import ModelVersion
+    from lm.services import GenerationChecker
+
+    example = LMExample(task="generate", instruction="i", input='A shopper searched for "boots".', output="", group="g")
+    checker = GenerationChecker()
+    long_tail = " ".join(f"word{i}" for i in range(30))  # over the length rule's 16 tokens
+    assert checker([(example, ["keep feet warm", long_tail]), (example, [])]) == [[True, False], []]
+    assert checker.checked_by == ["filter configuration v1"]
+    ModelVersion.objects.create(target="plausible", kind="tfidf_lr", artifact="missing", is_active=True, threshold=0.5)
+    assert checker([(example, ["keep feet warm"])]) == [[True]]
+    assert checker.checked_by[-1].startswith("classifiers unavailable")

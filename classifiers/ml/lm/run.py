@@ -50,6 +50,8 @@ def evaluate(
     )
     accepted = checker(list(zip(generations, generated, strict=True))) if checker and generations else None
     metrics["generation"] = generation_metrics(generations, generated, accepted) if generations else {}
+    if accepted is not None:
+        metrics["generation"]["checked_by"] = list(getattr(checker, "checked_by", []))
     metrics["examples"] = [
         {"input": e.input, "relation": e.relation, "generated": tails[:5], "curated": list(e.tails[:5])}
         for e, tails in list(zip(generations, generated, strict=True))[:5]
