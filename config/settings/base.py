@@ -383,6 +383,7 @@ PLAUSI_LM = {
     "HELD_OUT_SHARE": env.float("LM_HELD_OUT_SHARE", default=0.2),  # behaviours held out for evaluation
     "DEFAULT_PARAMS": env.json("LM_DEFAULT_PARAMS", default={}),  # classifiers.ml.lm.model.LMParams overrides
     "MAX_TAILS": 5,  # curated tails per generation example
+    "TASK_TIME_LIMIT": env.int("LM_TASK_TIME_LIMIT", default=6 * 3600),  # seconds a training task may run
 }
 
 # --- Ingest -------------------------------------------------------------------------------------------------

@@ -135,3 +135,11 @@ def test_generated_tails_are_checked_by_the_rules_and_an_unreadable_classifier_i
     ModelVersion.objects.create(target="plausible", kind="tfidf_lr", artifact="missing", is_active=True, threshold=0.5)
     assert checker([(example, ["keep feet warm"])]) == [[True]]
     assert checker.checked_by[-1].startswith("classifiers unavailable")
+
+
+def test_the_training_task_is_late_acknowledged_with_its_own_time_limits() -> None:
+    from lm.tasks import lm_training_run_execute_task
+
+    assert lm_training_run_execute_task.acks_late and lm_training_run_execute_task.reject_on_worker_lost
+    assert lm_training_run_execute_task.time_limit > 3600 > 0
+    assert lm_training_run_execute_task.soft_time_limit < lm_training_run_execute_task.time_limit
