@@ -94,9 +94,12 @@ def _is_lm_artifact(value: str) -> bool:
     """A COSMO-LM artifact: a folder inside the model root (links and ``..`` resolved) holding its ``meta.json``."""
     if not value or "\x00" in value:
         return False
-    root = model_root().resolve()
-    folder = (root / value).resolve()
-    return folder.is_relative_to(root) and (folder / "meta.json").is_file()
+    try:
+        root = model_root().resolve()
+        folder = (root / value).resolve()
+        return folder.is_relative_to(root) and (folder / "meta.json").is_file()
+    except (OSError, ValueError):  # a name too long, a loop of links: not an artifact (a 400, never a 500)
+        return False
 
 
 def generation_run_create(
