@@ -56,6 +56,13 @@ def test_the_cosmo_lm_backend_returns_parsed_tails_and_a_generation_run_ingests_
     assert run.counts["explanations"] >= 6 and run.counts["failed_prompts"] == 0
     explained = {tail for task in GenerationTask.objects.filter(run=run) for tail in task.explanations}
     assert explained and explained <= set(GOOD)
+    from lm.services import lm_knowledge_generate
+
+    used, knowledge = lm_knowledge_generate(
+        items=[('A shopper searched for "snow shoes 99" and bought "fur boot".', "capable_of")], max_new_tokens=16
+    )
+    assert used == version.pk and knowledge[0]
+    assert all(k["tail"] in GOOD and k["plausible"] > 0.5 and k["typical"] > 0.5 for k in knowledge[0])
     with pytest.raises(ApplicationError):  # a folder outside the model root is no COSMO-LM artifact
         generation_services.generation_run_create(
             backend="cosmo_lm", relations=["capable_of"], pair_ids=pairs, model_name="../../etc", enqueue=False
