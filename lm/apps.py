@@ -13,7 +13,7 @@ class LMConfig(AppConfig):
         from lm.models import LMTrainingRun
 
         def queue(run: Any) -> str:
-            from lm.services import lm_queue
+            from lm.services.common import lm_queue
 
             return lm_queue()
 

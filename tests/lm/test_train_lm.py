@@ -87,7 +87,7 @@ def test_the_api_queues_a_training_on_the_gpu_queue_that_one_task_executes_and_t
     run = LMTrainingRun.objects.get(pk=queued.json()["id"])
     message = OutboxMessage.objects.get(task="lm.lm_training_run_execute", args=[run.pk])
     assert message.queue == lm_queue() and lm_queue().endswith("gpu")
-    monkeypatch.setattr("lm.services.lm_base_model", lambda value="": tiny_base)  # the settings' default base
+    monkeypatch.setattr("lm.services.training.lm_base_model", lambda value="": tiny_base)  # the settings' default base
     lm_training_run_execute_task.apply(args=[run.pk], task_id="first-delivery")
     lm_training_run_execute_task.apply(args=[run.pk], task_id="a-duplicate")  # finds it finished: does nothing
     assert LMVersion.objects.count() == 1

@@ -1,17 +1,6 @@
-"""COSMO-LM's writes: training runs (request, claim, execute), the registry (activation), and generation runs that
-use a version.
-
-A training reads the platform's instruction data (``curation.selectors.instruction_records_read``: generation from
-the accepted edges, plausibility and typicality judgements from the consolidated labels, negatives included), splits
-it by behaviour, writes the examples beside the artifact (the data snapshot), trains and evaluates in plain Python
-(``classifiers.ml.lm.run``), then in one transaction registers the ``LMVersion``, activates it when the promotion
-rule says so, and ends the run. A worker killed before that transaction leaves nothing registered; the redelivered
-task (or the sweep) trains again from the start into the same folder.
-
-Activation emits ``lm.activated`` (payload: ``lm_version``, ``artifact``, ``previous``) in its transaction: the one
-place that says "a new generation model is live". Consumers (the serving cache's refresh) subscribe to it with
-``PLAUSI_PIPELINE_SUBSCRIBERS`` / ``core.events.listen``, like any pipeline event.
-"""
+"""COSMO-LM training runs: request, claim, execute (read the instruction data, split it by behaviour, write the
+examples beside the artifact, train and evaluate in plain Python, register and maybe activate in one transaction).
+See the package docstring."""
 
 from __future__ import annotations
 
@@ -23,15 +12,13 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from django.conf import settings
 from django.db import transaction
-from django.utils import timezone
 
 from classifiers.ml.data import Example
 from classifiers.ml.lm.data import LMExample, examples_from_records, split_examples, write_examples
-from classifiers.ml.lm.model import LMParams, default_base
+from classifiers.ml.lm.model import LMParams
 from classifiers.services import examples_accept
-from core.errors import ApplicationError, Conflict
+from core.errors import ApplicationError
 from core.events import event_emit
 from core.model_paths import model_root
 from core.outbox import run_enqueue
@@ -42,23 +29,11 @@ from filtering.rules.context import normalize
 from filtering.services import filter_configuration_active
 from filtering.types import CandidateText
 from lm.models import LMTrainingRun, LMVersion
+from lm.services.common import conf, lm_base_model, lm_queue
+from lm.services.registry import lm_version_activate
 
 SNAPSHOT = "examples.jsonl"
 logger = logging.getLogger(__name__)
-
-
-def _conf(name: str) -> Any:
-    return settings.PLAUSI_LM[name]
-
-
-def lm_queue() -> str:
-    """The ``gpu`` queue (with the classifiers' prefix, shared by every GPU job)."""
-    return str(settings.PLAUSI_CLASSIFIERS["QUEUE_PREFIX"]) + "gpu"
-
-
-def lm_base_model(value: str = "") -> str:
-    """The base to fine-tune: the given one, else ``LM_BASE_MODEL``, else the packaged SmolLM2 GGUF."""
-    return value or _conf("BASE_MODEL") or default_base()
 
 
 def lm_training_run_request(
@@ -74,12 +49,12 @@ def lm_training_run_request(
 ) -> LMTrainingRun:
     """Queue a COSMO-LM training on the ``gpu`` queue (``enqueue=False``: the caller executes it, as ``train_lm``
     does). Parameters are checked here, so a typo is refused at once rather than on the worker."""
-    merged = {**_conf("DEFAULT_PARAMS"), **(params or {})}
+    merged = {**conf("DEFAULT_PARAMS"), **(params or {})}
     try:
         LMParams.from_dict(merged)
     except (TypeError, ValueError) as error:
         raise ApplicationError(f"params: {error}") from None
-    share = float(_conf("HELD_OUT_SHARE") if held_out_share is None else held_out_share)
+    share = float(conf("HELD_OUT_SHARE") if held_out_share is None else held_out_share)
     if not 0.0 < share < 1.0:
         raise ApplicationError("held_out_share must be between 0 and 1 (exclusive).")
     with transaction.atomic():
@@ -192,7 +167,7 @@ def _train(run_id: int, handle: RunHandle, progress: Callable[[str, int, int], N
 
     run = LMTrainingRun.objects.get(pk=run_id)
     started = time.perf_counter()
-    params = LMParams.from_dict({**run.params, "max_tails": run.params.get("max_tails", _conf("MAX_TAILS"))})
+    params = LMParams.from_dict({**run.params, "max_tails": run.params.get("max_tails", conf("MAX_TAILS"))})
     share, seed, filters = float(run.data["held_out_share"]), int(run.data.get("seed", 0)), run.data.get("filters", {})
     handle.progress(phase="reading the instruction data")
     examples = examples_from_records(instruction_records_read(filters=filters), max_tails=params.max_tails)
@@ -298,108 +273,3 @@ def _message(version: LMVersion, metrics: dict[str, Any], base: dict[str, Any], 
         f"v{version.pk}: judgement ROC AUC {_fmt(tuned.get('roc_auc'))} (base {_fmt(untuned.get('roc_auc'))}), "
         f"accuracy {_fmt(tuned.get('accuracy'))} (base {_fmt(untuned.get('accuracy'))}); {promotion['reason']}"
     )
-
-
-def lm_version_activate(*, version_id: int, user: Any = None) -> LMVersion:
-    """Make a version the active COSMO-LM (the previous one is deactivated in the same transaction) and emit
-    ``lm.activated``: the hook for everything that must follow the active model (the serving cache's refresh,
-    subscribed through the pipeline's events)."""
-    with transaction.atomic():
-        version = LMVersion.objects.select_for_update().filter(pk=version_id).first()
-        if version is None:
-            raise ApplicationError(f"There is no COSMO-LM version {version_id}.")
-        previous = LMVersion.objects.select_for_update().filter(is_active=True).exclude(pk=version_id).first()
-        if previous is not None:
-            LMVersion.objects.filter(pk=previous.pk).update(is_active=False)
-        if not version.is_active:
-            version.is_active = True
-            version.activated_at = timezone.now()
-            version.activated_by = user if getattr(user, "is_authenticated", False) else None
-            version.save(update_fields=["is_active", "activated_at", "activated_by"])
-            lm_activated_emit(version=version, previous=previous.pk if previous else None)
-    return version
-
-
-def lm_activated_emit(*, version: LMVersion, previous: int | None) -> int:
-    """The ``lm.activated`` event, in the caller's transaction (see the module docstring)."""
-    return event_emit(
-        name="lm.activated",
-        payload={"lm_version": version.pk, "artifact": version.artifact, "previous": previous},
-    )
-
-
-def lm_generation_run_create(
-    *,
-    relations: list[str],
-    pair_ids: list[int],
-    version_id: int | None = None,
-    sampling: dict[str, Any] | None = None,
-    actor: Any = None,
-    enqueue: bool = True,
-) -> Any:
-    """A generation run whose backend is a COSMO-LM version (the active one by default): its answers go through
-    the same parsing, ingest and filters as any LLM's (``generation.services.generation_run_create``)."""
-    from generation.services import generation_run_create
-
-    versions = LMVersion.objects.all()
-    version = versions.filter(pk=version_id).first() if version_id else versions.filter(is_active=True).first()
-    if version is None:
-        raise Conflict("No COSMO-LM version is active: train one (train_lm) or name a version.")
-    return generation_run_create(
-        backend="cosmo_lm",
-        relations=relations,
-        pair_ids=pair_ids,
-        selection={"pairs": len(pair_ids), "lm_version": version.pk},
-        model_name=version.artifact,
-        sampling=sampling,
-        actor=actor,
-        enqueue=enqueue,
-    )
-
-
-_LOADED: dict[tuple[int, str], tuple[Any, Any]] = {}
-
-
-def lm_loaded(version: LMVersion) -> tuple[Any, Any]:
-    """(model, tokenizer) of a version, loaded once per worker process (the latest one kept)."""
-    from classifiers.ml.lm.model import load_artifact
-
-    key = (version.pk, version.artifact)
-    if key not in _LOADED:
-        _LOADED.clear()
-        _LOADED[key] = load_artifact(model_root() / version.artifact)
-    return _LOADED[key]
-
-
-def lm_knowledge_generate(
-    *, items: Sequence[tuple[str, str]], version: LMVersion | None = None, max_new_tokens: int = 48
-) -> tuple[int, list[list[dict[str, Any]]]]:
-    """For each (behaviour sentence, relation): the tails the active COSMO-LM (or ``version``) generates, each with
-    its P(yes) of plausibility and of typicality. Returns (the version's id, the tails per item). For workers (the
-    serving cache's generation on a miss): it runs the model; raises ``Conflict`` when no version is active."""
-    from classifiers.ml.lm.data import JUDGEMENT_INSTRUCTIONS, generation_instruction, judgement_input
-    from classifiers.ml.lm.model import generate_tails, judge_proba
-
-    version = version or LMVersion.objects.filter(is_active=True).first()
-    if version is None:
-        raise Conflict("No COSMO-LM version is active.")
-    model, tokenizer = lm_loaded(version)
-    prompts = [
-        LMExample(task="generate", instruction=generation_instruction(relation), input=behaviour, output="")
-        for behaviour, relation in items
-    ]
-    generated = generate_tails(model, tokenizer, prompts, max_new_tokens=max_new_tokens)
-    judgements = [
-        LMExample(
-            task=task,
-            instruction=JUDGEMENT_INSTRUCTIONS[task],
-            input=judgement_input(behaviour, relation, tail),
-            output="yes",
-        )
-        for (behaviour, relation), tails in zip(items, generated, strict=True)
-        for tail in tails
-        for task in ("plausibility", "typicality")
-    ]
-    p = iter(judge_proba(model, tokenizer, judgements))
-    out = [[{"tail": tail, "plausible": next(p), "typical": next(p)} for tail in tails] for tails in generated]
-    return version.pk, out
