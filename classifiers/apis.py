@@ -151,10 +151,29 @@ class CrossEncoderParamsSerializer(serializers.Serializer):
     seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
 
 
+class LMJudgeParamsSerializer(serializers.Serializer):
+    """The parameters of ``lm_judge``: the base is a safetensors folder under ``PLAUSI_MODEL_ROOT`` (GGUF bases
+    are the operator's choice: ``LM_BASE_MODEL``); ``question`` defaults to the target's own."""
+
+    base_model = ModelFolderField(required=False)
+    question = serializers.ChoiceField(choices=["plausible", "typical"], required=False)
+    lora = serializers.BooleanField(required=False)
+    lora_r = serializers.IntegerField(required=False, min_value=1, max_value=256)
+    epochs = serializers.FloatField(required=False, min_value=0.01, max_value=50)
+    max_steps = serializers.IntegerField(required=False, min_value=0, max_value=1_000_000)
+    batch_size = serializers.IntegerField(required=False, min_value=1, max_value=512)
+    learning_rate = serializers.FloatField(required=False, min_value=1e-7, max_value=1e-1)
+    max_length = serializers.IntegerField(required=False, min_value=16, max_value=2048)
+    eval_batch_size = serializers.IntegerField(required=False, min_value=1, max_value=1024)
+    seed = serializers.IntegerField(required=False, min_value=0, max_value=2**31 - 1)
+    device = serializers.RegexField(r"^(?:cpu|cuda(?::[0-9]{1,2})?)$", required=False, max_length=8)
+
+
 TRAINING_PARAMS: dict[str, type[serializers.Serializer]] = {
     ModelKind.TFIDF_LR: TfidfParamsSerializer,
     ModelKind.ENCODER_LR: EncoderParamsSerializer,
     ModelKind.CROSS_ENCODER: CrossEncoderParamsSerializer,
+    ModelKind.LM_JUDGE: LMJudgeParamsSerializer,
 }
 
 

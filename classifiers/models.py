@@ -20,6 +20,7 @@ class ModelKind(models.TextChoices):
     TFIDF_LR = "tfidf_lr", "TF-IDF n-grams + logistic regression"
     ENCODER_LR = "encoder_lr", "Frozen sentence encoder + logistic regression"
     CROSS_ENCODER = "cross_encoder", "Fine-tuned cross-encoder (experimental, GPU; not shown to beat encoder_lr)"
+    LM_JUDGE = "lm_judge", "Causal LM judging yes/no (COSMO-LM's judgement task)"
 
 
 IN_FLIGHT = [RunStatus.QUEUED, RunStatus.RUNNING]

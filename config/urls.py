@@ -17,6 +17,7 @@ from curation.urls import api_urlpatterns as curation_api
 from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
 from knowledge.urls import api_urlpatterns as knowledge_api
+from lm.urls import api_urlpatterns as lm_api
 from pipeline.urls import api_urlpatterns as pipeline_api
 from webhooks.urls import api_urlpatterns as webhooks_api
 
@@ -31,6 +32,7 @@ urlpatterns = [
     path("api/", include(api_routes(classifiers_api))),
     path("api/", include(api_routes(curation_api))),
     path("api/", include(api_routes(generation_api))),
+    path("api/", include(api_routes(lm_api))),
     path("api/", include(api_routes(core_api))),
     path("api/", include(api_routes(pipeline_api))),
     path("api/", include(api_routes(webhooks_api))),
@@ -56,6 +58,7 @@ urlpatterns = [
     path("", include("filtering.urls")),
     path("", include("annotation.urls")),
     path("", include("classifiers.urls")),
+    path("", include("lm.urls")),
     path("", include("curation.urls")),
     path("", include("pipeline.urls")),
 ]

@@ -379,10 +379,13 @@ def _behaviour(head_kind: str, query: str | None, product: str | None, other: st
     )
 
 
-def instruction_records(filters: dict[str, Any], split: Callable[[str], str] | None = None) -> Iterator[dict[str, Any]]:
+def instruction_records(
+    filters: dict[str, Any], split: Callable[[str], str] | None = None, *, details: bool = False
+) -> Iterator[dict[str, Any]]:
     """The instruction-tuning records (see ``write_instructions``), streamed: the ``generate`` ones first, in edge
     order, then the judgements, in candidate order. ``split`` maps a head key to its split (``split_of`` by
-    default; the dataset folder splits three ways with ``split3_of``)."""
+    default; the dataset folder splits three ways with ``split3_of``). ``details`` adds ``head_key``,
+    ``relation`` and ``tail`` (COSMO-LM's training reads them; the export's files leave them out)."""
     split_for = split or split_of
     where, params = edge_filter_sql(filters)
     with connection.chunked_cursor() as cursor:
@@ -399,15 +402,19 @@ def instruction_records(filters: dict[str, Any], split: Callable[[str], str] | N
         )
         while rows := cursor.fetchmany(SLICE):
             for pair, relation, tail, candidate, head_kind, head_text, query, product, other in rows:
-                yield {
+                head_key = f"pair:{pair}" if pair else f"head:{head_text}"
+                record = {
                     "task": "generate",
                     "instruction": f"Explain the shopping behaviour with the relation {relation}: answer with a "
                     "short phrase.",
                     "input": _behaviour(head_kind, query, product, other, head_text),
                     "output": tail,
-                    "split": split_for(f"pair:{pair}" if pair else f"head:{head_text}"),
+                    "split": split_for(head_key),
                     "candidate": candidate,
                 }
+                if details:
+                    record.update(head_key=head_key, relation=relation, tail=tail)
+                yield record
     with connection.chunked_cursor() as cursor:
         cursor.execute(_LABEL_SQL)
         while rows := cursor.fetchmany(SLICE):
@@ -418,7 +425,7 @@ def instruction_records(filters: dict[str, Any], split: Callable[[str], str] | N
                 task = "plausibility" if slug == "plausible" else "typicality"
                 head_key = f"pair:{pair}" if pair else f"head:{head_text}"
                 statement = _behaviour(head_kind, query, p1 or p1_id, p2 or p2_id, head_text)
-                yield {
+                record = {
                     "task": task,
                     "instruction": f"Is this a {'plausible' if task == 'plausibility' else 'typical'} reason for "
                     "the behaviour? Answer yes or no.",
@@ -438,6 +445,9 @@ def instruction_records(filters: dict[str, Any], split: Callable[[str], str] | N
                     "split": split_for(head_key),
                     "candidate": candidate,
                 }
+                if details:
+                    record.update(head_key=head_key, relation=relation, tail=tail)
+                yield record
 
 
 def write_instructions(out: IO[bytes], filters: dict[str, Any], progress: Progress) -> dict[str, int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Any
 
 from django.conf import settings
@@ -11,6 +12,7 @@ from django.db.models.functions import Coalesce
 
 from annotation.selectors import candidate_context
 from core.cache import cache_get_or_compute
+from curation.exports import count_edges, instruction_records
 from curation.formation import batches_plan
 from curation.maths import histogram
 from curation.models import AcceptedEdge, BatchMember, CurationEvent, ExportRun, GraphNode, ReviewBatch
@@ -245,3 +247,15 @@ def batch_estimates(*, limit: int = 20) -> list[dict[str, Any]]:
             }
         )
     return rows[::-1]
+
+
+def instruction_records_read(*, filters: dict[str, Any] | None = None) -> Iterator[dict[str, Any]]:
+    """The instruction-tuning records of the accepted graph and the consolidated labels (what ``export_graph
+    --format instructions`` writes), streamed, each with its ``head_key``, ``relation`` and ``tail`` (COSMO-LM
+    splits by the head and groups generation by relation). ``filters`` are the export's (relations, categories,
+    min_score, approved_from / approved_to; they narrow the accepted edges, not the judgements)."""
+    return instruction_records(filters or {}, details=True)
+
+
+def accepted_edge_count(*, filters: dict[str, Any] | None = None) -> int:
+    return count_edges(filters or {})

@@ -1,3 +1,5 @@
+from typing import Any
+
 from django.apps import AppConfig
 
 
@@ -10,4 +12,9 @@ class GenerationConfig(AppConfig):
         from core.runs import RunKind, register_run_kind
         from generation.models import GenerationRun
 
-        register_run_kind(RunKind("generation", GenerationRun, "generation.generation_run_execute"))
+        def queue(run: Any) -> str:
+            from generation.services import generation_queue
+
+            return generation_queue(run)
+
+        register_run_kind(RunKind("generation", GenerationRun, "generation.generation_run_execute", queue=queue))

@@ -45,6 +45,7 @@ class GenerationRun(Run):
     class Backend(models.TextChoices):
         OPENAI = "openai", "OpenAI-compatible HTTP endpoint"
         LOCAL = "local", "Local transformers causal LM"
+        COSMO_LM = "cosmo_lm", "A COSMO-LM version (its artifact under the model root)"
 
     backend = models.CharField(max_length=8, choices=Backend.choices)
     model_name = models.CharField(max_length=300)

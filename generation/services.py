@@ -22,13 +22,22 @@ from django.db import transaction
 from django.db.models import Count
 
 from core.errors import ApplicationError
+from core.model_paths import model_root
 from core.outbox import run_enqueue
 from core.runs import RunHandle, RunStatus, run_claim, run_execute
-from generation.llm.backends import Backend, LocalCausalLMBackend, OpenAICompatibleBackend, Sampling
+from generation.llm.backends import (
+    Backend,
+    CosmoLMBackend,
+    LocalCausalLMBackend,
+    OpenAICompatibleBackend,
+    Sampling,
+    cosmo_prompt,
+)
 from generation.llm.parsing import parse_explanations
 from generation.llm.prompts import Behaviour, render
 from generation.models import GenerationRun, GenerationTask, PromptTemplate
 from knowledge.selectors import behaviour_pair_ids, behaviour_pairs, ingest_run_get, relation_ids
+from knowledge.sentences import behaviour_sentence
 
 
 def _conf(name: str) -> Any:
@@ -81,6 +90,18 @@ def select_pairs(
     )
 
 
+def _is_lm_artifact(value: str) -> bool:
+    """A COSMO-LM artifact: a folder inside the model root (links and ``..`` resolved) holding its ``meta.json``."""
+    if not value or "\x00" in value:
+        return False
+    try:
+        root = model_root().resolve()
+        folder = (root / value).resolve()
+        return folder.is_relative_to(root) and (folder / "meta.json").is_file()
+    except (OSError, ValueError):  # a name too long, a loop of links: not an artifact (a 400, never a 500)
+        return False
+
+
 def generation_run_create(
     *,
     backend: str,
@@ -103,6 +124,11 @@ def generation_run_create(
     model_name = model_name or (
         _conf("OPENAI_MODEL") if backend == GenerationRun.Backend.OPENAI else _conf("LOCAL_MODEL_PATH")
     )
+    if backend == GenerationRun.Backend.COSMO_LM and not _is_lm_artifact(model_name):
+        raise ApplicationError(
+            "The cosmo_lm backend needs a COSMO-LM version's artifact folder under the model root "
+            "(lm.services.lm_generation_run_create names the active one)."
+        )
     if not model_name:
         raise ApplicationError("Name a model (GENERATION_LOCAL_MODEL_PATH for the local backend).")
     params = {"temperature": 0.7, "top_p": 0.95, "max_tokens": 160, "seed": None, "items": 5, **(sampling or {})}
@@ -123,8 +149,16 @@ def generation_run_create(
         if enqueue:
             from generation.tasks import generation_run_execute_task
 
-            run_enqueue(task=generation_run_execute_task, run_id=run.pk)  # through the outbox
+            task = generation_run_execute_task.s().set(queue=generation_queue(run))
+            run_enqueue(task=task, run_id=run.pk)  # through the outbox
     return run
+
+
+def generation_queue(run: GenerationRun) -> str:
+    """A COSMO-LM run loads a model: the ``gpu`` queue; HTTP and local runs the default one (as before)."""
+    if run.backend == GenerationRun.Backend.COSMO_LM:
+        return str(settings.PLAUSI_CLASSIFIERS["QUEUE_PREFIX"]) + "gpu"
+    return ""
 
 
 def generation_run_claim(*, run_id: int, claimer: str = "") -> bool:
@@ -147,6 +181,8 @@ def make_backend(run: GenerationRun) -> Backend:
             timeout=_conf("TIMEOUT_SECONDS"),
             max_retries=_conf("MAX_RETRIES"),
         )
+    if run.backend == GenerationRun.Backend.COSMO_LM:
+        return CosmoLMBackend(artifact=str(model_root() / run.model_name))
     return LocalCausalLMBackend(model_path=run.model_name, gguf_file=_conf("LOCAL_GGUF_FILE") or None)
 
 
@@ -162,6 +198,18 @@ def _behaviours(pair_ids: list[int]) -> dict[int, Behaviour]:
         )
         for pair in pairs
     }
+
+
+def _sentence(behaviour: Behaviour) -> str:
+    """The behaviour as COSMO-LM's instruction data words it (``curation.exports``: double quotes)."""
+    return behaviour_sentence(
+        head_kind=behaviour.head_kind,
+        query=behaviour.query,
+        product=behaviour.product,
+        other_product=behaviour.other_product,
+        head_text="",
+        quotes=('"', '"'),
+    )
 
 
 def generation_run_execute(
@@ -209,6 +257,9 @@ def _generate(run_id: int, handle: RunHandle, backend: Backend | None, progress:
                     f"No active prompt for {task.relation.slug} / {behaviours[task.pair_id].head_kind}."
                 )
             task.template = template
+            if run.backend == GenerationRun.Backend.COSMO_LM:  # asked in the format it was trained on
+                prompts.append(cosmo_prompt(behaviour=_sentence(behaviours[task.pair_id]), relation=task.relation.slug))
+                continue
             prompts.append(
                 render(template.text, behaviours[task.pair_id], task.relation.slug, items=int(run.sampling["items"]))
             )

@@ -10,6 +10,8 @@
 3. ``cross_encoder``: ``AutoModelForSequenceClassification`` fine-tuned on (head, relation: tail) pairs, from a
    local folder (the packaged MiniLM by default); bf16 autocast on CUDA, a CPU path for small data. Experimental:
    not shown to beat ``encoder_lr`` yet (docs/classifiers.md), so it is not in the loop's default kinds.
+4. ``lm_judge``: a causal LM (COSMO-LM's code, ``classifiers.ml.lm``) fine-tuned on the judgement task ("is this a
+   plausible reason ...? yes/no"), LoRA by default; the score is its P(yes).
 
 Artifacts are folders: ``meta.json`` (kind and parameters) plus plain arrays (``.npz``) or a transformers
 checkpoint; nothing is pickled, so loading an artifact never runs code.
@@ -419,10 +421,121 @@ class CrossEncoder:
         return model
 
 
+# --- 4. a causal LM judging yes/no ----------------------------------------------------------------------------
+
+
+class LMJudge:
+    """A causal LM fine-tuned to answer the target's judgement question with yes or no; P(yes) from the logits
+    of the two answers (``classifiers.ml.lm.model.judge_proba``). ``question`` is ``plausible`` or ``typical``
+    (the training service sets it from the target); ``base_model`` a transformers folder or a GGUF file (the
+    packaged SmolLM2-135M-Instruct when empty)."""
+
+    kind: ClassVar[str] = "lm_judge"
+
+    def __init__(
+        self,
+        *,
+        base_model: str | None = None,
+        question: str = "plausible",
+        lora: bool = True,
+        lora_r: int = 8,
+        epochs: float = 2.0,
+        max_steps: int = 0,
+        batch_size: int = 8,
+        learning_rate: float = 2e-4,
+        max_length: int = 192,
+        eval_batch_size: int = 32,
+        seed: int = 0,
+        device: str | None = None,
+    ) -> None:
+        if question not in ("plausible", "typical"):
+            raise ValueError(f"question must be plausible or typical, not {question!r}")
+        self.base_model = base_model
+        self.question = question
+        self.device_name = device
+        self.lm_params = {
+            "lora": lora,
+            "lora_r": lora_r,
+            "lora_alpha": 2 * lora_r,
+            "epochs": epochs,
+            "max_steps": max_steps,
+            "batch_size": batch_size,
+            "learning_rate": learning_rate,
+            "max_length": max_length,
+            "eval_batch_size": eval_batch_size,
+            "seed": seed,
+        }
+        self.model: Any = None
+        self.tokenizer: Any = None
+
+    def params(self) -> dict[str, Any]:
+        values = {k: v for k, v in self.lm_params.items() if k != "lora_alpha"}
+        return {"base_model": self.base_model, "question": self.question, **values}
+
+    def _examples(self, batch: Batch, y: np.ndarray | None = None) -> list[Any]:
+        from classifiers.ml.lm.data import JUDGEMENT_INSTRUCTIONS, LMExample, judgement_input
+
+        task = "plausibility" if self.question == "plausible" else "typicality"
+        return [
+            LMExample(
+                task=task,
+                instruction=JUDGEMENT_INSTRUCTIONS[task],
+                input=judgement_input(e.head, e.relation, e.tail),
+                output="yes" if y is None or y[i] else "no",
+            )
+            for i, e in enumerate(batch.examples)
+        ]
+
+    def fit(self, batch: Batch, y: np.ndarray) -> None:
+        from classifiers.ml.lm.model import LMParams, add_lora, default_base, load_base, pick_device, train
+
+        params = LMParams.from_dict(self.lm_params)
+        self.base_model = self.base_model or default_base()
+        self.model, self.tokenizer = load_base(self.base_model, device=pick_device(self.device_name), lora=params.lora)
+        if params.lora:
+            self.model = add_lora(self.model, params)
+        train(self.model, self.tokenizer, self._examples(batch, np.asarray(y)), params)
+
+    def predict_proba(self, batch: Batch) -> np.ndarray:
+        from classifiers.ml.lm.model import judge_proba
+
+        if self.model is None:
+            raise RuntimeError("fit or load the model first")
+        p = judge_proba(
+            self.model,
+            self.tokenizer,
+            self._examples(batch),
+            batch_size=int(self.lm_params["eval_batch_size"]),
+            max_length=int(self.lm_params["max_length"]),
+        )
+        return np.asarray(p, dtype=np.float32)
+
+    def save(self, folder: Path) -> None:
+        from classifiers.ml.lm.model import LMParams, save_artifact
+
+        _write_meta(folder, self.kind, self.params())
+        save_artifact(
+            folder / "lm",
+            self.model,
+            self.tokenizer,
+            base=str(self.base_model),
+            params=LMParams.from_dict(self.lm_params),
+        )
+
+    @classmethod
+    def load(cls, folder: Path, *, device: str | None = None) -> LMJudge:
+        from classifiers.ml.lm.model import load_artifact
+
+        model = cls(device=device, **read_meta(folder)["params"])
+        model.model, model.tokenizer = load_artifact(folder / "lm", device=device)
+        return model
+
+
 MODEL_KINDS: dict[str, Any] = {
     TfidfLogistic.kind: TfidfLogistic,
     EncoderLogistic.kind: EncoderLogistic,
     CrossEncoder.kind: CrossEncoder,
+    LMJudge.kind: LMJudge,
 }
 
 

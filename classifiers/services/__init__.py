@@ -5,6 +5,7 @@ from classifiers.services.common import feature_store, queue_for
 from classifiers.services.registry import model_version_activate
 from classifiers.services.scoring import (
     candidates_mark_scored,
+    examples_accept,
     scores_write,
     scoring_chunk_claim,
     scoring_chunk_close_run,
@@ -27,6 +28,7 @@ __all__ = [
     "candidates_mark_scored",
     "cross_validated",
     "dataset",
+    "examples_accept",
     "feature_store",
     "model_version_activate",
     "promotion_decide",

