@@ -1,23 +1,47 @@
-"""Annotation priorities, recomputed in bulk: query specificity, support, classifier uncertainty, strata.
+"""Annotation priorities, recomputed in bulk: query specificity, support, classifier uncertainty, strata, and which
+candidates' gates the classifier answers (issue 21).
 
 COSMO asks about broad, ambiguous queries first (their explanations are the most valuable): a query's
-specificity is 1 - the entropy of the categories bought after it (normalised), stored on ``SearchQuery``. The
-priority of a queued candidate combines it with the candidate's support, the classifier's uncertainty when a
-model exists, and a bonus for relation/category strata that have few labels yet (so every stratum gets some).
-The weights are ``PLAUSI_ANNOTATION["PRIORITY_WEIGHTS"]``; see docs/annotation.md.
+specificity is 1 - the entropy of the categories bought after it (normalised), stored on ``SearchQuery``. Each
+queued candidate's breadth and support terms, the active model's uncertainty (a random draw until the model beats
+chance), its relation/category stratum and its behaviour pair go to ``annotation.maths.selection.queue_order``,
+which interleaves the strata, spreads the picks over behaviour pairs and mixes in a random share; the stored
+priority is the position from the end (higher is asked sooner). The weights are
+``PLAUSI_ANNOTATION["PRIORITY_WEIGHTS"]``; see docs/annotation.md.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Mapping
+from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models.functions import Now
 
+from annotation.maths.overlap import WAIVED
+from annotation.maths.selection import Pick, gate_sampled, gates_confident, queue_order
 from annotation.maths.specificity import priority, query_specificity
+from annotation.models import Answer, ConsolidatedLabel, Question, QueueItem
+from annotation.services.common import _conf_or_default
 from core.bulk import rows_set_column
 from core.statistics import tables_analyze_after_change
 from knowledge.services import search_query_specificity_set
+
+#: Defaults for the keys issue 21 added to ``PLAUSI_ANNOTATION`` (a settings dict without them keeps working).
+SELECTION_DEFAULTS: dict[str, Any] = {
+    "GATE_SAMPLE_SHARE": 0.2,
+    "GATE_CONFIDENCE": 0.7,
+    "RANDOM_SHARE": 0.2,
+    "WARM_START_AUC": 0.6,
+    "GATE_WAIVE_AHEAD": 20_000,
+}
+
+
+def _setting(name: str) -> Any:
+    value = _conf_or_default(name)
+    return SELECTION_DEFAULTS[name] if value is None else value
 
 
 def query_specificity_recompute() -> int:
@@ -35,9 +59,32 @@ def query_specificity_recompute() -> int:
     return search_query_specificity_set(rows=rows)  # the knowledge app's table: its service writes it
 
 
-def queue_priorities_recompute(*, uncertainty: dict[int, float] | None = None) -> int:
-    """Recompute the priority of every open queue item; returns how many were set."""
+def model_beats_chance(model_auc: float | None, model_auc_low: float | None = None) -> bool:
+    """Whether the active model's uncertainty is worth following: the lower end of its ROC AUC interval above 0.5
+    where it has one, else its ROC AUC above ``WARM_START_AUC``."""
+    if model_auc_low is not None:
+        return model_auc_low > 0.5
+    return model_auc is not None and model_auc > float(_setting("WARM_START_AUC"))
+
+
+def queue_priorities_recompute(
+    *,
+    uncertainty: dict[int, float] | None = None,
+    model_auc: float | None = None,
+    model_auc_low: float | None = None,
+    scores: Mapping[int, float] | None = None,
+    seed: int = 0,
+) -> int:
+    """Recompute the priority of every open queue item and which gates are waived; returns how many were set.
+
+    ``uncertainty`` is the active models' uncertainty per candidate, ``model_auc`` (and ``model_auc_low``, the
+    lower end of its interval) the active model's estimated ROC AUC: until it beats chance the order is a warm
+    start (random draws in place of uncertainty). ``scores`` are the first target's P(Yes) per candidate, for
+    the gates (``queue_gates_waive``). ``seed`` fixes the random share and the warm start's draws.
+    """
     weights = settings.PLAUSI_ANNOTATION["PRIORITY_WEIGHTS"]
+    base_weights = {k: v for k, v in weights.items() if k not in ("stratum", "uncertainty")}
+    ready = model_beats_chance(model_auc, model_auc_low)
     query_specificity_recompute()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -47,28 +94,111 @@ def queue_priorities_recompute(*, uncertainty: dict[int, float] | None = None) -
             "WHERE c.status = 'labelled' GROUP BY c.relation_id, COALESCE(p.category_id, 0)"
         )
         labelled = {(relation, category): int(count) for relation, category, count in cursor.fetchall()}
-        most = max(labelled.values(), default=0)
         cursor.execute(
             "SELECT q.candidate_id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
-            "COALESCE(p.category_id, 0) FROM annotation_queueitem q "
+            "COALESCE(p.category_id, 0), c.pair_id FROM annotation_queueitem q "
             "JOIN knowledge_candidate c ON c.id = q.candidate_id "
             "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
             "LEFT JOIN knowledge_searchquery s ON s.id = b.query_id "
             "LEFT JOIN knowledge_product p ON p.id = b.product_id WHERE q.state = 'open'"
         )
-        rows = []
-        for candidate_id, specificity, support, relation, category in cursor.fetchall():
-            base = priority(
-                specificity=specificity,
-                support=int(support),
+        picks = [
+            Pick(
+                candidate_id=candidate_id,
+                base=priority(specificity=specificity, support=int(support), uncertainty=None, weights=base_weights),
                 uncertainty=(uncertainty or {}).get(candidate_id),
-                weights={k: v for k, v in weights.items() if k != "stratum"},
+                stratum=(relation, category),
+                group=pair_id if pair_id is not None else -candidate_id,
             )
-            share = labelled.get((relation, category), 0) / most if most else 0.0
-            rows.append((candidate_id, base + float(weights.get("stratum", 0.0)) * (1.0 - share)))
-    changed = rows_set_column(
-        table="annotation_queueitem", key="candidate_id", column="priority", sql_type="double precision", rows=rows
+            for candidate_id, specificity, support, relation, category, pair_id in cursor.fetchall()
+        ]
+    order = queue_order(
+        picks,
+        labelled=labelled,
+        model_ready=ready,
+        uncertainty_weight=float(weights.get("uncertainty", 0.0)),
+        random_share=float(_setting("RANDOM_SHARE")),
+        seed=seed,
     )
+    total = len(order)
+    rows = [(candidate_id, float(total - position)) for position, candidate_id in enumerate(order)]
+    with transaction.atomic():
+        changed = rows_set_column(
+            table="annotation_queueitem", key="candidate_id", column="priority", sql_type="double precision", rows=rows
+        )
+        queue_gates_waive(scores=scores if ready else None, order=order)
     # The claim reads the queue in priority order: statistics of the new priorities (issue 22).
     tables_analyze_after_change(changed={"annotation_queueitem": changed})
     return changed
+
+
+def queue_gates_waive(*, scores: Mapping[int, float] | None, order: list[int] | None = None) -> tuple[int, int]:
+    """Waive the gate questions of open candidates that the classifier answers with confidence (``scores``: the
+    first target's P(Yes), given only while the model beats chance), except a ``GATE_SAMPLE_SHARE`` of them; give
+    back waived gates that no longer qualify. Returns (waived, given back).
+
+    A waived gate is a Yes label with the method ``waived`` and no answers (``annotation.maths.overlap`` keeps
+    it), so the walk skips it and the later questions decide. Only the first ``GATE_WAIVE_AHEAD`` candidates of
+    ``order`` (the ones annotators will meet before the next recomputation) are considered, which bounds the
+    cost on a large pool. Only gates nobody answered, of candidates with no lease in flight, change; each changed
+    candidate's queue item is written in the same transaction (the claim's freshness check relies on every label
+    change writing it).
+    """
+    gate_ids = list(
+        Question.objects.filter(slug__in=list(_conf_or_default("GATE_QUESTIONS") or ()), is_active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    if not gate_ids:
+        return 0, 0
+    share = float(_setting("GATE_SAMPLE_SHARE"))
+    confidence = float(_setting("GATE_CONFIDENCE"))
+    ahead = int(_setting("GATE_WAIVE_AHEAD"))
+    considered = (order or [])[:ahead] if scores is not None else []
+    wanted = {
+        candidate_id
+        for candidate_id in considered
+        if gates_confident(scores.get(candidate_id) if scores else None, confidence=confidence)
+        and not gate_sampled(candidate_id, share)
+    }
+    with transaction.atomic():
+        free = QueueItem.objects.filter(state=QueueItem.State.OPEN, in_flight=0, is_gold=False)
+        waived = ConsolidatedLabel.objects.filter(
+            method=WAIVED, question_id__in=gate_ids, candidate_id__in=free.values("candidate_id")
+        )
+        held = set(waived.values_list("candidate_id", "question_id"))
+        give_back = {(c, q) for c, q in held if c not in wanted}
+        for chunk in _chunks(sorted({c for c, _ in give_back})):
+            ConsolidatedLabel.objects.filter(method=WAIVED, candidate_id__in=chunk, question_id__in=gate_ids).delete()
+        free_wanted: set[int] = set()
+        for chunk in _chunks(sorted(wanted)):
+            free_wanted |= set(free.filter(candidate_id__in=chunk).values_list("candidate_id", flat=True))
+        taken: set[tuple[int, int]] = set()
+        for chunk in _chunks(sorted(free_wanted)):
+            taken |= set(
+                ConsolidatedLabel.objects.filter(candidate_id__in=chunk, question_id__in=gate_ids).values_list(
+                    "candidate_id", "question_id"
+                )
+            )
+            taken |= set(
+                Answer.objects.filter(candidate_id__in=chunk, question_id__in=gate_ids).values_list(
+                    "candidate_id", "question_id"
+                )
+            )
+        new = [
+            ConsolidatedLabel(
+                candidate_id=candidate_id, question_id=question_id, value=True, confidence=1.0, method=WAIVED
+            )
+            for candidate_id in sorted(free_wanted)
+            for question_id in gate_ids
+            if (candidate_id, question_id) not in taken
+        ]
+        ConsolidatedLabel.objects.bulk_create(new, batch_size=5_000, ignore_conflicts=True)
+        touched = sorted({c for c, _ in give_back} | {label.candidate_id for label in new})
+        for chunk in _chunks(touched):
+            QueueItem.objects.filter(candidate_id__in=chunk).update(updated_at=Now())
+    return len({label.candidate_id for label in new}), len({c for c, _ in give_back})
+
+
+def _chunks(ids: list[Any], size: int = 5_000) -> list[list[Any]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]
