@@ -18,10 +18,11 @@ from typing import Any
 
 from django.conf import settings
 from django.db import connection, transaction
+from django.db.models import Count
 from django.db.models.functions import Now
 
-from annotation.maths.overlap import WAIVED
-from annotation.maths.selection import Pick, gate_sampled, gates_confident, queue_order
+from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, MAJORITY, WAIVED
+from annotation.maths.selection import Pick, gate_record_confident, gate_sampled, gates_confident, queue_order
 from annotation.maths.specificity import priority, query_specificity
 from annotation.models import Answer, ConsolidatedLabel, Question, QueueItem
 from annotation.services.common import _conf_or_default
@@ -36,6 +37,8 @@ SELECTION_DEFAULTS: dict[str, Any] = {
     "RANDOM_SHARE": 0.2,
     "WARM_START_AUC": 0.6,
     "GATE_WAIVE_AHEAD": 20_000,
+    "GATE_RECORD_CONFIDENCE": 0.9,
+    "GATE_RECORD_MIN_LABELS": 50,
 }
 
 
@@ -93,7 +96,10 @@ def queue_priorities_recompute(
             "LEFT JOIN knowledge_product p ON p.id = b.product_id "
             "WHERE c.status = 'labelled' GROUP BY c.relation_id, COALESCE(p.category_id, 0)"
         )
-        labelled = {(relation, category): int(count) for relation, category, count in cursor.fetchall()}
+        labelled_within = {(relation, category): int(count) for relation, category, count in cursor.fetchall()}
+        labelled: dict[int, int] = defaultdict(int)
+        for (relation, _category), count in labelled_within.items():
+            labelled[relation] += count
         cursor.execute(
             "SELECT q.candidate_id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
             "COALESCE(p.category_id, 0), c.pair_id FROM annotation_queueitem q "
@@ -107,7 +113,8 @@ def queue_priorities_recompute(
                 candidate_id=candidate_id,
                 base=priority(specificity=specificity, support=int(support), uncertainty=None, weights=base_weights),
                 uncertainty=(uncertainty or {}).get(candidate_id),
-                stratum=(relation, category),
+                stratum=relation,
+                substratum=category,
                 group=pair_id if pair_id is not None else -candidate_id,
             )
             for candidate_id, specificity, support, relation, category, pair_id in cursor.fetchall()
@@ -115,6 +122,7 @@ def queue_priorities_recompute(
     order = queue_order(
         picks,
         labelled=labelled,
+        labelled_within=labelled_within,
         model_ready=ready,
         uncertainty_weight=float(weights.get("uncertainty", 0.0)),
         random_share=float(_setting("RANDOM_SHARE")),
@@ -132,19 +140,49 @@ def queue_priorities_recompute(
     return changed
 
 
-def queue_gates_waive(*, scores: Mapping[int, float] | None, order: list[int] | None = None) -> tuple[int, int]:
-    """Waive the gate questions of open candidates that the classifier answers with confidence (``scores``: the
-    first target's P(Yes), given only while the model beats chance), except a ``GATE_SAMPLE_SHARE`` of them; give
-    back waived gates that no longer qualify. Returns (waived, given back).
+def gates_by_record() -> set[int]:
+    """The gate questions that the pool's record answers with confidence: of their labels decided from answers,
+    the Wilson lower bound of the Yes share is at least ``GATE_RECORD_CONFIDENCE`` over at least
+    ``GATE_RECORD_MIN_LABELS`` labels (a gate that almost every candidate passes)."""
+    gate_slugs = list(_conf_or_default("GATE_QUESTIONS") or ())
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    rows = (
+        ConsolidatedLabel.objects.filter(
+            question__slug__in=gate_slugs, method__in=[MAJORITY, EXHAUSTED, GATE_OPEN], value__isnull=False
+        )
+        .values_list("question_id", "value")
+        .annotate(n=Count("id"))
+    )
+    for question_id, value, n in rows:
+        counts[question_id][0 if value else 1] += n
+    return {
+        question_id
+        for question_id, (yes, no) in counts.items()
+        if gate_record_confident(
+            yes,
+            no,
+            confidence=float(_setting("GATE_RECORD_CONFIDENCE")),
+            min_labels=int(_setting("GATE_RECORD_MIN_LABELS")),
+        )
+    }
 
-    A waived gate is a Yes label with the method ``waived`` and no answers (``annotation.maths.overlap`` keeps
-    it), so the walk skips it and the later questions decide. Only the first ``GATE_WAIVE_AHEAD`` candidates of
-    ``order`` (the ones annotators will meet before the next recomputation) are considered, which bounds the
-    cost on a large pool. Only gates nobody answered, of candidates with no lease in flight, change; each changed
-    candidate's queue item is written in the same transaction (the claim's freshness check relies on every label
-    change writing it).
+
+def queue_gates_waive(*, scores: Mapping[int, float] | None, order: list[int] | None = None) -> tuple[int, int]:
+    """Waive the gate questions that are answered with confidence, except on a ``GATE_SAMPLE_SHARE`` of the
+    candidates (``gate_sampled``, by id); give back waived gates that no longer qualify. Returns (candidates
+    waived, candidates given back).
+
+    A candidate's gates are answered with confidence when the active classifier is (``scores``: the first target's
+    P(Yes), given only while the model beats chance; ``gates_confident``): then all of them; otherwise a gate is
+    when the pool's record is (``gates_by_record``). A waived gate is a Yes label with the method ``waived`` and no
+    answers (``annotation.maths.overlap`` keeps it), so the walk skips it and the later questions decide (a
+    candidate that would have failed the gate is not plausible either, and its annotators say so there). Only the
+    first ``GATE_WAIVE_AHEAD`` candidates of ``order`` (the ones annotators meet before the next recomputation)
+    are considered, which bounds the cost on a large pool. Only gates nobody answered, of candidates with no lease
+    in flight, change; each changed candidate's queue item is written in the same transaction (the claim's
+    freshness check relies on every label change writing it).
     """
-    gate_ids = list(
+    gate_ids = set(
         Question.objects.filter(slug__in=list(_conf_or_default("GATE_QUESTIONS") or ()), is_active=True).values_list(
             "pk", flat=True
         )
@@ -153,44 +191,45 @@ def queue_gates_waive(*, scores: Mapping[int, float] | None, order: list[int] | 
         return 0, 0
     share = float(_setting("GATE_SAMPLE_SHARE"))
     confidence = float(_setting("GATE_CONFIDENCE"))
-    ahead = int(_setting("GATE_WAIVE_AHEAD"))
-    considered = (order or [])[:ahead] if scores is not None else []
-    wanted = {
-        candidate_id
-        for candidate_id in considered
-        if gates_confident(scores.get(candidate_id) if scores else None, confidence=confidence)
-        and not gate_sampled(candidate_id, share)
-    }
+    by_record = gates_by_record() & gate_ids
+    wanted: dict[int, set[int]] = {}
+    for candidate_id in (order or [])[: int(_setting("GATE_WAIVE_AHEAD"))]:
+        if gate_sampled(candidate_id, share):
+            continue
+        confident = scores is not None and gates_confident(scores.get(candidate_id), confidence=confidence)
+        gates = gate_ids if confident else by_record
+        if gates:
+            wanted[candidate_id] = set(gates)
     with transaction.atomic():
         free = QueueItem.objects.filter(state=QueueItem.State.OPEN, in_flight=0, is_gold=False)
-        waived = ConsolidatedLabel.objects.filter(
-            method=WAIVED, question_id__in=gate_ids, candidate_id__in=free.values("candidate_id")
+        held = set(
+            ConsolidatedLabel.objects.filter(
+                method=WAIVED, question_id__in=gate_ids, candidate_id__in=free.values("candidate_id")
+            ).values_list("candidate_id", "question_id")
         )
-        held = set(waived.values_list("candidate_id", "question_id"))
-        give_back = {(c, q) for c, q in held if c not in wanted}
-        for chunk in _chunks(sorted({c for c, _ in give_back})):
-            ConsolidatedLabel.objects.filter(method=WAIVED, candidate_id__in=chunk, question_id__in=gate_ids).delete()
+        give_back = {(c, q) for c, q in held if q not in wanted.get(c, set())}
+        for chunk in _chunks(sorted(give_back)):
+            for candidate_id, question_id in chunk:
+                ConsolidatedLabel.objects.filter(
+                    method=WAIVED, candidate_id=candidate_id, question_id=question_id
+                ).delete()
         free_wanted: set[int] = set()
         for chunk in _chunks(sorted(wanted)):
             free_wanted |= set(free.filter(candidate_id__in=chunk).values_list("candidate_id", flat=True))
         taken: set[tuple[int, int]] = set()
         for chunk in _chunks(sorted(free_wanted)):
-            taken |= set(
-                ConsolidatedLabel.objects.filter(candidate_id__in=chunk, question_id__in=gate_ids).values_list(
-                    "candidate_id", "question_id"
+            for model in (ConsolidatedLabel, Answer):
+                taken |= set(
+                    model.objects.filter(candidate_id__in=chunk, question_id__in=gate_ids).values_list(  # type: ignore[attr-defined]
+                        "candidate_id", "question_id"
+                    )
                 )
-            )
-            taken |= set(
-                Answer.objects.filter(candidate_id__in=chunk, question_id__in=gate_ids).values_list(
-                    "candidate_id", "question_id"
-                )
-            )
         new = [
             ConsolidatedLabel(
                 candidate_id=candidate_id, question_id=question_id, value=True, confidence=1.0, method=WAIVED
             )
             for candidate_id in sorted(free_wanted)
-            for question_id in gate_ids
+            for question_id in sorted(wanted[candidate_id])
             if (candidate_id, question_id) not in taken
         ]
         ConsolidatedLabel.objects.bulk_create(new, batch_size=5_000, ignore_conflicts=True)

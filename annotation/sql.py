@@ -354,7 +354,3 @@ LABELS_IMPORT = (
     "INSERT INTO annotation_consolidatedlabel (candidate_id, question_id, value, confidence, yes, no, method, "
     "updated_at) VALUES {rows} ON CONFLICT (candidate_id, question_id) DO NOTHING RETURNING question_id"
 )
-
-# The reason a candidate closed without its questions settled the ordinary way (annotation.services.exhausted).
-# Parameters: the reason, now, the candidate.
-QUEUE_ITEM_CLOSED_REASON = "UPDATE annotation_queueitem SET closed_reason = %s, updated_at = %s WHERE candidate_id = %s"

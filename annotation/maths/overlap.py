@@ -169,7 +169,7 @@ def overlap_decide(
         if exhausted and result.needs_more:
             name = (names or {}).get(question_id, str(question_id))
             if not (yes or no):
-                reason = f"no annotator left to ask {name}"
+                reason = "; ".join(filter(None, [reason, f"no annotator left to ask {name}"]))
                 done = True
                 results[question_id] = result
                 if label is not None:
@@ -179,10 +179,12 @@ def overlap_decide(
             value: bool | None = True if evidence > 0 else (None if evidence == 0 and not is_gate else False)
             if is_gate and value is not True:
                 value, method = True, GATE_OPEN  # two noisy No answers never close: the later questions decide
-                reason = reason or f"no annotator left: {name} passed on ({yes} yes, {no} no)"
+                note = f"no annotator left: {name} passed on ({yes} yes, {no} no)"
+                reason = "; ".join(filter(None, [reason, note]))
             else:
                 method = EXHAUSTED
-                reason = reason or f"no annotator left: {name} settled by weighted evidence ({yes} yes, {no} no)"
+                note = f"no annotator left: {name} settled by weighted evidence ({yes} yes, {no} no)"
+                reason = "; ".join(filter(None, [reason, note]))
             result = Consolidated(value, result.confidence, yes, no, needs_more=False)
         results[question_id] = result
         if result.value is not None and (label is None or label[0] is None):

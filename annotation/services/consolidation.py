@@ -127,7 +127,7 @@ def _settle_majority(
         (sql.QUEUE_ITEM_SETTLE, [item.wanted, item.in_flight, item.state, _ts(now), item.candidate_id]),
     )
     if decision.reason and decision.closes:
-        writes.append((sql.QUEUE_ITEM_CLOSED_REASON, [decision.reason[:200], _ts(now), item.candidate_id]))
+        item.closed_reason = decision.reason[:200]  # written by the caller: one statement may update a row once
     if item.state == QueueItem.State.CLOSED and not was_closed:
         writes.append((sql.CANDIDATE_TO_LABELLED, [_ts(now), item.candidate_id]))
     elif item.state == QueueItem.State.OPEN and was_closed:

@@ -76,6 +76,9 @@ def queue_exhausted_settle(*, limit: int = 5_000) -> int:
             if item is None or item.state != QueueItem.State.OPEN or item.in_flight or item.is_gold:
                 continue
             state = _load_states([candidate_id], annotator_id=0)[candidate_id]
-            _settle(item, state, questions, timezone.now(), exhausted=True, weights=weights)
-            closed += int(item.state == QueueItem.State.CLOSED)
+            now = timezone.now()
+            _settle(item, state, questions, now, exhausted=True, weights=weights)
+            if item.state == QueueItem.State.CLOSED:
+                closed += 1
+                QueueItem.objects.filter(pk=candidate_id).update(closed_reason=item.closed_reason, updated_at=now)
     return closed

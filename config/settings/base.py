@@ -334,9 +334,13 @@ PLAUSI_ANNOTATION = {
     "GATE_NO_ANSWERS": 3,
     "GATE_MAX_ANSWERS": 5,
     # Where the active model of the first target is confident (P >= GATE_CONFIDENCE or <= 1 - it) and beats
-    # chance, a candidate's gates are waived except on a GATE_SAMPLE_SHARE of such candidates (chosen by id).
+    # chance, a candidate's gates are waived except on a GATE_SAMPLE_SHARE of the candidates (chosen by id).
     "GATE_SAMPLE_SHARE": env.float("ANNOTATION_GATE_SAMPLE_SHARE", default=0.2),
     "GATE_CONFIDENCE": env.float("ANNOTATION_GATE_CONFIDENCE", default=0.7),
+    # ... and a gate whose record is confident (the Wilson lower bound of its Yes share over its decided labels is
+    # at least GATE_RECORD_CONFIDENCE, over GATE_RECORD_MIN_LABELS labels or more) is waived the same way.
+    "GATE_RECORD_CONFIDENCE": env.float("ANNOTATION_GATE_RECORD_CONFIDENCE", default=0.9),
+    "GATE_RECORD_MIN_LABELS": 50,
     # Active learning (annotation/priorities.py): a RANDOM_SHARE of the order is random picks; the model's
     # uncertainty counts only once its ROC AUC (the lower end of its interval where it has one) exceeds
     # WARM_START_AUC; DIVERSITY_CLUSTERS groups the candidates by hashed head-relation-tail features.
