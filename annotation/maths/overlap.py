@@ -14,9 +14,10 @@ label has no answers behind it and is kept.
 
 **Exhaustion**: when no annotator who may still see the candidate remains (every annotator of a small team has
 had it), ``exhausted=True`` settles the first unsettled question by the weighted evidence there is (annotator
-weights, e.g. log-odds of their gold accuracy): a non-gate question by the sign of the weighted vote (a tie stays
-undecided), a gate as Yes when the weighted vote says Yes and passed on otherwise, and a question nobody answered
-ends the candidate with a reason. The candidate then closes, ``reason`` saying why.
+weights, e.g. log-odds of their gold accuracy): a non-gate question by the sign of the weighted vote when its
+margin reaches ``min_evidence`` (one answer of an ordinary annotator, or a tie, leaves it undecided), a gate as Yes
+when the weighted vote says Yes and passed on otherwise, and a question nobody answered ends the candidate with a
+reason. The candidate then closes, ``reason`` saying why.
 """
 
 from __future__ import annotations
@@ -120,6 +121,7 @@ def overlap_decide(
     exhausted: bool = False,
     weights: Mapping[int, float] | None = None,
     names: Mapping[int, str] | None = None,
+    min_evidence: float = 0.0,
 ) -> OverlapDecision:
     """Consolidate a candidate's questions (``order``: ids, in the order asked) from its ``answers``.
 
@@ -128,8 +130,8 @@ def overlap_decide(
     needs, plus the live leases of annotators who already answered it: they are walking on through later
     questions and hold no slot for this one. A candidate that is done wants nobody, and its slots in flight are
     cut to that. ``gates`` are settled by ``gate_majority``; ``exhausted``, ``weights`` (annotator -> weight,
-    default 1) and ``names`` (question -> name, for the reason) are the small-team settlement of the module
-    docstring.
+    default 1), ``min_evidence`` (the weighted margin a non-gate question needs then) and ``names`` (question ->
+    name, for the reason) are the small-team settlement of the module docstring.
     """
     counts: dict[int, list[int]] = {}
     votes: dict[int, list[tuple[int, bool]]] = {}
@@ -176,14 +178,19 @@ def overlap_decide(
                     deletes.append(question_id)
                 break
             evidence = _weighted(votes.get(question_id, []), weights or {})
-            value: bool | None = True if evidence > 0 else (None if evidence == 0 and not is_gate else False)
+            value: bool | None = None
+            if evidence > 0 and (is_gate or evidence >= min_evidence):
+                value = True
+            elif evidence < 0 and not is_gate and -evidence >= min_evidence:
+                value = False
             if is_gate and value is not True:
                 value, method = True, GATE_OPEN  # two noisy No answers never close: the later questions decide
                 note = f"no annotator left: {name} passed on ({yes} yes, {no} no)"
                 reason = "; ".join(filter(None, [reason, note]))
             else:
                 method = EXHAUSTED
-                note = f"no annotator left: {name} settled by weighted evidence ({yes} yes, {no} no)"
+                how = "undecided" if value is None else "settled by weighted evidence"
+                note = f"no annotator left: {name} {how} ({yes} yes, {no} no)"
                 reason = "; ".join(filter(None, [reason, note]))
             result = Consolidated(value, result.confidence, yes, no, needs_more=False)
         results[question_id] = result

@@ -23,6 +23,9 @@ GATE_DEFAULTS: dict[str, Any] = {
     "GATE_QUESTIONS": ("complete", "relevant", "informative"),
     "GATE_NO_ANSWERS": 3,
     "GATE_MAX_ANSWERS": 5,
+    # the weighted margin (log-odds) a question needs when no annotator is left: log(8), an 8:1 posterior; one
+    # answer of an annotator of the assumed 0.8 accuracy (log 4) is not enough, one of 0.9 accuracy is
+    "EXHAUSTED_MIN_EVIDENCE": 2.0794415416798357,
 }
 
 

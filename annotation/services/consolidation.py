@@ -16,7 +16,7 @@ from django.utils import timezone
 from annotation import sql
 from annotation.maths.overlap import overlap_decide
 from annotation.models import Question, QueueItem
-from annotation.services.common import _conf, _gate_conf, _known_labels, _ts
+from annotation.services.common import _conf, _conf_or_default, _gate_conf, _known_labels, _ts
 from annotation.services.reading import _CandidateState, _Item, _Label, _load_states, _lock_item
 from knowledge.selectors import candidate_known_labels
 
@@ -100,6 +100,7 @@ def _settle_majority(
         exhausted=exhausted,
         weights=weights,
         names={question.pk: question.slug for question in questions},
+        min_evidence=float(_conf_or_default("EXHAUSTED_MIN_EVIDENCE")),
     )
     for question_id, result, method in decision.upserts:
         state.labels[question_id] = _Label(result.value, result.yes, result.no, method)

@@ -333,6 +333,9 @@ PLAUSI_ANNOTATION = {
     "GATE_QUESTIONS": ["complete", "relevant", "informative"],
     "GATE_NO_ANSWERS": 3,
     "GATE_MAX_ANSWERS": 5,
+    # Small teams (annotation/services/exhausted.py): with no annotator left, a question settles by the weighted
+    # vote (log-odds of gold accuracy) when its margin reaches this (log 8: an 8:1 posterior); else undecided.
+    "EXHAUSTED_MIN_EVIDENCE": 2.0794415416798357,
     # Where the active model of the first target is confident (P >= GATE_CONFIDENCE or <= 1 - it) and beats
     # chance, a candidate's gates are waived except on a GATE_SAMPLE_SHARE of the candidates (chosen by id).
     "GATE_SAMPLE_SHARE": env.float("ANNOTATION_GATE_SAMPLE_SHARE", default=0.2),

@@ -158,3 +158,12 @@ def test_gate_sampling_asks_the_documented_share_stably() -> None:
     assert gate_record_confident(97, 3, confidence=0.9, min_labels=50)
     assert not gate_record_confident(45, 0, confidence=0.9, min_labels=50)
     assert not gate_record_confident(85, 15, confidence=0.9, min_labels=50)
+
+
+def test_with_no_annotator_left_one_ordinary_answer_is_not_enough_evidence() -> None:
+    answers = [(a, q, True, False) for a in (10, 11) for q in GATES] + [(10, 4, True, False)]
+    decision = decide(answers, exhausted=True, min_evidence=2.08, weights={10: 1.39}, names={4: "plausible"})
+    assert decision.closes is True and decision.results[4].value is None  # type: ignore[attr-defined]
+    assert "plausible undecided (1 yes, 0 no)" in decision.reason  # type: ignore[attr-defined]
+    trusted = decide(answers, exhausted=True, min_evidence=2.08, weights={10: 2.2}, names={4: "plausible"})
+    assert trusted.results[4].value is True  # type: ignore[attr-defined]  # a 0.9-accurate annotator's answer
