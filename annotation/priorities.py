@@ -13,7 +13,7 @@ priority is the position from the end (higher is asked sooner). The weights are
 from __future__ import annotations
 
 from collections import Counter, defaultdict
-from collections.abc import Mapping
+from collections.abc import Hashable, Mapping
 from typing import Any
 
 from django.conf import settings
@@ -97,7 +97,7 @@ def queue_priorities_recompute(
             "WHERE c.status = 'labelled' GROUP BY c.relation_id, COALESCE(p.category_id, 0)"
         )
         labelled_within = {(relation, category): int(count) for relation, category, count in cursor.fetchall()}
-        labelled: dict[int, int] = defaultdict(int)
+        labelled: dict[Hashable, int] = defaultdict(int)
         for (relation, _category), count in labelled_within.items():
             labelled[relation] += count
         cursor.execute(
@@ -220,7 +220,7 @@ def queue_gates_waive(*, scores: Mapping[int, float] | None, order: list[int] | 
         for chunk in _chunks(sorted(free_wanted)):
             for model in (ConsolidatedLabel, Answer):
                 taken |= set(
-                    model.objects.filter(candidate_id__in=chunk, question_id__in=gate_ids).values_list(  # type: ignore[attr-defined]
+                    model.objects.filter(candidate_id__in=chunk, question_id__in=gate_ids).values_list(
                         "candidate_id", "question_id"
                     )
                 )

@@ -5,11 +5,11 @@
     flock /tmp/bench.lock python benchmarks/learning.py --baseline-checkout /work/main   # and main's gate share
     python benchmarks/learning.py --data FILE.jsonl.gz --kind encoder_lr --orders platform
 
-The labelled file (default: ``benchmarks/learning_data.py``'s seeded set, generated into ``var/``) is split by
+The labelled file (default: ``benchmarks/learning_data.py``'s seeded set, generated in memory) is split by
 behaviour pair (query and product): ``--held-out`` of the pairs are only ingested, the rest is pooled and queued
-as ordinary candidates (not gold). Per queue order (``random``: a seeded random permutation set once, with the
-gates the pool's record answers waived after each training as the platform does; ``platform``: ``queue_priorities_recompute`` with the active model's inputs after every training), on a
-fresh PostgreSQL database:
+as ordinary candidates (not gold). Per queue order, on a fresh PostgreSQL database (``random``: a seeded random
+permutation set once, with the gates the pool's record answers waived after each training as the platform does;
+``platform``: ``queue_priorities_recompute`` with the active model's inputs after every training):
 
 1. ``simulate_annotators``'s ``simulate`` answers ``--chunk`` answers at a time with ``--annotators`` simulated
    annotators at ``--error-rate`` noise through the real assignment, gates, overlap and consolidation;
@@ -362,7 +362,7 @@ def main() -> int:
     _django_setup(f"postgres://postgres@127.0.0.1:5432/{args.database}")
     import core.outbox
 
-    core.outbox.outbox_send = lambda **kwargs: 0  # type: ignore[assignment]  # work runs here, not on workers
+    core.outbox.outbox_send = lambda **kwargs: 0  # work runs here, not on workers
 
     if args.data is not None:
         with gzip.open(args.data, "rt") if args.data.suffix == ".gz" else args.data.open() as handle:

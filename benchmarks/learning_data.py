@@ -227,7 +227,7 @@ def main() -> None:
     args = parser.parse_args()
     lines = generate(candidates=args.candidates, seed=args.seed)
     write(lines, args.out)
-    plausible = sum(1 for line in lines if line["labels"]["plausible"])  # type: ignore[index]
+    plausible = sum(1 for line in lines if line["labels"]["plausible"])  # type: ignore[index,misc]
     print(f"{len(lines)} candidates ({plausible} plausible) -> {args.out}")
 
 

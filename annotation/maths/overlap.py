@@ -178,21 +178,21 @@ def overlap_decide(
                     deletes.append(question_id)
                 break
             evidence = _weighted(votes.get(question_id, []), weights or {})
-            value: bool | None = None
+            settled: bool | None = None
             if evidence > 0 and (is_gate or evidence >= min_evidence):
-                value = True
+                settled = True
             elif evidence < 0 and not is_gate and -evidence >= min_evidence:
-                value = False
-            if is_gate and value is not True:
-                value, method = True, GATE_OPEN  # two noisy No answers never close: the later questions decide
+                settled = False
+            if is_gate and settled is not True:
+                settled, method = True, GATE_OPEN  # two noisy No answers never close: the later questions decide
                 note = f"no annotator left: {name} passed on ({yes} yes, {no} no)"
                 reason = "; ".join(filter(None, [reason, note]))
             else:
                 method = EXHAUSTED
-                how = "undecided" if value is None else "settled by weighted evidence"
+                how = "undecided" if settled is None else "settled by weighted evidence"
                 note = f"no annotator left: {name} {how} ({yes} yes, {no} no)"
                 reason = "; ".join(filter(None, [reason, note]))
-            result = Consolidated(value, result.confidence, yes, no, needs_more=False)
+            result = Consolidated(settled, result.confidence, yes, no, needs_more=False)
         results[question_id] = result
         if result.value is not None and (label is None or label[0] is None):
             newly_decided.append(question_id)

@@ -190,7 +190,7 @@ def test_the_platform_order_interleaves_strata_and_warm_starts_at_random(setting
     assert sum(by_relation[c] == relations[0].pk for c in first) < 15  # the big relation does not come in a block
     queue_priorities_recompute(uncertainty=uncertainty, model_auc=0.9)  # beats chance: uncertainty leads
     ready = list(QueueItem.objects.order_by("-priority").values_list("candidate_id", flat=True))
-    per_relation_first = {}
+    per_relation_first: dict[int, int] = {}
     for candidate_id in ready:
         per_relation_first.setdefault(by_relation[candidate_id], candidate_id)
     for relation_id, candidate_id in per_relation_first.items():  # each relation starts at its most uncertain

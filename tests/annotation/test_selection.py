@@ -5,20 +5,21 @@ from __future__ import annotations
 
 import itertools
 from collections import Counter
+from typing import Any
 
 import pytest
 
-from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, WAIVED, gate_majority, overlap_decide
+from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, WAIVED, OverlapDecision, gate_majority, overlap_decide
 from annotation.maths.selection import Pick, gate_record_confident, gate_sampled, gates_confident, queue_order
 
 ORDER = [1, 2, 3, 4, 5]  # complete, relevant, informative, plausible, typical
 GATES = [1, 2, 3]
 
 
-def decide(answers: list[tuple[int, int, bool, bool]], **kwargs: object) -> object:
+def decide(answers: list[tuple[int, int, bool, bool]], **kwargs: Any) -> OverlapDecision:
     return overlap_decide(
         ORDER, answers, kwargs.pop("labels", {}), [], in_flight=0, min_answers=2, max_answers=3, gates=GATES, **kwargs
-    )  # type: ignore[arg-type]
+    )
 
 
 @pytest.mark.parametrize(
@@ -44,21 +45,21 @@ def test_a_gate_no_needs_three_no_answers_and_two_more_than_yes(
 
 def test_two_noisy_no_answers_on_a_gate_want_a_third_instead_of_closing() -> None:
     decision = decide([(10, 1, False, False), (11, 1, False, False)])
-    assert decision.done is False and decision.closes is False  # type: ignore[attr-defined]
-    assert decision.wanted == 1  # type: ignore[attr-defined]
+    assert decision.done is False and decision.closes is False
+    assert decision.wanted == 1
 
 
 def test_the_same_two_no_answers_on_the_final_question_settle_it() -> None:
     answers = [(a, q, True, False) for a in (10, 11) for q in GATES] + [(10, 4, False, False), (11, 4, False, False)]
     decision = decide(answers)
-    assert decision.closes is True and decision.results[4].value is False  # type: ignore[attr-defined]
+    assert decision.closes is True and decision.results[4].value is False
 
 
 def test_a_waived_gate_is_kept_without_answers_and_skipped() -> None:
     labels = {q: (True, 0, 0, WAIVED) for q in GATES}
     decision = decide([(10, 4, True, False)], labels=labels)
-    assert decision.deletes == [] and decision.wanted == 1  # type: ignore[attr-defined]
-    assert list(decision.results) == [1, 2, 3, 4]  # type: ignore[attr-defined]
+    assert decision.deletes == [] and decision.wanted == 1
+    assert list(decision.results) == [1, 2, 3, 4]
 
 
 def test_exhaustion_passes_a_weak_gate_no_on_and_settles_the_final_question_by_weighted_evidence() -> None:
@@ -74,25 +75,25 @@ def test_exhaustion_passes_a_weak_gate_no_on_and_settles_the_final_question_by_w
         (12, 4, False, False),
     ]
     decision = decide(answers, exhausted=True, weights={11: 2.0, 12: 1.0}, names={4: "plausible"})
-    assert decision.closes is True  # type: ignore[attr-defined]
-    assert decision.results[4].value is True  # type: ignore[attr-defined]
-    assert (4, decision.results[4], EXHAUSTED) in decision.upserts  # type: ignore[attr-defined]
-    assert "plausible settled by weighted evidence" in decision.reason  # type: ignore[attr-defined]
+    assert decision.closes is True
+    assert decision.results[4].value is True
+    assert (4, decision.results[4], EXHAUSTED) in decision.upserts
+    assert "plausible settled by weighted evidence" in decision.reason
 
 
 def test_exhaustion_never_closes_on_two_gate_no_answers_and_gives_up_with_a_reason() -> None:
     answers = [(10, 1, False, False), (11, 1, False, False), (12, 1, True, False)]
     decision = decide(answers, exhausted=True, names={1: "complete", 2: "relevant"})
-    assert decision.closes is True  # type: ignore[attr-defined]
-    assert decision.results[1].value is True  # type: ignore[attr-defined]
-    assert any(m == GATE_OPEN for _q, _r, m in decision.upserts)  # type: ignore[attr-defined]
-    assert decision.reason.startswith("no annotator left")  # type: ignore[attr-defined]
+    assert decision.closes is True
+    assert decision.results[1].value is True
+    assert any(m == GATE_OPEN for _q, _r, m in decision.upserts)
+    assert decision.reason.startswith("no annotator left")
 
 
 def test_an_exhausted_tie_on_the_final_question_stays_undecided() -> None:
     answers = [(a, q, True, False) for a in (10, 11) for q in GATES] + [(10, 4, True, False), (11, 4, False, False)]
     decision = decide(answers, exhausted=True, names={4: "plausible"})
-    assert decision.closes is True and decision.results[4].value is None  # type: ignore[attr-defined]
+    assert decision.closes is True and decision.results[4].value is None
 
 
 def picks(strata: dict[str, int], *, uncertainty: float | None = None) -> list[Pick]:
@@ -163,7 +164,7 @@ def test_gate_sampling_asks_the_documented_share_stably() -> None:
 def test_with_no_annotator_left_one_ordinary_answer_is_not_enough_evidence() -> None:
     answers = [(a, q, True, False) for a in (10, 11) for q in GATES] + [(10, 4, True, False)]
     decision = decide(answers, exhausted=True, min_evidence=2.08, weights={10: 1.39}, names={4: "plausible"})
-    assert decision.closes is True and decision.results[4].value is None  # type: ignore[attr-defined]
-    assert "plausible undecided (1 yes, 0 no)" in decision.reason  # type: ignore[attr-defined]
+    assert decision.closes is True and decision.results[4].value is None
+    assert "plausible undecided (1 yes, 0 no)" in decision.reason
     trusted = decide(answers, exhausted=True, min_evidence=2.08, weights={10: 2.2}, names={4: "plausible"})
-    assert trusted.results[4].value is True  # type: ignore[attr-defined]  # a 0.9-accurate annotator's answer
+    assert trusted.results[4].value is True  # a 0.9-accurate annotator's answer
