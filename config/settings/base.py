@@ -325,8 +325,9 @@ PLAUSI_ANNOTATION = {
     "GOLD_MIN_ACCURACY": env.float("ANNOTATION_GOLD_MIN_ACCURACY", default=0.7),
     "PAUSE_FLAGGED": env.bool("ANNOTATION_PAUSE_FLAGGED", default=True),
     "EXCLUDE_FLAGGED": env.bool("ANNOTATION_EXCLUDE_FLAGGED", default=True),
-    # priority = broad * (1 - query specificity) + support * log-support + uncertainty * classifier uncertainty
-    #            + stratum * (1 - labels in the candidate's relation/category stratum / the most in any stratum)
+    # score = broad * (1 - query specificity) + support * log-support + uncertainty * classifier uncertainty (a
+    # random draw until the model beats chance); annotation.maths.selection orders by it within interleaved strata
+    # (docs/annotation.md). "stratum" is no longer read (the strata are interleaved instead of weighted).
     "PRIORITY_WEIGHTS": {"broad": 1.0, "support": 0.5, "uncertainty": 2.0, "stratum": 0.5},
     # Gates (issue 21, docs/annotation.md): a gate No closes only with GATE_NO_ANSWERS No answers and two more No
     # than Yes; a gate still unsettled after GATE_MAX_ANSWERS answers is passed on to the later questions.
