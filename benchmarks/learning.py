@@ -155,6 +155,11 @@ def answer_figures(rows: dict[str, Any]) -> str:
         f"({100 * rows['gate_answers'] / max(rows['answers'], 1):.1f}%)",
         f"    per-question labels (from answers) correct: {rows['question_right']}/{rows['question_compared']} "
         f"({100 * rows['question_right'] / max(rows['question_compared'], 1):.1f}%)",
+        "    per question: "
+        + ", ".join(
+            f"{slug} {100 * right / max(total, 1):.1f}% of {total}"
+            for slug, (right, total) in sorted(rows["per_slug"].items(), key=lambda entry: ORDER.index(entry[0]))
+        ),
         f"    training target correct: {rows['target_right']}/{rows['target_compared']} "
         f"({100 * rows['target_right'] / max(rows['target_compared'], 1):.1f}%)",
         f"    wrong training targets that came from a gate No: {rows['wrong_from_gate']}",
@@ -177,6 +182,7 @@ def figures_from(cursor: Any, target: str) -> dict[str, Any]:
         "JOIN annotation_question q ON q.id = l.question_id JOIN knowledge_candidate c ON c.id = l.candidate_id"
     )
     right = compared = passed_on = waived = 0
+    per_slug: dict[str, list[int]] = defaultdict(lambda: [0, 0])
     by_candidate: dict[int, dict[str, bool | None]] = defaultdict(dict)
     known_of: dict[int, dict[str, bool]] = {}
     for candidate_id, slug, value, method, known in cursor.fetchall():
@@ -189,6 +195,8 @@ def figures_from(cursor: Any, target: str) -> dict[str, Any]:
         if method in ("majority", "exhausted") and value is not None and slug in known:
             compared += 1
             right += int(bool(value) == bool(known[slug]))
+            per_slug[slug][0] += int(bool(value) == bool(known[slug]))
+            per_slug[slug][1] += 1
     target_right = target_compared = wrong_from_gate = 0
     for candidate_id, labels in by_candidate.items():  # classifiers.selectors.target_labels' rule
         before = ORDER[: ORDER.index(target) + 1]
@@ -219,6 +227,7 @@ def figures_from(cursor: Any, target: str) -> dict[str, Any]:
         "answers": sum(per_question.values()),
         "gate_answers": sum(per_question.get(gate, 0) for gate in GATES),
         "question_right": right,
+        "per_slug": {slug: tuple(pair) for slug, pair in per_slug.items()},
         "question_compared": compared,
         "target_right": target_right,
         "target_compared": target_compared,
