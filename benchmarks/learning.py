@@ -22,8 +22,9 @@ Printed: ROC AUC against labels for each order at 250 / 1,000 / 2,000 / all labe
 least that many), and per order the accuracy of the per-question labels and of the training target against the
 known labels, the share of answers spent on gate questions, the gate labels passed on and waived, and the
 candidates stuck (still open) or given up with a reason. ``--baseline-checkout`` also runs that checkout's
-``simulate_annotators`` (its own code, e.g. main's) on the same queued part in a database of its own and prints
-the same answer figures, for the gate share "vs main". Other processes' CPU is printed (the machine is shared).
+``simulate_annotators`` (its own code, e.g. main's) on a random ``--baseline-candidates`` of the queued part in a
+database of its own and prints the same answer figures, for the gate share "vs main". Other processes' CPU is
+printed (the machine is shared).
 """
 
 from __future__ import annotations
@@ -358,6 +359,9 @@ def main() -> int:
     parser.add_argument("--retrain-every", type=int, default=250, help="New training-target labels per training.")
     parser.add_argument("--database", default="plausi_bench_learning")
     parser.add_argument("--baseline-checkout", type=Path, default=None, help="e.g. /work/main")
+    parser.add_argument(
+        "--baseline-candidates", type=int, default=1000, help="The baseline annotates this many of the queued part."
+    )
     args = parser.parse_args()
 
     from benchmarks.annotation_load import _django_setup
@@ -395,7 +399,11 @@ def main() -> int:
         print(f"  [{order}] done in {results[order]['seconds']:.0f} s", flush=True)
     base = None
     if args.baseline_checkout is not None:
-        base = baseline(args.baseline_checkout, queued, args, args.database + "_baseline")
+        sample = random.Random(args.seed).sample(queued_lines, min(args.baseline_candidates, len(queued_lines)))
+        base_file = folder / "baseline.jsonl.gz"
+        write_jsonl(sample, base_file)
+        print(f"baseline: {args.baseline_checkout}'s simulate_annotators on {len(sample):,} of the queued", flush=True)
+        base = baseline(args.baseline_checkout, base_file, args, args.database + "_baseline")
     print(f"\nROC AUC on the held-out split ({args.target}), by training-target labels (labels of that training):")
     header = f"  {'labels':<8}" + "".join(f"{order:>22}" for order in results)
     print(header)
@@ -406,7 +414,8 @@ def main() -> int:
         print(f"\n  {order} order ({result['seconds']:.0f} s):")
         print(answer_figures(result))
     if base is not None:
-        print(f"\n  {args.baseline_checkout}'s simulate_annotators on the same queued part ({base['seconds']:.0f} s):")
+        where = f"{args.baseline_checkout}'s simulate_annotators on a sample of the queued part"
+        print(f"\n  {where} ({base['seconds']:.0f} s):")
         print(answer_figures(base))
         for order, result in results.items():
             share = result["gate_answers"] / max(result["answers"], 1)
