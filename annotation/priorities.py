@@ -32,7 +32,7 @@ from knowledge.services import search_query_specificity_set
 
 #: Defaults for the keys issue 21 added to ``PLAUSI_ANNOTATION`` (a settings dict without them keeps working).
 SELECTION_DEFAULTS: dict[str, Any] = {
-    "GATE_SAMPLE_SHARE": 0.2,
+    "GATE_SAMPLE_SHARE": 0.1,
     "GATE_CONFIDENCE": 0.7,
     "RANDOM_SHARE": 0.2,
     "WARM_START_AUC": 0.6,

@@ -339,7 +339,7 @@ PLAUSI_ANNOTATION = {
     "EXHAUSTED_MIN_EVIDENCE": 2.0794415416798357,
     # Where the active model of the first target is confident (P >= GATE_CONFIDENCE or <= 1 - it) and beats
     # chance, a candidate's gates are waived except on a GATE_SAMPLE_SHARE of the candidates (chosen by id).
-    "GATE_SAMPLE_SHARE": env.float("ANNOTATION_GATE_SAMPLE_SHARE", default=0.2),
+    "GATE_SAMPLE_SHARE": env.float("ANNOTATION_GATE_SAMPLE_SHARE", default=0.1),
     "GATE_CONFIDENCE": env.float("ANNOTATION_GATE_CONFIDENCE", default=0.7),
     # ... and a gate whose record is confident (the Wilson lower bound of its Yes share over its decided labels is
     # at least GATE_RECORD_CONFIDENCE, over GATE_RECORD_MIN_LABELS labels or more) is waived the same way.
