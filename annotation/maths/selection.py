@@ -11,9 +11,10 @@ priority. Four ideas, each a remedy for something measured in issue 21:
   every pair of the stratum gave its first (``group``): one uncertain region is not labelled twice before the
   others once.
 * **Strata interleaved, never in blocks.** Stratum ``s`` (a relation; within it, the same again for categories)
-  with ``n_s`` open candidates and ``l_s`` labels gets weight ``sqrt(n_s)``; its ``j``-th candidate (from 0) is
-  placed at ``(l_s + j) / sqrt(n_s)`` (stride scheduling, ties by score), so every stratum appears at its rate
-  from the first position on, strata with many labels later. The bulk stratum bonus it replaces served whole
+  with ``n_s`` open candidates and ``l_s`` labels places its ``j``-th candidate (from 0) at ``(l_s + j) / n_s``
+  (stride scheduling, ties by score): every stratum's first candidate comes at once, then each appears at the
+  rate of its share of the pool (a stratified sample, which mirrors the pool the model is judged on), and strata
+  that already have labels come later. The bulk stratum bonus it replaces served whole
   small relations in a row.
 * **A random share.** A ``random_share`` of the positions is filled by uniformly random candidates, so the
   labels always contain an unbiased sample (for the estimates, and against a model's blind spots).
@@ -50,11 +51,11 @@ class Pick:
 def _stride(
     sequences: Mapping[Hashable, list[int]], done: Mapping[Hashable, int], score: Mapping[int, float]
 ) -> list[int]:
-    """Merge ordered sequences so that each appears at a rate of ``sqrt(len)``: the ``j``-th item of sequence ``k``
-    is placed at ``(done[k] + j) / sqrt(len(k))``, ties by score (stride scheduling)."""
+    """Merge ordered sequences so that each appears at a rate proportional to its length: the ``j``-th item of
+    sequence ``k`` is placed at ``(done[k] + j) / len(k)``, ties by score (stride scheduling)."""
     keyed: list[tuple[float, float, int]] = []
     for key, items in sequences.items():
-        weight = math.sqrt(len(items))
+        weight = float(len(items))
         start = done.get(key, 0)
         keyed += [((start + j) / weight, -score[item], item) for j, item in enumerate(items)]
     keyed.sort()
