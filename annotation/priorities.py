@@ -20,6 +20,7 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
 from django.db.models.functions import Now
+from django.utils.module_loading import import_string
 
 from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, MAJORITY, WAIVED
 from annotation.maths.selection import Pick, gate_record_confident, gate_sampled, gates_confident, queue_order
@@ -60,6 +61,15 @@ def query_specificity_recompute() -> int:
             per_query[query_id][category] += int(count)
     rows = [(query_id, query_specificity(counts)) for query_id, counts in per_query.items() if sum(counts.values())]
     return search_query_specificity_set(rows=rows)  # the knowledge app's table: its service writes it
+
+
+def priority_inputs() -> dict[str, Any]:
+    """The classifiers' inputs to ``queue_priorities_recompute`` (uncertainty, the active model's ROC AUC and
+    interval, its scores), from the function named by ``PLAUSI_ANNOTATION["PRIORITY_INPUTS"]``
+    (``classifiers.selectors.active_learning_inputs``): annotation sits below classifiers, so it names the
+    function in the settings instead of importing it. Empty without the setting (no classifier)."""
+    path = _conf_or_default("PRIORITY_INPUTS")
+    return dict(import_string(path)()) if path else {}
 
 
 def model_beats_chance(model_auc: float | None, model_auc_low: float | None = None) -> bool:

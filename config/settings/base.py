@@ -349,6 +349,10 @@ PLAUSI_ANNOTATION = {
     # uncertainty counts only once its ROC AUC (the lower end of its interval where it has one) exceeds
     # WARM_START_AUC; DIVERSITY_CLUSTERS groups the candidates by hashed head-relation-tail features.
     "RANDOM_SHARE": env.float("ANNOTATION_RANDOM_SHARE", default=0.2),
+    # what the priorities take from the classifiers (annotation sits below classifiers: named, not imported)
+    "PRIORITY_INPUTS": "classifiers.selectors.active_learning_inputs",
+    # the training targets simulate_annotators checks against the known labels (the same rule, named likewise)
+    "TARGET_LABELS": "classifiers.selectors.target_labels",
     "WARM_START_AUC": env.float("ANNOTATION_WARM_START_AUC", default=0.6),
     "DIVERSITY_CLUSTERS": env.int("ANNOTATION_DIVERSITY_CLUSTERS", default=32),
 }

@@ -5,7 +5,7 @@
 Candidates ingested with known answers become gold questions (they test annotators); ``--no-gold`` queues them as
 ordinary candidates instead (a simulation or an evaluation set whose known answers are the truth to annotate, see
 ``simulate_annotators``). The priorities take the active classifiers' uncertainty, estimated ROC AUC and scores
-(``classifiers.selectors.active_learning_inputs``). ``--settle-exhausted`` also settles the candidates that no
+(``annotation.priorities.priority_inputs``). ``--settle-exhausted`` also settles the candidates that no
 annotator may see any more (``annotation.services.exhausted``; Celery beat does it every minute).
 """
 
@@ -15,7 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from annotation.priorities import queue_priorities_recompute
+from annotation.priorities import priority_inputs, queue_priorities_recompute
 from annotation.services import queue_fill
 from annotation.services.exhausted import queue_exhausted_settle
 
@@ -34,10 +34,8 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        from classifiers.selectors import active_learning_inputs
-
         added = queue_fill(gold_from_known_labels=not options["no_gold"])
-        updated = queue_priorities_recompute(**active_learning_inputs())
+        updated = queue_priorities_recompute(**priority_inputs())
         self.stdout.write(f"{added} candidate(s) queued; priorities recomputed for {updated} open item(s).")
         if options["settle_exhausted"]:
             self.stdout.write(f"{queue_exhausted_settle()} candidate(s) settled with no annotator left.")

@@ -16,8 +16,9 @@ turns, one answer each, until nobody is offered anything or ``--max-answers`` is
 (``annotation.maths``) and the accuracy of the consolidated labels against the known labels are printed. When
 nobody is offered anything, candidates that no annotator may see any more are settled by the evidence there is
 (``queue_exhausted_settle``). Issue 21's figures follow: the share of answers spent on gate questions, the
-accuracy of each training target (``classifiers.selectors.target_labels``, the labels the classifiers learn
-from) against the truth the known labels imply, and the candidates still open (stuck) or given up with a reason.
+accuracy of each training target (the function ``PLAUSI_ANNOTATION["TARGET_LABELS"]`` names,
+``classifiers.selectors.target_labels``: the labels the classifiers learn from) against the truth the known labels
+imply, and the candidates still open (stuck) or given up with a reason.
 """
 
 from __future__ import annotations
@@ -35,13 +36,14 @@ from typing import IO, Any, cast
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.module_loading import import_string
 from tqdm import tqdm
 
 from annotation.maths import gwet_ac1, krippendorff_alpha_nominal, percent_agreement
 from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, MAJORITY
 from annotation.models import ConsolidatedLabel, Question, QueueItem
 from annotation.services import Step, answer_submit, assignment_next, queue_fill, queue_priorities_recompute
-from annotation.services.common import _gate_conf
+from annotation.services.common import _conf_or_default, _gate_conf
 from annotation.services.exhausted import queue_exhausted_settle
 from core.errors import ApplicationError, Conflict
 from core.roles import Role, user_has_role
@@ -126,9 +128,9 @@ def file_candidate_ids(path: Path) -> list[int]:
 
 def priorities_recompute(*, seed: int = 0) -> int:
     """The platform's priorities, with the active classifiers' inputs (as the pipeline's hand-offs do)."""
-    from classifiers.selectors import active_learning_inputs
+    from annotation.priorities import priority_inputs
 
-    return queue_priorities_recompute(**active_learning_inputs(), seed=seed)
+    return queue_priorities_recompute(**priority_inputs(), seed=seed)
 
 
 def candidates_load(path: Path) -> int:
@@ -278,8 +280,10 @@ def _issue_21_figures(
     report: SimulationReport, given: list[tuple[int, str, int, bool]], touched: set[int], answerer: _Answerer
 ) -> None:
     """Gate share, training targets against the truth, stuck and given-up candidates (see the module docstring)."""
-    from classifiers.selectors import target_labels
-
+    path = _conf_or_default("TARGET_LABELS")
+    if not path:
+        return
+    target_labels = import_string(path)  # the classifiers' rule (annotation sits below classifiers)
     gate_slugs = _gate_conf()[0]
     report.gate_answers = sum(1 for _c, slug, _u, _v in given if slug in gate_slugs)
     methods = ConsolidatedLabel.objects.filter(candidate_id__in=touched).values_list("method", flat=True)
