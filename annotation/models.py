@@ -95,6 +95,13 @@ class QueueItem(models.Model):
     wanted = models.PositiveSmallIntegerField(default=2)
     in_flight = models.PositiveSmallIntegerField(default=0)
     is_gold = models.BooleanField(default=False)
+    closed_reason = models.CharField(
+        max_length=200,
+        blank=True,
+        default="",
+        db_default="",
+        help_text="Why it closed with a question unsettled the ordinary way (no annotator was left): issue 21.",
+    )
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 

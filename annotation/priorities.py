@@ -1,23 +1,51 @@
-"""Annotation priorities, recomputed in bulk: query specificity, support, classifier uncertainty, strata.
+"""Annotation priorities, recomputed in bulk: query specificity, support, classifier uncertainty, strata, and which
+candidates' gates the classifier answers (issue 21).
 
 COSMO asks about broad, ambiguous queries first (their explanations are the most valuable): a query's
-specificity is 1 - the entropy of the categories bought after it (normalised), stored on ``SearchQuery``. The
-priority of a queued candidate combines it with the candidate's support, the classifier's uncertainty when a
-model exists, and a bonus for relation/category strata that have few labels yet (so every stratum gets some).
-The weights are ``PLAUSI_ANNOTATION["PRIORITY_WEIGHTS"]``; see docs/annotation.md.
+specificity is 1 - the entropy of the categories bought after it (normalised), stored on ``SearchQuery``. Each
+queued candidate's breadth and support terms, the active model's uncertainty (a random draw until the model beats
+chance), its relation/category stratum and its behaviour pair go to ``annotation.maths.selection.queue_order``,
+which interleaves the strata, spreads the picks over behaviour pairs and mixes in a random share; the stored
+priority is the position from the end (higher is asked sooner). The weights are
+``PLAUSI_ANNOTATION["PRIORITY_WEIGHTS"]``; see docs/annotation.md.
 """
 
 from __future__ import annotations
 
 from collections import Counter, defaultdict
+from collections.abc import Hashable, Mapping
+from typing import Any
 
 from django.conf import settings
-from django.db import connection
+from django.db import connection, transaction
+from django.db.models import Count
+from django.db.models.functions import Now
+from django.utils.module_loading import import_string
 
+from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, MAJORITY, WAIVED
+from annotation.maths.selection import Pick, gate_record_confident, gate_sampled, gates_confident, queue_order
 from annotation.maths.specificity import priority, query_specificity
+from annotation.models import Answer, ConsolidatedLabel, Question, QueueItem
+from annotation.services.common import _conf_or_default
 from core.bulk import rows_set_column
 from core.statistics import tables_analyze_after_change
 from knowledge.services import search_query_specificity_set
+
+#: Defaults for the keys issue 21 added to ``PLAUSI_ANNOTATION`` (a settings dict without them keeps working).
+SELECTION_DEFAULTS: dict[str, Any] = {
+    "GATE_SAMPLE_SHARE": 0.1,
+    "GATE_CONFIDENCE": 0.7,
+    "RANDOM_SHARE": 0.2,
+    "WARM_START_AUC": 0.6,
+    "GATE_WAIVE_AHEAD": 20_000,
+    "GATE_RECORD_CONFIDENCE": 0.9,
+    "GATE_RECORD_MIN_LABELS": 50,
+}
+
+
+def _setting(name: str) -> Any:
+    value = _conf_or_default(name)
+    return SELECTION_DEFAULTS[name] if value is None else value
 
 
 def query_specificity_recompute() -> int:
@@ -35,9 +63,41 @@ def query_specificity_recompute() -> int:
     return search_query_specificity_set(rows=rows)  # the knowledge app's table: its service writes it
 
 
-def queue_priorities_recompute(*, uncertainty: dict[int, float] | None = None) -> int:
-    """Recompute the priority of every open queue item; returns how many were set."""
+def priority_inputs() -> dict[str, Any]:
+    """The classifiers' inputs to ``queue_priorities_recompute`` (uncertainty, the active model's ROC AUC and
+    interval, its scores), from the function named by ``PLAUSI_ANNOTATION["PRIORITY_INPUTS"]``
+    (``classifiers.selectors.active_learning_inputs``): annotation sits below classifiers, so it names the
+    function in the settings instead of importing it. Empty without the setting (no classifier)."""
+    path = _conf_or_default("PRIORITY_INPUTS")
+    return dict(import_string(path)()) if path else {}
+
+
+def model_beats_chance(model_auc: float | None, model_auc_low: float | None = None) -> bool:
+    """Whether the active model's uncertainty is worth following: the lower end of its ROC AUC interval above 0.5
+    where it has one, else its ROC AUC above ``WARM_START_AUC``."""
+    if model_auc_low is not None:
+        return model_auc_low > 0.5
+    return model_auc is not None and model_auc > float(_setting("WARM_START_AUC"))
+
+
+def queue_priorities_recompute(
+    *,
+    uncertainty: dict[int, float] | None = None,
+    model_auc: float | None = None,
+    model_auc_low: float | None = None,
+    scores: Mapping[int, float] | None = None,
+    seed: int = 0,
+) -> int:
+    """Recompute the priority of every open queue item and which gates are waived; returns how many were set.
+
+    ``uncertainty`` is the active models' uncertainty per candidate, ``model_auc`` (and ``model_auc_low``, the
+    lower end of its interval) the active model's estimated ROC AUC: until it beats chance the order is a warm
+    start (random draws in place of uncertainty). ``scores`` are the first target's P(Yes) per candidate, for
+    the gates (``queue_gates_waive``). ``seed`` fixes the random share and the warm start's draws.
+    """
     weights = settings.PLAUSI_ANNOTATION["PRIORITY_WEIGHTS"]
+    base_weights = {k: v for k, v in weights.items() if k not in ("stratum", "uncertainty")}
+    ready = model_beats_chance(model_auc, model_auc_low)
     query_specificity_recompute()
     with connection.cursor() as cursor:
         cursor.execute(
@@ -46,29 +106,148 @@ def queue_priorities_recompute(*, uncertainty: dict[int, float] | None = None) -
             "LEFT JOIN knowledge_product p ON p.id = b.product_id "
             "WHERE c.status = 'labelled' GROUP BY c.relation_id, COALESCE(p.category_id, 0)"
         )
-        labelled = {(relation, category): int(count) for relation, category, count in cursor.fetchall()}
-        most = max(labelled.values(), default=0)
+        labelled_within = {(relation, category): int(count) for relation, category, count in cursor.fetchall()}
+        labelled: dict[Hashable, int] = defaultdict(int)
+        for (relation, _category), count in labelled_within.items():
+            labelled[relation] += count
         cursor.execute(
             "SELECT q.candidate_id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
-            "COALESCE(p.category_id, 0) FROM annotation_queueitem q "
+            "COALESCE(p.category_id, 0), c.pair_id FROM annotation_queueitem q "
             "JOIN knowledge_candidate c ON c.id = q.candidate_id "
             "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
             "LEFT JOIN knowledge_searchquery s ON s.id = b.query_id "
             "LEFT JOIN knowledge_product p ON p.id = b.product_id WHERE q.state = 'open'"
         )
-        rows = []
-        for candidate_id, specificity, support, relation, category in cursor.fetchall():
-            base = priority(
-                specificity=specificity,
-                support=int(support),
+        picks = [
+            Pick(
+                candidate_id=candidate_id,
+                base=priority(specificity=specificity, support=int(support), uncertainty=None, weights=base_weights),
                 uncertainty=(uncertainty or {}).get(candidate_id),
-                weights={k: v for k, v in weights.items() if k != "stratum"},
+                stratum=relation,
+                substratum=category,
+                group=pair_id if pair_id is not None else -candidate_id,
             )
-            share = labelled.get((relation, category), 0) / most if most else 0.0
-            rows.append((candidate_id, base + float(weights.get("stratum", 0.0)) * (1.0 - share)))
-    changed = rows_set_column(
-        table="annotation_queueitem", key="candidate_id", column="priority", sql_type="double precision", rows=rows
+            for candidate_id, specificity, support, relation, category, pair_id in cursor.fetchall()
+        ]
+    order = queue_order(
+        picks,
+        labelled=labelled,
+        labelled_within=labelled_within,
+        model_ready=ready,
+        uncertainty_weight=float(weights.get("uncertainty", 0.0)),
+        random_share=float(_setting("RANDOM_SHARE")),
+        seed=seed,
     )
+    total = len(order)
+    rows = [(candidate_id, float(total - position)) for position, candidate_id in enumerate(order)]
+    with transaction.atomic():
+        changed = rows_set_column(
+            table="annotation_queueitem", key="candidate_id", column="priority", sql_type="double precision", rows=rows
+        )
+        queue_gates_waive(scores=scores if ready else None, order=order)
     # The claim reads the queue in priority order: statistics of the new priorities (issue 22).
     tables_analyze_after_change(changed={"annotation_queueitem": changed})
     return changed
+
+
+def gates_by_record() -> set[int]:
+    """The gate questions that the pool's record answers with confidence: of their labels decided from answers,
+    the Wilson lower bound of the Yes share is at least ``GATE_RECORD_CONFIDENCE`` over at least
+    ``GATE_RECORD_MIN_LABELS`` labels (a gate that almost every candidate passes)."""
+    gate_slugs = list(_conf_or_default("GATE_QUESTIONS") or ())
+    counts: dict[int, list[int]] = defaultdict(lambda: [0, 0])
+    rows = (
+        ConsolidatedLabel.objects.filter(
+            question__slug__in=gate_slugs, method__in=[MAJORITY, EXHAUSTED, GATE_OPEN], value__isnull=False
+        )
+        .values_list("question_id", "value")
+        .annotate(n=Count("id"))
+    )
+    for question_id, value, n in rows:
+        counts[question_id][0 if value else 1] += n
+    return {
+        question_id
+        for question_id, (yes, no) in counts.items()
+        if gate_record_confident(
+            yes,
+            no,
+            confidence=float(_setting("GATE_RECORD_CONFIDENCE")),
+            min_labels=int(_setting("GATE_RECORD_MIN_LABELS")),
+        )
+    }
+
+
+def queue_gates_waive(*, scores: Mapping[int, float] | None, order: list[int] | None = None) -> tuple[int, int]:
+    """Waive the gate questions that are answered with confidence, except on a ``GATE_SAMPLE_SHARE`` of the
+    candidates (``gate_sampled``, by id); give back waived gates that no longer qualify. Returns (candidates
+    waived, candidates given back).
+
+    A candidate's gates are answered with confidence when the active classifier is (``scores``: the first target's
+    P(Yes), given only while the model beats chance; ``gates_confident``): then all of them; otherwise a gate is
+    when the pool's record is (``gates_by_record``). A waived gate is a Yes label with the method ``waived`` and no
+    answers (``annotation.maths.overlap`` keeps it), so the walk skips it and the later questions decide (a
+    candidate that would have failed the gate is not plausible either, and its annotators say so there). Only the
+    first ``GATE_WAIVE_AHEAD`` candidates of ``order`` (the ones annotators meet before the next recomputation)
+    are considered, which bounds the cost on a large pool. Only gates nobody answered, of candidates with no lease
+    in flight, change; each changed candidate's queue item is written in the same transaction (the claim's
+    freshness check relies on every label change writing it).
+    """
+    gate_ids = set(
+        Question.objects.filter(slug__in=list(_conf_or_default("GATE_QUESTIONS") or ()), is_active=True).values_list(
+            "pk", flat=True
+        )
+    )
+    if not gate_ids:
+        return 0, 0
+    share = float(_setting("GATE_SAMPLE_SHARE"))
+    confidence = float(_setting("GATE_CONFIDENCE"))
+    by_record = gates_by_record() & gate_ids
+    wanted: dict[int, set[int]] = {}
+    for candidate_id in (order or [])[: int(_setting("GATE_WAIVE_AHEAD"))]:
+        if gate_sampled(candidate_id, share):
+            continue
+        confident = scores is not None and gates_confident(scores.get(candidate_id), confidence=confidence)
+        gates = gate_ids if confident else by_record
+        if gates:
+            wanted[candidate_id] = set(gates)
+    with transaction.atomic():
+        free = QueueItem.objects.filter(state=QueueItem.State.OPEN, in_flight=0, is_gold=False)
+        held = set(
+            ConsolidatedLabel.objects.filter(
+                method=WAIVED, question_id__in=gate_ids, candidate_id__in=free.values("candidate_id")
+            ).values_list("candidate_id", "question_id")
+        )
+        give_back = {(c, q) for c, q in held if q not in wanted.get(c, set())}
+        for chunk in _chunks(sorted(give_back)):
+            for candidate_id, question_id in chunk:
+                ConsolidatedLabel.objects.filter(
+                    method=WAIVED, candidate_id=candidate_id, question_id=question_id
+                ).delete()
+        free_wanted: set[int] = set()
+        for chunk in _chunks(sorted(wanted)):
+            free_wanted |= set(free.filter(candidate_id__in=chunk).values_list("candidate_id", flat=True))
+        taken: set[tuple[int, int]] = set()
+        for chunk in _chunks(sorted(free_wanted)):
+            for model in (ConsolidatedLabel, Answer):
+                taken |= set(
+                    model.objects.filter(candidate_id__in=chunk, question_id__in=gate_ids).values_list(
+                        "candidate_id", "question_id"
+                    )
+                )
+        new = [
+            ConsolidatedLabel(
+                candidate_id=candidate_id, question_id=question_id, value=True, confidence=1.0, method=WAIVED
+            )
+            for candidate_id in sorted(free_wanted)
+            for question_id in sorted(wanted[candidate_id])
+            if (candidate_id, question_id) not in taken
+        ]
+        ConsolidatedLabel.objects.bulk_create(new, batch_size=5_000, ignore_conflicts=True)
+        touched = sorted({c for c, _ in give_back} | {label.candidate_id for label in new})
+        for chunk in _chunks(touched):
+            QueueItem.objects.filter(candidate_id__in=chunk).update(updated_at=Now())
+    return len({label.candidate_id for label in new}), len({c for c, _ in give_back})
+
+
+def _chunks(ids: list[Any], size: int = 5_000) -> list[list[Any]]:
+    return [ids[start : start + size] for start in range(0, len(ids), size)]

@@ -164,7 +164,9 @@ ANSWER_BY_KEY = (
 LEASE_DONE = "UPDATE annotation_assignment SET status = 'done', finished_at = %s, lease_expires_at = %s WHERE id = %s"
 LEASE_RENEW = "UPDATE annotation_assignment SET finished_at = %s, lease_expires_at = %s WHERE id = %s"
 
-LABEL_MAJORITY_ROW = "(%s, %s, %s, %s, %s, %s, 'majority', %s)"
+# A label decided from answers: (candidate, question, value, confidence, yes, no, method, time); the method is
+# 'majority', or 'gate_open' / 'exhausted' (annotation.maths.overlap).
+LABEL_MAJORITY_ROW = "(%s, %s, %s, %s, %s, %s, %s, %s)"
 LABELS_MAJORITY_UPSERT = (
     "INSERT INTO annotation_consolidatedlabel (candidate_id, question_id, value, confidence, yes, no, "
     "method, updated_at) VALUES {rows} ON CONFLICT (candidate_id, question_id) DO UPDATE SET "
@@ -193,8 +195,10 @@ QUEUE_ITEM_GOLD_SETTLE = "UPDATE annotation_queueitem SET in_flight = %s, update
 # A candidate whose questions are settled leaves annotation, and one reopened by a disagreement returns to it: the
 # knowledge app's lifecycle writes the statements (run among the answer's data-modifying CTEs). Parameters: now,
 # the candidate.
+# A queued candidate that a scoring run moved to 'scored' before anybody claimed it (the claim moves only pooled
+# ones into annotation) is labelled all the same when its questions are settled (issue 21).
 CANDIDATE_TO_LABELLED = candidate_status_update_sql(
-    from_statuses=("in_annotation",), to_status="labelled", where="id = %s"
+    from_statuses=("in_annotation", "scored"), to_status="labelled", where="id = %s"
 )
 CANDIDATE_BACK_TO_ANNOTATION = candidate_status_update_sql(
     from_statuses=("labelled",), to_status="in_annotation", where="id = %s"

@@ -218,3 +218,34 @@ def lowest_scores(candidate_ids: list[int]) -> dict[int, float]:
         .annotate(low=Min("score"))
         .values_list("candidate_id", "low")
     )
+
+
+def active_learning_inputs() -> dict[str, Any]:
+    """What the annotation priorities take from the classifiers (issue 21), as keyword arguments of
+    ``annotation.priorities.queue_priorities_recompute``: ``uncertainty`` (``classifier_uncertainty``),
+    ``model_auc`` and ``model_auc_low`` (the active version of the first target: its ROC AUC and the lower end of
+    its interval, ``metrics["roc_auc_low"]`` or ``metrics["roc_auc_interval"][0]``, where it has one) and
+    ``scores`` (that version's P(Yes) per open queue item, for the gates)."""
+    from django.conf import settings
+
+    first = settings.PLAUSI_CLASSIFIERS["TARGETS"][0]
+    version = active_versions().get(first)
+    if version is None:
+        return {"uncertainty": classifier_uncertainty(), "model_auc": None, "model_auc_low": None, "scores": None}
+    metrics = version.metrics or {}
+    interval = metrics.get("roc_auc_interval")
+    low = metrics.get("roc_auc_low", interval[0] if isinstance(interval, list | tuple) and interval else None)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.candidate_id, s.score FROM classifiers_candidatescore s "
+            "JOIN annotation_queueitem q ON q.candidate_id = s.candidate_id "
+            "WHERE q.state = 'open' AND s.target = %s",
+            [first],
+        )
+        scores = {int(candidate_id): float(score) for candidate_id, score in cursor.fetchall()}
+    return {
+        "uncertainty": classifier_uncertainty(),
+        "model_auc": metrics.get("roc_auc"),
+        "model_auc_low": low,
+        "scores": scores,
+    }

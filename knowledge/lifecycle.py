@@ -7,7 +7,7 @@ filtered_out -> pooled (a re-run of the filters with a new configuration)
 in_annotation -> labelled | pooled (its leases lapsed)
 labelled -> scored | accepted | rejected
 scored -> accepted | rejected | in_annotation (uncertain: back to annotators) | pooled (a new model or a
-    rejected review batch no longer accepts it)
+    rejected review batch no longer accepts it) | labelled (it was still queued, and annotators settled it)
 accepted | rejected -> pooled (a curator reopens it) | rejected | accepted (a curator changes the decision)
 """
 
@@ -28,7 +28,7 @@ ALLOWED_TRANSITIONS: dict[str, frozenset[str]] = {
     POOLED: frozenset({IN_ANNOTATION, SCORED, FILTERED_OUT, ACCEPTED, REJECTED}),
     IN_ANNOTATION: frozenset({LABELLED, POOLED}),
     LABELLED: frozenset({SCORED, ACCEPTED, REJECTED, IN_ANNOTATION}),
-    SCORED: frozenset({ACCEPTED, REJECTED, IN_ANNOTATION, POOLED}),
+    SCORED: frozenset({ACCEPTED, REJECTED, IN_ANNOTATION, POOLED, LABELLED}),
     ACCEPTED: frozenset({POOLED, REJECTED}),
     REJECTED: frozenset({POOLED, ACCEPTED}),
 }

@@ -158,22 +158,22 @@ def filter_after_ingest(*, event_id: int) -> int | None:
 def queue_after_filter(*, event_id: int) -> tuple[int, int]:
     """Put pooled candidates into the annotation queue and recompute every priority; (queued, prioritised)."""
     from annotation.services import queue_fill, queue_priorities_recompute
-    from classifiers.selectors import classifier_uncertainty
+    from classifiers.selectors import active_learning_inputs
 
     if not handoff_enabled("queue_after_filter"):
         return 0, 0
     added = queue_fill()
-    return added, queue_priorities_recompute(uncertainty=classifier_uncertainty())
+    return added, queue_priorities_recompute(**active_learning_inputs())
 
 
 def priorities_after_scoring(*, event_id: int) -> int:
     """Recompute the annotation priorities with the classifiers' new uncertainty (active learning)."""
     from annotation.services import queue_priorities_recompute
-    from classifiers.selectors import classifier_uncertainty
+    from classifiers.selectors import active_learning_inputs
 
     if not handoff_enabled("priorities_after_scoring"):
         return 0
-    return queue_priorities_recompute(uncertainty=classifier_uncertainty())
+    return queue_priorities_recompute(**active_learning_inputs())
 
 
 def batches_after_scoring(*, event_id: int) -> int:

@@ -36,6 +36,6 @@ def queue_priorities_recompute_task() -> None:
     """The name scoring runs published before the pipeline existed (messages still waiting in an outbox or a
     queue after an upgrade): recompute the priorities with the classifiers' uncertainty."""
     from annotation.services import queue_priorities_recompute
-    from classifiers.selectors import classifier_uncertainty
+    from classifiers.selectors import active_learning_inputs
 
-    queue_priorities_recompute(uncertainty=classifier_uncertainty())
+    queue_priorities_recompute(**active_learning_inputs())

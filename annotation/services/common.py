@@ -18,6 +18,30 @@ def _conf(name: str) -> Any:
     return settings.PLAUSI_ANNOTATION[name]
 
 
+#: Issue 21's gate rule (annotation.maths.overlap.gate_majority), where the settings leave a key out.
+GATE_DEFAULTS: dict[str, Any] = {
+    "GATE_QUESTIONS": ("complete", "relevant", "informative"),
+    "GATE_NO_ANSWERS": 3,
+    "GATE_MAX_ANSWERS": 5,
+    # the weighted margin (log-odds) a question needs when no annotator is left: log(8), an 8:1 posterior; one
+    # answer of an annotator of the assumed 0.8 accuracy (log 4) is not enough, one of 0.9 accuracy is
+    "EXHAUSTED_MIN_EVIDENCE": 2.0794415416798357,
+}
+
+
+def _conf_or_default(name: str) -> Any:
+    return settings.PLAUSI_ANNOTATION.get(name, GATE_DEFAULTS.get(name))
+
+
+def _gate_conf() -> tuple[frozenset[str], int, int]:
+    """(gate question slugs, No answers that close a gate, answers after which an unsettled gate is passed on)."""
+    return (
+        frozenset(_conf_or_default("GATE_QUESTIONS") or ()),
+        int(_conf_or_default("GATE_NO_ANSWERS")),
+        int(_conf_or_default("GATE_MAX_ANSWERS")),
+    )
+
+
 def _lease() -> dt.timedelta:
     return dt.timedelta(seconds=_conf("LEASE_SECONDS"))
 

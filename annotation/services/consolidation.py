@@ -14,9 +14,9 @@ from django.db import connection
 from django.utils import timezone
 
 from annotation import sql
-from annotation.maths.overlap import MAJORITY, overlap_decide
+from annotation.maths.overlap import overlap_decide
 from annotation.models import Question, QueueItem
-from annotation.services.common import _conf, _known_labels, _ts
+from annotation.services.common import _conf, _conf_or_default, _gate_conf, _known_labels, _ts
 from annotation.services.reading import _CandidateState, _Item, _Label, _load_states, _lock_item
 from knowledge.selectors import candidate_known_labels
 
@@ -53,28 +53,39 @@ def _settle(
     *,
     known: dict[str, Any] | None = None,
     writes: list[Write] | None = None,
+    exhausted: bool = False,
+    weights: dict[int, float] | None = None,
 ) -> None:
     """Consolidate every question of a candidate, decide whether it needs more annotators or is labelled, and
     write the labels, the queue item and the candidate's status (set-based: a few statements whatever changed).
 
     The caller holds the queue item's row lock and passes its current values (``in_flight`` already adjusted
     for a lease it finished); ``state`` is updated in place to what was written. With ``writes``, the
-    statements are appended there for the caller to run with its own (see ``_run_writes``).
+    statements are appended there for the caller to run with its own (see ``_run_writes``). ``exhausted`` and
+    ``weights``: no annotator is left to ask, settle by the weighted evidence (``annotation.services.exhausted``).
     """
     own_writes = writes is None
     writes = [] if writes is None else writes
     if item.is_gold:
         _settle_gold(item, state, questions, now, known, writes)
     else:
-        _settle_majority(item, state, questions, now, writes)
+        _settle_majority(item, state, questions, now, writes, exhausted=exhausted, weights=weights)
     if own_writes:
         _run_writes(writes)
 
 
 def _settle_majority(
-    item: _Item, state: _CandidateState, questions: list[Question], now: dt.datetime, writes: list[Write]
+    item: _Item,
+    state: _CandidateState,
+    questions: list[Question],
+    now: dt.datetime,
+    writes: list[Write],
+    *,
+    exhausted: bool = False,
+    weights: dict[int, float] | None = None,
 ) -> None:
     was_closed = item.state == QueueItem.State.CLOSED
+    gate_slugs, gate_no_answers, gate_max_answers = _gate_conf()
     decision = overlap_decide(
         [question.pk for question in questions],
         state.answers,
@@ -83,18 +94,25 @@ def _settle_majority(
         in_flight=item.in_flight,
         min_answers=_conf("MIN_ANSWERS"),
         max_answers=_conf("MAX_ANSWERS"),
+        gates=[question.pk for question in questions if question.slug in gate_slugs],
+        gate_no_answers=gate_no_answers,
+        gate_max_answers=gate_max_answers,
+        exhausted=exhausted,
+        weights=weights,
+        names={question.pk: question.slug for question in questions},
+        min_evidence=float(_conf_or_default("EXHAUSTED_MIN_EVIDENCE")),
     )
-    for question_id, result in decision.upserts:
-        state.labels[question_id] = _Label(result.value, result.yes, result.no, MAJORITY)
+    for question_id, result, method in decision.upserts:
+        state.labels[question_id] = _Label(result.value, result.yes, result.no, method)
     for question_id in decision.deletes:
         del state.labels[question_id]
     item.wanted, item.in_flight = decision.wanted, decision.in_flight
     item.state = QueueItem.State.CLOSED if decision.closes else QueueItem.State.OPEN
     if decision.upserts:
         params: list[Any] = []
-        for question_id, result in decision.upserts:
+        for question_id, result, method in decision.upserts:
             params += [item.candidate_id, question_id, result.value, result.confidence, result.yes, result.no]
-            params.append(_ts(now))
+            params += [method, _ts(now)]
         rows = ", ".join([sql.LABEL_MAJORITY_ROW] * len(decision.upserts))
         writes.append((sql.LABELS_MAJORITY_UPSERT.format(rows=rows), params))
     if decision.deletes:
@@ -109,6 +127,8 @@ def _settle_majority(
     writes.append(
         (sql.QUEUE_ITEM_SETTLE, [item.wanted, item.in_flight, item.state, _ts(now), item.candidate_id]),
     )
+    if decision.reason and decision.closes:
+        item.closed_reason = decision.reason[:200]  # written by the caller: one statement may update a row once
     if item.state == QueueItem.State.CLOSED and not was_closed:
         writes.append((sql.CANDIDATE_TO_LABELLED, [_ts(now), item.candidate_id]))
     elif item.state == QueueItem.State.OPEN and was_closed:

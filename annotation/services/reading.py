@@ -28,6 +28,7 @@ class _Item:
     state: str
     wanted: int
     in_flight: int
+    closed_reason: str = ""  # set by consolidation when exhaustion closed it (annotation.services.exhausted)
 
 
 @dataclass

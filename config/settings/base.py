@@ -263,6 +263,11 @@ CELERY_BEAT_SCHEDULE = {
         "task": "webhooks.deliveries_sweep",
         "schedule": env.float("WEBHOOK_SWEEP_SECONDS", default=5.0),
     },
+    # small teams finish: candidates that no annotator may see any more are settled (annotation/services/exhausted.py)
+    "annotation-queue-exhausted-settle": {
+        "task": "annotation.queue_exhausted_settle",
+        "schedule": env.float("ANNOTATION_EXHAUSTED_SWEEP_SECONDS", default=60.0),
+    },
     "curation-export-files-expire": {
         "task": "curation.export_files_expire",
         "schedule": env.float("FILE_RETENTION_CHECK_SECONDS", default=3600.0),
@@ -321,9 +326,36 @@ PLAUSI_ANNOTATION = {
     "GOLD_MIN_ACCURACY": env.float("ANNOTATION_GOLD_MIN_ACCURACY", default=0.7),
     "PAUSE_FLAGGED": env.bool("ANNOTATION_PAUSE_FLAGGED", default=True),
     "EXCLUDE_FLAGGED": env.bool("ANNOTATION_EXCLUDE_FLAGGED", default=True),
-    # priority = broad * (1 - query specificity) + support * log-support + uncertainty * classifier uncertainty
-    #            + stratum * (1 - labels in the candidate's relation/category stratum / the most in any stratum)
+    # score = broad * (1 - query specificity) + support * log-support + uncertainty * classifier uncertainty (a
+    # random draw until the model beats chance); annotation.maths.selection orders by it within interleaved strata
+    # (docs/annotation.md). "stratum" is no longer read (the strata are interleaved instead of weighted).
     "PRIORITY_WEIGHTS": {"broad": 1.0, "support": 0.5, "uncertainty": 2.0, "stratum": 0.5},
+    # Gates (issue 21, docs/annotation.md): a gate No closes only with GATE_NO_ANSWERS No answers and two more No
+    # than Yes; a gate still unsettled after GATE_MAX_ANSWERS answers is passed on to the later questions.
+    "GATE_QUESTIONS": ["complete", "relevant", "informative"],
+    "GATE_NO_ANSWERS": 3,
+    "GATE_MAX_ANSWERS": 5,
+    # Small teams (annotation/services/exhausted.py): with no annotator left, a question settles by the weighted
+    # vote (log-odds of gold accuracy) when its margin reaches this (log 8: an 8:1 posterior); else undecided.
+    "EXHAUSTED_MIN_EVIDENCE": 2.0794415416798357,
+    # Where the active model of the first target is confident (P >= GATE_CONFIDENCE or <= 1 - it) and beats
+    # chance, a candidate's gates are waived except on a GATE_SAMPLE_SHARE of the candidates (chosen by id).
+    "GATE_SAMPLE_SHARE": env.float("ANNOTATION_GATE_SAMPLE_SHARE", default=0.1),
+    "GATE_CONFIDENCE": env.float("ANNOTATION_GATE_CONFIDENCE", default=0.7),
+    # ... and a gate whose record is confident (the Wilson lower bound of its Yes share over its decided labels is
+    # at least GATE_RECORD_CONFIDENCE, over GATE_RECORD_MIN_LABELS labels or more) is waived the same way.
+    "GATE_RECORD_CONFIDENCE": env.float("ANNOTATION_GATE_RECORD_CONFIDENCE", default=0.9),
+    "GATE_RECORD_MIN_LABELS": 50,
+    # Active learning (annotation/priorities.py): a RANDOM_SHARE of the order is random picks; the model's
+    # uncertainty counts only once its ROC AUC (the lower end of its interval where it has one) exceeds
+    # WARM_START_AUC; DIVERSITY_CLUSTERS groups the candidates by hashed head-relation-tail features.
+    "RANDOM_SHARE": env.float("ANNOTATION_RANDOM_SHARE", default=0.2),
+    # what the priorities take from the classifiers (annotation sits below classifiers: named, not imported)
+    "PRIORITY_INPUTS": "classifiers.selectors.active_learning_inputs",
+    # the training targets simulate_annotators checks against the known labels (the same rule, named likewise)
+    "TARGET_LABELS": "classifiers.selectors.target_labels",
+    "WARM_START_AUC": env.float("ANNOTATION_WARM_START_AUC", default=0.6),
+    "DIVERSITY_CLUSTERS": env.int("ANNOTATION_DIVERSITY_CLUSTERS", default=32),
 }
 
 # --- Classifiers (docs/classifiers.md) -----------------------------------------------------------------------

@@ -78,6 +78,7 @@ def test_two_agreeing_annotators_label_a_candidate_and_a_third_gets_nothing() ->
     assert assignment_next(annotator=third) is None
 
 
+@pytest.mark.usefixtures("no_gates")
 def test_a_consolidated_no_stops_the_candidate_and_later_questions_are_never_asked() -> None:
     (candidate,) = pooled()
     first, second = UserFactory(role="annotator"), UserFactory(role="annotator")
@@ -89,6 +90,7 @@ def test_a_consolidated_no_stops_the_candidate_and_later_questions_are_never_ask
     assert Answer.objects.count() == 2
 
 
+@pytest.mark.usefixtures("no_gates")
 def test_a_disagreement_asks_a_third_annotator_who_starts_at_that_question_and_walks_on() -> None:
     (candidate,) = pooled()
     ann, bob, cat, dan = (UserFactory(role="annotator") for _ in range(4))
@@ -198,6 +200,7 @@ def test_skip_gives_the_candidate_to_someone_else_and_never_back() -> None:
     assert assignment_next(annotator=ann) is None
 
 
+@pytest.mark.usefixtures("no_gates")
 def test_undo_takes_back_the_last_answer_and_asks_it_again() -> None:
     (candidate,) = pooled()
     ann, bob = UserFactory(role="annotator"), UserFactory(role="annotator")
@@ -234,6 +237,7 @@ def test_higher_priority_candidates_are_asked_first() -> None:
 
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
+@pytest.mark.usefixtures("no_gates")
 def test_concurrent_annotators_never_exceed_the_overlap_or_share_a_slot() -> None:
     pooled(20)
     users = [UserFactory(role="annotator") for _ in range(12)]

@@ -133,7 +133,11 @@ def test_an_excluded_annotators_answers_do_not_count(settings: Any) -> None:
     assert (label.value, label.yes, label.no) == (True, 2, 0)
 
 
-def test_broad_queries_and_well_supported_candidates_come_first(ingest: Any, write_lines: Any) -> None:
+def test_broad_queries_and_well_supported_candidates_come_first(ingest: Any, write_lines: Any, settings: Any) -> None:
+    # COSMO's breadth and support terms alone: no random share, no warm-start draws (test_selection.py has those)
+    conf = settings.PLAUSI_ANNOTATION
+    weights = {**conf["PRIORITY_WEIGHTS"], "uncertainty": 0.0}
+    settings.PLAUSI_ANNOTATION = {**conf, "RANDOM_SHARE": 0.0, "PRIORITY_WEIGHTS": weights}
     lines = [
         search_buy("keep warm", query="gift for dad", product={"id": "A", "title": "Scarf", "category": "Fashion"}),
         search_buy("play", query="gift for dad", product={"id": "B", "title": "Chess set", "category": "Toys"}),

@@ -145,7 +145,7 @@ def test_adaptive_overlap_wants_annotators_for_the_first_question_not_settled_ye
 
 def test_a_settled_no_writes_its_label_counts_it_as_new_and_frees_the_slots_in_flight() -> None:
     decision = _decide([(10, 1, NO, False), (11, 1, NO, False)], in_flight=2)
-    ((question, result),) = decision.upserts
+    ((question, result, _method),) = decision.upserts
     assert (question, result.value, result.confidence, result.yes, result.no) == (1, False, 1.0, 0, 2)
     assert decision.newly_decided == [1]
     assert (decision.deletes, decision.in_flight, decision.closes) == ([], 0, True)
@@ -154,7 +154,7 @@ def test_a_settled_no_writes_its_label_counts_it_as_new_and_frees_the_slots_in_f
 def test_a_majority_of_three_settles_a_disagreement_with_its_share_as_confidence() -> None:
     answers: list[Answer] = [(10, 1, YES, False), (11, 1, NO, False), (12, 1, YES, False)]
     decision = _decide(answers, labels={1: (None, 1, 1, "majority")})
-    ((question, result),) = decision.upserts
+    ((question, result, _method),) = decision.upserts
     assert (question, result.value, result.confidence) == (1, True, pytest.approx(2 / 3))
     assert decision.newly_decided == [1]  # it had a label, but no value
     assert (decision.wanted, list(decision.results)) == (2, [1, 2])
@@ -174,7 +174,7 @@ def test_labels_are_written_only_when_their_counts_change_and_new_only_when_firs
     labels: dict[int, StoredLabel], upserted: list[int], newly: list[int]
 ) -> None:
     decision = _decide([(10, 1, YES, False), (11, 1, YES, False)], labels=labels)
-    assert [question for question, _ in decision.upserts] == upserted
+    assert [question for question, _result, _method in decision.upserts] == upserted
     assert decision.newly_decided == newly
 
 
@@ -188,7 +188,7 @@ def test_questions_after_the_first_unsettled_one_are_neither_examined_nor_rewrit
     answers: list[Answer] = [(10, 1, YES, False), (10, 3, NO, False), (11, 3, NO, False)]
     decision = _decide(answers, labels={2: (True, 2, 0, "majority")})
     assert list(decision.results) == [1]
-    assert [question for question, _ in decision.upserts] == [1]
+    assert [question for question, _result, _method in decision.upserts] == [1]
     assert decision.deletes == [] and decision.newly_decided == []
 
 

@@ -6,12 +6,19 @@ Drives the annotation *services* (``assignment_next``, ``answer_submit``), not H
 assignment, gating, overlap and consolidation code as the annotator page. With ``--answers FILE`` (ingest format,
 docs/formats.md) the file is ingested first, its candidates (found by the ingest's dedup identity) are pooled and
 the queue is filled; without it the queue as it stands is annotated. The known labels are the truth to annotate
-here, so the candidates queued by this command do not become gold questions.
+here, so the candidates queued by this command do not become gold questions. The queue is ordered by the
+platform's priorities (``queue_priorities_recompute`` with the active classifiers' inputs) unless
+``--keep-priorities``.
 
 Each simulated annotator answers with the candidate's known label (``Candidate.known_labels``), flipped with
 probability ``--error-rate``; a question with no known label is answered Yes with probability 0.7. Annotators take
 turns, one answer each, until nobody is offered anything or ``--max-answers`` is reached; then agreement
-(``annotation.maths``) and the accuracy of the consolidated labels against the known labels are printed.
+(``annotation.maths``) and the accuracy of the consolidated labels against the known labels are printed. When
+nobody is offered anything, candidates that no annotator may see any more are settled by the evidence there is
+(``queue_exhausted_settle``). Issue 21's figures follow: the share of answers spent on gate questions, the
+accuracy of each training target (the function ``PLAUSI_ANNOTATION["TARGET_LABELS"]`` names,
+``classifiers.selectors.target_labels``: the labels the classifiers learn from) against the truth the known labels
+imply, and the candidates still open (stuck) or given up with a reason.
 """
 
 from __future__ import annotations
@@ -29,11 +36,15 @@ from typing import IO, Any, cast
 from django.conf import settings
 from django.contrib.auth import get_user_model
 from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.utils.module_loading import import_string
 from tqdm import tqdm
 
 from annotation.maths import gwet_ac1, krippendorff_alpha_nominal, percent_agreement
-from annotation.models import ConsolidatedLabel, Question
-from annotation.services import Step, answer_submit, assignment_next, queue_fill
+from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, MAJORITY
+from annotation.models import ConsolidatedLabel, Question, QueueItem
+from annotation.services import Step, answer_submit, assignment_next, queue_fill, queue_priorities_recompute
+from annotation.services.common import _conf_or_default, _gate_conf
+from annotation.services.exhausted import queue_exhausted_settle
 from core.errors import ApplicationError, Conflict
 from core.roles import Role, user_has_role
 from knowledge.ingest.parsing import STAGING_COLUMNS, LineParser
@@ -71,6 +82,17 @@ class SimulationReport:
     labelled: int = 0
     agreement: dict[str, Agreement] = field(default_factory=dict)  # per question slug, plus "all"
     accuracy: dict[str, tuple[int, int]] = field(default_factory=dict)  # slug -> (correct, compared), plus "all"
+    gate_answers: int = 0  # answers to gate questions (issue 21)
+    target_accuracy: dict[str, tuple[int, int]] = field(default_factory=dict)  # target -> (correct, compared)
+    settled_exhausted: int = 0  # closed by queue_exhausted_settle (no annotator left)
+    stuck: int = 0  # touched candidates whose queue item is still open at the end
+    given_up: int = 0  # touched candidates closed with a reason
+    passed_on: int = 0  # gate labels passed on (gate_open), not counted in the per-question accuracy
+    waived: int = 0  # gate labels waived (the classifier was confident)
+
+    @property
+    def gate_share(self) -> float:
+        return self.gate_answers / self.answers if self.answers else 0.0
 
     @property
     def answers_per_second(self) -> float:
@@ -102,6 +124,13 @@ def file_candidate_ids(path: Path) -> list[int]:
                 keys.add(row[_DEDUP_KEY])
     found = candidate_ids_by_dedup_key(sorted(keys))
     return [found[key] for key in sorted(keys) if key in found]
+
+
+def priorities_recompute(*, seed: int = 0) -> int:
+    """The platform's priorities, with the active classifiers' inputs (as the pipeline's hand-offs do)."""
+    from annotation.priorities import priority_inputs
+
+    return queue_priorities_recompute(**priority_inputs(), seed=seed)
 
 
 def candidates_load(path: Path) -> int:
@@ -159,6 +188,8 @@ def simulate(
     max_answers: int | None = None,
     answers_file: Path | None = None,
     progress: IO[str] | None = None,
+    keep_priorities: bool = False,
+    settle_exhausted: bool = True,
 ) -> SimulationReport:
     """Run the simulation (see the module docstring) and measure it."""
     if annotators < 1:
@@ -169,6 +200,8 @@ def simulate(
         candidates_load(answers_file)
     else:
         queue_fill(gold_from_known_labels=False)
+    if not keep_priorities:
+        priorities_recompute(seed=seed or 0)
     users = annotators_ensure(annotators)
     answerer = _Answerer(error_rate=error_rate, rng=random.Random(seed))
     report = SimulationReport()
@@ -187,6 +220,8 @@ def simulate(
                 # A full round in which nobody holds or gets a lease: the queue has nothing left for anyone.
                 idle_turns += 1
                 if idle_turns >= len(users):
+                    if settle_exhausted:
+                        report.settled_exhausted += queue_exhausted_settle()
                     break
                 continue
             idle_turns = 0
@@ -226,9 +261,9 @@ def simulate(
 
     correct: dict[str, int] = defaultdict(int)
     compared: dict[str, int] = defaultdict(int)
-    labels = ConsolidatedLabel.objects.filter(candidate_id__in=touched, value__isnull=False).values_list(
-        "candidate_id", "question__slug", "value"
-    )
+    labels = ConsolidatedLabel.objects.filter(
+        candidate_id__in=touched, value__isnull=False, method__in=[MAJORITY, EXHAUSTED]
+    ).values_list("candidate_id", "question__slug", "value")
     for candidate_id, slug, label_value in labels:
         known = answerer.known_labels(candidate_id).get(slug)
         if known is None:
@@ -237,7 +272,42 @@ def simulate(
             compared[key] += 1
             correct[key] += int(label_value == known)
     report.accuracy = {key: (correct[key], compared[key]) for key in compared}
+    _issue_21_figures(report, given, touched, answerer)
     return report
+
+
+def _issue_21_figures(
+    report: SimulationReport, given: list[tuple[int, str, int, bool]], touched: set[int], answerer: _Answerer
+) -> None:
+    """Gate share, training targets against the truth, stuck and given-up candidates (see the module docstring)."""
+    path = _conf_or_default("TARGET_LABELS")
+    if not path:
+        return
+    target_labels = import_string(path)  # the classifiers' rule (annotation sits below classifiers)
+    gate_slugs = _gate_conf()[0]
+    report.gate_answers = sum(1 for _c, slug, _u, _v in given if slug in gate_slugs)
+    methods = ConsolidatedLabel.objects.filter(candidate_id__in=touched).values_list("method", flat=True)
+    report.passed_on = sum(1 for method in methods if method == GATE_OPEN)
+    report.waived = sum(1 for method in methods if method not in (MAJORITY, EXHAUSTED, GATE_OPEN, "gold"))
+    items = QueueItem.objects.filter(candidate_id__in=touched)
+    report.stuck = items.filter(state=QueueItem.State.OPEN).count()
+    report.given_up = items.exclude(closed_reason="").count()
+    slugs = list(Question.objects.filter(is_active=True).order_by("order").values_list("slug", flat=True))
+    for target in settings.PLAUSI_CLASSIFIERS["TARGETS"]:
+        if target not in slugs:
+            continue
+        gates_before = slugs[: slugs.index(target)]
+        right = compared = 0
+        for candidate_id, label in target_labels(target).items():
+            if candidate_id not in touched:
+                continue
+            known = answerer.known_labels(candidate_id)
+            if target not in known:
+                continue
+            truth = bool(known[target]) and all(known.get(slug, True) for slug in gates_before)
+            compared += 1
+            right += int(bool(label) == truth)
+        report.target_accuracy[target] = (right, compared)
 
 
 def _number(value: float | None) -> str:
@@ -256,6 +326,9 @@ class Command(BaseCommand):
         parser.add_argument("--seed", type=int, default=None, help="Seed of the simulated answers.")
         parser.add_argument("--max-answers", type=int, default=None, help="Stop after this many answers.")
         parser.add_argument("--no-progress", action="store_true", help="No progress bar.")
+        parser.add_argument(
+            "--keep-priorities", action="store_true", help="Do not recompute the platform's priorities first."
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         path = options["answers"]
@@ -269,6 +342,7 @@ class Command(BaseCommand):
                 max_answers=options["max_answers"],
                 answers_file=path.resolve() if path is not None else None,
                 progress=None if options["no_progress"] else cast(IO[str], self.stderr._out),
+                keep_priorities=options["keep_priorities"],
             )
         except ApplicationError as exc:
             raise CommandError(exc.message) from exc
@@ -299,3 +373,15 @@ class Command(BaseCommand):
             write("  no consolidated label has a known label to compare with")
         for slug, (correct, compared) in sorted(report.accuracy.items(), key=lambda entry: entry[0] == "all"):
             write(f"  {slug:<12} {correct}/{compared} correct ({100 * correct / compared:.1f}%)")
+        write("issue 21:")
+        write(
+            f"  answers to gate questions: {report.gate_answers} of {report.answers} ({100 * report.gate_share:.1f}%);"
+            f" gate labels passed on {report.passed_on}, waived {report.waived}"
+        )
+        for target, (correct, compared) in report.target_accuracy.items():
+            share = f"{100 * correct / compared:.1f}%" if compared else "-"
+            write(f"  training target {target}: {correct}/{compared} correct ({share})")
+        write(
+            f"  settled with no annotator left: {report.settled_exhausted}; given up with a reason: "
+            f"{report.given_up}; stuck (still open): {report.stuck}"
+        )

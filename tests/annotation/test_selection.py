@@ -1,0 +1,170 @@
+"""Issue 21's pure decisions: the gate rule, exhaustion, the queue order (warm start, interleaved strata, a random
+share, one candidate per behaviour pair per round) and gate sampling. No database."""
+
+from __future__ import annotations
+
+import itertools
+from collections import Counter
+from typing import Any
+
+import pytest
+
+from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, WAIVED, OverlapDecision, gate_majority, overlap_decide
+from annotation.maths.selection import Pick, gate_record_confident, gate_sampled, gates_confident, queue_order
+
+ORDER = [1, 2, 3, 4, 5]  # complete, relevant, informative, plausible, typical
+GATES = [1, 2, 3]
+
+
+def decide(answers: list[tuple[int, int, bool, bool]], **kwargs: Any) -> OverlapDecision:
+    return overlap_decide(
+        ORDER, answers, kwargs.pop("labels", {}), [], in_flight=0, min_answers=2, max_answers=3, gates=GATES, **kwargs
+    )
+
+
+@pytest.mark.parametrize(
+    ("yes", "no", "value", "needs_more", "passed_on"),
+    [
+        (2, 0, True, False, False),
+        (2, 1, True, False, False),
+        (0, 2, None, True, False),  # two No answers never close
+        (1, 2, None, True, False),
+        (0, 3, False, False, False),
+        (1, 3, False, False, False),
+        (2, 2, None, True, False),
+        (2, 3, True, False, True),  # at the cap: passed on to the later questions
+        (3, 2, True, False, False),
+    ],
+)
+def test_a_gate_no_needs_three_no_answers_and_two_more_than_yes(
+    yes: int, no: int, value: bool | None, needs_more: bool, passed_on: bool
+) -> None:
+    result, passed = gate_majority(yes, no, min_answers=2, no_answers=3, max_answers=5)
+    assert (result.value, result.needs_more, passed) == (value, needs_more, passed_on)
+
+
+def test_two_noisy_no_answers_on_a_gate_want_a_third_instead_of_closing() -> None:
+    decision = decide([(10, 1, False, False), (11, 1, False, False)])
+    assert decision.done is False and decision.closes is False
+    assert decision.wanted == 1
+
+
+def test_the_same_two_no_answers_on_the_final_question_settle_it() -> None:
+    answers = [(a, q, True, False) for a in (10, 11) for q in GATES] + [(10, 4, False, False), (11, 4, False, False)]
+    decision = decide(answers)
+    assert decision.closes is True and decision.results[4].value is False
+
+
+def test_a_waived_gate_is_kept_without_answers_and_skipped() -> None:
+    labels = {q: (True, 0, 0, WAIVED) for q in GATES}
+    decision = decide([(10, 4, True, False)], labels=labels)
+    assert decision.deletes == [] and decision.wanted == 1
+    assert list(decision.results) == [1, 2, 3, 4]
+
+
+def test_exhaustion_passes_a_weak_gate_no_on_and_settles_the_final_question_by_weighted_evidence() -> None:
+    answers = [
+        (10, 1, False, False),  # a noisy No ends annotator 10's pass
+        (11, 1, True, False),
+        (12, 1, True, False),
+        (11, 2, True, False),
+        (12, 2, True, False),
+        (11, 3, True, False),
+        (12, 3, True, False),
+        (11, 4, True, False),
+        (12, 4, False, False),
+    ]
+    decision = decide(answers, exhausted=True, weights={11: 2.0, 12: 1.0}, names={4: "plausible"})
+    assert decision.closes is True
+    assert decision.results[4].value is True
+    assert (4, decision.results[4], EXHAUSTED) in decision.upserts
+    assert "plausible settled by weighted evidence" in decision.reason
+
+
+def test_exhaustion_never_closes_on_two_gate_no_answers_and_gives_up_with_a_reason() -> None:
+    answers = [(10, 1, False, False), (11, 1, False, False), (12, 1, True, False)]
+    decision = decide(answers, exhausted=True, names={1: "complete", 2: "relevant"})
+    assert decision.closes is True
+    assert decision.results[1].value is True
+    assert any(m == GATE_OPEN for _q, _r, m in decision.upserts)
+    assert decision.reason.startswith("no annotator left")
+
+
+def test_an_exhausted_tie_on_the_final_question_stays_undecided() -> None:
+    answers = [(a, q, True, False) for a in (10, 11) for q in GATES] + [(10, 4, True, False), (11, 4, False, False)]
+    decision = decide(answers, exhausted=True, names={4: "plausible"})
+    assert decision.closes is True and decision.results[4].value is None
+
+
+def picks(strata: dict[str, int], *, uncertainty: float | None = None) -> list[Pick]:
+    out = []
+    number = 0
+    for stratum, count in strata.items():
+        for _ in range(count):
+            number += 1
+            out.append(Pick(number, 0.0, uncertainty, stratum, number))
+    return out
+
+
+def test_strata_are_interleaved_from_the_first_position_never_served_in_blocks() -> None:
+    pool = picks({"big": 400, "mid": 100, "small": 25})
+    stratum = {pick.candidate_id: pick.stratum for pick in pool}
+    order = queue_order(pool, labelled={}, model_ready=False, uncertainty_weight=2.0, random_share=0.0, seed=1)
+    assert {stratum[i] for i in order[:3]} == {"big", "mid", "small"}
+    longest = run = 1
+    while_all_remain = order[:150]  # the small stratum's 25 last until about position 175
+    for before, after in itertools.pairwise(while_all_remain):
+        run = run + 1 if stratum[before] == stratum[after] else 1
+        longest = max(longest, run)
+    assert longest <= 4  # never a block of one stratum
+    first = Counter(stratum[i] for i in order[:100])
+    assert first["big"] > first["mid"] > first["small"] > 0  # at rates growing with the stratum's size
+
+
+def test_a_stratum_with_many_labels_comes_later() -> None:
+    pool = picks({"a": 10, "b": 10})
+    stratum = {pick.candidate_id: pick.stratum for pick in pool}
+    order = queue_order(pool, labelled={"a": 30}, model_ready=False, uncertainty_weight=0.0, random_share=0.0)
+    assert [stratum[i] for i in order[:5]] == ["b"] * 5
+
+
+def test_the_warm_start_orders_at_random_until_the_model_beats_chance_then_follows_uncertainty() -> None:
+    pool = [Pick(i, 0.0, i / 1000, "s", i) for i in range(1, 1001)]  # uncertainty grows with the id
+    warm = queue_order(pool, labelled={}, model_ready=False, uncertainty_weight=2.0, random_share=0.0, seed=3)
+    ready = queue_order(pool, labelled={}, model_ready=True, uncertainty_weight=2.0, random_share=0.0, seed=3)
+    assert ready[:10] == list(range(1000, 990, -1))  # the most uncertain first
+    assert 300 < sum(warm[:100]) / 100 < 700  # not following uncertainty: ids spread over the pool
+
+
+def test_a_random_share_of_positions_is_filled_by_random_candidates() -> None:
+    pool = [Pick(i, 0.0, i / 1000, "s", i) for i in range(1, 1001)]
+    order = queue_order(pool, labelled={}, model_ready=True, uncertainty_weight=2.0, random_share=0.2, seed=5)
+    assert sorted(order) == list(range(1, 1001))
+    low = sum(1 for i in order[:200] if i <= 800)  # not among the 200 most uncertain: came from the random share
+    assert 20 <= low <= 70
+
+
+def test_one_candidate_per_behaviour_pair_per_round_within_a_stratum() -> None:
+    pool = [Pick(i, 0.0, 1.0 - i / 100, "s", i % 5) for i in range(1, 51)]  # five pairs of ten candidates
+    order = queue_order(pool, labelled={}, model_ready=True, uncertainty_weight=2.0, random_share=0.0)
+    assert len({i % 5 for i in order[:5]}) == 5
+
+
+def test_gate_sampling_asks_the_documented_share_stably() -> None:
+    sampled = [candidate_id for candidate_id in range(1, 20_001) if gate_sampled(candidate_id, 0.2)]
+    assert 0.19 < len(sampled) / 20_000 < 0.21
+    assert sampled == [candidate_id for candidate_id in range(1, 20_001) if gate_sampled(candidate_id, 0.2)]
+    assert gates_confident(0.9, confidence=0.7) and gates_confident(0.1, confidence=0.7)
+    assert not gates_confident(0.5, confidence=0.7) and not gates_confident(None, confidence=0.7)
+    assert gate_record_confident(97, 3, confidence=0.9, min_labels=50)
+    assert not gate_record_confident(45, 0, confidence=0.9, min_labels=50)
+    assert not gate_record_confident(85, 15, confidence=0.9, min_labels=50)
+
+
+def test_with_no_annotator_left_one_ordinary_answer_is_not_enough_evidence() -> None:
+    answers = [(a, q, True, False) for a in (10, 11) for q in GATES] + [(10, 4, True, False)]
+    decision = decide(answers, exhausted=True, min_evidence=2.08, weights={10: 1.39}, names={4: "plausible"})
+    assert decision.closes is True and decision.results[4].value is None
+    assert "plausible undecided (1 yes, 0 no)" in decision.reason
+    trusted = decide(answers, exhausted=True, min_evidence=2.08, weights={10: 2.2}, names={4: "plausible"})
+    assert trusted.results[4].value is True  # a 0.9-accurate annotator's answer
