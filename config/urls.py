@@ -18,6 +18,7 @@ from filtering.urls import api_urlpatterns as filtering_api
 from generation.urls import api_urlpatterns as generation_api
 from knowledge.urls import api_urlpatterns as knowledge_api
 from pipeline.urls import api_urlpatterns as pipeline_api
+from serving.urls import api_urlpatterns as serving_api
 from webhooks.urls import api_urlpatterns as webhooks_api
 
 # Resolved in order: the annotation API (the answer path, the hottest by far) first, so that its requests try the
@@ -34,6 +35,7 @@ urlpatterns = [
     path("api/", include(api_routes(core_api))),
     path("api/", include(api_routes(pipeline_api))),
     path("api/", include(api_routes(webhooks_api))),
+    path("api/", include(api_routes(serving_api))),
     *api_routes(
         [
             path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),
