@@ -291,6 +291,9 @@ PLAUSI_PIPELINE = {
     "activate_after_training": env.bool("PIPELINE_ACTIVATE_AFTER_TRAINING", default=True),
     "priorities_after_scoring": env.bool("PIPELINE_PRIORITIES_AFTER_SCORING", default=True),
     "batches_after_scoring": env.bool("PIPELINE_BATCHES_AFTER_SCORING", default=False),
+    # graph -> serving (docs/serving.md): approvals into the feature store; activations refresh generated knowledge
+    "serving_after_graph": env.bool("PIPELINE_SERVING_AFTER_GRAPH", default=True),
+    "serving_refresh_after_activation": env.bool("PIPELINE_SERVING_REFRESH_AFTER_ACTIVATION", default=True),
 }
 # Extra consumers of pipeline events: {"graph.updated": ["myapp.tasks.refresh_cache"], ...}; each gets a Celery
 # message with the event id, written in the transaction that caused the event (see core/events.py).
