@@ -17,7 +17,7 @@ from core.errors import ApplicationError
 from serving import render
 from serving.keys import ServingKey
 from serving.models import ServingEntry, ServingSnapshot
-from serving.services import conf, serving_generated_claim
+from serving.services import conf, serving_generated_claim, serving_generated_claim_many
 
 _ENTRY = ServingEntry._meta.db_table
 _SNAPSHOT = ServingSnapshot._meta.db_table
@@ -79,17 +79,22 @@ def _edges_of(body: bytes, edges: bytes | None) -> list[render.Edge]:
 
 
 def serving_answer_tail(
-    key: ServingKey, row: tuple[bytes, bytes | None] | None, *, page: int, page_size: int, generate: bool = True
+    key: ServingKey,
+    row: tuple[bytes, bytes | None] | None,
+    *,
+    page: int,
+    page_size: int,
+    claimed: tuple[bytes | None, bool] | None = None,
 ) -> bytes:
     """One key's answer (without its snapshot member): the stored bytes, another page of them, or for a miss the
-    cache's generated knowledge (claiming a generation when there is none or it is stale)."""
+    cache's generated knowledge (``claimed``, else claimed here: a generation when there is none or it is stale)."""
     if row is not None:
         body, edges = row
         if page == 1 and page_size == int(conf("PAGE_SIZE")):
             return body
         part = render.curated(_edges_of(body, edges), page=page, page_size=page_size)
         return render.answer_tail(key=key.describe(), found=True, pending=False, curated_part=part, generated=None)
-    generated, pending = serving_generated_claim(key=key) if generate else (None, False)
+    generated, pending = claimed if claimed is not None else serving_generated_claim(key=key)
     return render.answer_tail(key=key.describe(), found=False, pending=pending, curated_part=None, generated=generated)
 
 
@@ -100,7 +105,11 @@ def serving_lookup(
     size = int(page_size or conf("PAGE_SIZE"))
     resolved = serving_snapshot_resolve(snapshot)
     rows = _rows([k.key for k in keys], resolved, pinned=snapshot is not None)
-    tails = [serving_answer_tail(k, rows.get(k.key), page=page, page_size=size) for k in keys]
+    misses = [k for k in keys if k.key not in rows]
+    claimed = serving_generated_claim_many(keys=misses) if misses else {}
+    tails = [
+        serving_answer_tail(k, rows.get(k.key), page=page, page_size=size, claimed=claimed.get(k.key)) for k in keys
+    ]
     return render.answers(resolved, tails)
 
 

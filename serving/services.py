@@ -25,7 +25,6 @@ from django.conf import settings
 from django.db import connection, transaction
 from django.utils import timezone
 
-from core.outbox import outbox_enqueue
 from serving import render, sql
 from serving.keys import ServingKey, key_from_string
 from serving.models import GeneratedKnowledge, ServingEntry, ServingSnapshot
@@ -264,58 +263,111 @@ def serving_generated_stale(
 
 
 def _enqueue(entry_id: int, claim: int) -> None:
-    outbox_enqueue(task_name=GENERATE_TASK, args=[entry_id, claim])
+    """The generation's outbox message, in the claim's transaction; published after commit off the request
+    thread (serving.publish)."""
+    from core.models import OutboxMessage
+    from serving.publish import publish_later
+
+    message = OutboxMessage.objects.create(task=GENERATE_TASK, args=[entry_id, claim], queue="")
+    transaction.on_commit(lambda: publish_later(message.pk))
 
 
 def serving_generated_claim(*, key: ServingKey) -> tuple[bytes | None, bool]:
     """A miss: (the cached ``generated`` object or None, whether a generation is pending). Claims the key and
     enqueues one generation when none is cached or the cached one is stale; never waits for a worker."""
+    return serving_generated_claim_many(keys=[key])[key.key]
+
+
+def serving_generated_claim_many(*, keys: list[ServingKey]) -> dict[str, tuple[bytes | None, bool]]:
+    """``serving_generated_claim`` for the misses of a batch, in one transaction."""
     from serving.generation import serving_generation_identity
 
     if not conf("GENERATE_ON_MISS"):
-        return None, False
+        return {key.key: (None, False) for key in keys}
     identity = serving_generation_identity()
     now = timezone.now()
-    table = GeneratedKnowledge._meta.db_table
+    out: dict[str, tuple[bytes | None, bool]] = {}
+    # Most misses of a storm find the key already claimed: one read, no transaction, answers them.
+    for key, (_id, _claim_no, pending, body, expires_at, model, requested_at) in _cached(keys).items():
+        if not _needs_claim(pending, body, expires_at, model, requested_at, now=now, identity=identity):
+            out[key] = (None if body is None else bytes(body)), bool(pending)
+    rest = [key for key in keys if key.key not in out]
+    if not rest:
+        return out
     with transaction.atomic(), connection.cursor() as cursor:
-        cursor.execute(
-            f"INSERT INTO {table} (key, fields, pending, claim, model, error, requested_at) "  # noqa: S608
-            "VALUES (%s, %s, TRUE, 1, '', '', %s) ON CONFLICT (key) DO NOTHING RETURNING id",
-            [key.key, render.orjson.dumps(key.describe()).decode(), now],
-        )
-        row = cursor.fetchone()
-        if row is not None:
-            _enqueue(int(row[0]), 1)
-            return None, True
-        cursor.execute(
-            f"SELECT id, claim, pending, body, expires_at, model, requested_at FROM {table} WHERE key = %s",  # noqa: S608
-            [key.key],
-        )
-        entry_id, claim, pending, body, expires_at, model, requested_at = cursor.fetchone()
-        if connection.vendor == "sqlite":
-            expires_at, requested_at = _aware(expires_at), _aware(requested_at)
-        stale = serving_generated_stale(
-            pending=bool(pending),
-            requested_at=requested_at,
-            expires_at=expires_at,
-            model=model,
-            has_body=body is not None,
-            now=now,
-            identity=identity,
-        )
-        if stale and body is None and not pending and requested_at is not None:
-            # a failed generation is retried no sooner than the pending timeout
-            stale = requested_at < now - dt.timedelta(seconds=float(conf("PENDING_TIMEOUT_SECONDS")))
-        if stale:
+        if connection.vendor == "postgresql":
+            # A claim is cache state: after a crash, a claim lost with its outbox message (one transaction: both
+            # or neither) is only claimed again by the next lookup. So the commit does not wait for the WAL flush.
+            cursor.execute("SET LOCAL synchronous_commit TO OFF")
+        for key in rest:
+            if key.key not in out:
+                out[key.key] = _claim(cursor, key, now=now, identity=identity)
+    return out
+
+
+_COLUMNS = "id, claim, pending, body, expires_at, model, requested_at"
+
+
+def _cached(keys: list[ServingKey]) -> dict[str, tuple[Any, ...]]:
+    table = GeneratedKnowledge._meta.db_table
+    names = list(dict.fromkeys(key.key for key in keys))
+    found: dict[str, tuple[Any, ...]] = {}
+    with connection.cursor() as cursor:
+        for start in range(0, len(names), 500):
+            part = names[start : start + 500]
             cursor.execute(
-                f"UPDATE {table} SET pending = TRUE, claim = claim + 1, requested_at = %s "  # noqa: S608
-                "WHERE id = %s AND claim = %s RETURNING claim",
-                [now, entry_id, claim],
+                f"SELECT key, {_COLUMNS} FROM {table} WHERE key IN ({', '.join(['%s'] * len(part))})",  # noqa: S608
+                part,
             )
-            won = cursor.fetchone()
-            if won is not None:  # else another request claimed it a moment ago
-                _enqueue(entry_id, int(won[0]))
-            pending = True
+            for row in cursor.fetchall():
+                found[row[0]] = tuple(row[1:])
+    return found
+
+
+def _needs_claim(
+    pending: Any, body: Any, expires_at: Any, model: str, requested_at: Any, *, now: dt.datetime, identity: str
+) -> bool:
+    if connection.vendor == "sqlite":
+        expires_at, requested_at = _aware(expires_at), _aware(requested_at)
+    stale = serving_generated_stale(
+        pending=bool(pending),
+        requested_at=requested_at,
+        expires_at=expires_at,
+        model=model,
+        has_body=body is not None,
+        now=now,
+        identity=identity,
+    )
+    if stale and body is None and not pending and requested_at is not None:
+        # a failed generation is asked again no sooner than the pending timeout
+        stale = requested_at < now - dt.timedelta(seconds=float(conf("PENDING_TIMEOUT_SECONDS")))
+    return stale
+
+
+def _claim(cursor: Any, key: ServingKey, *, now: dt.datetime, identity: str) -> tuple[bytes | None, bool]:
+    table = GeneratedKnowledge._meta.db_table
+    cursor.execute(
+        f"INSERT INTO {table} (key, fields, pending, claim, model, error, requested_at) "  # noqa: S608
+        "VALUES (%s, %s, TRUE, 1, '', '', %s) ON CONFLICT (key) DO NOTHING RETURNING id",
+        [key.key, render.orjson.dumps(key.describe()).decode(), now],
+    )
+    row = cursor.fetchone()
+    if row is not None:
+        _enqueue(int(row[0]), 1)
+        return None, True
+    cursor.execute(f"SELECT {_COLUMNS} FROM {table} WHERE key = %s", [key.key])  # noqa: S608
+    entry_id, claim, pending, body, expires_at, model, requested_at = cursor.fetchone()
+    stale = _needs_claim(pending, body, expires_at, model, requested_at, now=now, identity=identity)
+    if stale:
+        cursor.execute(
+            f"UPDATE {table} SET pending = TRUE, claim = claim + 1, requested_at = %s "  # noqa: S608
+            "WHERE id = %s AND claim = %s RETURNING claim",
+            [now, entry_id, claim],
+        )
+        won = cursor.fetchone()
+        if won is not None:  # else another request claimed it a moment ago
+            _enqueue(entry_id, int(won[0]))
+        pending = True
     return (bytes(body) if body is not None else None), bool(pending)
 
 

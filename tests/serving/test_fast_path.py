@@ -18,7 +18,7 @@ from serving.services import GENERATE_TASK, serving_store_rebuild
 from tests.factories import UserFactory, api_key_for
 from tests.serving.test_serving import approve_all
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
 def call(app: Any, path: str, params: dict[str, Any], *, token: str | None) -> tuple[int, dict[str, Any], bool]:

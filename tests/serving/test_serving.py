@@ -103,7 +103,7 @@ def test_an_unknown_query_is_pending_then_served_model_knowledge_after_the_worke
     )
 
 
-@pytest.mark.django_db(transaction=True)
+@pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_a_storm_of_100_concurrent_misses_for_one_key_enqueues_one_generation(monkeypatch: Any) -> None:
     monkeypatch.setattr("core.outbox.outbox_send", lambda **kwargs: 0)
     key = key_parse({"query": "self heating insoles"})
