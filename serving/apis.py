@@ -73,7 +73,7 @@ class GeneratedGroupSerializer(serializers.Serializer):
 
 
 class GeneratedSerializer(serializers.Serializer):
-    source = serializers.CharField(help_text='Always "model": never curated knowledge.')
+    source = serializers.CharField(help_text='Always "model": never curated knowledge.')  # type: ignore[assignment]
     model = serializers.CharField()
     judged_by = serializers.DictField(child=serializers.IntegerField(), allow_null=True)
     generated_at = serializers.DateTimeField()

@@ -107,7 +107,7 @@ def edges_pack(edges: Sequence[Edge]) -> bytes:
 
 
 def edges_unpack(data: bytes) -> list[Edge]:
-    return [tuple(e) for e in orjson.loads(data)]  # type: ignore[misc]
+    return [tuple(e) for e in orjson.loads(data)]
 
 
 def generated(

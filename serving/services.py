@@ -288,9 +288,9 @@ def serving_generated_claim_many(*, keys: list[ServingKey]) -> dict[str, tuple[b
     now = timezone.now()
     out: dict[str, tuple[bytes | None, bool]] = {}
     # Most misses of a storm find the key already claimed: one read, no transaction, answers them.
-    for key, (_id, _claim_no, pending, body, expires_at, model, requested_at) in _cached(keys).items():
+    for name, (_id, _claim_no, pending, body, expires_at, model, requested_at) in _cached(keys).items():
         if not _needs_claim(pending, body, expires_at, model, requested_at, now=now, identity=identity):
-            out[key] = (None if body is None else bytes(body)), bool(pending)
+            out[name] = (None if body is None else bytes(body)), bool(pending)
     rest = [key for key in keys if key.key not in out]
     if not rest:
         return out
