@@ -499,6 +499,10 @@ def main() -> int:
     database_url = f"postgres://{args.user}@{args.host}:5432/{args.database}?conn_max_age=600"
     if args.reuse_database:
         _django_setup(database_url)
+        from django.db import connection as setup_connection
+
+        with setup_connection.cursor() as cursor:  # what a rebuild leaves: visibility map, hint bits, statistics
+            cursor.execute("VACUUM (ANALYZE) serving_servingentry")
     else:
         database_build(database=args.database, edges=args.edges, admin_url=admin_url, database_url=database_url)
         store_build()

@@ -45,21 +45,22 @@ def _rows(keys: Sequence[str], snapshot: int | None, pinned: bool) -> dict[str, 
         return {}
     found: dict[str, tuple[bytes, bytes | None]] = {}
     unique = list(dict.fromkeys(keys))
+    postgresql = connection.vendor == "postgresql"
     with connection.cursor() as cursor:
         for start in range(0, len(unique), 500):
             part = unique[start : start + 500]
-            marks = ", ".join(["%s"] * len(part))
+            # PostgreSQL: one array parameter, so one statement (and plan) whatever the number of keys
+            where, params = (
+                ("key = ANY(%s)", [part]) if postgresql else (f"key IN ({', '.join(['%s'] * len(part))})", part)
+            )
             if pinned:
                 cursor.execute(
-                    f"SELECT key, body, edges FROM {_ENTRY} WHERE key IN ({marks}) "  # noqa: S608
+                    f"SELECT key, body, edges FROM {_ENTRY} WHERE {where} "  # noqa: S608
                     "AND valid_from <= %s AND (valid_to IS NULL OR valid_to > %s)",
-                    [*part, snapshot, snapshot],
+                    [*params, snapshot, snapshot],
                 )
             else:
-                cursor.execute(
-                    f"SELECT key, body, edges FROM {_ENTRY} WHERE key IN ({marks}) AND valid_to IS NULL",  # noqa: S608
-                    part,
-                )
+                cursor.execute(f"SELECT key, body, edges FROM {_ENTRY} WHERE {where} AND valid_to IS NULL", params)  # noqa: S608
             for key, body, edges in cursor.fetchall():
                 found[key] = (bytes(body), None if edges is None else bytes(edges))
     return found

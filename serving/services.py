@@ -125,9 +125,11 @@ def serving_store_rebuild(*, progress: Callable[[int], None] | None = None) -> S
 
 
 def _analyze() -> None:
-    if connection.vendor == "postgresql":
+    """After a full rebuild's bulk insert (outside its transaction): statistics, and the visibility map and hint
+    bits set once here rather than by the first reads of every page (which would dirty them under load)."""
+    if connection.vendor == "postgresql" and not connection.in_atomic_block:
         with connection.cursor() as cursor:
-            cursor.execute(f"ANALYZE {ServingEntry._meta.db_table}")
+            cursor.execute(f"VACUUM (ANALYZE) {ServingEntry._meta.db_table}")
 
 
 def _touched(*, batch: int | None, candidate: int | None) -> tuple[set[int], set[int], set[int]]:
