@@ -134,12 +134,12 @@ class GeneratedKnowledgeResult:
 
 def _behaviour(key: ServingKey) -> Behaviour:
     """The key in words: catalogue titles where the products are known, else their ids."""
-    from knowledge.models import Product
+    from knowledge.selectors import products_described
 
     ids = [i for i in (key.product, key.other_product) if i]
     known = {
-        p.external_id: (p.title or p.external_id, p.category.name if p.category else "")
-        for p in Product.objects.filter(external_id__in=ids).select_related("category")
+        external_id: (title or external_id, category)
+        for external_id, (title, category) in products_described(external_ids=ids).items()
     }
     product, category = known.get(key.product, (key.product, ""))
     other = known.get(key.other_product, (key.other_product, ""))[0]
@@ -222,17 +222,16 @@ def serving_pipeline_feed(*, key: ServingKey, result: GeneratedKnowledgeResult) 
     queue then follow by the pipeline's hand-offs, so traffic feeds annotation. Pairs become behaviour-pair
     candidates (products the catalogue does not know are not invented: the key is skipped); a lone query or
     product becomes a plain-head candidate. Returns the ingest run, or None."""
-    from knowledge.models import Product
+    from knowledge.selectors import products_described
     from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
 
     if not result.items:
         return None
     behaviour = result.behaviour or _behaviour(key)
-    products = {p.external_id: p for p in Product.objects.filter(external_id__in=[key.product, key.other_product])}
+    products = products_described(external_ids=[key.product, key.other_product])
 
     def product(external_id: str) -> dict[str, Any]:
-        found = products[external_id]
-        return {"id": found.external_id, "title": found.title}
+        return {"id": external_id, "title": products[external_id][0]}
 
     base: dict[str, Any]
     if key.type == "query_product" and key.product in products:

@@ -153,30 +153,23 @@ def _touched(*, batch: int | None, candidate: int | None) -> tuple[set[int], set
                 products.add(other_id)
                 co_buys.add((other_id, product_id))
     if co_buys:
-        from knowledge.models import BehaviourPair
+        from knowledge.selectors import co_buy_pair_ids
 
-        for pair_id, product_id, other_id in BehaviourPair.objects.filter(
-            kind="co_buy", product_id__in={a for a, _ in co_buys}
-        ).values_list("id", "product_id", "other_product_id"):
-            if (product_id, other_id) in co_buys:
-                pairs.add(pair_id)
+        pairs |= co_buy_pair_ids(members=co_buys)
     return queries, products, pairs
 
 
 def _keys_of(queries: set[int], products: set[int], pairs: set[int]) -> set[str]:
     """Every serving key of these queries, products and pairs (edges or not: a key that lost its edges closes)."""
-    from knowledge.models import BehaviourPair, Product, SearchQuery
+    from knowledge.selectors import serving_key_parts
 
-    keys = {f"q:{t}" for t in SearchQuery.objects.filter(id__in=queries).values_list("normalized_text", flat=True)}
-    keys |= {f"p:{e}" for e in Product.objects.filter(id__in=products).values_list("external_id", flat=True)}
-    rows = BehaviourPair.objects.filter(id__in=pairs).values_list(
-        "kind", "query__normalized_text", "product__external_id", "other_product__external_id"
-    )
+    texts, external_ids, rows = serving_key_parts(query_ids=queries, product_ids=products, pair_ids=pairs)
+    keys = {f"q:{text}" for text in texts} | {f"p:{external_id}" for external_id in external_ids}
     for kind, query, product, other in rows:
         if kind == "search_buy":
-            keys.add(ServingKey("query_product", query=query, product=product).key)
+            keys.add(ServingKey("query_product", query=query or "", product=product).key)
         else:
-            first, second = sorted((product, other))
+            first, second = sorted((product, other or ""))
             keys.add(ServingKey("product_product", product=first, other_product=second).key)
     return keys
 
