@@ -266,3 +266,35 @@ def test_the_demo_path_builds_and_serves_on_either_database(scored_pool: Any, mo
     assert miss["pending"] is True and miss["found"] is False
     assert serving_generated_claim(key=ServingKey("query", query="never seen"))[1] is True
     assert OutboxMessage.objects.filter(task=GENERATE_TASK).count() == 1
+
+
+@pytest.mark.django_db
+def test_a_classifier_activation_refreshes_generated_knowledge_through_its_event(
+    monkeypatch: Any, settings: Any
+) -> None:
+    from core.events import event_emit
+    from serving.services import serving_generated_execute, serving_refresh_after_event
+
+    monkeypatch.setattr("core.outbox.outbox_send", lambda **kwargs: 0)
+    settings.PLAUSI_SERVING = {**settings.PLAUSI_SERVING, "FEED_PIPELINE": False}
+    key = key_parse({"query": "ski goggles"})
+    serving_generated_claim(key=key)
+    assert serving_generated_execute(entry_id=GeneratedKnowledge.objects.get().pk, claim=1)
+    event_id = event_emit(name="model.activated", payload={"model_version": 1, "target": "typical"})
+    assert OutboxMessage.objects.filter(task="serving.refresh", args=[event_id]).exists()
+    assert serving_refresh_after_event(event_id=event_id) == 1
+    body, pending = serving_generated_claim(key=key)
+    assert body is not None and pending
+
+
+@pytest.mark.django_db
+def test_the_rebuild_command_writes_a_full_snapshot(scored_pool: Any) -> None:
+    from io import StringIO
+
+    from django.core.management import call_command
+
+    scored_pool(2)
+    approve_all(UserFactory(role="curator"))
+    out = StringIO()
+    call_command("serving_rebuild", "--no-progress", stdout=out)
+    assert "keys" in out.getvalue() and ServingEntry.objects.filter(valid_to__isnull=True).count() == 2 + 1 + 2
