@@ -19,6 +19,7 @@ from generation.urls import api_urlpatterns as generation_api
 from knowledge.urls import api_urlpatterns as knowledge_api
 from lm.urls import api_urlpatterns as lm_api
 from pipeline.urls import api_urlpatterns as pipeline_api
+from serving.urls import api_urlpatterns as serving_api
 from webhooks.urls import api_urlpatterns as webhooks_api
 
 # Resolved in order: the annotation API (the answer path, the hottest by far) first, so that its requests try the
@@ -36,6 +37,7 @@ urlpatterns = [
     path("api/", include(api_routes(core_api))),
     path("api/", include(api_routes(pipeline_api))),
     path("api/", include(api_routes(webhooks_api))),
+    path("api/", include(api_routes(serving_api))),
     *api_routes(
         [
             path("api/schema/", CachedSchemaView.as_view(), name="api-schema"),

@@ -11,9 +11,13 @@ class Role(StrEnum):
     ANNOTATOR = "annotator"
     CURATOR = "curator"
     ADMIN = "admin"
+    SERVING = "serving"  # a serving client (search, recommendation): the serving API only (docs/serving.md)
 
 
+#: The people's roles: any of them opens the platform's API and pages (``HasAnyRole``).
 ALL_ROLES: tuple[Role, ...] = (Role.ANNOTATOR, Role.CURATOR, Role.ADMIN)
+#: Every role a user may hold, read with the user; ``serving`` opens only the routes that name it.
+KNOWN_ROLES: tuple[Role, ...] = (*ALL_ROLES, Role.SERVING)
 
 
 #: How long a process trusts the group memberships it read (a role change takes effect within this time, at
@@ -30,7 +34,7 @@ def _groups_of(user_id: int) -> frozenset[str]:
     from django.contrib.auth.models import Group
 
     names = frozenset(
-        Group.objects.filter(user__id=user_id, name__in=[role.value for role in ALL_ROLES]).values_list(
+        Group.objects.filter(user__id=user_id, name__in=[role.value for role in KNOWN_ROLES]).values_list(
             "name", flat=True
         )
     )

@@ -7,7 +7,7 @@ from typing import Any
 from django.db.models import Count, QuerySet
 
 from core.cache import cache_get, cache_set
-from knowledge.models import BehaviourPair, Candidate, Category, IngestRun, Relation
+from knowledge.models import BehaviourPair, Candidate, Category, IngestRun, Product, Relation, SearchQuery
 
 #: A candidate with its relation and the behaviour behind it (the search query, the product bought, the other
 #: product of a co-purchase, each product's category), for raw reads that render candidates in bulk: annotation
@@ -212,3 +212,43 @@ def behaviour_pairs(pair_ids: list[int]) -> QuerySet[BehaviourPair]:
     return BehaviourPair.objects.filter(pk__in=pair_ids).select_related(
         "query", "product__category", "other_product__category"
     )
+
+
+# --- for the serving feature store and cache (serving/) ----------------------------------------------------------
+
+
+def products_described(*, external_ids: list[str]) -> dict[str, tuple[str, str]]:
+    """{catalogue id: (title, category name)} of the products that exist among ``external_ids``."""
+    return {
+        external_id: (title, category or "")
+        for external_id, title, category in Product.objects.filter(external_id__in=external_ids).values_list(
+            "external_id", "title", "category__name"
+        )
+    }
+
+
+def serving_key_parts(
+    *, query_ids: set[int], product_ids: set[int], pair_ids: set[int]
+) -> tuple[list[str], list[str], list[tuple[str, str, str, str]]]:
+    """(normalised query texts, product catalogue ids, (kind, normalised query, product id, other product id) of
+    the pairs) for these rows: what the serving keys of an approval's behaviour are made of."""
+    queries = list(SearchQuery.objects.filter(id__in=query_ids).values_list("normalized_text", flat=True))
+    products = list(Product.objects.filter(id__in=product_ids).values_list("external_id", flat=True))
+    pairs = list(
+        BehaviourPair.objects.filter(id__in=pair_ids).values_list(
+            "kind", "query__normalized_text", "product__external_id", "other_product__external_id"
+        )
+    )
+    return queries, products, pairs
+
+
+def co_buy_pair_ids(*, members: set[tuple[int, int]]) -> set[int]:
+    """Ids of the co-buy pairs whose (product, other product) is one of ``members``."""
+    found: set[int] = set()
+    rows = BehaviourPair.objects.filter(kind="co_buy", product_id__in={a for a, _ in members}).values_list(
+        "id", "product_id", "other_product_id"
+    )
+    for pair_id, product_id, other_id in rows:
+        if (product_id, other_id) in members:
+            found.add(pair_id)
+    return found

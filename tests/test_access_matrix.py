@@ -19,6 +19,7 @@ pytestmark = pytest.mark.django_db
 ANY = frozenset({"annotator", "curator", "admin"})
 CURATORS = frozenset({"curator", "admin"})
 ADMINS = frozenset({"admin"})
+SERVING = frozenset({"serving", "curator", "admin"})  # a serving client reads the serving API and nothing else
 NO_ID = 987654
 
 # (method, url name, kwargs, roles allowed)
@@ -87,6 +88,11 @@ API: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("post", "api-webhook-endpoint-test", {"endpoint_id": NO_ID}, ADMINS),
     ("get", "api-webhook-deliveries", {}, ADMINS),
     ("post", "api-webhook-delivery-replay", {"delivery_id": NO_ID}, ADMINS),
+    ("get", "api-serving-query", {}, SERVING),
+    ("get", "api-serving-product", {}, SERVING),
+    ("get", "api-serving-pair", {}, SERVING),
+    ("post", "api-serving-lookup", {}, SERVING),
+    ("get", "api-serving-snapshots", {}, SERVING),
 ]
 PAGES: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("get", "annotate", {}, ANY),
@@ -126,7 +132,7 @@ UNGUARDED = {
     "api-docs",
     "home",
 }
-ROLES = ["annotator", "curator", "admin", "norole"]
+ROLES = ["annotator", "curator", "admin", "serving", "norole"]
 
 
 def _names() -> set[str]:

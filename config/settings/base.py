@@ -48,6 +48,7 @@ INSTALLED_APPS = [
     "lm",
     "pipeline",
     "webhooks",
+    "serving",
     "demo",
 ]
 
@@ -236,6 +237,7 @@ CELERY_TASK_ROUTES = {
     "filtering.*": {"queue": "cpu"},
     "curation.*": {"queue": "default"},
     "webhooks.*": {"queue": "default"},
+    "serving.*": {"queue": "default"},
     "generation.*": {"queue": "default"},  # HTTP backends wait on the network; run local models on a gpu worker
     # classifiers.* tasks pick "cpu" or "gpu" by model kind when enqueued; the periodic ones run on "default"
 }
@@ -295,6 +297,9 @@ PLAUSI_PIPELINE = {
     "activate_after_training": env.bool("PIPELINE_ACTIVATE_AFTER_TRAINING", default=True),
     "priorities_after_scoring": env.bool("PIPELINE_PRIORITIES_AFTER_SCORING", default=True),
     "batches_after_scoring": env.bool("PIPELINE_BATCHES_AFTER_SCORING", default=False),
+    # graph -> serving (docs/serving.md): approvals into the feature store; activations refresh generated knowledge
+    "serving_after_graph": env.bool("PIPELINE_SERVING_AFTER_GRAPH", default=True),
+    "serving_refresh_after_activation": env.bool("PIPELINE_SERVING_REFRESH_AFTER_ACTIVATION", default=True),
 }
 # Extra consumers of pipeline events: {"graph.updated": ["myapp.tasks.refresh_cache"], ...}; each gets a Celery
 # message with the event id, written in the transaction that caused the event (see core/events.py).
@@ -421,6 +426,28 @@ PLAUSI_LM = {
     "DEFAULT_PARAMS": env.json("LM_DEFAULT_PARAMS", default={}),  # classifiers.ml.lm.model.LMParams overrides
     "MAX_TAILS": 5,  # curated tails per generation example
     "TASK_TIME_LIMIT": env.int("LM_TASK_TIME_LIMIT", default=6 * 3600),  # seconds a training task may run
+}
+
+# --- Serving (docs/serving.md) -----------------------------------------------------------------------------
+PLAUSI_SERVING = {
+    "PAGE_SIZE": env.int("SERVING_PAGE_SIZE", default=20),  # edges per relation on a page (the stored first page)
+    "MAX_PAGE_SIZE": 200,
+    "BATCH_MAX_KEYS": env.int("SERVING_BATCH_MAX_KEYS", default=500),
+    "SNAPSHOTS_KEPT": env.int("SERVING_SNAPSHOTS_KEPT", default=20),  # older snapshots are pruned with their rows
+    # The lean WSGI path for GET lookups (serving/fast.py): token auth and the store's bytes, no middleware.
+    "FAST_PATH": env.bool("SERVING_FAST_PATH", default=True),
+    # The asynchronous cache: a key the graph does not know asks the backend on a worker.
+    "GENERATE_ON_MISS": env.bool("SERVING_GENERATE_ON_MISS", default=True),
+    "BACKEND": env.str("SERVING_BACKEND", default="openai"),  # openai | local | scripted | a registered one
+    "MODEL": env.str("SERVING_MODEL", default=""),  # empty: the generation app's model for that backend
+    "RELATIONS": env.list("SERVING_RELATIONS", default=["used_for_function", "capable_of", "x_want"]),
+    "ITEMS": env.int("SERVING_ITEMS", default=5),
+    "SCRIPTED_ANSWERS": env.list(
+        "SERVING_SCRIPTED_ANSWERS", default=["everyday use", "keeping warm", "a gift for a friend"]
+    ),
+    "GENERATED_TTL_SECONDS": env.float("SERVING_GENERATED_TTL_SECONDS", default=7 * 24 * 3600.0),
+    "PENDING_TIMEOUT_SECONDS": env.float("SERVING_PENDING_TIMEOUT_SECONDS", default=600.0),
+    "FEED_PIPELINE": env.bool("SERVING_FEED_PIPELINE", default=True),  # generated tails are ingested too
 }
 
 # --- Ingest -------------------------------------------------------------------------------------------------

@@ -62,3 +62,5 @@ PLAUSI_PIPELINE = {
 # Runs beat every second in tests, so that a killed worker's run is taken over seconds after the kill.
 RUN_HEARTBEAT_SECONDS = env.float("RUN_HEARTBEAT_SECONDS", default=1.0)
 RUN_STALE_SECONDS = env.float("RUN_STALE_SECONDS", default=30.0)
+# Serving's cache generates with the scripted backend (no model in tests).
+PLAUSI_SERVING = {**PLAUSI_SERVING, "BACKEND": env.str("SERVING_BACKEND", default="scripted")}  # noqa: F405

@@ -16,7 +16,7 @@ from rest_framework import exceptions
 from rest_framework.authentication import TokenAuthentication
 
 from core.models import ApiToken
-from core.roles import ALL_ROLES, roles_read_with_user
+from core.roles import KNOWN_ROLES, roles_read_with_user
 from core.tokens import api_token_digest
 
 
@@ -46,7 +46,7 @@ class FastTokenAuthentication(TokenAuthentication):
             from django.contrib.auth.models import Group
 
             memberships, groups = user_model.groups.through._meta.db_table, Group._meta.db_table
-            roles = ", ".join(f"'{role.value}'" for role in ALL_ROLES)
+            roles = ", ".join(f"'{role.value}'" for role in KNOWN_ROLES)
             # Names come from the user model's metadata and the Role enum; the digest is a parameter.
             sql = (
                 f"SELECT {columns}, ARRAY(SELECT g.name FROM {memberships} m JOIN {groups} g ON g.id = m.group_id "  # noqa: S608
@@ -89,7 +89,7 @@ class FastTokenAuthentication(TokenAuthentication):
             raise exceptions.AuthenticationFailed(_("Invalid token."))
         token_id, user_id = found
         user = get_user_model()._default_manager.get(pk=user_id)
-        names = Group.objects.filter(user__id=user.pk, name__in=[role.value for role in ALL_ROLES])
+        names = Group.objects.filter(user__id=user.pk, name__in=[role.value for role in KNOWN_ROLES])
         roles_read_with_user(user, list(names.values_list("name", flat=True)))
         if not user.is_active:
             raise exceptions.AuthenticationFailed(_("User inactive or deleted."))

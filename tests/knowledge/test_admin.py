@@ -19,7 +19,17 @@ EXAMPLES = Path(__file__).resolve().parents[2] / "docs" / "examples"
 KNOWLEDGE_MODELS = list(apps.get_app_config("knowledge").get_models())
 PROJECT_MODELS = [
     model
-    for label in ("core", "knowledge", "filtering", "annotation", "classifiers", "curation", "generation", "lm")
+    for label in (
+        "core",
+        "knowledge",
+        "filtering",
+        "annotation",
+        "classifiers",
+        "curation",
+        "generation",
+        "lm",
+        "serving",
+    )
     for model in apps.get_app_config(label).get_models()
 ]
 

@@ -75,7 +75,8 @@ def test_an_approved_batch_tells_the_graph_subscribers_in_its_own_transaction(se
     event = PipelineEvent.objects.get(name="graph.updated")
     assert event.payload == {"batch": batch.pk, "accepted": batch.size}
     sent = set(OutboxMessage.objects.filter(args=[event.pk]).values_list("task", flat=True))
-    assert sent == {"serving.cache_refresh", "webhooks.deliver"}
+    # the configured subscribers, and the feature store's own hand-off (serving.apps)
+    assert sent == {"serving.cache_refresh", "webhooks.deliver", "serving.store_update"}
 
 
 def test_a_hand_off_of_an_event_that_does_not_exist_does_nothing(settings: Any) -> None:

@@ -1,0 +1,82 @@
+"""The lean WSGI read path (serving/fast.py) answers as the DRF views do: the same bytes for a known key, the
+same refusals, and a miss that claims one generation."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+from urllib.parse import urlencode
+
+import orjson
+import pytest
+from django.core.handlers.wsgi import WSGIHandler
+from rest_framework.test import APIClient
+
+from core.models import OutboxMessage
+from serving.fast import serving_fast_path
+from serving.services import GENERATE_TASK, serving_store_rebuild
+from tests.factories import UserFactory, api_key_for
+from tests.serving.test_serving import approve_all
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+
+def call(app: Any, path: str, params: dict[str, Any], *, token: str | None) -> tuple[int, dict[str, Any], bool]:
+    """(status, JSON body, whether Django's stack answered: it sets X-Request-ID, the lean path does not)."""
+    environ = {
+        "REQUEST_METHOD": "GET",
+        "PATH_INFO": path,
+        "QUERY_STRING": urlencode(params),
+        "SERVER_NAME": "testserver",
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": "testserver",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.url_scheme": "http",
+        "wsgi.errors": io.StringIO(),
+        "REMOTE_ADDR": "127.0.0.1",
+    }
+    if token is not None:
+        environ["HTTP_AUTHORIZATION"] = f"Token {token}"
+    seen: list[Any] = []
+    result = app(environ, lambda status, headers, exc_info=None: seen.extend([status, dict(headers)]))
+    body = b"".join(result)
+    getattr(result, "close", lambda: None)()
+    return int(seen[0].split()[0]), orjson.loads(body), "X-Request-ID" in seen[1]
+
+
+def test_the_lean_path_answers_known_keys_with_the_views_bytes_and_refuses_alike(
+    scored_pool: Any, monkeypatch: Any
+) -> None:
+    monkeypatch.setattr("core.outbox.outbox_send", lambda **kwargs: 0)
+    candidates = scored_pool(4)
+    approve_all(UserFactory(role="curator"))
+    serving_store_rebuild()
+    app = serving_fast_path(WSGIHandler())
+    serving = UserFactory(role="serving")
+    token = api_key_for(serving)
+    pair = candidates[0].pair
+    params = {"query": pair.query.text, "product": pair.product.external_id}
+    status, fast, django = call(app, "/api/serving/pair/", params, token=token)
+    assert status == 200 and not django and fast["found"] and fast["curated"]["count"] == 1
+    client = APIClient()
+    client.credentials(HTTP_AUTHORIZATION=f"Token {token}")
+    assert orjson.loads(client.get("/api/serving/pair/", params).content) == fast
+    # pages and pins go the general way, still without Django's stack
+    status, paged, django = call(
+        app, "/api/serving/product", {"product": pair.product.external_id, "page_size": 1}, token=token
+    )
+    assert status == 200 and not django and len(paged["curated"]["relations"][0]["edges"]) == 1
+    # refusals: no or a bad token, no role, a bad field
+    assert call(app, "/api/serving/query/", {"query": "a"}, token="0" * 40)[0] == 401
+    assert call(app, "/api/serving/query/", {"query": "a"}, token=None)[0] == 401  # (Django answers this one)
+    assert call(app, "/api/serving/query/", {"query": "a"}, token=api_key_for(UserFactory(role="annotator")))[0] == 403
+    status, bad, django = call(app, "/api/serving/query/", {"query": "a", "page": "x"}, token=token)
+    assert status == 400 and bad["field"] == "page" and not django
+    # a miss: pending, one generation claimed, and the second miss claims nothing
+    status, miss, _ = call(app, "/api/serving/query/", {"query": "unknown thing"}, token=token)
+    assert status == 200 and miss["pending"] and not miss["found"] and miss["generated"] is None
+    assert call(app, "/api/serving/query/", {"query": "Unknown  thing"}, token=token)[1]["pending"]
+    assert OutboxMessage.objects.filter(task=GENERATE_TASK).count() == 1
+    # other routes and methods are Django's
+    assert call(app, "/api/serving/snapshots/", {}, token=token)[2]
