@@ -15,3 +15,5 @@ class ServingConfig(AppConfig):
         subscribe(
             Subscription(name="serving_refresh_after_activation", event="model.activated", task="serving.refresh")
         )
+        # a new COSMO-LM version (the lm app) makes the cache's generated knowledge stale (docs/serving.md)
+        subscribe(Subscription(name="serving_refresh_after_lm", event="lm.activated", task="serving.refresh"))

@@ -6,9 +6,10 @@ the active classifiers (the lowest of their scores, as batches use; no active cl
 runs on a worker only (the ``serving.generate_for_key`` task), never in a request.
 
 Backends are registered by name (``serving_backend_register``): ``openai`` and ``local`` are the generation app's
-(generation/llm/backends.py), ``scripted`` answers from a fixed list (tests, the demo: no model needed). A new
-backend (COSMO-LM) registers a factory here, and calls ``serving.services.serving_generated_refresh`` when a new
-version of it is activated.
+(generation/llm/backends.py), ``scripted`` answers from a fixed list (tests, the demo: no model needed),
+``cosmo_lm`` runs the active COSMO-LM version (the ``lm`` app); its activation (``lm.activated``) refreshes the
+cache (``serving_generated_refresh``) and the next generation loads the new version. Other backends register a
+factory with ``serving_backend_register``.
 """
 
 from __future__ import annotations
@@ -94,7 +95,25 @@ def _scripted() -> Backend:
     return ScriptedBackend(answers=conf("SCRIPTED_ANSWERS"), model_name=conf("MODEL") or "scripted")
 
 
-_BACKENDS: dict[str, Callable[[], Backend]] = {"openai": _openai, "local": _local, "scripted": _scripted}
+def _cosmo_lm() -> Backend:
+    """The active COSMO-LM version (docs/cosmo_lm.md), run on this worker. No active version: a clear error, the
+    claim is released as a failed generation like any backend's failure."""
+    from core.model_paths import model_root
+    from generation.llm.backends import CosmoLMBackend
+    from lm.selectors import lm_version_active
+
+    version = lm_version_active()
+    if version is None:
+        raise ValueError("SERVING_BACKEND is cosmo_lm but no COSMO-LM version is active (activate one on /lm/).")
+    return CosmoLMBackend(artifact=str(model_root() / version.artifact))
+
+
+_BACKENDS: dict[str, Callable[[], Backend]] = {
+    "openai": _openai,
+    "local": _local,
+    "scripted": _scripted,
+    "cosmo_lm": _cosmo_lm,
+}
 _LOADED: dict[str, Backend] = {}
 
 
@@ -109,16 +128,24 @@ def serving_backend() -> Backend:
     name = conf("BACKEND")
     if name not in _BACKENDS:
         raise ValueError(f"Unknown serving backend {name!r}; backends: {', '.join(sorted(_BACKENDS))}.")
-    if name not in _LOADED:
-        _LOADED[name] = _BACKENDS[name]()
-    return _LOADED[name]
+    identity = serving_generation_identity()  # a newly activated COSMO-LM version is loaded, not the old one
+    if identity not in _LOADED:
+        for stale in [key for key in _LOADED if key.split(":", 1)[0] == name]:
+            del _LOADED[stale]
+        _LOADED[identity] = _BACKENDS[name]()
+    return _LOADED[identity]
 
 
 def serving_generation_identity() -> str:
     """Which backend and model make the cache's knowledge now; an entry made by another is stale."""
     name = conf("BACKEND")
     model = conf("MODEL")
-    if not model:
+    if not model and name == "cosmo_lm":
+        from lm.selectors import lm_version_active
+
+        version = lm_version_active()
+        model = f"version-{version.pk}" if version is not None else "none-active"
+    elif not model:
         generation = settings.PLAUSI_GENERATION
         model = {"openai": generation["OPENAI_MODEL"], "local": generation["LOCAL_MODEL_PATH"]}.get(name, name)
     return f"{name}:{model}"[:300]
@@ -189,16 +216,41 @@ def _judge(behaviour: Behaviour, items: list[tuple[str, str]]) -> tuple[dict[str
     return {target: version.pk for target, version in sorted(versions.items())}, list(lowest)
 
 
+def _cosmo_sentence(behaviour: Behaviour) -> str:
+    """The key as COSMO-LM's instruction data words a behaviour (double quotes); a lone query or product in the
+    same voice."""
+    from knowledge.sentences import behaviour_sentence
+
+    if behaviour.head_kind in ("search_buy", "co_buy"):
+        return behaviour_sentence(
+            head_kind=behaviour.head_kind,
+            query=behaviour.query,
+            product=behaviour.product,
+            other_product=behaviour.other_product,
+            head_text="",
+            quotes=('"', '"'),
+        )
+    if behaviour.head_kind == "query":
+        return f'A shopper searched for "{behaviour.query}".'
+    return f'A shopper bought "{behaviour.product}".'
+
+
 def serving_generate_for_key(*, key: ServingKey) -> GeneratedKnowledgeResult:
     """Ask the serving backend about a key for every configured relation and judge the answers (worker only)."""
     backend = serving_backend()
     behaviour = _behaviour(key)
     relations = list(conf("RELATIONS"))
     items_per_prompt = int(conf("ITEMS"))
-    prompts = [
-        render(_template(behaviour.head_kind, relation), behaviour, relation, items=items_per_prompt)
-        for relation in relations
-    ]
+    if conf("BACKEND") == "cosmo_lm":  # COSMO-LM reads its own instruction format, not the LLM templates
+        from generation.llm.backends import cosmo_prompt
+
+        sentence = _cosmo_sentence(behaviour)
+        prompts = [cosmo_prompt(behaviour=sentence, relation=relation) for relation in relations]
+    else:
+        prompts = [
+            render(_template(behaviour.head_kind, relation), behaviour, relation, items=items_per_prompt)
+            for relation in relations
+        ]
     completions = backend.generate(prompts, Sampling(temperature=0.0, max_tokens=160))
     items: list[tuple[str, str]] = []
     for relation, completion in zip(relations, completions, strict=True):

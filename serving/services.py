@@ -430,10 +430,12 @@ def serving_generated_refresh(*, reason: str = "") -> int:
 
 
 def serving_refresh_after_event(*, event_id: int) -> int:
-    """The ``model.activated`` hand-off: a new judge (classifier version) refreshes what the old one judged."""
+    """The ``model.activated`` and ``lm.activated`` hand-offs: a new judge (classifier version) or a new
+    COSMO-LM version refreshes what the old one judged or generated."""
     from core.events import event_get, handoff_enabled
 
     found = event_get(event_id)
-    if found is None or not handoff_enabled("serving_refresh_after_activation"):
+    switch = "serving_refresh_after_lm" if found and found[0] == "lm.activated" else "serving_refresh_after_activation"
+    if found is None or not handoff_enabled(switch):
         return 0
     return serving_generated_refresh(reason=f"{found[0]} (event {event_id})")

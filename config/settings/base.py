@@ -300,6 +300,7 @@ PLAUSI_PIPELINE = {
     # graph -> serving (docs/serving.md): approvals into the feature store; activations refresh generated knowledge
     "serving_after_graph": env.bool("PIPELINE_SERVING_AFTER_GRAPH", default=True),
     "serving_refresh_after_activation": env.bool("PIPELINE_SERVING_REFRESH_AFTER_ACTIVATION", default=True),
+    "serving_refresh_after_lm": env.bool("PIPELINE_SERVING_REFRESH_AFTER_LM", default=True),
 }
 # Extra consumers of pipeline events: {"graph.updated": ["myapp.tasks.refresh_cache"], ...}; each gets a Celery
 # message with the event id, written in the transaction that caused the event (see core/events.py).
@@ -438,7 +439,7 @@ PLAUSI_SERVING = {
     "FAST_PATH": env.bool("SERVING_FAST_PATH", default=True),
     # The asynchronous cache: a key the graph does not know asks the backend on a worker.
     "GENERATE_ON_MISS": env.bool("SERVING_GENERATE_ON_MISS", default=True),
-    "BACKEND": env.str("SERVING_BACKEND", default="openai"),  # openai | local | scripted | a registered one
+    "BACKEND": env.str("SERVING_BACKEND", default="openai"),  # openai | local | scripted | cosmo_lm | a registered one
     "MODEL": env.str("SERVING_MODEL", default=""),  # empty: the generation app's model for that backend
     "RELATIONS": env.list("SERVING_RELATIONS", default=["used_for_function", "capable_of", "x_want"]),
     "ITEMS": env.int("SERVING_ITEMS", default=5),
