@@ -22,6 +22,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -52,7 +53,7 @@ class _MachineCpu:
                     continue
         return seconds
 
-    def stop(self) -> dict[str, object]:
+    def stop(self) -> dict[str, Any]:
         elapsed = max(time.monotonic() - self.started, 1e-9)
         now = self._psutil.cpu_times()
         idle = (now.idle - self.machine.idle) + (now.iowait - self.machine.iowait)
