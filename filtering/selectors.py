@@ -7,7 +7,7 @@ import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db import DatabaseError, connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun
@@ -97,22 +97,31 @@ def tail_category_head_counts(*, min_heads: int) -> Iterator[tuple[str, str, int
     """(normalised tail, category, distinct heads) over the whole filterable pool, for tails with >= min_heads heads.
 
     The generic-tail rule needs pool-wide numbers, never per-batch ones; the database aggregates them so that
-    only the few frequent tails come back to Python.
+    only the few frequent tails come back to Python. A tail has at least as many candidates as (category, head)
+    pairs, so the tails with fewer than ``min_heads`` candidates are left out first, from the candidate table
+    alone, and only the others are joined with their heads and categories.
     """
+    statuses = _status_placeholders()
     sql = f"""
-        WITH per_category AS (
+        WITH frequent AS (
+            SELECT tail_normalized AS tail FROM knowledge_candidate WHERE status IN ({statuses})
+            GROUP BY tail_normalized HAVING COUNT(*) >= %s
+        ), per_category AS (
             SELECT c.tail_normalized AS tail, COALESCE(k1.name, '') AS category,
                    COUNT(DISTINCT {_HEAD_KEY}) AS heads
             FROM knowledge_candidate c
+            JOIN frequent f ON f.tail = c.tail_normalized
             {CANDIDATE_BEHAVIOUR_JOINS}
-            WHERE c.status IN ({_status_placeholders()})
+            WHERE c.status IN ({statuses})
             GROUP BY c.tail_normalized, COALESCE(k1.name, '')
         )
         SELECT tail, category, heads FROM per_category
         WHERE tail IN (SELECT tail FROM per_category GROUP BY tail HAVING SUM(heads) >= %s)
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*FILTERABLE_STATUSES, min_heads])
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL work_mem = '{READ_WORK_MEM}'")  # the grouping of a million tails in memory
+        cursor.execute(sql, [*FILTERABLE_STATUSES, min_heads, *FILTERABLE_STATUSES, min_heads])
         while rows := cursor.fetchmany(10_000):
             yield from ((tail, category, int(heads)) for tail, category, heads in rows)
 

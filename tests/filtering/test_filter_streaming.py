@@ -137,3 +137,30 @@ def test_a_run_over_many_similarity_chunks_decides_as_a_run_over_one(
     rules = {rule for rule, _, _ in whole}
     assert "near_duplicate" in rules
     assert len([1 for rule, _, _ in whole if rule == "near_duplicate"]) == 6  # one per head
+
+
+@pytest.mark.django_db
+def test_pool_tail_statistics_count_distinct_heads_per_category_for_frequent_tails_only(
+    ingest: Any, write_lines: Any
+) -> None:
+    records = []
+    for head in range(10):  # "for daily use" under ten heads over five categories, twice under the first two
+        product = {"id": f"P{head}", "title": f"Product {head}", "category": f"Category {head % 5}"}
+        records.append(search_buy("for daily use", query=f"query {head}", product=product))
+        if head < 2:
+            records.append(search_buy("for daily use", query=f"query {head}", product=product, relation="used_to"))
+        records.append(search_buy(f"only here {head}", query=f"query {head}", product=product))
+    for head in range(3):  # "to keep warm": three heads only, five candidates
+        product = {"id": f"W{head}", "title": f"Warm {head}", "category": "Category 0"}
+        records.append(search_buy("to keep warm", query=f"warm query {head}", product=product))
+    records += [
+        search_buy("to keep warm", query="warm query 0", product={"id": "W0"}, relation="used_to"),
+        search_buy("to keep warm", query="warm query 1", product={"id": "W1"}, relation="used_to"),
+    ]
+    ingest(write_lines(records))
+
+    counts = sorted(selectors.tail_category_head_counts(min_heads=4))
+
+    assert counts == [("for daily use", f"Category {category}", 2) for category in range(5)]
+    assert sorted(selectors.tail_category_head_counts(min_heads=3))[:1] == [("for daily use", "Category 0", 2)]
+    assert ("to keep warm", "Category 0", 3) in set(selectors.tail_category_head_counts(min_heads=3))
