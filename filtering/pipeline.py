@@ -34,9 +34,9 @@ class SimilarityStage:
     def __init__(self, *, run_id: int, config: dict[str, Any], advance: Callable[[int], None]) -> None:
         self.run_id = run_id
         self.settings = config["similarity"]
-        self.encoder = make_encoder(self.settings)
-        self.cache = DatabaseEmbeddingCache() if getattr(self.encoder, "cacheable", True) else None
-        self.size = TFIDF_CHUNK_CANDIDATES if isinstance(self.encoder, TfidfEncoder) else CHUNK_CANDIDATES
+        self.encoder: Any = None  # made with the first kept candidate: a pool the rules empty loads no model
+        self.cache: DatabaseEmbeddingCache | None = None
+        self.size = CHUNK_CANDIDATES
         self.advance = advance
         self.dropped: dict[int, int | None] = {}
         self.duplicates: dict[int, tuple[int, int]] = {}
@@ -45,6 +45,10 @@ class SimilarityStage:
         self._head: str | None = None
 
     def add(self, candidate: CandidateText) -> None:
+        if self.encoder is None:
+            self.encoder = make_encoder(self.settings)
+            self.cache = DatabaseEmbeddingCache() if getattr(self.encoder, "cacheable", True) else None
+            self.size = TFIDF_CHUNK_CANDIDATES if isinstance(self.encoder, TfidfEncoder) else CHUNK_CANDIDATES
         if len(self._chunk) >= self.size and candidate.head_key != self._head:
             self._filter_chunk()
         self._chunk.append(candidate)

@@ -164,3 +164,13 @@ def test_pool_tail_statistics_count_distinct_heads_per_category_for_frequent_tai
     assert counts == [("for daily use", f"Category {category}", 2) for category in range(5)]
     assert sorted(selectors.tail_category_head_counts(min_heads=3))[:1] == [("for daily use", "Category 0", 2)]
     assert ("to keep warm", "Category 0", 3) in set(selectors.tail_category_head_counts(min_heads=3))
+
+
+def test_a_similarity_stage_that_is_given_nothing_makes_no_encoder(monkeypatch: pytest.MonkeyPatch) -> None:
+    def no_model(settings: Any) -> Any:
+        raise AssertionError("no candidate was kept: no encoder (and no model) should be loaded")
+
+    monkeypatch.setattr(pipeline, "make_encoder", no_model)
+    stage = pipeline.SimilarityStage(run_id=1, config=tfidf_config(), advance=lambda n: None)
+    stage.finish()
+    assert stage.dropped == {} and stage.encoder is None
