@@ -22,9 +22,58 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
+
+
+class _MachineCpu:
+    """CPU use during the timed window: this process, PostgreSQL's processes, everything else (a shared machine:
+    figures taken while other processes were busy do not compare)."""
+
+    def __init__(self) -> None:
+        import psutil
+
+        self._psutil = psutil
+        self.load_before = " ".join(f"{value:.2f}" for value in os.getloadavg())
+        self.machine = psutil.cpu_times()
+        self.own = psutil.Process().cpu_times()
+        self.db = self._postgres()
+        self.started = time.monotonic()
+
+    def _postgres(self) -> dict[int, float]:
+        seconds = {}
+        for proc in self._psutil.process_iter(["name"]):
+            if (proc.info["name"] or "").startswith("postgres"):
+                try:
+                    times = proc.cpu_times()
+                    seconds[proc.pid] = times.user + times.system
+                except self._psutil.Error:
+                    continue
+        return seconds
+
+    def stop(self) -> dict[str, Any]:
+        elapsed = max(time.monotonic() - self.started, 1e-9)
+        now = self._psutil.cpu_times()
+        idle = (now.idle - self.machine.idle) + (now.iowait - self.machine.iowait)
+        total = (
+            sum(now) - sum(self.machine) - (now.guest - self.machine.guest) - (now.guest_nice - self.machine.guest_nice)
+        )
+        busy = (total - idle - (now.steal - self.machine.steal)) / elapsed
+        own_now = self._psutil.Process().cpu_times()
+        own = (own_now.user + own_now.system - self.own.user - self.own.system) / elapsed
+        db = sum(value - self.db.get(pid, 0.0) for pid, value in self._postgres().items()) / elapsed
+        return {
+            "total": elapsed,
+            "own": own,
+            "db": db,
+            "others": max(0.0, busy - own - db),
+            "busy": busy,
+            "cores": self._psutil.cpu_count(),
+            "before": self.load_before,
+            "after": " ".join(f"{value:.2f}" for value in os.getloadavg()),
+        }
 
 
 def main() -> int:
@@ -66,6 +115,7 @@ def main() -> int:
     generate(path, args.rows)
 
     figures: dict[str, float] = {}
+    machine = _MachineCpu()
     started = time.perf_counter()
     ingest = ingest_run_create(files=[IngestFileSpec(path=path, name=path.name)], source=IngestRun.Source.CLI)
     ingest_run_claim(run_id=ingest.pk)
@@ -92,7 +142,9 @@ def main() -> int:
     figures["queue"] = time.perf_counter() - stage
     figures["total"] = time.perf_counter() - started
 
-    print(f"{ingest.lines_valid:,} lines ingested; filter: {run.status}, {run.message}")
+    cpu = machine.stop()
+    print(f"{ingest.lines_valid:,} lines ingested; ingest phases: {ingest.timings}")
+    print(f"filter: {run.status}, {run.message}")
     print(f"  filter phases: {run.timings}")
     print(f"  drops per rule: {run.report.get('per_rule')}")
     print(f"  queued: {queued:,}")
@@ -103,6 +155,10 @@ def main() -> int:
     target = 15 if args.rows <= 100_000 else 120
     print(f"  target (< {target} s): {'met' if figures['total'] < target else 'NOT met'}")
     print(f"  peak RSS: {resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024:.0f} MB")
+    print(
+        "  CPU over the {total:.1f} s: this process {own:.2f} cores, PostgreSQL {db:.2f}, other processes {others:.2f} "
+        "(machine busy {busy:.2f} of {cores} cores); load average before {before}, after {after}".format(**cpu)
+    )
     return 0 if run.status == "succeeded" else 1
 
 

@@ -38,8 +38,8 @@ def rows_copy(*, table: str, columns: Sequence[str], rows: Iterable[Sequence[Any
 
 def rows_set_column(*, table: str, key: str, column: str, sql_type: str, rows: Iterable[tuple[Any, Any]]) -> int:
     """Set one column of many rows from (key, value) pairs: a temporary table filled with ``rows_copy`` and one
-    UPDATE; returns how many pairs were given. ``table``, ``key``, ``column`` and ``sql_type`` are trusted
-    identifiers chosen by the caller (an app, for its own table)."""
+    UPDATE (on PostgreSQL, of the rows whose value differs); returns how many pairs were given. ``table``, ``key``,
+    ``column`` and ``sql_type`` are trusted identifiers chosen by the caller (an app, for its own table)."""
     from django.db import transaction
 
     temporary = f"plausi_set_{table}_{column}"
@@ -47,9 +47,17 @@ def rows_set_column(*, table: str, key: str, column: str, sql_type: str, rows: I
         cursor.execute(f"DROP TABLE IF EXISTS {temporary}")
         cursor.execute(f"CREATE TEMPORARY TABLE {temporary} (k bigint PRIMARY KEY, v {sql_type})")
         count = rows_copy(table=temporary, columns=("k", "v"), rows=rows)
-        cursor.execute(
-            f"UPDATE {table} SET {column} = (SELECT t.v FROM {temporary} t WHERE t.k = {table}.{key}) "  # noqa: S608
-            f"WHERE {key} IN (SELECT k FROM {temporary})"
-        )
+        if connection.vendor == "postgresql":
+            # One hash join, and rows whose value is already right are not rewritten (no new row version, no
+            # index entries): a recompute over a million rows that changes few of them writes few.
+            cursor.execute(
+                f"UPDATE {table} SET {column} = t.v FROM {temporary} t "  # noqa: S608
+                f"WHERE t.k = {table}.{key} AND {table}.{column} IS DISTINCT FROM t.v"
+            )
+        else:
+            cursor.execute(
+                f"UPDATE {table} SET {column} = (SELECT t.v FROM {temporary} t WHERE t.k = {table}.{key}) "  # noqa: S608
+                f"WHERE {key} IN (SELECT k FROM {temporary})"
+            )
         cursor.execute(f"DROP TABLE {temporary}")
     return count

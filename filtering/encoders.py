@@ -10,9 +10,10 @@ import hashlib
 import logging
 import os
 import queue
+import re
 import threading
 from collections.abc import Iterator, Sequence
-from itertools import chain
+from itertools import chain, pairwise
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -228,26 +229,43 @@ class TfidfEncoder:
         return self._idf is not None
 
     def _counts(self, texts: Sequence[str]) -> tuple[Any, Any]:
+        """(word 1-2 gram counts, char_wb 3-5 gram counts) of ``texts``, hashed, equal to scikit-learn's
+        ``HashingVectorizer`` with the ``word`` and ``char_wb`` analysers. Each distinct word (for the character
+        n-grams) and each distinct word 1-2 gram is analysed and hashed once; the texts' counts are sparse products
+        (texts x grams) @ (grams x hashed columns)."""
         from scipy.sparse import csr_matrix
         from sklearn.feature_extraction.text import HashingVectorizer
 
         common = {"n_features": self.n_features, "alternate_sign": False, "norm": None, "dtype": np.float32}
-        words = HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common).transform(texts)
+        lowered = [text.lower() for text in texts]
+        # scikit-learn's word analyser: lowercase, tokens of two or more word characters, then the unigrams and the
+        # bigrams ("a b"). A gram's hashed column depends on its text only, so distinct grams are hashed once.
+        find_tokens = _WORD_TOKEN.findall
+        grams: dict[str, int] = {}
+        gram_of = grams.setdefault
+        gram_columns: list[int] = []
+        gram_lengths = np.empty(len(texts), dtype=np.int64)
+        for row, text in enumerate(lowered):
+            tokens = find_tokens(text)
+            if len(tokens) > 1:
+                tokens += [f"{a} {b}" for a, b in pairwise(tokens)]
+            gram_columns.extend([gram_of(token, len(grams)) for token in tokens])
+            gram_lengths[row] = len(tokens)
+        words = _hashed_rows(list(grams), gram_columns, gram_lengths, common)
         # char_wb n-grams never cross a word (scikit-learn: lowercase, split on whitespace, pad each word with a
         # space), so a text's counts are the sum of its words' counts: each distinct word is analysed once and the
         # texts' counts are one sparse product (texts x words) @ (words x n-grams), equal to transforming the texts.
-        tokens = [text.lower().split() for text in texts]
         vocabulary: dict[str, int] = {}
-        columns = np.fromiter(
-            (vocabulary.setdefault(word, len(vocabulary)) for doc in tokens for word in doc), np.int64
-        )
-        indptr = np.zeros(len(tokens) + 1, dtype=np.int64)
-        np.cumsum(np.fromiter(map(len, tokens), np.int64, len(tokens)), out=indptr[1:])
+        word_of = vocabulary.setdefault
+        word_columns: list[int] = []
+        word_lengths = np.empty(len(texts), dtype=np.int64)
+        for row, text in enumerate(lowered):
+            split = text.split()
+            word_columns.extend([word_of(word, len(vocabulary)) for word in split])
+            word_lengths[row] = len(split)
         if not vocabulary:
-            return words, csr_matrix((len(tokens), self.n_features), dtype=np.float32)
-        text_words = csr_matrix(
-            (np.ones(len(columns), dtype=np.float32), columns, indptr), shape=(len(tokens), len(vocabulary))
-        )
+            return words, csr_matrix((len(texts), self.n_features), dtype=np.float32)
+        text_words = _text_rows(word_columns, word_lengths, len(vocabulary))
         word_grams = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common).transform(list(vocabulary))
         return words, (text_words @ word_grams).tocsr()
 
@@ -333,6 +351,35 @@ class TfidfEncoder:
             stop = start + self.chunk_size
             out[start:stop] = row_cosines(self.encode(a_texts[start:stop]), self.encode(b_texts[start:stop]))
         return out
+
+
+# scikit-learn's default token_pattern (``(?u)\b\w\w+\b``): what its word analyser counts as a token.
+_WORD_TOKEN = re.compile(r"(?u)\b\w\w+\b")
+
+
+def _text_rows(columns: list[int], lengths: np.ndarray, width: int) -> csr_matrix:
+    """A (texts x ``width``) count matrix from each text's column list (``lengths[i]`` columns for text i)."""
+    from scipy.sparse import csr_matrix
+
+    indptr = np.zeros(len(lengths) + 1, dtype=np.int64)
+    np.cumsum(lengths, out=indptr[1:])
+    data = np.ones(len(columns), dtype=np.float32)
+    return csr_matrix((data, np.asarray(columns, dtype=np.int64), indptr), shape=(len(lengths), width))
+
+
+def _hashed_rows(grams: list[str], columns: list[int], lengths: np.ndarray, common: dict[str, Any]) -> csr_matrix:
+    """Texts' counts of hashed ``grams`` (each hashed once: one row per gram, its column as the hasher puts it)."""
+    from scipy.sparse import csr_matrix
+    from sklearn.feature_extraction.text import HashingVectorizer
+
+    if not grams:
+        return csr_matrix((len(lengths), common["n_features"]), dtype=np.float32)
+    hashed = HashingVectorizer(analyzer=_as_one_token, **common).transform(grams)
+    return (_text_rows(columns, lengths, len(grams)) @ hashed).tocsr()
+
+
+def _as_one_token(gram: str) -> list[str]:
+    return [gram]
 
 
 def _empty_sparse(columns: int) -> csr_matrix:

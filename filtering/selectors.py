@@ -1,16 +1,18 @@
-"""Reads for filtering: the pool as ``CandidateText`` in id-ordered chunks, pool-wide tail statistics, reports."""
+"""Reads for filtering: the pool as ``CandidateText`` in head order (one streamed read), pool-wide tail
+statistics, reports."""
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator, Sequence
 from typing import Any
 
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 from django.db.models import Q, QuerySet
 
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.types import CandidateText
-from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM, CANDIDATE_BEHAVIOUR_JOINS, CANDIDATE_RELATION_JOIN
+from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM, CANDIDATE_BEHAVIOUR_JOINS
 
 # Candidates the filters may (re)decide: not yet seen, or only filtered so far. Later stages are left alone.
 FILTERABLE_STATUSES = ("ingested", "pooled", "filtered_out")
@@ -58,90 +60,68 @@ def filterable_count() -> int:
         return int(cursor.fetchone()[0])
 
 
-def filterable_candidate_chunks(*, chunk_size: int = 20_000) -> Iterator[list[CandidateText]]:
-    """Every filterable candidate with its head, ``chunk_size`` at a time: plain heads in id order, then the
-    behaviour-pair heads in (pair, id) order, so that the candidates of one head arrive together (the rules cache
-    what they derive from a head).
+READ_BATCH = 10_000  # rows fetched from the server-side cursor at a time
+READ_WORK_MEM = "256MB"  # the head-order sort of a million candidates stays in memory instead of temporary files
 
-    Keyset pagination; the inner query takes the next ids from an index before any join, so each chunk costs
-    the same wherever it is in the pool.
+
+def filterable_candidates_by_head(*, batch_size: int = READ_BATCH) -> Iterator[CandidateText]:
+    """Every filterable candidate with its head, in one read sorted by (``head_key``, id): the candidates of one
+    head arrive together (the rules cache what they derive from a head) and in the order the similarity stage cuts
+    its chunks, so one pass feeds both stages and nothing is read twice.
+
+    PostgreSQL: a server-side cursor (``connection.chunked_cursor``), fetched ``batch_size`` rows at a time, so
+    memory stays bounded; the caller may write on the same connection between fetches. ``head_key`` sorts by
+    code point (``COLLATE "C"``), as Python compares strings.
     """
-    yield from _chunks(
-        "c0.pair_id IS NULL AND c0.id > %s", "c0.id", lambda row: [row[0]], [0], chunk_size, pair_column=False
-    )
-    yield from _chunks(
-        "c0.pair_id IS NOT NULL AND (c0.pair_id, c0.id) > (%s, %s)",
-        "c0.pair_id, c0.id",
-        lambda row: [row[-1], row[0]],
-        [0, 0],
-        chunk_size,
-        pair_column=True,
-    )
-
-
-def _chunks(
-    condition: str,
-    order: str,
-    next_key: Any,
-    key: list[int],
-    chunk_size: int,
-    *,
-    pair_column: bool,
-) -> Iterator[list[CandidateText]]:
-    outer_order = order.replace("c0.", "c.")
-    extra = ", c.pair_id" if pair_column else ""
+    postgresql = connection.vendor == "postgresql"
+    head_order = f'({_HEAD_KEY}) COLLATE "C"' if postgresql else _HEAD_KEY
     sql = (
-        f"SELECT {_CANDIDATE_COLUMNS}{extra} FROM ("
-        f"SELECT c0.* FROM knowledge_candidate c0 WHERE c0.status IN ({_status_placeholders()}) AND {condition} "
-        f"ORDER BY {order} LIMIT %s) c "
-        + CANDIDATE_RELATION_JOIN
-        + CANDIDATE_BEHAVIOUR_JOINS
-        + f" ORDER BY {outer_order}"
+        f"SELECT {_CANDIDATE_COLUMNS} {CANDIDATE_BEHAVIOUR_FROM} WHERE c.status IN ({_status_placeholders()}) "
+        f"ORDER BY {head_order}, c.id"
     )
-    while True:
+    if postgresql:
         with connection.cursor() as cursor:
-            cursor.execute(sql, [*FILTERABLE_STATUSES, *key, chunk_size])
-            rows = cursor.fetchall()
-        if not rows:
-            return
-        yield [_to_candidate_text(row[:13]) for row in rows]
-        key = next_key(rows[-1])
-
-
-def candidates_by_ids(ids: Sequence[int]) -> list[CandidateText]:
-    """The given candidates as ``CandidateText`` (in no particular order); ids are fetched in slices."""
-    result: list[CandidateText] = []
-    for start in range(0, len(ids), 5000):
-        part = list(ids[start : start + 5000])
-        placeholders = ", ".join(["%s"] * len(part))
-        with connection.cursor() as cursor:
-            cursor.execute(
-                f"SELECT {_CANDIDATE_COLUMNS} {CANDIDATE_BEHAVIOUR_FROM} WHERE c.id IN ({placeholders})", part
-            )
-            result.extend(_to_candidate_text(row) for row in cursor.fetchall())
-    return result
+            cursor.execute(f"SET work_mem = '{READ_WORK_MEM}'")  # for the sort, run at DECLARE or the first FETCH
+    try:
+        with connection.chunked_cursor() as cursor:
+            cursor.execute(sql, list(FILTERABLE_STATUSES))
+            while rows := cursor.fetchmany(batch_size):
+                yield from map(_to_candidate_text, rows)
+    finally:
+        if postgresql:
+            with contextlib.suppress(DatabaseError), connection.cursor() as cursor:  # an aborted transaction
+                cursor.execute("RESET work_mem")
 
 
 def tail_category_head_counts(*, min_heads: int) -> Iterator[tuple[str, str, int]]:
     """(normalised tail, category, distinct heads) over the whole filterable pool, for tails with >= min_heads heads.
 
     The generic-tail rule needs pool-wide numbers, never per-batch ones; the database aggregates them so that
-    only the few frequent tails come back to Python.
+    only the few frequent tails come back to Python. A tail has at least as many candidates as (category, head)
+    pairs, so the tails with fewer than ``min_heads`` candidates are left out first, from the candidate table
+    alone, and only the others are joined with their heads and categories.
     """
+    statuses = _status_placeholders()
     sql = f"""
-        WITH per_category AS (
+        WITH frequent AS (
+            SELECT tail_normalized AS tail FROM knowledge_candidate WHERE status IN ({statuses})
+            GROUP BY tail_normalized HAVING COUNT(*) >= %s
+        ), per_category AS (
             SELECT c.tail_normalized AS tail, COALESCE(k1.name, '') AS category,
                    COUNT(DISTINCT {_HEAD_KEY}) AS heads
             FROM knowledge_candidate c
+            JOIN frequent f ON f.tail = c.tail_normalized
             {CANDIDATE_BEHAVIOUR_JOINS}
-            WHERE c.status IN ({_status_placeholders()})
+            WHERE c.status IN ({statuses})
             GROUP BY c.tail_normalized, COALESCE(k1.name, '')
         )
         SELECT tail, category, heads FROM per_category
         WHERE tail IN (SELECT tail FROM per_category GROUP BY tail HAVING SUM(heads) >= %s)
     """
-    with connection.cursor() as cursor:
-        cursor.execute(sql, [*FILTERABLE_STATUSES, min_heads])
+    with transaction.atomic(), connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute(f"SET LOCAL work_mem = '{READ_WORK_MEM}'")  # the grouping of a million tails in memory
+        cursor.execute(sql, [*FILTERABLE_STATUSES, min_heads, *FILTERABLE_STATUSES, min_heads])
         while rows := cursor.fetchmany(10_000):
             yield from ((tail, category, int(heads)) for tail, category, heads in rows)
 

@@ -1,7 +1,8 @@
 """Filter configurations and filter runs: every write of the filtering app.
 
-A run reads the filterable pool in id-ordered chunks, applies the pure rules (filtering/rules) and then the
-similarity filter (filtering/similarity) to what the rules kept, writes every drop decision in bulk, and finally
+A run reads the filterable pool once, in head order (a server-side cursor), applies the pure rules
+(filtering/rules) to each candidate and hands what they keep to the similarity filter (filtering/similarity), which
+works on head-aligned chunks as they fill; every drop decision is written in bulk, and finally the run
 moves candidates between ``pooled`` and ``filtered_out`` with set-based UPDATEs in one transaction. Decisions
 are a pure function of the configuration and the pool, so re-running with the same configuration changes no
 candidate.
@@ -9,7 +10,6 @@ candidate.
 
 from __future__ import annotations
 
-import itertools
 import logging
 import time
 from collections import Counter, defaultdict
@@ -30,7 +30,6 @@ from filtering.decisions import decision_rows, decisions_write
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.rules import build_rules, evaluate
 from filtering.rules.generic import TailStats
-from filtering.types import Verdict
 from knowledge.services import candidate_filter_outcomes_apply
 
 logger = logging.getLogger(__name__)
@@ -38,7 +37,6 @@ logger = logging.getLogger(__name__)
 ProgressCallback = Callable[[int, int], None]
 EXAMPLES_PER_RULE = 5
 DECISION_BATCH = 20_000
-KEEP_READ_CANDIDATES = 200_000  # pools up to this size are read once for both stages (~1 kB a candidate)
 
 
 # --- configurations -----------------------------------------------------------------------------------------
@@ -194,22 +192,25 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
     timings["statistics"] = round(time.monotonic() - started, 3)
 
     stage = time.monotonic()
-    dropped: dict[int, list[Verdict]] = {}
-    kept: list[tuple[str, int]] = []  # (head_key, id) of candidates the rules kept
-    # The similarity stage needs the kept candidates again: held from this pass while few enough, re-read otherwise.
-    kept_texts: dict[int, Any] | None = {} if similarity_on and total <= KEEP_READ_CANDIDATES else None
+    dropped: dict[int, int | None] = {}  # dropped candidate -> the representative of its near-duplicate group
+    duplicates: dict[int, tuple[int, int]] = {}  # member id -> (representative id, member support)
+    similarity = None
+    if similarity_on:
+        from filtering.pipeline import SimilarityStage
+
+        similarity = SimilarityStage(
+            run_id=run.pk, config=config, advance=lambda n: progress.advance(n, phase="similarity")
+        )
     decisions: list[tuple[Any, ...]] = []
     pending = 0
-    # One evaluate() over the whole pool: the rules' per-head caches survive chunk boundaries.
-    pool = itertools.chain.from_iterable(selectors.filterable_candidate_chunks())
-    for candidate, verdicts in evaluate(rules, pool):
+    # One read of the pool in head order feeds the rules and, with what they keep, the similarity stage; one
+    # evaluate() over the whole pool, so the rules' per-head caches survive batch boundaries.
+    for candidate, verdicts in evaluate(rules, selectors.filterable_candidates_by_head()):
         if verdicts:
-            dropped[candidate.id] = verdicts
+            dropped[candidate.id] = None
             decisions.extend(decision_rows(run.pk, candidate.id, verdicts))
-        else:
-            kept.append((candidate.head_key, candidate.id))
-            if kept_texts is not None:
-                kept_texts[candidate.id] = candidate
+        elif similarity is not None:
+            similarity.add(candidate)
         pending += 1
         if pending >= DECISION_BATCH:
             decisions_write(decisions)
@@ -217,23 +218,12 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
             decisions, pending = [], 0
     decisions_write(decisions)
     progress.advance(pending, phase="rules")
-    timings["rules"] = round(time.monotonic() - stage, 3)
-
-    duplicates: dict[int, tuple[int, int]] = {}  # member id -> (representative id, member support)
-    if similarity_on and kept:
-        stage = time.monotonic()
-        from filtering.pipeline import similarity_stage
-
-        similarity_dropped, duplicates = similarity_stage(
-            run_id=run.pk,
-            config=config,
-            kept=kept,
-            advance=lambda n: progress.advance(n, phase="similarity"),
-            read=kept_texts,
-        )
-        kept_texts = None
-        dropped.update(similarity_dropped)
-        timings["similarity"] = round(time.monotonic() - stage, 3)
+    if similarity is not None:
+        similarity.finish()
+        dropped.update(similarity.dropped)
+        duplicates = similarity.duplicates
+        timings["similarity"] = round(similarity.seconds, 3)
+    timings["rules"] = round(time.monotonic() - stage - timings.get("similarity", 0.0), 3)
 
     stage = time.monotonic()
     handle.progress(phase="applying")
@@ -269,7 +259,7 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
 
 
 def _apply_outcomes(
-    *, run_id: int, dropped: dict[int, list[Verdict]], duplicates: dict[int, tuple[int, int]]
+    *, run_id: int, dropped: dict[int, int | None], duplicates: dict[int, tuple[int, int]]
 ) -> tuple[int, int]:
     """Hand the verdicts to the knowledge app, which moves its candidates (one transaction, set-based); returns
     (moved to pooled, moved to filtered out)."""
@@ -279,7 +269,7 @@ def _apply_outcomes(
             merged[representative] += support
     return candidate_filter_outcomes_apply(
         run_id=run_id,
-        dropped={candidate_id: duplicates.get(candidate_id, (None, 0))[0] for candidate_id in dropped},
+        dropped=dropped,
         merged=merged,
         filterable_statuses=selectors.FILTERABLE_STATUSES,
     )

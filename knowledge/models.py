@@ -186,7 +186,9 @@ class Candidate(models.Model):
         CO_BUY = "co_buy", "co-buy"
         PLAIN = "plain", "plain head text"
 
-    dedup_key = models.CharField(max_length=32, unique=True, help_text="Digest of head + relation + normalised tail.")
+    # Unique by a constraint, not ``unique=True``: that would add a second (LIKE-pattern) index on the digest, which
+    # nobody searches by prefix and every ingest and status move of a million candidates would maintain.
+    dedup_key = models.CharField(max_length=32, help_text="Digest of head + relation + normalised tail.")
     head_kind = models.CharField(max_length=16, choices=HeadKind.choices)
     pair = models.ForeignKey(
         BehaviourPair,
@@ -212,6 +214,7 @@ class Candidate(models.Model):
         blank=True,
         on_delete=models.SET_NULL,
         related_name="duplicates",
+        db_index=False,  # candidate_duplicate_of: only the few near-duplicates, not a million NULLs
         help_text="The representative this near-duplicate was collapsed into by the filters.",
     )
     known_labels = models.JSONField(
@@ -228,8 +231,12 @@ class Candidate(models.Model):
         indexes = [
             models.Index(fields=["status", "relation"], name="candidate_status_relation"),
             models.Index(fields=["pair", "id"], name="candidate_pair_id"),
+            models.Index(
+                fields=["duplicate_of"], condition=Q(duplicate_of__isnull=False), name="candidate_duplicate_of"
+            ),
         ]
         constraints = [
+            models.UniqueConstraint(fields=["dedup_key"], name="candidate_dedup_key_unique"),
             models.CheckConstraint(
                 name="candidate_head_matches_kind",
                 condition=(

@@ -168,3 +168,26 @@ def test_tfidf_character_counts_equal_scikit_learns_char_wb_analyser() -> None:
 
     assert counts.shape == reference.shape
     assert abs(counts - reference).max() == 0
+
+
+def test_tfidf_word_counts_equal_scikit_learns_word_analyser() -> None:
+    from sklearn.feature_extraction.text import HashingVectorizer  # noqa: TID251 (the reference)
+
+    texts = [
+        "Keep  feet WARM and keep feet dry",
+        "",
+        "a",
+        "ab",
+        "ab cd ab cd",
+        "Ünïcode wörds\tand\nnewlines, l'été — 20000mAh!",
+        "x_y 42 4 café-au-lait",
+        *WORDS,
+    ] * 2
+    common = {"n_features": 2**20, "alternate_sign": False, "norm": None, "dtype": np.float32}
+    reference = HashingVectorizer(analyzer="word", ngram_range=(1, 2), **common).transform(texts)
+
+    counts = TfidfEncoder()._counts(texts)[0]
+
+    assert counts.shape == reference.shape
+    assert abs(counts - reference).max() == 0
+    assert counts.sum() == reference.sum() > 0
