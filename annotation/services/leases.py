@@ -77,23 +77,28 @@ class _Claimed:
 
 
 def _claim(annotator: Any, now: dt.datetime) -> _Claimed | None:
-    """Lease the highest-priority open candidate with a free slot that this annotator has never had.
+    """Lease an open candidate with a free slot that this annotator has never had, by priority.
 
     A gold candidate is offered instead with probability ``GOLD_RATE`` (when one is left for this annotator).
-    On PostgreSQL one statement picks the row (``FOR UPDATE SKIP LOCKED``: concurrent annotators neither wait
-    for each other nor get the same slot), takes a slot, moves the candidate into annotation, inserts the lease,
-    and reads the candidate's labels and its context. The labels come from the statement's snapshot, so they are
-    returned only when the queue item locked is the version that snapshot saw (``xmin`` unchanged: every change
-    to a candidate's labels also writes its queue item); otherwise, and on other databases, ``labels`` is None and
-    the caller reads them under the lock now held.
+    On PostgreSQL one statement picks the row from the claim's ranges (``annotation.sql.CLAIM_PICK_RANGES``: the
+    work in progress first, then a fresh candidate of the top priority entered at a random point of its hashed
+    tiebreak, so that ties cost nothing and concurrent claims start apart), locks it with ``FOR UPDATE SKIP
+    LOCKED`` (concurrent annotators neither wait for each other nor get the same slot), takes a slot, marks the
+    item started, moves the candidate into annotation, inserts the lease, and reads the candidate's labels and its
+    context. The labels come from the statement's snapshot, so they are returned only when the queue item locked
+    is the version that snapshot saw (``xmin`` unchanged: every change to a candidate's labels also writes its
+    queue item); otherwise, and on other databases, ``labels`` is None and the caller reads them under the lock
+    now held.
     """
     want_gold = random.random() < float(_conf("GOLD_RATE"))
     expires = now + _lease()
     with connection.cursor() as cursor:
         for gold in (want_gold, not want_gold):
             if connection.vendor == "postgresql":
-                params = [gold, annotator.pk, _ts(now), _ts(now), annotator.pk, _ts(expires), _ts(now)]
-                cursor.execute(sql.CLAIM, params)
+                start = random.getrandbits(31)  # where this claim enters the top priority's band
+                params = sql.claim_pick_params(gold=gold, annotator_id=annotator.pk, start=start)
+                params += [_ts(now), _ts(now), annotator.pk, _ts(expires), _ts(now)]
+                cursor.execute(sql.CLAIM_GOLD if gold else sql.CLAIM, params)
                 row = cursor.fetchone()
                 if row is not None:
                     assignment_id, candidate_id, fresh, labels = row[:4]
