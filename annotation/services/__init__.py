@@ -30,11 +30,11 @@ from annotation.services.answers import AnswerResult, answer_submit
 from annotation.services.common import GOLD_WANTED, undo_window
 from annotation.services.gold import annotator_is_paused
 from annotation.services.labels import labels_import, labels_record, queue_priority_lower
-from annotation.services.leases import leases_expire
+from annotation.services.leases import lease_release_token, leases_expire
 from annotation.services.questions import _questions, question_wording, question_wordings, questions_cache_clear
 from annotation.services.queue import queue_fill
 from annotation.services.steps import Step, _walk, assignment_next, assignment_next_with_prefetch
-from annotation.services.undo import answer_undo, assignment_skip
+from annotation.services.undo import answer_undo, assignment_skip, assignments_release
 from annotation.sql import CONTEXT_SELECT, LOCK_SELECT
 
 __all__ = [
@@ -51,8 +51,10 @@ __all__ = [
     "assignment_next",
     "assignment_next_with_prefetch",
     "assignment_skip",
+    "assignments_release",
     "labels_import",
     "labels_record",
+    "lease_release_token",
     "leases_expire",
     "question_wording",
     "question_wordings",

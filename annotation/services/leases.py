@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from annotation import sql
 from annotation.models import Assignment
@@ -42,6 +43,24 @@ def leases_expire(*, now: dt.datetime | None = None, limit: int = 500) -> int:
             if cursor.rowcount:
                 cursor.execute(sql.QUEUE_ITEM_SLOT_EXPIRE, [candidate_id])
         return len(expired)
+
+
+_RELEASE_SALT = "annotation.lease-release"
+
+
+def lease_release_token(*, assignment_id: int, annotator_id: int) -> str:
+    """The secret with which the annotator's page gives a lease back when it is left (``assignments_release``).
+
+    ``navigator.sendBeacon`` can send no CSRF header, so the release is authorised by this instead: an HMAC of the
+    lease and its holder under ``SECRET_KEY``, sent with each step to that annotator only. A page of another site
+    cannot know it, and it can only end that one lease early (as its expiry would), never answer or read anything.
+    """
+    return salted_hmac(_RELEASE_SALT, f"{assignment_id}:{annotator_id}", algorithm="sha256").hexdigest()[:32]
+
+
+def lease_release_token_valid(*, assignment_id: int, annotator_id: int, token: str) -> bool:
+    expected = lease_release_token(assignment_id=assignment_id, annotator_id=annotator_id)
+    return constant_time_compare(expected, token)
 
 
 def _sweep_due() -> bool:
