@@ -6,6 +6,7 @@ import math
 import re
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -234,6 +235,13 @@ class SessionWithoutCsrfAuthentication(SessionAuthentication):
 
     def enforce_csrf(self, request: Request) -> None:
         return None
+
+
+class SessionWithoutCsrfScheme(SessionScheme):
+    """In the OpenAPI schema: the session cookie, as a scheme of its own (no CSRF header needed)."""
+
+    target_class = SessionWithoutCsrfAuthentication
+    name = "cookieAuthNoCsrf"
 
 
 class AssignmentsReleaseApi(APIView):
