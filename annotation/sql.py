@@ -310,14 +310,21 @@ CLAIM_PICK = (
 # Items without a free slot are in no started range and a fresh item always has one, so leased and abandoned
 # items are never read; a row the annotator already had is read only in the started range (items in progress
 # that still want other annotators: few in a team) and among gold (each gold item is open to everyone).
-_CLAIM_NOT_SEEN = (
-    "NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.candidate_id = q.candidate_id AND a.annotator_id = %s)"
-)
-# A range's pick, a subquery of its own (a locking clause is not allowed on a branch of UNION ALL itself).
+# How many rows of a range a claim looks at, at most, before it tries the next range: the rows of a started or gold
+# range that the annotator already had are read and passed (a lone annotator's own work in progress, gold seen
+# before), so each range is capped; what a capped range leaves is taken by annotators who did not have it.
+CLAIM_RANGE_ROWS = 32
+# A range's pick, a subquery of its own (a locking clause is not allowed on a branch of UNION ALL itself): its
+# first CLAIM_RANGE_ROWS rows in index order (``c``, read one at a time as the pick asks for them), each locked by
+# key unless the annotator had it (``l``, LATERAL: a nested loop in ``c``'s order, whatever the statistics say, so
+# that the pick stops at the first row it can lock; the lock re-checks that the slot is still free).
 _CLAIM_RANGE = (
-    "SELECT * FROM (SELECT q.candidate_id, q.xmin AS seen FROM annotation_queueitem q WHERE q.state = 'open' "
-    f"AND {{where}} AND q.claimable AND {_CLAIM_NOT_SEEN} ORDER BY {{order}} LIMIT 1 FOR UPDATE OF q SKIP LOCKED) "
-    "r{number}"
+    "SELECT * FROM (SELECT l.candidate_id, l.seen FROM (SELECT q.candidate_id, q.priority, q.{key} AS tie "
+    "FROM annotation_queueitem q WHERE q.state = 'open' AND {where} AND q.claimable "
+    "ORDER BY {inner} LIMIT {rows}) c CROSS JOIN LATERAL (SELECT k.candidate_id, k.xmin AS seen "
+    "FROM annotation_queueitem k WHERE k.candidate_id = c.candidate_id AND k.state = 'open' AND k.claimable AND "
+    "NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.candidate_id = k.candidate_id AND a.annotator_id = %s) "
+    "FOR UPDATE OF k SKIP LOCKED) l ORDER BY {outer} LIMIT 1) r{number}"
 )
 _FRESH = "NOT q.is_gold AND NOT q.started"
 _STARTED = "NOT q.is_gold AND q.started"
@@ -330,28 +337,37 @@ _CLAIM_TOP = (
 
 
 def _claim_ranges(ranges: list[tuple[str, str]]) -> str:
-    return " UNION ALL ".join(
-        _CLAIM_RANGE.format(where=where, order=order, number=number) for number, (where, order) in enumerate(ranges)
-    )
+    """The ranges (a condition on ``q`` and the column after the priority in its index) as one UNION ALL. Within
+    one priority (``q.priority = ...``) the order is the tiebreak's alone: the planner knows the priority there is
+    constant inside the subquery but not outside it, and would sort (and lock) every row read to order by it."""
+    picks = []
+    for number, (where, key) in enumerate(ranges):
+        band = "q.priority = " in where
+        inner = f"q.{key}" if band else f"q.priority DESC, q.{key}"
+        outer = "c.tie" if band else "c.priority DESC, c.tie"
+        picks.append(
+            _CLAIM_RANGE.format(where=where, key=key, inner=inner, outer=outer, rows=CLAIM_RANGE_ROWS, number=number)
+        )
+    return " UNION ALL ".join(picks)
 
 
 # Parameters: the annotator; the start, the annotator (twice); the annotator (twice).
 CLAIM_PICK_RANGES = _claim_ranges(
     [
-        (f"{_STARTED} AND q.priority >= COALESCE({_TOP}, '-Infinity'::float8)", "q.priority DESC, q.candidate_id"),
-        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak >= %s", "q.priority DESC, q.tiebreak"),
-        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak < %s", "q.priority DESC, q.tiebreak"),
-        (f"{_FRESH} AND q.priority < {_TOP}", "q.priority DESC, q.tiebreak"),
-        (f"{_STARTED} AND q.priority < {_TOP}", "q.priority DESC, q.candidate_id"),
+        (f"{_STARTED} AND q.priority >= COALESCE({_TOP}, '-Infinity'::float8)", "candidate_id"),
+        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak >= %s", "tiebreak"),
+        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak < %s", "tiebreak"),
+        (f"{_FRESH} AND q.priority < {_TOP}", "tiebreak"),
+        (f"{_STARTED} AND q.priority < {_TOP}", "candidate_id"),
     ]
 )
 CLAIM_TOP_FRESH = _CLAIM_TOP.format(where=_FRESH)
 # Parameters: the start, the annotator (twice); the annotator.
 CLAIM_PICK_GOLD_RANGES = _claim_ranges(
     [
-        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak >= %s", "q.priority DESC, q.tiebreak"),
-        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak < %s", "q.priority DESC, q.tiebreak"),
-        (f"q.is_gold AND q.priority < {_TOP}", "q.priority DESC, q.tiebreak"),
+        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak >= %s", "tiebreak"),
+        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak < %s", "tiebreak"),
+        (f"q.is_gold AND q.priority < {_TOP}", "tiebreak"),
     ]
 )
 CLAIM_TOP_GOLD = _CLAIM_TOP.format(where="q.is_gold")

@@ -79,6 +79,27 @@ def test_leased_and_abandoned_items_at_the_top_of_a_tied_queue_cost_a_claim_noth
     assert walked > 1_500
 
 
+def test_a_lone_annotators_own_work_in_progress_costs_a_claim_at_most_one_capped_range(make_user: Any) -> None:
+    """Candidates the annotator passed that want other annotators stay in the started range, which the claim
+    reads first: it looks at CLAIM_RANGE_ROWS of them at most, then takes a fresh candidate."""
+    _clone_candidates(CandidateFactory(status="pooled"), 1_000)
+    queue_fill()
+    annotator = make_user("annotator")
+    ids = sorted(QueueItem.objects.values_list("candidate_id", flat=True))
+    _lease_in_bulk(ids[:300], annotator, full=False)
+    Assignment.objects.filter(annotator=annotator).update(status="done")
+    QueueItem.objects.filter(candidate_id__in=ids[:300]).update(in_flight=0)  # each wants another annotator
+    with connection.cursor() as cursor:
+        cursor.execute("ANALYZE annotation_queueitem, annotation_assignment")
+
+    plan = _explained(_claim_statement(annotator))
+
+    # the capped started range, its rows looked up by key, then one fresh row; not the 300 in progress
+    assert _rows_read(plan, ("annotation_queueitem",)) <= 2 * sql.CLAIM_RANGE_ROWS + 6, plan
+    claim = leases._claim(annotator, timezone.now())
+    assert claim is not None and claim.assignment.candidate_id not in ids[:300]
+
+
 def test_a_claim_finishes_the_work_in_progress_before_taking_a_fresh_candidate(make_user: Any) -> None:
     for _ in range(30):
         CandidateFactory(status="pooled")
