@@ -240,7 +240,7 @@ class SessionWithoutCsrfAuthentication(SessionAuthentication):
 class SessionWithoutCsrfScheme(SessionScheme):
     """In the OpenAPI schema: the session cookie, as a scheme of its own (no CSRF header needed)."""
 
-    target_class = SessionWithoutCsrfAuthentication
+    target_class = "annotation.apis.SessionWithoutCsrfAuthentication"
     name = "cookieAuthNoCsrf"
 
 
@@ -259,7 +259,7 @@ class AssignmentsReleaseApi(APIView):
             assignment = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
             token = serializers.CharField(max_length=64)
 
-        leases = LeaseSerializer(many=True, allow_empty=False, max_length=20)
+        leases = LeaseSerializer(many=True, allow_empty=False, max_length=20)  # type: ignore[call-arg]  # DRF stubs
 
     @extend_schema(
         operation_id="annotation_release",

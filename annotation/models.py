@@ -102,7 +102,9 @@ class QueueItem(models.Model):
     # Derived by the database (never written): a slot is free. Indexed through the claim's partial indexes, so an
     # update that does not change it (most of in_flight's) stays a HOT update.
     claimable = models.GeneratedField(
-        expression=Q(in_flight__lt=F("wanted")), output_field=models.BooleanField(), db_persist=True
+        expression=Q(in_flight__lt=F("wanted")),  # type: ignore[arg-type]  # a Q resolves as a boolean expression
+        output_field=models.BooleanField(),
+        db_persist=True,
     )
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())

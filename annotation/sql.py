@@ -373,7 +373,7 @@ CLAIM_PICK_GOLD_RANGES = _claim_ranges(
 CLAIM_TOP_GOLD = _CLAIM_TOP.format(where="q.is_gold")
 
 
-def claim_pick_params(*, gold: bool, annotator_id: int, start: int) -> list[object]:
+def claim_pick_params(*, gold: bool, annotator_id: int, start: int) -> list[int]:
     """The parameters of the pick's ranges (CLAIM_PICK_RANGES or CLAIM_PICK_GOLD_RANGES), in their order."""
     if gold:
         return [start, annotator_id, start, annotator_id, annotator_id]

@@ -115,7 +115,7 @@ def _claim(annotator: Any, now: dt.datetime) -> _Claimed | None:
         for gold in (want_gold, not want_gold):
             if connection.vendor == "postgresql":
                 start = random.getrandbits(31)  # where this claim enters the top priority's band
-                params = sql.claim_pick_params(gold=gold, annotator_id=annotator.pk, start=start)
+                params: list[Any] = sql.claim_pick_params(gold=gold, annotator_id=annotator.pk, start=start)
                 params += [_ts(now), _ts(now), annotator.pk, _ts(expires), _ts(now)]
                 cursor.execute(sql.CLAIM_GOLD if gold else sql.CLAIM, params)
                 row = cursor.fetchone()

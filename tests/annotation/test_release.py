@@ -122,6 +122,7 @@ def test_an_anonymous_beacon_is_refused(pool: None, make_user: Any) -> None:
         (b'{"assignment": 1, "token": "t"}', "leases"),
         (b'{"leases": [{"assignment": 0, "token": "t"}]}', "leases"),
         (b'{"leases": [{"assignment": 1, "token": "' + b"t" * 65 + b'"}]}', "leases"),
+        (orjson.dumps({"leases": [{"assignment": n, "token": "t"} for n in range(1, 22)]}), "leases"),
     ],
 )
 def test_bad_release_input_is_a_400_naming_the_field(pool: None, make_user: Any, body: bytes, field: str) -> None:
