@@ -21,10 +21,14 @@ the figures). The design, statement by statement:
 * Writes as data-modifying CTEs (``writes_statement``). The answer's insert, the lease, the profile and every write
   of consolidation touch different rows; on PostgreSQL they go as one ``WITH w0 AS (...), w1 AS (...) SELECT``
   statement (one round trip, one plan each once prepared).
-* ``SKIP LOCKED`` claims (``CLAIM``). One statement picks the highest-priority open queue item with a free slot,
-  takes the slot, moves the candidate into annotation, inserts the lease and returns the labels (with the same
-  ``xmin`` check) and the context: concurrent annotators neither wait for each other nor get the same slot. The
-  sweep of lapsed leases (``LEASES_EXPIRE``) skips locked rows too, so it never orders locks against an answer.
+* ``SKIP LOCKED`` claims by ranges (``CLAIM``, ``CLAIM_PICK_RANGES``). One statement picks an open queue item with
+  a free slot by priority, takes the slot, moves the candidate into annotation, inserts the lease and returns the
+  labels (with the same ``xmin`` check) and the context: concurrent annotators neither wait for each other nor get
+  the same slot. The pick reads the queue's partial indexes as a few short ranges (work in progress, then fresh
+  candidates entered at a random point of a hashed tiebreak), each capped, and items without a free slot are in
+  none of them, so its cost does not grow with ties, leases or the pool (docs/annotation.md, "The claim: ranges
+  and cost"). The sweep of lapsed leases (``LEASES_EXPIRE``) skips locked rows too, so it never orders locks
+  against an answer.
 
 Statements marked "another app's table" read or write ``knowledge_candidate``; they are kept apart so that the
 candidate's lifecycle can be routed through the knowledge app. Placeholders are ``%s``; templates take their
