@@ -333,10 +333,11 @@ _CLAIM_RANGE = (
 _FRESH = "NOT q.is_gold AND NOT q.started"
 _STARTED = "NOT q.is_gold AND q.started"
 _TOP = "(SELECT t.priority FROM top t)"
-# The top priority of fresh (or gold) open items: the first entry of their index. Parameter: none.
+# The top priority of fresh (or gold) open items: the first entry of their index (ordered as that index is, so
+# that no other index of the open queue, which holds the started items too, can serve it). Parameter: none.
 _CLAIM_TOP = (
     "top AS MATERIALIZED (SELECT q.priority FROM annotation_queueitem q WHERE q.state = 'open' AND {where} "
-    "ORDER BY q.priority DESC LIMIT 1)"
+    "ORDER BY q.priority DESC, q.tiebreak LIMIT 1)"
 )
 
 
