@@ -867,6 +867,7 @@ class ClaimCost:
     claims: int
     entries: int  # index entries read from the queue's claim indexes (every index but its primary key)
     scans: int
+    per_index: dict[str, int]  # entries read, by index
     sample: list[tuple[int, int, float]]  # per sampled claim: queue rows read, shared buffers, execution ms
 
     def per_claim(self) -> float:
@@ -876,7 +877,9 @@ class ClaimCost:
         text = (
             f"claims: {self.claims:,} leases taken; queue index entries read: {self.entries:,} in {self.scans:,} "
             f"scans = {self.per_claim():,.1f} per claim (pg_stat_user_indexes, every index of the queue but its "
-            "primary key)"
+            "primary key; by index: "
+            + ", ".join(f"{name} {read / max(self.claims, 1):,.1f}" for name, read in sorted(self.per_index.items()))
+            + ")"
         )
         if self.sample:
             rows = sorted(row for row, _buffers, _ms in self.sample)
@@ -891,24 +894,28 @@ class ClaimCost:
         return text
 
 
-def claim_counters(annotators: list[int]) -> tuple[int, int, int]:
-    """(index entries read, index scans) of the queue's non-primary-key indexes, and the leases these annotators
-    hold or held: the claim is the only reader of those indexes."""
+def claim_counters(annotators: list[int]) -> tuple[int, int, int, dict[str, int]]:
+    """(index entries read, index scans) of the queue's non-primary-key indexes, the leases these annotators hold
+    or held, and the entries read per index: the claim is the main reader of those indexes (the progress count
+    reads the open-queue index, a few thousand entries every few seconds per process)."""
     from django.db import connection
 
     with connection.cursor() as cursor:
         cursor.execute(
-            "SELECT COALESCE(sum(s.idx_tup_read), 0), COALESCE(sum(s.idx_scan), 0) FROM pg_stat_user_indexes s "
+            "SELECT s.indexrelname, s.idx_tup_read, s.idx_scan FROM pg_stat_user_indexes s "
             "JOIN pg_index i ON i.indexrelid = s.indexrelid "
             "WHERE s.relname = 'annotation_queueitem' AND NOT i.indisprimary"
         )
-        entries, scans = cursor.fetchone()
+        rows = cursor.fetchall()
         cursor.execute("SELECT count(*) FROM annotation_assignment WHERE annotator_id = ANY(%s)", [annotators])
         (claims,) = cursor.fetchone()
-    return int(entries), int(scans), int(claims)
+    per_index = {name: int(read) for name, read, _scans in rows}
+    return sum(per_index.values()), sum(int(scans) for _n, _r, scans in rows), int(claims), per_index
 
 
-def claim_cost(annotators: list[int], before: tuple[int, int, int], *, sample: int = 12) -> ClaimCost | None:
+def claim_cost(
+    annotators: list[int], before: tuple[int, int, int, dict[str, int]], *, sample: int = 12
+) -> ClaimCost | None:
     """The queue index entries read per claim over a scenario, and EXPLAIN (ANALYZE, BUFFERS) of the claims of a
     few of its annotators right after it (each in a transaction rolled back, so nothing is leased)."""
     from django.db import DatabaseError, connection
@@ -917,12 +924,13 @@ def claim_cost(annotators: list[int], before: tuple[int, int, int], *, sample: i
         return None
     time.sleep(_STATS_FLUSH_SECONDS)
     try:
-        entries, scans, claims = claim_counters(annotators)
+        entries, scans, claims, per_index = claim_counters(annotators)
         sampled = claim_explain_sample(annotators[:sample])
     except DatabaseError as exc:
         print(f"claim cost not measured: {exc}")
         return None
-    return ClaimCost(claims - before[2], entries - before[0], scans - before[1], sampled)
+    per_index = {name: read - before[3].get(name, 0) for name, read in per_index.items()}
+    return ClaimCost(claims - before[2], entries - before[0], scans - before[1], per_index, sampled)
 
 
 def _plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
