@@ -320,14 +320,16 @@ CLAIM_PICK = (
 CLAIM_RANGE_ROWS = 32
 # A range's pick, a subquery of its own (a locking clause is not allowed on a branch of UNION ALL itself): its
 # first CLAIM_RANGE_ROWS rows in index order (``c``, read one at a time as the pick asks for them), each locked by
-# key unless the annotator had it (``l``, LATERAL: a nested loop in ``c``'s order, whatever the statistics say, so
-# that the pick stops at the first row it can lock; the lock re-checks that the slot is still free).
+# key unless the annotator had it (``l``, LATERAL: a nested loop in ``c``'s order whatever the statistics say, so
+# that the pick stops at the first row it can lock and locks no other; the lock re-checks that the slot is still
+# free). The "had it" check names ``c`` only, so it runs first, as a one-time filter: a row the annotator had
+# costs one probe of the unique (candidate, annotator) index, not a lookup of the row too.
 _CLAIM_RANGE = (
     "SELECT * FROM (SELECT l.candidate_id, l.seen FROM (SELECT q.candidate_id, q.priority, q.{key} AS tie "
     "FROM annotation_queueitem q WHERE q.state = 'open' AND {where} AND q.claimable "
     "ORDER BY {inner} LIMIT {rows}) c CROSS JOIN LATERAL (SELECT k.candidate_id, k.xmin AS seen "
     "FROM annotation_queueitem k WHERE k.candidate_id = c.candidate_id AND k.state = 'open' AND k.claimable AND "
-    "NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.candidate_id = k.candidate_id AND a.annotator_id = %s) "
+    "NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.candidate_id = c.candidate_id AND a.annotator_id = %s) "
     "FOR UPDATE OF k SKIP LOCKED) l ORDER BY {outer} LIMIT 1) r{number}"
 )
 _FRESH = "NOT q.is_gold AND NOT q.started"
