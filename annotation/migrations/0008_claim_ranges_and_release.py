@@ -3,7 +3,9 @@
 from django.db import migrations, models
 
 # Queued items get the claim's tiebreak (the hash annotation.sql.TIEBREAK computes) and, where they were leased
-# before, the "started" flag; written out here so that the migration does not change with the code.
+# before, the "started" flag; written out here so that the migration does not change with the code. It runs last:
+# the update leaves foreign-key trigger events pending until the commit, and PostgreSQL refuses to create an index
+# on a table with pending trigger events.
 BACKFILL = (
     "UPDATE annotation_queueitem SET tiebreak = (candidate_id * 2654435761) % 2147483648, "
     "started = EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.candidate_id = annotation_queueitem.candidate_id)"
@@ -36,7 +38,6 @@ class Migration(migrations.Migration):
             name="tiebreak",
             field=models.IntegerField(default=0),
         ),
-        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
         migrations.AlterField(
             model_name="assignment",
             name="status",
@@ -76,4 +77,5 @@ class Migration(migrations.Migration):
                 name="queue_gold",
             ),
         ),
+        migrations.RunSQL(BACKFILL, migrations.RunSQL.noop),
     ]
