@@ -24,7 +24,7 @@ class Migration(migrations.Migration):
             name="claimable",
             field=models.GeneratedField(
                 db_persist=True,
-                expression=models.Q(("in_flight__lt", models.F("wanted"))),
+                expression=models.Q(("in_flight__lt", models.F("wanted"))),  # type: ignore[arg-type]
                 output_field=models.BooleanField(),
             ),
         ),
