@@ -317,7 +317,7 @@ CLAIM_PICK = (
 # How many rows of a range a claim looks at, at most, before it tries the next range: the rows of a started or gold
 # range that the annotator already had are read and passed (a lone annotator's own work in progress, gold seen
 # before), so each range is capped; what a capped range leaves is taken by annotators who did not have it.
-CLAIM_RANGE_ROWS = 32
+CLAIM_RANGE_ROWS = 16
 # A range's pick, a subquery of its own (a locking clause is not allowed on a branch of UNION ALL itself): its
 # first CLAIM_RANGE_ROWS rows in index order (``c``, read one at a time as the pick asks for them), each locked by
 # key unless the annotator had it (``l``, LATERAL: a nested loop in ``c``'s order whatever the statistics say, so
