@@ -6,8 +6,10 @@ import math
 import re
 from typing import Any
 
+from drf_spectacular.authentication import SessionScheme
 from drf_spectacular.utils import extend_schema, inline_serializer
 from rest_framework import serializers, status
+from rest_framework.authentication import SessionAuthentication
 from rest_framework.generics import GenericAPIView
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -21,7 +23,9 @@ from annotation.services import (
     answer_undo,
     assignment_next_with_prefetch,
     assignment_skip,
+    assignments_release,
 )
+from core.api.authentication import FastTokenAuthentication
 from core.api.fast import FastJSONRenderer, ReleaseCyclesMixin, SingleRendererNegotiation
 from core.api.permissions import HasAnyRole, IsCuratorOrAdmin
 from core.api.schema import error
@@ -61,6 +65,9 @@ class StepOutputSerializer(serializers.Serializer):
     question = QuestionOutputSerializer()
     candidate = CandidateContextSerializer()
     then_if_yes = QuestionOutputSerializer(allow_null=True)
+    release_token = serializers.CharField(
+        help_text="Gives this lease back with POST /api/annotation/release (the page sends it when it is left)."
+    )
 
 
 class ProgressOutputSerializer(serializers.Serializer):
@@ -214,6 +221,59 @@ class AssignmentSkipApi(APIView):
     def post(self, request: Request, assignment_id: int) -> Response:
         assignment_skip(annotator=request.user, assignment_id=assignment_id)
         return _next_response(request.user, *assignment_next_with_prefetch(annotator=request.user))
+
+
+class BeaconJSONParser(JSONParser):
+    """JSON sent as ``text/plain``: what ``navigator.sendBeacon`` sends for a string body."""
+
+    media_type = "text/plain"
+
+
+class SessionWithoutCsrfAuthentication(SessionAuthentication):
+    """The session, without DRF's CSRF check: for the release beacon only, which can send no CSRF header and is
+    authorised per lease by its release token (``annotation.services.lease_release_token``) instead."""
+
+    def enforce_csrf(self, request: Request) -> None:
+        return None
+
+
+class SessionWithoutCsrfScheme(SessionScheme):
+    """In the OpenAPI schema: the session cookie, as a scheme of its own (no CSRF header needed)."""
+
+    target_class = "annotation.apis.SessionWithoutCsrfAuthentication"
+    name = "cookieAuthNoCsrf"
+
+
+class AssignmentsReleaseApi(APIView):
+    """Give back leases when the page is left (``navigator.sendBeacon``), so that their slots do not wait for the
+    lease to expire. Each lease is named with the ``release_token`` its step carried; a lease that has ended already
+    is left as it is (so a repeated beacon is harmless). The body is JSON, sent as ``application/json`` or, as a
+    beacon sends a string, ``text/plain``."""
+
+    authentication_classes = [FastTokenAuthentication, SessionWithoutCsrfAuthentication]
+    permission_classes = [HasAnyRole]
+    parser_classes = [JSONParser, BeaconJSONParser]
+
+    class ReleaseInputSerializer(serializers.Serializer):
+        class LeaseSerializer(serializers.Serializer):
+            assignment = serializers.IntegerField(min_value=1, max_value=2**63 - 1)
+            token = serializers.CharField(max_length=64)
+
+        leases = LeaseSerializer(many=True, allow_empty=False, max_length=20)  # type: ignore[call-arg]  # DRF stubs
+
+    @extend_schema(
+        operation_id="annotation_release",
+        request=ReleaseInputSerializer,
+        responses={
+            200: inline_serializer("ReleaseOutput", {"released": serializers.IntegerField()}),
+            403: error("A release token is not valid for you (nothing was released)."),
+        },
+    )
+    def post(self, request: Request) -> Response:
+        serializer = self.ReleaseInputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        leases = [(lease["assignment"], lease["token"]) for lease in serializer.validated_data["leases"]]
+        return Response({"released": assignments_release(annotator=request.user, leases=leases)})
 
 
 class AnswerUndoApi(APIView):

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from django.conf import settings
 from django.db import models
-from django.db.models import Q
+from django.db.models import F, Q
 from django.db.models.functions import Now
 
 
@@ -102,15 +102,39 @@ class QueueItem(models.Model):
         db_default="",
         help_text="Why it closed with a question unsettled the ordinary way (no annotator was left): issue 21.",
     )
+    # The claim's order within a priority: a hash of the candidate id, spread evenly over [0, 2**31) (queue_fill
+    # sets it; 0 for rows made otherwise, whose ties then fall back to the candidate id).
+    tiebreak = models.IntegerField(default=0)
+    started = models.BooleanField(default=False, help_text="Leased at least once.")
+    # Derived by the database (never written): a slot is free. Indexed through the claim's partial indexes, so an
+    # update that does not change it (most of in_flight's) stays a HOT update.
+    claimable = models.GeneratedField(
+        expression=Q(in_flight__lt=F("wanted")),  # type: ignore[arg-type]  # a Q resolves as a boolean expression
+        output_field=models.BooleanField(),
+        db_persist=True,
+    )
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())
 
     class Meta:
         indexes = [
-            # What a claim scans, in priority order. Items with no free slot stay in it (the claim filters them):
-            # with "in_flight < wanted" in the predicate every write of a queue item became a non-HOT update with
-            # two index insertions, and benchmarks/annotation_load.py showed no gain in capacity for that cost.
-            models.Index(fields=["-priority", "candidate"], name="queue_open_priority", condition=Q(state="open"))
+            # Open items in priority order: the progress count, and the claim's last resort.
+            models.Index(fields=["-priority", "candidate"], name="queue_open_priority", condition=Q(state="open")),
+            # The claim's three ranges (annotation/sql.py, CLAIM): candidates already started that have a free
+            # slot (few: the work in progress), fresh ones by priority and hashed tiebreak (entered at a random
+            # point of the top priority), and gold ones likewise. Items without a free slot are in none of them,
+            # so leased and abandoned items cost a claim nothing.
+            models.Index(
+                fields=["-priority", "candidate"],
+                name="queue_started_free",
+                condition=Q(state="open", is_gold=False, started=True, claimable=True),
+            ),
+            models.Index(
+                fields=["-priority", "tiebreak"],
+                name="queue_fresh",
+                condition=Q(state="open", is_gold=False, started=False),
+            ),
+            models.Index(fields=["-priority", "tiebreak"], name="queue_gold", condition=Q(state="open", is_gold=True)),
         ]
 
     def __str__(self) -> str:
@@ -125,6 +149,7 @@ class Assignment(models.Model):
         DONE = "done"
         SKIPPED = "skipped"
         EXPIRED = "expired"
+        RELEASED = "released"  # given back by the annotator's page when it was left (a beacon)
 
     candidate = models.ForeignKey("knowledge.Candidate", on_delete=models.CASCADE, related_name="assignments")
     annotator = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="assignments")

@@ -12,7 +12,7 @@ from django.db import connection
 from django.utils import timezone
 
 from annotation.models import ConsolidatedLabel, Question
-from annotation.services import CONTEXT_SELECT, Step, question_wording, question_wordings
+from annotation.services import CONTEXT_SELECT, Step, lease_release_token, question_wording, question_wordings
 from annotation.services import _questions as active_questions
 from annotation.services.questions import Wordings
 from knowledge.selectors import relation_statement_template
@@ -182,6 +182,9 @@ def step_data(step: Step | None) -> dict[str, Any] | None:
         "question": _question_payload(step.question, context, len(questions), wordings, relation_id),
         "candidate": context,
         "then_if_yes": _question_payload(after[0], context, len(questions), wordings, relation_id) if after else None,
+        "release_token": lease_release_token(
+            assignment_id=step.assignment.pk, annotator_id=step.assignment.annotator_id
+        ),
     }
 
 

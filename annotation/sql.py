@@ -21,10 +21,14 @@ the figures). The design, statement by statement:
 * Writes as data-modifying CTEs (``writes_statement``). The answer's insert, the lease, the profile and every write
   of consolidation touch different rows; on PostgreSQL they go as one ``WITH w0 AS (...), w1 AS (...) SELECT``
   statement (one round trip, one plan each once prepared).
-* ``SKIP LOCKED`` claims (``CLAIM``). One statement picks the highest-priority open queue item with a free slot,
-  takes the slot, moves the candidate into annotation, inserts the lease and returns the labels (with the same
-  ``xmin`` check) and the context: concurrent annotators neither wait for each other nor get the same slot. The
-  sweep of lapsed leases (``LEASES_EXPIRE``) skips locked rows too, so it never orders locks against an answer.
+* ``SKIP LOCKED`` claims by ranges (``CLAIM``, ``CLAIM_PICK_RANGES``). One statement picks an open queue item with
+  a free slot by priority, takes the slot, moves the candidate into annotation, inserts the lease and returns the
+  labels (with the same ``xmin`` check) and the context: concurrent annotators neither wait for each other nor get
+  the same slot. The pick reads the queue's partial indexes as a few short ranges (work in progress, then fresh
+  candidates entered at a random point of a hashed tiebreak), each capped, and items without a free slot are in
+  none of them, so its cost does not grow with ties, leases or the pool (docs/annotation.md, "The claim: ranges
+  and cost"). The sweep of lapsed leases (``LEASES_EXPIRE``) skips locked rows too, so it never orders locks
+  against an answer.
 
 Statements marked "another app's table" read or write ``knowledge_candidate``; they are kept apart so that the
 candidate's lifecycle can be routed through the knowledge app. Placeholders are ``%s``; templates take their
@@ -45,9 +49,14 @@ def placeholders(count: int) -> str:
 
 # Another app's table: reads the pooled candidates of knowledge_candidate. Parameters: gold wanted, wanted, now,
 # now (and the limit); ``{gold}`` is the "is gold" expression, twice.
+# The claim's tiebreak of a candidate id (``QueueItem.tiebreak``): a multiplicative hash, which spreads consecutive
+# ids evenly over [0, 2**31), so that a random point of that range is a random point of a priority's band.
+TIEBREAK = "(({id}) * 2654435761) %% 2147483648"  # in a statement with parameters: %% is the modulo
 QUEUE_FILL_FROM_POOLED_CANDIDATES = (
-    "INSERT INTO annotation_queueitem (candidate_id, state, priority, wanted, in_flight, is_gold, created_at, "
-    "updated_at) SELECT c.id, 'open', 0, CASE WHEN {gold} THEN %s ELSE %s END, 0, {gold}, %s, %s "
+    "INSERT INTO annotation_queueitem (candidate_id, state, priority, wanted, in_flight, is_gold, tiebreak, "
+    "started, created_at, updated_at) SELECT c.id, 'open', 0, CASE WHEN {gold} THEN %s ELSE %s END, 0, {gold}, "
+    + TIEBREAK.format(id="c.id")
+    + ", FALSE, %s, %s "
     "FROM knowledge_candidate c WHERE c.status = 'pooled' "
     "AND NOT EXISTS (SELECT 1 FROM annotation_queueitem q WHERE q.candidate_id = c.id) ORDER BY c.id"
 )
@@ -286,14 +295,102 @@ CONTEXT_SELECT = (
     + CANDIDATE_SENTENCE_JOIN
 )
 
-# The open queue item to lease: the highest priority with a free slot that the annotator never had. ``{seen}``
-# adds the row's version. Parameters: gold or not, the annotator.
+# The open queue item to lease, a statement at a time (databases other than PostgreSQL): the highest priority with a
+# free slot that the annotator never had; at equal priority, a candidate already started first, then the hashed
+# tiebreak. ``{seen}`` adds the row's version. Parameters: gold or not, the annotator.
 CLAIM_PICK = (
     "SELECT q.candidate_id{seen} FROM annotation_queueitem q WHERE q.state = 'open' AND q.is_gold = %s "
     "AND q.in_flight < q.wanted AND NOT EXISTS (SELECT 1 FROM annotation_assignment a "
     "WHERE a.candidate_id = q.candidate_id AND a.annotator_id = %s) "
-    "ORDER BY q.priority DESC, q.candidate_id LIMIT 1"
+    "ORDER BY q.priority DESC, q.started DESC, q.tiebreak, q.candidate_id LIMIT 1"
 )
+
+# The claim's pick on PostgreSQL: ranges of the queue's partial indexes tried in order, each a SKIP LOCKED pick of
+# its first row that the annotator never had (the unique index one_pass_per_annotator answers that per row); the
+# first range that yields a row ends the pick (an Append under LIMIT 1 runs no later branch). Non-gold:
+#   1. started: candidates leased before that still have a free slot (queue_started_free), at or above the
+#      fresh candidates' top priority: the work in progress is finished first;
+#   2. and 3. fresh: never leased (queue_fresh), at the top priority, from a random point of the hashed tiebreak
+#      to the end, then from the start to that point. No two claims start at the same row, and fresh rows are
+#      neither leased nor seen, so a claim reads one row (two when it lands on a row another claim holds);
+#   4. fresh below the top priority (the top band is all locked), then 5. started below it.
+# Gold: 1. and 2. the top priority of the gold items (queue_gold) from a random point, wrapping; 3. below it.
+# Items without a free slot are in no started range and a fresh item always has one, so leased and abandoned
+# items are never read; a row the annotator already had is read only in the started range (items in progress
+# that still want other annotators: few in a team) and among gold (each gold item is open to everyone).
+# How many rows of a range a claim looks at, at most, before it tries the next range: the rows of a started or gold
+# range that the annotator already had are read and passed (a lone annotator's own work in progress, gold seen
+# before), so each range is capped; what a capped range leaves is taken by annotators who did not have it.
+CLAIM_RANGE_ROWS = 16
+# A range's pick, a subquery of its own (a locking clause is not allowed on a branch of UNION ALL itself): its
+# first CLAIM_RANGE_ROWS rows in index order (``c``, read one at a time as the pick asks for them), each locked by
+# key unless the annotator had it (``l``, LATERAL: a nested loop in ``c``'s order whatever the statistics say, so
+# that the pick stops at the first row it can lock and locks no other; the lock re-checks that the slot is still
+# free). The "had it" check names ``c`` only, so it runs first, as a one-time filter: a row the annotator had
+# costs one probe of the unique (candidate, annotator) index, not a lookup of the row too.
+_CLAIM_RANGE = (
+    "SELECT * FROM (SELECT l.candidate_id, l.seen FROM (SELECT q.candidate_id, q.priority, q.{key} AS tie "
+    "FROM annotation_queueitem q WHERE q.state = 'open' AND {where} AND q.claimable "
+    "ORDER BY {inner} LIMIT {rows}) c CROSS JOIN LATERAL (SELECT k.candidate_id, k.xmin AS seen "
+    "FROM annotation_queueitem k WHERE k.candidate_id = c.candidate_id AND k.state = 'open' AND k.claimable AND "
+    "NOT EXISTS (SELECT 1 FROM annotation_assignment a WHERE a.candidate_id = c.candidate_id AND a.annotator_id = %s) "
+    "FOR UPDATE OF k SKIP LOCKED) l ORDER BY {outer} LIMIT 1) r{number}"
+)
+_FRESH = "NOT q.is_gold AND NOT q.started"
+_STARTED = "NOT q.is_gold AND q.started"
+_TOP = "(SELECT t.priority FROM top t)"
+# The top priority of fresh (or gold) open items: the first entry of their index (ordered as that index is, so
+# that no other index of the open queue, which holds the started items too, can serve it). Parameter: none.
+_CLAIM_TOP = (
+    "top AS MATERIALIZED (SELECT q.priority FROM annotation_queueitem q WHERE q.state = 'open' AND {where} "
+    "ORDER BY q.priority DESC, q.tiebreak LIMIT 1)"
+)
+
+
+def _claim_ranges(ranges: list[tuple[str, str]]) -> str:
+    """The ranges (a condition on ``q`` and the column after the priority in its index) as one UNION ALL. Within
+    one priority (``q.priority = ...``) the order is the tiebreak's alone: the planner knows the priority there is
+    constant inside the subquery but not outside it, and would sort (and lock) every row read to order by it."""
+    picks = []
+    for number, (where, key) in enumerate(ranges):
+        band = "q.priority = " in where
+        inner = f"q.{key}" if band else f"q.priority DESC, q.{key}"
+        outer = "c.tie" if band else "c.priority DESC, c.tie"
+        picks.append(
+            _CLAIM_RANGE.format(where=where, key=key, inner=inner, outer=outer, rows=CLAIM_RANGE_ROWS, number=number)
+        )
+    return " UNION ALL ".join(picks)
+
+
+# Parameters: the annotator; the start, the annotator (twice); the annotator (twice).
+CLAIM_PICK_RANGES = _claim_ranges(
+    [
+        (f"{_STARTED} AND q.priority >= COALESCE({_TOP}, '-Infinity'::float8)", "candidate_id"),
+        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak >= %s", "tiebreak"),
+        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak < %s", "tiebreak"),
+        (f"{_FRESH} AND q.priority < {_TOP}", "tiebreak"),
+        (f"{_STARTED} AND q.priority < {_TOP}", "candidate_id"),
+    ]
+)
+CLAIM_TOP_FRESH = _CLAIM_TOP.format(where=_FRESH)
+# Parameters: the start, the annotator (twice); the annotator.
+CLAIM_PICK_GOLD_RANGES = _claim_ranges(
+    [
+        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak >= %s", "tiebreak"),
+        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak < %s", "tiebreak"),
+        (f"q.is_gold AND q.priority < {_TOP}", "tiebreak"),
+    ]
+)
+CLAIM_TOP_GOLD = _CLAIM_TOP.format(where="q.is_gold")
+
+
+def claim_pick_params(*, gold: bool, annotator_id: int, start: int) -> list[int]:
+    """The parameters of the pick's ranges (CLAIM_PICK_RANGES or CLAIM_PICK_GOLD_RANGES), in their order."""
+    if gold:
+        return [start, annotator_id, start, annotator_id, annotator_id]
+    return [annotator_id, start, annotator_id, start, annotator_id, annotator_id, annotator_id]
+
+
 # A claimed candidate moves from 'pooled' into annotation (a CTE of CLAIM): the knowledge app's lifecycle writes
 # the statement, composed here so that the claim stays one statement. Parameter: now.
 CANDIDATE_TO_IN_ANNOTATION_CTE = (
@@ -307,12 +404,13 @@ CANDIDATE_TO_IN_ANNOTATION_CTE = (
     )
     + " RETURNING 1)"
 )
-# The claim in one statement: pick (SKIP LOCKED), take the slot, move the candidate, insert the lease; return the
-# lease, whether the item locked is the version the snapshot saw, the labels as JSON, and the CONTEXT_SELECT row.
-# Parameters: gold or not, the annotator, now, now, the annotator, lease expires at, now.
-CLAIM = (
-    f"WITH picked AS ({CLAIM_PICK.format(seen=', q.xmin AS seen')} FOR UPDATE OF q SKIP LOCKED), "
-    "slot AS (UPDATE annotation_queueitem q SET in_flight = q.in_flight + 1, updated_at = %s "
+# The claim in one statement: pick (the ranges above, SKIP LOCKED), take the slot and mark the item started, move
+# the candidate, insert the lease; return the lease, whether the item locked is the version the snapshot saw, the
+# labels as JSON, and the CONTEXT_SELECT row. ``{top}`` and ``{ranges}``: the fresh or the gold ones. Parameters:
+# those of claim_pick_params, now, now, the annotator, lease expires at, now.
+CLAIM_TEMPLATE = (
+    "WITH {top}, picked AS (SELECT r.candidate_id, r.seen FROM ({ranges}) r LIMIT 1), "
+    "slot AS (UPDATE annotation_queueitem q SET in_flight = q.in_flight + 1, started = TRUE, updated_at = %s "
     "FROM picked WHERE q.candidate_id = picked.candidate_id RETURNING q.candidate_id), "
     f"{CANDIDATE_TO_IN_ANNOTATION_CTE}, "
     "lease AS (INSERT INTO annotation_assignment (candidate_id, annotator_id, status, "
@@ -324,9 +422,11 @@ CLAIM = (
     "FROM lease JOIN picked ON picked.candidate_id = lease.candidate_id "
     f"LEFT JOIN LATERAL ({CONTEXT_SELECT} WHERE c.id = lease.candidate_id) ctx ON TRUE"
 )
+CLAIM = CLAIM_TEMPLATE.format(top=CLAIM_TOP_FRESH, ranges=CLAIM_PICK_RANGES)
+CLAIM_GOLD = CLAIM_TEMPLATE.format(top=CLAIM_TOP_GOLD, ranges=CLAIM_PICK_GOLD_RANGES)
 # The claim a statement at a time (databases other than PostgreSQL), after CLAIM_PICK without ``{seen}``.
 QUEUE_ITEM_SLOT_TAKE = (
-    "UPDATE annotation_queueitem SET in_flight = in_flight + 1, updated_at = %s WHERE candidate_id = %s"
+    "UPDATE annotation_queueitem SET in_flight = in_flight + 1, started = TRUE, updated_at = %s WHERE candidate_id = %s"
 )
 # As CANDIDATE_TO_IN_ANNOTATION_CTE, a statement of its own. Parameters: now, the candidate.
 CANDIDATE_TO_IN_ANNOTATION = candidate_status_update_sql(

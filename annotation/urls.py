@@ -11,6 +11,7 @@ api_urlpatterns = [
         name="api-annotation-skip",
     ),
     path("annotation/undo", apis.AnswerUndoApi.as_view(), name="api-annotation-undo"),
+    path("annotation/release", apis.AssignmentsReleaseApi.as_view(), name="api-annotation-release"),
     path("annotation/agreement", apis.AgreementReportApi.as_view(), name="api-annotation-agreement"),
     path("annotation/labels", apis.LabelListApi.as_view(), name="api-annotation-labels"),
 ]

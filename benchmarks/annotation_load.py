@@ -778,6 +778,7 @@ class ScenarioResult:
     sessions: int = 0  # database sessions opened during the measured window
     machine: tuple[float, float] | None = None  # (busy cores, stolen cores) on the whole machine meanwhile
     label: str = ""  # pool, protocol, warm-up: what the summary line names
+    claims: ClaimCost | None = None  # queue index entries read per claim over the scenario (issue 22)
 
 
 def scenario_run(
@@ -818,6 +819,8 @@ def scenario_run(
         for index in range(processes)
     ]
     meter = CpuMeter(gunicorn)
+    annotator_ids = [pk for pk, _token in annotators]
+    counters_before = claim_counters(annotator_ids)
     access_log = os.environ.get("PLAUSI_BENCH_ACCESS_LOG")
     log_offset = Path(access_log).stat().st_size if access_log and Path(access_log).exists() else 0
     context = multiprocessing.get_context("spawn")
@@ -834,10 +837,153 @@ def scenario_run(
     merged = ClientResult()
     for result in results:
         merged.add(result)
-    annotator_ids = [pk for pk, _token in annotators]
+    claims = claim_cost(annotator_ids, counters_before)
     return ScenarioResult(
-        name, seconds, measure_from, annotator_ids, merged, server_cpu, server_ms, ramp, interval, sessions, machine
+        name,
+        seconds,
+        measure_from,
+        annotator_ids,
+        merged,
+        server_cpu,
+        server_ms,
+        ramp,
+        interval,
+        sessions,
+        machine,
+        claims=claims,
     )
+
+
+# PostgreSQL's backends send their table and index counters at most once a second while busy, and within ten
+# seconds of going idle (PGSTAT_IDLE_INTERVAL): the counters are read that long after a scenario's last request.
+_STATS_FLUSH_SECONDS = 11.0
+
+
+@dataclass(frozen=True)
+class ClaimCost:
+    """What the claims of a scenario read: queue index entries per claim (PostgreSQL's own counters over the
+    whole scenario) and a sample of claims run under EXPLAIN (ANALYZE, BUFFERS) right after it."""
+
+    claims: int
+    entries: int  # index entries read from the queue's claim indexes (every index but its primary key)
+    scans: int
+    per_index: dict[str, int]  # entries read, by index
+    sample: list[tuple[int, int, float]]  # per sampled claim: queue rows read, shared buffers, execution ms
+
+    def per_claim(self) -> float:
+        return self.entries / self.claims if self.claims else math.nan
+
+    def describe(self) -> str:
+        text = (
+            f"claims: {self.claims:,} leases taken; queue index entries read: {self.entries:,} in {self.scans:,} "
+            f"scans = {self.per_claim():,.1f} per claim (pg_stat_user_indexes, every index of the queue but its "
+            "primary key; by index: "
+            + ", ".join(f"{name} {read / max(self.claims, 1):,.1f}" for name, read in sorted(self.per_index.items()))
+            + ")"
+        )
+        if self.sample:
+            rows = sorted(row for row, _buffers, _ms in self.sample)
+            buffers = sorted(buffers for _row, buffers, _ms in self.sample)
+            ms = sorted(ms for _row, _buffers, ms in self.sample)
+            middle = len(rows) // 2
+            text += (
+                f"; EXPLAIN (ANALYZE, BUFFERS) of {len(rows)} claims right after: queue rows read median "
+                f"{rows[middle]:,} (max {rows[-1]:,}), buffers median {buffers[middle]:,} (max {buffers[-1]:,}), "
+                f"execution median {ms[middle]:.2f} ms (max {ms[-1]:.2f} ms)"
+            )
+        return text
+
+
+def claim_counters(annotators: list[int]) -> tuple[int, int, int, dict[str, int]]:
+    """(index entries read, index scans) of the queue's non-primary-key indexes, the leases these annotators hold
+    or held, and the entries read per index: the claim is the main reader of those indexes (the progress count
+    reads the open-queue index, a few thousand entries every few seconds per process)."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute(
+            "SELECT s.indexrelname, s.idx_tup_read, s.idx_scan FROM pg_stat_user_indexes s "
+            "JOIN pg_index i ON i.indexrelid = s.indexrelid "
+            "WHERE s.relname = 'annotation_queueitem' AND NOT i.indisprimary"
+        )
+        rows = cursor.fetchall()
+        cursor.execute("SELECT count(*) FROM annotation_assignment WHERE annotator_id = ANY(%s)", [annotators])
+        (claims,) = cursor.fetchone()
+    per_index = {name: int(read) for name, read, _scans in rows}
+    return sum(per_index.values()), sum(int(scans) for _n, _r, scans in rows), int(claims), per_index
+
+
+def claim_cost(
+    annotators: list[int], before: tuple[int, int, int, dict[str, int]], *, sample: int = 12
+) -> ClaimCost | None:
+    """The queue index entries read per claim over a scenario, and EXPLAIN (ANALYZE, BUFFERS) of the claims of a
+    few of its annotators right after it (each in a transaction rolled back, so nothing is leased)."""
+    from django.db import DatabaseError, connection
+
+    if connection.vendor != "postgresql":
+        return None
+    time.sleep(_STATS_FLUSH_SECONDS)
+    try:
+        entries, scans, claims, per_index = claim_counters(annotators)
+        sampled = claim_explain_sample(annotators[:sample])
+    except DatabaseError as exc:
+        print(f"claim cost not measured: {exc}")
+        return None
+    per_index = {name: read - before[3].get(name, 0) for name, read in per_index.items()}
+    return ClaimCost(claims - before[2], entries - before[0], scans - before[1], per_index, sampled)
+
+
+def _plan_nodes(node: dict[str, Any]) -> list[dict[str, Any]]:
+    nodes = [node]
+    for child in node.get("Plans", []):
+        nodes += _plan_nodes(child)
+    return nodes
+
+
+def claim_explain_sample(annotators: list[int]) -> list[tuple[int, int, float]]:
+    """Each annotator's next claim under EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON), through the claim service itself
+    (whatever statements this checkout's claim runs), rolled back: (queue rows read, buffers, ms) per claim. Queue
+    rows read are the rows that the scans of the queue's non-primary-key indexes returned, with those their filter
+    removed."""
+    from django.contrib.auth import get_user_model
+    from django.db import connection, transaction
+    from django.utils import timezone
+
+    from annotation.services import leases
+
+    plans: list[dict[str, Any]] = []
+
+    def explaining(execute: Any, sql: str, params: Any, many: bool, context: Any) -> Any:
+        claim = sql.lstrip().upper().startswith(("WITH", "SELECT")) and "SKIP LOCKED" in sql
+        if claim and "annotation_queueitem" in sql:
+            with connection.cursor() as cursor:
+                cursor.execute("SAVEPOINT bench_explain")
+                cursor.execute("EXPLAIN (ANALYZE, BUFFERS, FORMAT JSON) " + sql, params)
+                plan = cursor.fetchone()[0]
+                cursor.execute("ROLLBACK TO SAVEPOINT bench_explain")
+            plans.append(orjson.loads(plan)[0] if isinstance(plan, str | bytes) else plan[0])
+        return execute(sql, params, many, context)
+
+    sampled = []
+    users = get_user_model().objects.in_bulk(annotators)
+    for annotator in annotators:
+        plans.clear()
+        with transaction.atomic(), connection.execute_wrapper(explaining):
+            leases._claim(users[annotator], timezone.now())
+            transaction.set_rollback(True)
+        rows = buffers = 0
+        ms = 0.0
+        for plan in plans:
+            ms += float(plan.get("Execution Time", 0.0))
+            for node in _plan_nodes(plan["Plan"]):
+                if node.get("Relation Name") == "annotation_queueitem" and "pkey" not in node.get("Index Name", "pkey"):
+                    loops = int(node.get("Actual Loops", 1))
+                    rows += (int(node.get("Actual Rows", 0)) + int(node.get("Rows Removed by Filter", 0))) * loops
+            top = plan["Plan"]
+            buffers += int(top.get("Shared Hit Blocks", 0)) + int(top.get("Shared Read Blocks", 0))
+        if plans:
+            sampled.append((rows, buffers, ms))
+    return sampled
 
 
 def _sessions_opened() -> int:
@@ -918,6 +1064,8 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
     for path, label in ((NEXT_PATH, "next  "), (ANSWER_PATH, "answer")):
         if result.server_ms.get(path):
             print(f"  server-side (gunicorn access log) {_latencies(label, result.server_ms[path])}")
+    if result.claims is not None:
+        print(f"  {result.claims.describe()}")
     print(f"  target: {target}")
     ok = database_checks(result)
     print(
@@ -925,7 +1073,9 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
         f"{f', {result.interval:g} s think time' if result.interval else ', no think time'} | {rate:,.1f} answers/s | "
         f"next p50 {_percentile(merged.next_ms, 50):.1f} / p99 {_percentile(merged.next_ms, 99):.1f} ms | "
         f"answer p50 {_percentile(merged.answer_ms, 50):.1f} / p99 {_percentile(merged.answer_ms, 99):.1f} ms | "
-        f"{per_answer or 'CPU per answer: n/a'} | other processes {_others_cores(result)} | "
+        f"{per_answer or 'CPU per answer: n/a'} | "
+        f"queue rows read per claim {result.claims.per_claim() if result.claims else math.nan:,.1f} | "
+        f"other processes {_others_cores(result)} | "
         f"checks {'ok' if ok else 'FAILED'}",
         flush=True,
     )

@@ -42,6 +42,7 @@ API: list[tuple[str, str, dict[str, Any], frozenset[str]]] = [
     ("post", "api-annotation-answers", {}, ANY),
     ("post", "api-annotation-skip", {"assignment_id": NO_ID}, ANY),
     ("post", "api-annotation-undo", {}, ANY),
+    ("post", "api-annotation-release", {}, ANY),
     ("get", "api-annotation-agreement", {}, CURATORS),
     ("get", "api-annotation-labels", {}, CURATORS),
     ("get", "api-classifier-versions", {}, CURATORS),

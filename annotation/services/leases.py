@@ -14,6 +14,7 @@ from typing import Any
 
 from django.db import connection
 from django.utils import timezone
+from django.utils.crypto import constant_time_compare, salted_hmac
 
 from annotation import sql
 from annotation.models import Assignment
@@ -42,6 +43,24 @@ def leases_expire(*, now: dt.datetime | None = None, limit: int = 500) -> int:
             if cursor.rowcount:
                 cursor.execute(sql.QUEUE_ITEM_SLOT_EXPIRE, [candidate_id])
         return len(expired)
+
+
+_RELEASE_SALT = "annotation.lease-release"
+
+
+def lease_release_token(*, assignment_id: int, annotator_id: int) -> str:
+    """The secret with which the annotator's page gives a lease back when it is left (``assignments_release``).
+
+    ``navigator.sendBeacon`` can send no CSRF header, so the release is authorised by this instead: an HMAC of the
+    lease and its holder under ``SECRET_KEY``, sent with each step to that annotator only. A page of another site
+    cannot know it, and it can only end that one lease early (as its expiry would), never answer or read anything.
+    """
+    return salted_hmac(_RELEASE_SALT, f"{assignment_id}:{annotator_id}", algorithm="sha256").hexdigest()[:32]
+
+
+def lease_release_token_valid(*, assignment_id: int, annotator_id: int, token: str) -> bool:
+    expected = lease_release_token(assignment_id=assignment_id, annotator_id=annotator_id)
+    return constant_time_compare(expected, token)
 
 
 def _sweep_due() -> bool:
@@ -77,23 +96,28 @@ class _Claimed:
 
 
 def _claim(annotator: Any, now: dt.datetime) -> _Claimed | None:
-    """Lease the highest-priority open candidate with a free slot that this annotator has never had.
+    """Lease an open candidate with a free slot that this annotator has never had, by priority.
 
     A gold candidate is offered instead with probability ``GOLD_RATE`` (when one is left for this annotator).
-    On PostgreSQL one statement picks the row (``FOR UPDATE SKIP LOCKED``: concurrent annotators neither wait
-    for each other nor get the same slot), takes a slot, moves the candidate into annotation, inserts the lease,
-    and reads the candidate's labels and its context. The labels come from the statement's snapshot, so they are
-    returned only when the queue item locked is the version that snapshot saw (``xmin`` unchanged: every change
-    to a candidate's labels also writes its queue item); otherwise, and on other databases, ``labels`` is None and
-    the caller reads them under the lock now held.
+    On PostgreSQL one statement picks the row from the claim's ranges (``annotation.sql.CLAIM_PICK_RANGES``: the
+    work in progress first, then a fresh candidate of the top priority entered at a random point of its hashed
+    tiebreak, so that ties cost nothing and concurrent claims start apart), locks it with ``FOR UPDATE SKIP
+    LOCKED`` (concurrent annotators neither wait for each other nor get the same slot), takes a slot, marks the
+    item started, moves the candidate into annotation, inserts the lease, and reads the candidate's labels and its
+    context. The labels come from the statement's snapshot, so they are returned only when the queue item locked
+    is the version that snapshot saw (``xmin`` unchanged: every change to a candidate's labels also writes its
+    queue item); otherwise, and on other databases, ``labels`` is None and the caller reads them under the lock
+    now held.
     """
     want_gold = random.random() < float(_conf("GOLD_RATE"))
     expires = now + _lease()
     with connection.cursor() as cursor:
         for gold in (want_gold, not want_gold):
             if connection.vendor == "postgresql":
-                params = [gold, annotator.pk, _ts(now), _ts(now), annotator.pk, _ts(expires), _ts(now)]
-                cursor.execute(sql.CLAIM, params)
+                start = random.getrandbits(31)  # where this claim enters the top priority's band
+                params: list[Any] = sql.claim_pick_params(gold=gold, annotator_id=annotator.pk, start=start)
+                params += [_ts(now), _ts(now), annotator.pk, _ts(expires), _ts(now)]
+                cursor.execute(sql.CLAIM_GOLD if gold else sql.CLAIM, params)
                 row = cursor.fetchone()
                 if row is not None:
                     assignment_id, candidate_id, fresh, labels = row[:4]

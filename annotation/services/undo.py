@@ -1,4 +1,5 @@
-"""Taking work back: skipping a candidate (never offered to that annotator again) and undoing one's last answer."""
+"""Taking work back: skipping a candidate (never offered to that annotator again), giving leases back when the
+annotator's page is left, and undoing one's last answer."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ from annotation.models import AnnotatorProfile, Answer, Assignment, QueueItem
 from annotation.services.common import _lease, undo_window
 from annotation.services.consolidation import _recompute
 from annotation.services.gold import _score_gold
-from annotation.services.leases import _finish
+from annotation.services.leases import _finish, lease_release_token_valid
 from annotation.services.questions import _questions
 from annotation.services.reading import _lock_item
 from annotation.services.steps import Step, _current_question, _steps
@@ -38,6 +39,38 @@ def assignment_skip(*, annotator: Any, assignment_id: int) -> Step | None:
         _recompute(assignment.candidate_id, _questions(), annotator_id=annotator.pk)
         steps = _steps(annotator, 1)
     return steps[0] if steps else None
+
+
+def assignments_release(*, annotator: Any, leases: list[tuple[int, str]]) -> int:
+    """Give back the annotator's leases named with their release tokens (``lease_release_token``): their page was
+    left. Returns how many ended now (status ``released``; each gives its slot back at once instead of holding it
+    until the lease expires). Like an expired lease, the candidate is not offered to this annotator again, and
+    the answers already given stay.
+
+    Idempotent: a lease that has ended already (answered, skipped, expired, released) is left as it is. Any token
+    that is not this annotator's for that lease raises ``NotAllowed`` before anything is written.
+    """
+    for assignment_id, token in leases:
+        if not lease_release_token_valid(assignment_id=assignment_id, annotator_id=annotator.pk, token=token):
+            raise NotAllowed(f"The release token of assignment {assignment_id} is not valid for you.")
+    released = 0
+    questions = _questions()
+    with transaction.atomic():
+        now = timezone.now()
+        # Lock order as every writer of a lease: the lease, then its queue item.
+        for assignment_id in sorted({assignment_id for assignment_id, _token in leases}):
+            assignment = (
+                Assignment.objects.select_for_update()
+                .filter(pk=assignment_id, annotator_id=annotator.pk, status=Assignment.Status.LEASED)
+                .first()
+            )
+            if assignment is None:
+                continue
+            _lock_item(assignment.candidate_id)
+            if _finish(assignment, Assignment.Status.RELEASED, now):
+                _recompute(assignment.candidate_id, questions, annotator_id=annotator.pk)
+                released += 1
+    return released
 
 
 def answer_undo(*, annotator: Any) -> Step | None:

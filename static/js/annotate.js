@@ -2,6 +2,8 @@
 // each with its own idempotency key (a retried POST is stored once). After a Yes the following question of the
 // same candidate is shown at once (the server sent it ahead as then_if_yes); every response then brings the
 // authoritative next step. All text from the server is written with textContent: LLM text is untrusted.
+// Leaving the page gives its leases back at once (a beacon, which outlives the page), so that their candidates go
+// to other annotators instead of waiting for the leases to expire.
 (function () {
   "use strict";
   const root = document.getElementById("annotator");
@@ -132,6 +134,39 @@
     const dialog = $("keys");
     if (dialog.open) dialog.close(); else dialog.showModal();
   }
+
+  // A hidden tab keeps its leases for a while (a glance at another tab loses nothing), then gives them back and
+  // loads fresh work when it is shown again. Each lease is named with the release token its step carried: a
+  // beacon can send no CSRF header, and the token is what authorises the release.
+  const HIDDEN_RELEASE_MS = 30000;
+  let hiddenTimer = null;
+  let released = false;
+
+  function releaseLeases() {
+    if (released || !navigator.sendBeacon) return;
+    const held = new Map();
+    for (const lease of [step, prefetch]) {
+      if (lease && lease.release_token) held.set(lease.assignment, { assignment: lease.assignment, token: lease.release_token });
+    }
+    if (!held.size) return;
+    released = navigator.sendBeacon(root.dataset.release, JSON.stringify({ leases: [...held.values()] }));
+  }
+
+  function reloadIfReleased() {
+    if (!released) return;
+    released = false;
+    step = null;
+    prefetch = null;
+    load();
+  }
+
+  window.addEventListener("pagehide", releaseLeases);
+  window.addEventListener("pageshow", (event) => { if (event.persisted) reloadIfReleased(); });
+  document.addEventListener("visibilitychange", () => {
+    clearTimeout(hiddenTimer);
+    if (document.visibilityState === "hidden") hiddenTimer = setTimeout(releaseLeases, HIDDEN_RELEASE_MS);
+    else reloadIfReleased();
+  });
 
   document.addEventListener("keydown", (event) => {
     if (event.ctrlKey || event.metaKey || event.altKey) return;

@@ -78,7 +78,7 @@ def test_an_answer_is_three_statements_and_a_fourth_leases_the_next_candidate_wi
     assert body["step"]["candidate"]["id"] != step["candidate"]["id"]
     assert body["prefetch"]["candidate"]["tail"]
     assert len(statements) == 4, statements
-    assert statements[3].startswith("WITH picked AS")
+    assert statements[3].startswith("WITH top AS")  # the claim (annotation.sql.CLAIM)
     assert Answer.objects.count() == 2
 
 
@@ -98,7 +98,7 @@ def test_a_gold_answer_is_scored_in_the_answers_own_statements(client: APIClient
 
     # token; lock and read; write everything. The pass ended, so a claim follows (twice here: no gold is left for
     # this annotator, so it looks for gold, then for the rest)
-    answer_own = [sql for sql in statements if not sql.startswith("WITH picked AS")]
+    answer_own = [sql for sql in statements if not sql.startswith("WITH top AS")]
     assert len(answer_own) == 3, answer_own
     assert answer_own[2].startswith("WITH w0 AS (INSERT INTO annotation_answer")
     profile = AnnotatorProfile.objects.get(

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import time
 from typing import Any
 
 import pytest
 from playwright.sync_api import Page, expect
 
-from annotation.models import Answer
+from annotation.models import Answer, Assignment, QueueItem
 from annotation.services import queue_fill
 from tests.factories import CandidateFactory, UserFactory
 
@@ -79,3 +80,24 @@ def test_after_a_no_the_next_candidate_appears_without_waiting_for_the_server(pa
     expect(page.locator("#answered-today")).to_have_text("1", timeout=5000)
     assert Answer.objects.filter(candidate=first).count() == 1
     assert second.pk != first.pk
+
+
+def test_leaving_the_annotator_page_gives_its_leases_back_at_once(page: Page, log_in: Any) -> None:
+    for number in range(3):
+        CandidateFactory(status="pooled", tail=f"tail {number}")
+    queue_fill()
+    user = UserFactory(role="annotator")
+    log_in(page, user.username)
+    page.goto("/annotate/")
+    expect(page.locator("#question-number")).to_have_text("1")
+    held = list(Assignment.objects.filter(annotator=user).values_list("candidate_id", flat=True))
+    assert len(held) == 2  # the question on screen and the next candidate, leased ahead
+    assert Assignment.objects.filter(annotator=user, status="leased").count() == 2
+
+    page.goto("/")  # the page is left: its pagehide handler sends the release beacon
+
+    deadline = time.monotonic() + 10
+    while Assignment.objects.filter(annotator=user, status="leased").exists() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert set(Assignment.objects.filter(annotator=user).values_list("status", flat=True)) == {"released"}
+    assert set(QueueItem.objects.filter(candidate_id__in=held).values_list("in_flight", flat=True)) == {0}
