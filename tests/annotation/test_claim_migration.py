@@ -1,4 +1,4 @@
-"""Upgrading a populated queue to the claim's ranges (annotation 0008): every item gets its tiebreak, items
+"""Upgrading a populated queue to the claim's ranges (annotation 0009): every item gets its tiebreak, items
 leased before are started, and the slot flag is derived; nothing else changes."""
 
 from __future__ import annotations
@@ -11,8 +11,8 @@ from django.db.migrations.executor import MigrationExecutor
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
-BEFORE = [("annotation", "0007_seed_kind_wordings")]
-AFTER = [("annotation", "0008_claim_ranges_and_release")]
+BEFORE = [("annotation", "0008_queueitem_closed_reason")]
+AFTER = [("annotation", "0009_claim_ranges_and_release")]
 
 
 def _migrate(targets: list[tuple[str, str]]) -> Any:
