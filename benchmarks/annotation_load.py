@@ -494,7 +494,9 @@ class PoolSpec:
     candidates, each bought with one product; the queue filled and its priorities left at 0, so the claim's order
     is the candidate id). ``tied``: issue 22's pool, a few hundred broad queries (each bought with products of
     many categories) making 95% of the lines, priorities computed as the pipeline does after a filter run
-    (``queue_priorities_recompute``): most of the queue shares the top priority."""
+    (``queue_priorities_recompute``): most of the queue shared the top priority until issue 21 made the recomputed
+    priorities positions (distinct). ``tied-fill``: the same pool with the priorities as ``queue_fill`` leaves them
+    (all 0, every item tied), the state before the first recompute and the claim's worst case for ties."""
 
     name: str = "distinct"
     queries: int | None = None
@@ -506,6 +508,8 @@ class PoolSpec:
     def named(cls, name: str, queries: int | None = None) -> PoolSpec:
         if name == "tied":
             return cls("tied", queries or 300, True, 0.95, True)
+        if name == "tied-fill":  # the same pool as queue_fill leaves it: every item at priority 0 (all tied)
+            return cls("tied-fill", queries or 300, True, 0.95, False)
         return cls("distinct", queries, False, 0.80, False)
 
 
@@ -1375,11 +1379,12 @@ def main() -> int:
     parser.add_argument("--scenario", choices=["capacity", "latency", "both", "none"], default="both")
     parser.add_argument(
         "--pool",
-        choices=["distinct", "tied"],
+        choices=["distinct", "tied", "tied-fill"],
         default="distinct",
         help="distinct: one query per 10 candidates, priorities left at 0 (the pool since issue 4); tied: a few "
-        "hundred broad queries, priorities computed as after a filter run, ~95%% of the queue at the top priority "
-        "(issue 22). Default %(default)s.",
+        "hundred broad queries, priorities computed as after a filter run (issue 22; distinct positions since "
+        "issue 21); tied-fill: the same pool with every priority at 0 as queue_fill leaves it (all tied). "
+        "Default %(default)s.",
     )
     parser.add_argument("--queries", type=int, default=None, help="Distinct search queries (tied pool: 300).")
     parser.add_argument(
