@@ -12,7 +12,7 @@ from typing import Any
 
 import orjson
 from django.http import HttpResponse
-from drf_spectacular.utils import OpenApiParameter, extend_schema
+from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
 from rest_framework.request import Request
@@ -27,6 +27,16 @@ from serving.selectors import serving_lookup, serving_lookup_one, serving_snapsh
 from serving.services import conf
 
 SERVING_ROLES = (Role.SERVING, Role.CURATOR, Role.ADMIN)
+
+
+class ServingErrorSerializer(serializers.Serializer):
+    detail = serializers.CharField()
+    field = serializers.CharField(required=False, help_text="The invalid input, e.g. `keys[3].product`.")
+
+
+_BAD_KEY = OpenApiResponse(
+    ServingErrorSerializer, description="A key or a paging parameter is invalid; `field` names it."
+)
 
 
 class CanReadServing(_RolePermission):
@@ -97,6 +107,9 @@ class AnswerSerializer(serializers.Serializer):
     generated = GeneratedSerializer(allow_null=True)
 
 
+_ANSWER = {200: AnswerSerializer, 400: _BAD_KEY}
+
+
 class BatchAnswerSerializer(serializers.Serializer):
     snapshot = serializers.IntegerField(allow_null=True)
     results = AnswerSerializer(many=True)
@@ -150,7 +163,7 @@ class ServingQueryApi(_SingleKeyApi):
 
     route = "query"
 
-    @extend_schema(parameters=[OpenApiParameter("query", str, required=True), *_PAGING], responses=AnswerSerializer)
+    @extend_schema(parameters=[OpenApiParameter("query", str, required=True), *_PAGING], responses=_ANSWER)
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
@@ -160,7 +173,7 @@ class ServingProductApi(_SingleKeyApi):
 
     route = "product"
 
-    @extend_schema(parameters=[OpenApiParameter("product", str, required=True), *_PAGING], responses=AnswerSerializer)
+    @extend_schema(parameters=[OpenApiParameter("product", str, required=True), *_PAGING], responses=_ANSWER)
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
 
@@ -177,7 +190,7 @@ class ServingPairApi(_SingleKeyApi):
             OpenApiParameter("other_product", str),
             *_PAGING,
         ],
-        responses=AnswerSerializer,
+        responses=_ANSWER,
     )
     def get(self, request: Request) -> HttpResponse:
         return super().get(request)
@@ -189,7 +202,7 @@ class ServingLookupApi(APIView):
     permission_classes = [CanReadServing]
     parser_classes = [JSONParser]
 
-    @extend_schema(request=BatchInputSerializer, responses=BatchAnswerSerializer)
+    @extend_schema(request=BatchInputSerializer, responses={200: BatchAnswerSerializer, 400: _BAD_KEY})
     def post(self, request: Request) -> HttpResponse:
         try:
             keys, paging = params.batch_read(
