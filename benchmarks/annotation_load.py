@@ -1103,6 +1103,8 @@ def database_checks(result: ScenarioResult) -> bool:
     from annotation.models import Answer
 
     max_answers = settings.PLAUSI_ANNOTATION["MAX_ANSWERS"]
+    gate_questions = list(settings.PLAUSI_ANNOTATION.get("GATE_QUESTIONS", []))
+    gate_max_answers = int(settings.PLAUSI_ANNOTATION.get("GATE_MAX_ANSWERS", max_answers))
     annotators = result.annotators
     stored = set(Answer.objects.filter(annotator_id__in=annotators).values_list("pk", flat=True))
     acknowledged = set(result.merged.acknowledged) | set(result.merged.replayed)
@@ -1117,10 +1119,13 @@ def database_checks(result: ScenarioResult) -> bool:
         )
         duplicate_answers = cursor.fetchone()[0]
         cursor.execute(
+            # a gate question may take up to GATE_MAX_ANSWERS (a No needs three; issue 21), the others MAX_ANSWERS
             "SELECT count(*), COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM annotation_answer a"
             " JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id AND NOT q.is_gold"
-            " GROUP BY a.candidate_id, a.question_id HAVING count(*) > %s) over_overlap",
-            [max_answers],
+            " JOIN annotation_question qq ON qq.id = a.question_id"
+            " GROUP BY a.candidate_id, a.question_id, qq.slug"
+            " HAVING count(*) > CASE WHEN qq.slug = ANY(%s) THEN %s ELSE %s END) over_overlap",
+            [gate_questions, gate_max_answers, max_answers],
         )
         over_overlap, worst = cursor.fetchone()
         cursor.execute(

@@ -264,6 +264,8 @@ def answer_checks(result: SoakResult, annotator_ids: list[int]) -> list[Check]:
     from django.db import connection
 
     max_answers = settings.PLAUSI_ANNOTATION["MAX_ANSWERS"]
+    gate_questions = list(settings.PLAUSI_ANNOTATION.get("GATE_QUESTIONS", []))
+    gate_max_answers = int(settings.PLAUSI_ANNOTATION.get("GATE_MAX_ANSWERS", max_answers))
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT id, idempotency_key FROM annotation_answer WHERE annotator_id = ANY(%s)", [annotator_ids]
@@ -276,10 +278,13 @@ def answer_checks(result: SoakResult, annotator_ids: list[int]) -> list[Check]:
         )
         same_question_twice = cursor.fetchone()[0]
         cursor.execute(
+            # a gate question may take up to GATE_MAX_ANSWERS (a No needs three; issue 21), the others MAX_ANSWERS
             "SELECT count(*), COALESCE(max(n), 0) FROM (SELECT count(*) AS n FROM annotation_answer a"
             " JOIN annotation_queueitem q ON q.candidate_id = a.candidate_id AND NOT q.is_gold"
-            " GROUP BY a.candidate_id, a.question_id HAVING count(*) > %s) over_overlap",
-            [max_answers],
+            " JOIN annotation_question qq ON qq.id = a.question_id"
+            " GROUP BY a.candidate_id, a.question_id, qq.slug"
+            " HAVING count(*) > CASE WHEN qq.slug = ANY(%s) THEN %s ELSE %s END) over_overlap",
+            [gate_questions, gate_max_answers, max_answers],
         )
         over_overlap, worst = cursor.fetchone()
         cursor.execute(
@@ -309,7 +314,7 @@ def answer_checks(result: SoakResult, annotator_ids: list[int]) -> list[Check]:
             f"{result.retry_mismatches[:3]}",
         ),
         Check(
-            f"no question of a non-gold candidate above its overlap ({max_answers})",
+            f"no question of a non-gold candidate above its overlap ({max_answers}; gates {gate_max_answers})",
             over_overlap == 0,
             f"{over_overlap} over (worst {worst})",
         ),

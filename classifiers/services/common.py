@@ -47,8 +47,29 @@ def default_params(kind: str) -> dict[str, Any]:
     return {}
 
 
+def candidate_table_identity() -> str:
+    """Which candidate table the cached feature rows belong to: the database and the table's own identity (its
+    OID on PostgreSQL, its root page on SQLite), so rows cached by id are never read for another table whose ids
+    mean other texts (a restored or recreated database, a table migrated away and back, a test database)."""
+    import re
+
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            cursor.execute("SELECT current_database(), 'knowledge_candidate'::regclass::oid")
+        else:
+            cursor.execute(
+                "SELECT 'sqlite', rootpage FROM sqlite_master WHERE type = 'table' AND name = %s",
+                ["knowledge_candidate"],
+            )
+        database, table = cursor.fetchone() or ("unknown", 0)
+    return re.sub(r"[^A-Za-z0-9_.-]", "_", f"{database}-{table}")[:120]
+
+
 def feature_store(scheme: str = SCHEME) -> FeatureStore:
-    return FeatureStore(Path(conf("FEATURE_ROOT")), scheme, n_features(scheme))
+    """Hashed-feature rows cached by id range under ``FEATURE_ROOT/<database>-<table>/<scheme>/``."""
+    return FeatureStore(Path(conf("FEATURE_ROOT")) / candidate_table_identity(), scheme, n_features(scheme))
 
 
 def default_kind() -> str:

@@ -311,3 +311,16 @@ def test_a_training_parameter_the_model_does_not_take_is_refused_before_anything
     accepted = admin.post(reverse("api-training-runs"), {"target": "typical", "params": {"c": 2.0}}, format="json")
     assert accepted.status_code in (201, 202), accepted.content
     assert TrainingRun.objects.get().params["c"] == 2.0
+
+
+def test_cached_feature_rows_belong_to_one_candidate_table() -> None:
+    """Rows are cached by candidate id; a restored or recreated table reuses ids for other texts, so the cache's
+    folder is named by the table's own identity (its OID here), never shared with another table's."""
+    from django.db import connection
+
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT current_database(), 'knowledge_candidate'::regclass::oid")
+        database, oid = cursor.fetchone()
+    store = services.feature_store()
+    assert store.folder.parent.name == f"{database}-{oid}"
+    assert store.folder.name.startswith("hashed-")

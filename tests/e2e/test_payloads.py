@@ -73,6 +73,9 @@ PAGES: dict[str, str] = {
     "exports": "admins: category names in the export filter, export runs",
     "dashboard": "curators: the pipeline, funnel, agreement, active classifiers, batches, runs in progress",
     "pipeline": "curators: stages, hand-offs, runs in progress (their messages)",
+    "lm": "admins: COSMO-LM versions (promotion reasons) and trainings (base model, messages)",
+    "lm-version": "admins: a COSMO-LM version's held-out examples (behaviour sentences, generated and curated "
+    "tails), its base model and promotion reason",
 }
 # Reachable HTML that shows no candidate text, each with the reason; JSON-only API views need no entry.
 NO_CANDIDATE_TEXT: dict[str, str] = {
@@ -412,6 +415,29 @@ def _admin_pages() -> Iterator[tuple[str, dict[str, Sequence[str]] | None]]:
             yield url, {"#content": ADMIN_DETAILS[meta.label]} if meta.label in ADMIN_DETAILS else None
 
 
+LM_MESSAGE = f"failed on {SCRIPT} {SVG}"
+
+
+def _lm_version_with_payloads() -> Any:
+    """A COSMO-LM training that failed with a payload in its message, and a version whose held-out examples (what
+    the model generated and what was curated) carry payloads, as evaluation stores them."""
+    from lm.models import LMTrainingRun, LMVersion
+
+    LMTrainingRun.objects.create(base_model=f"{TEMPLATE} gpt.gguf", status="failed", message=LM_MESSAGE)
+    example = {
+        "input": f'A shopper searched for "{QUERY}" and bought "{TITLE}".',
+        "relation": "capable_of",
+        "generated": [BATCH_TAILS[0], OVERRIDE],
+        "curated": [BATCH_TAILS[1]],
+    }
+    return LMVersion.objects.create(
+        base_model=f"{IMG} base",
+        artifact="lm/run-payload",
+        metrics={"examples": [example], "judgement": {}, "generation": {}},
+        promotion={"activate": False, "reason": f"not better {SVG}"},
+    )
+
+
 def test_llm_payloads_are_inert_text_on_every_page_that_shows_candidates(
     page: Page, sign_in: Callable[[Any], None], payload_world: dict[str, Any], csp_violations: CspViolations
 ) -> None:
@@ -463,6 +489,9 @@ def test_llm_payloads_are_inert_text_on_every_page_that_shows_candidates(
     inspector.visit("/runs/filter/")
     inspector.visit(f"/runs/filter/{payload_world['filter_run'].pk}/", {".examples": DROP_TAILS})
     inspector.visit("/exports/", {"#categories": [CATEGORY, OTHER_CATEGORY]})
+    version = _lm_version_with_payloads()
+    inspector.visit("/lm/", {"table": [LM_MESSAGE, f"{TEMPLATE} gpt.gguf"]})
+    inspector.visit(f"/lm/versions/{version.pk}/", {"table": [QUERY, TITLE, *BATCH_TAILS[:2]]})
     for url, literals in _admin_pages():
         inspector.visit(url, literals)
     inspector.visit(
