@@ -32,6 +32,7 @@ on the machine (it is shared: figures of runs with different values do not compa
 from __future__ import annotations
 
 import argparse
+import functools
 import http.client
 import multiprocessing
 import os
@@ -524,58 +525,44 @@ def main() -> int:
             f"{os.cpu_count()} cores on this machine",
             flush=True,
         )
+        # what every scenario shares: the server, the token, the client processes and the keys
+        measure = functools.partial(scenario, gunicorn=gunicorn, token=token, processes=args.processes, keys=keys)
         if every or "known" in chosen:
-            ok &= scenario(
+            ok &= measure(
                 "known keys, capacity",
                 kind="known",
-                gunicorn=gunicorn,
-                token=token,
                 clients=args.clients,
                 seconds=args.seconds,
-                processes=args.processes,
-                keys=keys,
                 target=f">= {TARGET_KNOWN_RPS:,}/s",
                 rps_target=TARGET_KNOWN_RPS,
                 p99_target=None,
             )
-            ok &= scenario(
+            ok &= measure(
                 f"known keys at {args.known_rate:,.0f}/s",
                 kind="known",
-                gunicorn=gunicorn,
-                token=token,
                 clients=args.clients,
                 seconds=args.seconds,
-                processes=args.processes,
-                keys=keys,
                 target=f">= {TARGET_KNOWN_RPS:,}/s with p99 < {TARGET_P99_MS:g} ms",
                 rps_target=TARGET_KNOWN_RPS * 0.98,
                 p99_target=TARGET_P99_MS,
                 rate=args.known_rate,
             )
         if every or "batch" in chosen:
-            ok &= scenario(
+            ok &= measure(
                 "batches of 100 keys",
                 kind="batch",
-                gunicorn=gunicorn,
-                token=token,
                 clients=args.batch_clients,
                 seconds=args.seconds,
-                processes=args.processes,
-                keys=keys,
                 target=f">= {TARGET_BATCH_RPS}/s",
                 rps_target=TARGET_BATCH_RPS,
                 p99_target=None,
             )
         if every or "miss" in chosen:
-            ok &= scenario(
+            ok &= measure(
                 "misses",
                 kind="miss",
-                gunicorn=gunicorn,
-                token=token,
                 clients=args.miss_clients,
                 seconds=min(args.seconds, 10),
-                processes=args.processes,
-                keys=keys,
                 target=f"p99 < {TARGET_P99_MS:g} ms",
                 rps_target=None,
                 p99_target=TARGET_P99_MS,
