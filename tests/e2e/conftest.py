@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import shutil
+import threading
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
@@ -128,6 +130,73 @@ class CspViolations(list[str]):
         return found
 
 
+class RequestsInFlight:
+    """Counts the live server's requests from the call of the WSGI app to the close of its response.
+
+    A page's last requests (the annotator page's release beacon on ``pagehide``, a prefetch) can reach the server
+    after the test's browser context is closed. Flushing the database under them deadlocks (TRUNCATE against their
+    row locks) or leaves their rows in the next test, so the context fixture waits for the server to be quiet.
+    """
+
+    def __init__(self, app: Callable[..., Any]) -> None:
+        self.app = app
+        self.lock = threading.Lock()
+        self.active = 0
+        self.last_seen = time.monotonic()
+
+    def _change(self, step: int) -> None:
+        with self.lock:
+            self.active += step
+            self.last_seen = time.monotonic()
+
+    def __call__(self, environ: dict[str, Any], start_response: Callable[..., Any]) -> Any:
+        self._change(1)
+        try:
+            response = self.app(environ, start_response)
+        except BaseException:
+            self._change(-1)
+            raise
+        return _ClosingResponse(response, lambda: self._change(-1))
+
+    def wait_until_quiet(self, *, quiet_seconds: float = 0.3, timeout_seconds: float = 10.0) -> None:
+        """Return once no request has been running or arrived for ``quiet_seconds`` (fail after the timeout)."""
+        deadline = time.monotonic() + timeout_seconds
+        while time.monotonic() < deadline:
+            with self.lock:
+                if self.active == 0 and time.monotonic() - self.last_seen >= quiet_seconds:
+                    return
+            time.sleep(0.05)
+        pytest.fail(f"the live server still had {self.active} request(s) running {timeout_seconds} s after the test")
+
+
+class _ClosingResponse:
+    """A WSGI response that calls ``on_close`` once, when the server closes it."""
+
+    def __init__(self, response: Any, on_close: Callable[[], None]) -> None:
+        self.response = response
+        self.on_close = on_close
+
+    def __iter__(self) -> Any:
+        return iter(self.response)
+
+    def close(self) -> None:
+        try:
+            if hasattr(self.response, "close"):
+                self.response.close()
+        finally:
+            self.on_close()
+
+
+def live_server_requests(live_server: Any) -> RequestsInFlight:
+    """The live server's request counter, installed on its WSGI server the first time it is asked for."""
+    server = live_server.thread.httpd
+    app = server.get_app()
+    if not isinstance(app, RequestsInFlight):
+        app = RequestsInFlight(app)
+        server.set_app(app)
+    return app
+
+
 @pytest.fixture
 def csp_violations() -> CspViolations:
     return CspViolations()
@@ -141,6 +210,7 @@ def context(browser: Browser, live_server: Any, csp_violations: CspViolations) -
     and Chromium's "Refused to ..." console errors); a test whose pages caused one fails at its end, and tests
     may check ``csp_violations`` earlier (``take()``) to name the page.
     """
+    requests = live_server_requests(live_server)
     browser_context = browser.new_context(base_url=live_server.url)
     browser_context.set_default_timeout(TIMEOUT_MS)
     browser_context.set_default_navigation_timeout(TIMEOUT_MS)
@@ -154,6 +224,7 @@ def context(browser: Browser, live_server: Any, csp_violations: CspViolations) -
     browser_context.on("console", console)
     yield browser_context
     browser_context.close()
+    requests.wait_until_quiet()  # before the database is flushed under the page's last requests
     assert not csp_violations, "Content-Security-Policy violations:\n" + "\n".join(csp_violations)
 
 
