@@ -295,25 +295,28 @@ CONTEXT_SELECT = (
     + CANDIDATE_SENTENCE_JOIN
 )
 
-# The open queue item to lease, a statement at a time (databases other than PostgreSQL): the highest priority with a
-# free slot that the annotator never had; at equal priority, a candidate already started first, then the hashed
-# tiebreak. ``{seen}`` adds the row's version. Parameters: gold or not, the annotator.
+# The open queue item to lease, a statement at a time (databases other than PostgreSQL): with a free slot and never
+# had by the annotator; work in progress (started) first, then by priority, then the hashed tiebreak. ``{seen}``
+# adds the row's version. Parameters: gold or not, the annotator.
 CLAIM_PICK = (
     "SELECT q.candidate_id{seen} FROM annotation_queueitem q WHERE q.state = 'open' AND q.is_gold = %s "
     "AND q.in_flight < q.wanted AND NOT EXISTS (SELECT 1 FROM annotation_assignment a "
     "WHERE a.candidate_id = q.candidate_id AND a.annotator_id = %s) "
-    "ORDER BY q.priority DESC, q.started DESC, q.tiebreak, q.candidate_id LIMIT 1"
+    "ORDER BY q.started DESC, q.priority DESC, q.tiebreak, q.candidate_id LIMIT 1"
 )
 
 # The claim's pick on PostgreSQL: ranges of the queue's partial indexes tried in order, each a SKIP LOCKED pick of
 # its first row that the annotator never had (the unique index one_pass_per_annotator answers that per row); the
 # first range that yields a row ends the pick (an Append under LIMIT 1 runs no later branch). Non-gold:
-#   1. started: candidates leased before that still have a free slot (queue_started_free), at or above the
-#      fresh candidates' top priority: the work in progress is finished first;
+#   1. started: candidates leased before that still have a free slot (queue_started_free), by priority, whatever
+#      the fresh candidates' priorities: the work in progress is finished first (a recomputation of priorities
+#      that sinks started items below fresh ones must not leave them half-annotated while everyone starts new
+#      ones: that spread the team over the whole pool, one answer per candidate, and left no untouched
+#      candidate whose gates could be waived);
 #   2. and 3. fresh: never leased (queue_fresh), at the top priority, from a random point of the hashed tiebreak
 #      to the end, then from the start to that point. No two claims start at the same row, and fresh rows are
 #      neither leased nor seen, so a claim reads one row (two when it lands on a row another claim holds);
-#   4. fresh below the top priority (the top band is all locked), then 5. started below it.
+#   4. fresh below the top priority (the top band is all locked), then 5. started, past range 1's cap.
 # Gold: 1. and 2. the top priority of the gold items (queue_gold) from a random point, wrapping; 3. below it.
 # Items without a free slot are in no started range and a fresh item always has one, so leased and abandoned
 # items are never read; a row the annotator already had is read only in the started range (items in progress
@@ -347,38 +350,42 @@ _CLAIM_TOP = (
 )
 
 
-def _claim_ranges(ranges: list[tuple[str, str]]) -> str:
-    """The ranges (a condition on ``q`` and the column after the priority in its index) as one UNION ALL. Within
-    one priority (``q.priority = ...``) the order is the tiebreak's alone: the planner knows the priority there is
-    constant inside the subquery but not outside it, and would sort (and lock) every row read to order by it."""
+def _claim_ranges(ranges: list[tuple[str, str, int]]) -> str:
+    """The ranges (a condition on ``q``, the column after the priority in its index, and how many rows it reads
+    at most) as one UNION ALL. Within one priority (``q.priority =
+    ...``) the order is the tiebreak's alone: the planner knows the priority there is constant inside the subquery
+    but not outside it, and would sort (and lock) every row read to order by it."""
     picks = []
-    for number, (where, key) in enumerate(ranges):
+    for number, (where, key, rows) in enumerate(ranges):
         band = "q.priority = " in where
         inner = f"q.{key}" if band else f"q.priority DESC, q.{key}"
         outer = "c.tie" if band else "c.priority DESC, c.tie"
-        picks.append(
-            _CLAIM_RANGE.format(where=where, key=key, inner=inner, outer=outer, rows=CLAIM_RANGE_ROWS, number=number)
-        )
+        picks.append(_CLAIM_RANGE.format(where=where, key=key, inner=inner, outer=outer, rows=rows, number=number))
     return " UNION ALL ".join(picks)
 
 
+# The last range reads the work in progress past the first range's cap: only a claim that found nothing else gets
+# there, and it must not answer "nothing to do" while an item it may take is open (a small team's started items,
+# each had by the annotator asking, can fill the first range). It reads at most the whole started index (the
+# work in progress with a free slot: the team's open work, not the pool).
+CLAIM_STARTED_ALL_ROWS = 1_000_000
 # Parameters: the annotator; the start, the annotator (twice); the annotator (twice).
 CLAIM_PICK_RANGES = _claim_ranges(
     [
-        (f"{_STARTED} AND q.priority >= COALESCE({_TOP}, '-Infinity'::float8)", "candidate_id"),
-        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak >= %s", "tiebreak"),
-        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak < %s", "tiebreak"),
-        (f"{_FRESH} AND q.priority < {_TOP}", "tiebreak"),
-        (f"{_STARTED} AND q.priority < {_TOP}", "candidate_id"),
+        (_STARTED, "candidate_id", CLAIM_RANGE_ROWS),
+        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak >= %s", "tiebreak", CLAIM_RANGE_ROWS),
+        (f"{_FRESH} AND q.priority = {_TOP} AND q.tiebreak < %s", "tiebreak", CLAIM_RANGE_ROWS),
+        (f"{_FRESH} AND q.priority < {_TOP}", "tiebreak", CLAIM_RANGE_ROWS),
+        (_STARTED, "candidate_id", CLAIM_STARTED_ALL_ROWS),
     ]
 )
 CLAIM_TOP_FRESH = _CLAIM_TOP.format(where=_FRESH)
 # Parameters: the start, the annotator (twice); the annotator.
 CLAIM_PICK_GOLD_RANGES = _claim_ranges(
     [
-        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak >= %s", "tiebreak"),
-        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak < %s", "tiebreak"),
-        (f"q.is_gold AND q.priority < {_TOP}", "tiebreak"),
+        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak >= %s", "tiebreak", CLAIM_RANGE_ROWS),
+        (f"q.is_gold AND q.priority = {_TOP} AND q.tiebreak < %s", "tiebreak", CLAIM_RANGE_ROWS),
+        (f"q.is_gold AND q.priority < {_TOP}", "tiebreak", CLAIM_RANGE_ROWS),
     ]
 )
 CLAIM_TOP_GOLD = _CLAIM_TOP.format(where="q.is_gold")

@@ -15,8 +15,10 @@ permutation set once, with the gates the pool's record answers waived after each
    annotators at ``--error-rate`` noise through the real assignment, gates, overlap and consolidation;
 2. whenever the training target (``classifiers.selectors.target_labels``) gained ``--retrain-every`` labels, a
    training of ``--target`` with ``--kind`` runs through the services (``training_run_request``, claim,
-   execute; its activation's scoring chunks are executed here, in process, instead of on a worker); the newly
-   trained version is scored on the held-out candidates: ROC AUC against the truth their known labels imply.
+   execute; its activation's scoring chunks are executed here, in process, instead of on a worker; ``--kind
+   loop`` compares every kind the platform's loop compares and promotes as it does); the active version after
+   it (the new one when it was promoted) is scored on the held-out candidates: ROC AUC against the truth their
+   known labels imply.
 
 Printed: ROC AUC against labels for each order at 250 / 1,000 / 2,000 / all labels (the first training with at
 least that many), and per order the accuracy of the per-question labels and of the training target against the
@@ -118,7 +120,7 @@ def train(target: str, kind: str) -> Any:
     from classifiers.services import training_run_claim, training_run_execute, training_run_request
     from classifiers.services.scoring import scoring_chunk_claim, scoring_chunk_execute
 
-    run = training_run_request(target=target, kind=kind, trigger=TrainingRun.Trigger.MANUAL)
+    run = training_run_request(target=target, kind=None if kind == "loop" else kind, trigger=TrainingRun.Trigger.MANUAL)
     if run is None:
         return None
     training_run_claim(run_id=run.pk, claimer="bench")
@@ -126,7 +128,8 @@ def train(target: str, kind: str) -> Any:
     if run.status != "succeeded":
         print(f"  training failed: {run.message}", flush=True)
         return None
-    version = ModelVersion.objects.filter(training_run=run).first()
+    # The version the platform now uses: the new one when it was promoted, else the one it did not beat.
+    version = ModelVersion.objects.filter(target=target, is_active=True).first()
     for chunk_id in ScoringChunk.objects.filter(status="pending").values_list("pk", flat=True):
         if scoring_chunk_claim(chunk_id=chunk_id, claimer="bench"):
             scoring_chunk_execute(chunk_id=chunk_id, claimer="bench")
@@ -351,7 +354,12 @@ def main() -> int:
     parser.add_argument("--seed", type=int, default=21)
     parser.add_argument("--held-out", type=float, default=0.3, help="Share of behaviour pairs held out.")
     parser.add_argument("--orders", default="random,platform")
-    parser.add_argument("--kind", default="tfidf_lr", help="The model kind trained after each round.")
+    parser.add_argument(
+        "--kind",
+        default="tfidf_lr",
+        help="The model kind trained after each round; 'loop': every kind the platform's loop compares "
+        "(CLASSIFIER_KINDS=auto: tfidf_lr, and encoder_lr where it can run), the best promoted.",
+    )
     parser.add_argument("--target", default="plausible")
     parser.add_argument("--annotators", type=int, default=3)
     parser.add_argument("--error-rate", type=float, default=0.1)
@@ -372,6 +380,8 @@ def main() -> int:
     os.environ["PLAUSI_MODEL_ROOT"] = str(var / "models")
     os.environ["PLAUSI_FEATURE_ROOT"] = str(var / "features")
     os.environ.setdefault("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
+    if args.kind == "loop":
+        os.environ["CLASSIFIER_KINDS"] = "auto"  # the production default (the test settings compare tfidf_lr only)
     _django_setup(f"postgres://postgres@127.0.0.1:5432/{args.database}")
     import core.outbox
 

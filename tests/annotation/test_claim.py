@@ -131,3 +131,46 @@ def test_claims_on_a_tied_band_enter_it_at_different_points(make_user: Any, sett
     assert len(set(taken)) == 10
     assert max(taken) - min(taken) > 200  # ten claims in id order would take ten neighbours
     assert set(taken) != set(ids[:10])
+
+
+def test_work_in_progress_comes_first_even_when_recomputed_priorities_sink_it_below_fresh_candidates(
+    make_user: Any,
+) -> None:
+    """A recomputation that puts fresh candidates above the started ones must not leave the team starting new
+    candidates while the started ones wait (issue 21's loop spread 3 annotators over the whole pool that way)."""
+    for _ in range(20):
+        CandidateFactory(status="pooled")
+    queue_fill()
+    first = assignment_next(annotator=make_user("annotator", username="first"))
+    assert first is not None
+    started = first.assignment.candidate_id
+    QueueItem.objects.filter(candidate_id=started).update(priority=1.0)
+    QueueItem.objects.exclude(candidate_id=started).update(priority=100.0)  # every fresh one now ranks higher
+
+    second = assignment_next(annotator=make_user("annotator", username="second"))
+
+    assert second is not None and second.assignment.candidate_id == started
+
+
+def test_a_claim_never_answers_nothing_while_work_in_progress_past_the_first_range_is_open_to_it(
+    make_user: Any,
+) -> None:
+    """More than CLAIM_RANGE_ROWS started items that the annotator already had, above one it did not have, and
+    no fresh candidate left: the claim still finds that one (the last range reads past the cap)."""
+    _clone_candidates(CandidateFactory(status="pooled"), 3 * sql.CLAIM_RANGE_ROWS)
+    queue_fill()
+    annotator = make_user("annotator")
+    other = make_user("annotator", username="other")
+    ids = sorted(QueueItem.objects.values_list("candidate_id", flat=True))
+    had, open_to_it = ids[:-1], ids[-1]
+    _lease_in_bulk(had, annotator, full=False)
+    _lease_in_bulk([open_to_it], other, full=False)
+    Assignment.objects.update(status="done")
+    QueueItem.objects.update(in_flight=0, wanted=2)  # every item wants one more annotator
+    QueueItem.objects.filter(candidate_id__in=had).update(priority=10.0)
+    QueueItem.objects.filter(candidate_id=open_to_it).update(priority=0.0)  # below all the annotator had
+
+    with transaction.atomic():
+        claim = leases._claim(annotator, timezone.now())
+
+    assert claim is not None and claim.assignment.candidate_id == open_to_it

@@ -220,8 +220,6 @@ def simulate(
                 # A full round in which nobody holds or gets a lease: the queue has nothing left for anyone.
                 idle_turns += 1
                 if idle_turns >= len(users):
-                    if settle_exhausted:
-                        report.settled_exhausted += queue_exhausted_settle()
                     break
                 continue
             idle_turns = 0
@@ -244,6 +242,10 @@ def simulate(
             bar.update(1)
     finally:
         bar.close()
+    if settle_exhausted:
+        # What the beat's sweep does on the platform (every minute): a round of answers ends with the candidates
+        # that no annotator of the team may see any more settled, so they do not wait in the work in progress.
+        report.settled_exhausted += queue_exhausted_settle()
     report.seconds = time.perf_counter() - started
     report.answers = len(given)
     touched = {candidate_id for candidate_id, _slug, _user, _value in given}
