@@ -138,6 +138,7 @@ def main() -> int:
 
     stage = time.perf_counter()
     queued = queue_fill()
+    figures["queue_fill"] = time.perf_counter() - stage
     queue_priorities_recompute(uncertainty=classifier_uncertainty())
     figures["queue"] = time.perf_counter() - stage
     figures["total"] = time.perf_counter() - started
@@ -147,7 +148,11 @@ def main() -> int:
     print(f"filter: {run.status}, {run.message}")
     print(f"  filter phases: {run.timings}")
     print(f"  drops per rule: {run.report.get('per_rule')}")
-    print(f"  queued: {queued:,}")
+    print(
+        f"  queued: {queued:,}; queue fill {figures['queue_fill']:.1f} s, priorities "
+        f"{figures['queue'] - figures['queue_fill']:.1f} s"
+    )
+    print(f"  filter partitions (FILTER_PARTITIONS): {run.timings.get('partitions', 1)}")
     print(
         "file to first question, {rows:,} candidates, encoder {enc}: ingest {ingest:.1f} s + filter {filter:.1f} s + "
         "queue {queue:.1f} s = {total:.1f} s".format(rows=args.rows, enc=args.encoder, **figures)

@@ -64,7 +64,9 @@ READ_BATCH = 10_000  # rows fetched from the server-side cursor at a time
 READ_WORK_MEM = "256MB"  # the head-order sort of a million candidates stays in memory instead of temporary files
 
 
-def filterable_candidates_by_head(*, batch_size: int = READ_BATCH) -> Iterator[CandidateText]:
+def filterable_candidates_by_head(
+    *, batch_size: int = READ_BATCH, partition: tuple[int, int] | None = None
+) -> Iterator[CandidateText]:
     """Every filterable candidate with its head, in one read sorted by (``head_key``, id): the candidates of one
     head arrive together (the rules cache what they derive from a head) and in the order the similarity stage cuts
     its chunks, so one pass feeds both stages and nothing is read twice.
@@ -72,19 +74,31 @@ def filterable_candidates_by_head(*, batch_size: int = READ_BATCH) -> Iterator[C
     PostgreSQL: a server-side cursor (``connection.chunked_cursor``), fetched ``batch_size`` rows at a time, so
     memory stays bounded; the caller may write on the same connection between fetches. ``head_key`` sorts by
     code point (``COLLATE "C"``), as Python compares strings.
+
+    ``partition`` (k, n), PostgreSQL only: the candidates whose head hashes to k of n (``hashtext`` of the head
+    key), so that n processes read disjoint parts of the pool, every head whole (filtering/partitions.py).
     """
     postgresql = connection.vendor == "postgresql"
     head_order = f'({_HEAD_KEY}) COLLATE "C"' if postgresql else _HEAD_KEY
     sql = (
         f"SELECT {_CANDIDATE_COLUMNS} {CANDIDATE_BEHAVIOUR_FROM} WHERE c.status IN ({_status_placeholders()}) "
+        "{partition} "
         f"ORDER BY {head_order}, c.id"
     )
+    params: list[Any] = list(FILTERABLE_STATUSES)
+    if partition is not None and partition[1] > 1:
+        if not postgresql:
+            raise ValueError("partitions of the pool need PostgreSQL (hashtext)")
+        sql = sql.replace("{partition}", f"AND mod(CAST(hashtext({_HEAD_KEY}) AS bigint) & 2147483647, %s) = %s")
+        params += [partition[1], partition[0]]
+    else:
+        sql = sql.replace("{partition}", "")
     if postgresql:
         with connection.cursor() as cursor:
             cursor.execute(f"SET work_mem = '{READ_WORK_MEM}'")  # for the sort, run at DECLARE or the first FETCH
     try:
         with connection.chunked_cursor() as cursor:
-            cursor.execute(sql, list(FILTERABLE_STATUSES))
+            cursor.execute(sql, params)
             while rows := cursor.fetchmany(batch_size):
                 yield from map(_to_candidate_text, rows)
     finally:

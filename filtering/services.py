@@ -28,6 +28,7 @@ from filtering import selectors
 from filtering.config import DEFAULT_CONFIG, ConfigError, validate_config
 from filtering.decisions import decision_rows, decisions_write
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun
+from filtering.partitions import PartitionChild, PartitionResult, PartitionSpec, children_wait, partition_count
 from filtering.rules import build_rules, evaluate
 from filtering.rules.generic import TailStats
 from knowledge.services import candidate_filter_outcomes_apply
@@ -188,42 +189,41 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
     progress = _Progress(handle, progress_total)
 
     tail_stats = _pool_tail_stats(config)
-    rules = build_rules(config, tail_stats=tail_stats)
     timings["statistics"] = round(time.monotonic() - started, 3)
 
     stage = time.monotonic()
-    dropped: dict[int, int | None] = {}  # dropped candidate -> the representative of its near-duplicate group
-    duplicates: dict[int, tuple[int, int]] = {}  # member id -> (representative id, member support)
-    similarity = None
-    if similarity_on:
-        from filtering.pipeline import SimilarityStage
+    count = partition_count(config)
+    children: list[PartitionChild] = []
+    try:
+        # The other partitions start first, so that their processes' start-up overlaps this one's work.
+        children = [
+            PartitionChild(run_id=run.pk, config=config, tail_stats=tail_stats, partition=(number, count))
+            for number in range(1, count)
+        ]
 
-        similarity = SimilarityStage(
-            run_id=run.pk, config=config, advance=lambda n: progress.advance(n, phase="similarity")
+        def advance(amount: int, phase: str) -> None:
+            progress.advance(amount + sum(child.poll_progress() for child in children), phase=phase)
+
+        found = filter_run_partition_execute(
+            run_id=run.pk,
+            config=config,
+            tail_stats=tail_stats,
+            partition=(0, count) if count > 1 else None,
+            advance=advance,
         )
-    decisions: list[tuple[Any, ...]] = []
-    pending = 0
-    # One read of the pool in head order feeds the rules and, with what they keep, the similarity stage; one
-    # evaluate() over the whole pool, so the rules' per-head caches survive batch boundaries.
-    for candidate, verdicts in evaluate(rules, selectors.filterable_candidates_by_head()):
-        if verdicts:
-            dropped[candidate.id] = None
-            decisions.extend(decision_rows(run.pk, candidate.id, verdicts))
-        elif similarity is not None:
-            similarity.add(candidate)
-        pending += 1
-        if pending >= DECISION_BATCH:
-            decisions_write(decisions)
-            progress.advance(pending, phase="rules")
-            decisions, pending = [], 0
-    decisions_write(decisions)
-    progress.advance(pending, phase="rules")
-    if similarity is not None:
-        similarity.finish()
-        dropped.update(similarity.dropped)
-        duplicates = similarity.duplicates
-        timings["similarity"] = round(similarity.seconds, 3)
+        if children:
+            handle.progress(phase="partitions")  # this partition is done; the others are finishing
+        for result in children_wait(children, beat=progress.advance):
+            found.merge(result)
+    finally:
+        for child in children:
+            child.stop()
+    dropped, duplicates = found.dropped, found.duplicates
+    if similarity_on:
+        timings["similarity"] = round(found.similarity_seconds, 3)
     timings["rules"] = round(time.monotonic() - stage - timings.get("similarity", 0.0), 3)
+    if count > 1:
+        timings["partitions"] = count
 
     stage = time.monotonic()
     handle.progress(phase="applying")
@@ -256,6 +256,52 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
                 "moved_to_filtered_out": moved_to_filtered_out,
             },
         )
+
+
+def filter_run_partition_execute(
+    *,
+    run_id: int,
+    config: dict[str, Any],
+    tail_stats: dict[str, TailStats],
+    partition: PartitionSpec | None,
+    advance: Callable[[int, str], None],
+) -> PartitionResult:
+    """Filter one partition of a run's pool (all of it when ``partition`` is None): the rules on every candidate,
+    the similarity stage on what they keep; the drop decisions are written under the run as they are made and the
+    drops returned. ``advance(count, phase)`` is told of every candidate done (twice with similarity: once per
+    stage). No candidate is moved here: the run's process moves them all in its final transaction."""
+    result = PartitionResult()
+    similarity = None
+    if config.get("similarity", {}).get("enabled", False):
+        from filtering.pipeline import SimilarityStage
+
+        similarity = SimilarityStage(run_id=run_id, config=config, advance=lambda n: advance(n, "similarity"))
+    rules = build_rules(config, tail_stats=tail_stats)
+    decisions: list[tuple[Any, ...]] = []
+    pending = 0
+    # One read of the partition in head order feeds the rules and, with what they keep, the similarity stage; one
+    # evaluate() over the whole partition, so the rules' per-head caches survive batch boundaries.
+    for candidate, verdicts in evaluate(rules, selectors.filterable_candidates_by_head(partition=partition)):
+        if verdicts:
+            result.dropped[candidate.id] = None
+            decisions.extend(decision_rows(run_id, candidate.id, verdicts))
+        elif similarity is not None:
+            similarity.add(candidate)
+        pending += 1
+        if pending >= DECISION_BATCH:
+            decisions_write(decisions)
+            result.seen += pending
+            advance(pending, "rules")
+            decisions, pending = [], 0
+    decisions_write(decisions)
+    result.seen += pending
+    advance(pending, "rules")
+    if similarity is not None:
+        similarity.finish()
+        result.dropped.update(similarity.dropped)
+        result.duplicates = similarity.duplicates
+        result.similarity_seconds = similarity.seconds
+    return result
 
 
 def _apply_outcomes(
