@@ -14,6 +14,7 @@ from __future__ import annotations
 
 from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping
+from operator import attrgetter
 from typing import Any
 
 from django.conf import settings
@@ -27,7 +28,7 @@ from annotation.maths.selection import Pick, gate_record_confident, gate_sampled
 from annotation.maths.specificity import priority, query_specificity
 from annotation.models import Answer, ConsolidatedLabel, Question, QueueItem
 from annotation.services.common import _conf_or_default
-from core.bulk import rows_set_column
+from core.bulk import rows_copy, rows_set_column
 from core.statistics import tables_analyze_after_change
 from knowledge.services import search_query_specificity_set
 
@@ -80,6 +81,27 @@ def model_beats_chance(model_auc: float | None, model_auc_low: float | None = No
     return model_auc is not None and model_auc > float(_setting("WARM_START_AUC"))
 
 
+# The inputs of a candidate's priority: (candidate, query specificity, support, relation, category, pair, new).
+# Open queue items, and with ``{unqueued}`` the pooled candidates that are not queued yet (``new`` true).
+_PICKS_OPEN = (
+    "SELECT q.candidate_id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
+    "COALESCE(p.category_id, 0), c.pair_id, FALSE FROM annotation_queueitem q "
+    "JOIN knowledge_candidate c ON c.id = q.candidate_id "
+    "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
+    "LEFT JOIN knowledge_searchquery s ON s.id = b.query_id "
+    "LEFT JOIN knowledge_product p ON p.id = b.product_id WHERE q.state = 'open'"
+)
+_PICKS_UNQUEUED = (
+    " UNION ALL SELECT c.id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
+    "COALESCE(p.category_id, 0), c.pair_id, TRUE FROM knowledge_candidate c "
+    "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
+    "LEFT JOIN knowledge_searchquery s ON s.id = b.query_id "
+    "LEFT JOIN knowledge_product p ON p.id = b.product_id WHERE c.status = 'pooled' "
+    "AND NOT EXISTS (SELECT 1 FROM annotation_queueitem q WHERE q.candidate_id = c.id)"
+)
+FILL_PRIORITIES_TABLE = "plausi_fill_priority"
+
+
 def queue_priorities_recompute(
     *,
     uncertainty: dict[int, float] | None = None,
@@ -95,10 +117,55 @@ def queue_priorities_recompute(
     start (random draws in place of uncertainty). ``scores`` are the first target's P(Yes) per candidate, for
     the gates (``queue_gates_waive``). ``seed`` fixes the random share and the warm start's draws.
     """
+    _added, changed = _prioritise(
+        fill=None,
+        uncertainty=uncertainty,
+        model_auc=model_auc,
+        model_auc_low=model_auc_low,
+        scores=scores,
+        seed=seed,
+    )
+    return changed
+
+
+def queue_fill_prioritised(
+    *,
+    gold_from_known_labels: bool = True,
+    uncertainty: dict[int, float] | None = None,
+    model_auc: float | None = None,
+    model_auc_low: float | None = None,
+    scores: Mapping[int, float] | None = None,
+    seed: int = 0,
+) -> tuple[int, int]:
+    """``queue_fill`` and ``queue_priorities_recompute`` in one: the pooled candidates that are not queued yet are
+    ordered with the open items, and each new item is written once, with its priority (a fill at priority 0 and
+    then the recompute wrote a million new rows twice, the second time with every index entry again, and left
+    the first versions dead in the table). The priorities are the ones the two calls give for the same ``seed``.
+    Returns (items added, open items whose priority was set)."""
+    return _prioritise(
+        fill={"gold_from_known_labels": gold_from_known_labels},
+        uncertainty=uncertainty,
+        model_auc=model_auc,
+        model_auc_low=model_auc_low,
+        scores=scores,
+        seed=seed,
+    )
+
+
+def _prioritise(
+    *,
+    fill: dict[str, Any] | None,
+    uncertainty: dict[int, float] | None,
+    model_auc: float | None,
+    model_auc_low: float | None,
+    scores: Mapping[int, float] | None,
+    seed: int,
+) -> tuple[int, int]:
     weights = settings.PLAUSI_ANNOTATION["PRIORITY_WEIGHTS"]
     base_weights = {k: v for k, v in weights.items() if k not in ("stratum", "uncertainty")}
     ready = model_beats_chance(model_auc, model_auc_low)
     query_specificity_recompute()
+    new: set[int] = set()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relation_id, COALESCE(p.category_id, 0), COUNT(*) FROM knowledge_candidate c "
@@ -110,25 +177,30 @@ def queue_priorities_recompute(
         labelled: dict[Hashable, int] = defaultdict(int)
         for (relation, _category), count in labelled_within.items():
             labelled[relation] += count
-        cursor.execute(
-            "SELECT q.candidate_id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
-            "COALESCE(p.category_id, 0), c.pair_id FROM annotation_queueitem q "
-            "JOIN knowledge_candidate c ON c.id = q.candidate_id "
-            "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
-            "LEFT JOIN knowledge_searchquery s ON s.id = b.query_id "
-            "LEFT JOIN knowledge_product p ON p.id = b.product_id WHERE q.state = 'open'"
-        )
-        picks = [
-            Pick(
-                candidate_id=candidate_id,
-                base=priority(specificity=specificity, support=int(support), uncertainty=None, weights=base_weights),
-                uncertainty=(uncertainty or {}).get(candidate_id),
-                stratum=relation,
-                substratum=category,
-                group=pair_id if pair_id is not None else -candidate_id,
+        cursor.execute(_PICKS_OPEN + (_PICKS_UNQUEUED if fill is not None else ""))
+        picks = []
+        bases: dict[tuple[float | None, int], float] = {}  # few distinct (specificity, support): each computed once
+        for candidate_id, specificity, support, relation, category, pair_id, unqueued in cursor.fetchall():
+            if unqueued:
+                new.add(candidate_id)
+            base = bases.get((specificity, support))
+            if base is None:
+                base = bases[(specificity, support)] = priority(
+                    specificity=specificity, support=int(support), uncertainty=None, weights=base_weights
+                )
+            picks.append(
+                Pick(
+                    candidate_id=candidate_id,
+                    base=base,
+                    uncertainty=(uncertainty or {}).get(candidate_id),
+                    stratum=relation,
+                    substratum=category,
+                    group=pair_id if pair_id is not None else -candidate_id,
+                )
             )
-            for candidate_id, specificity, support, relation, category, pair_id in cursor.fetchall()
-        ]
+    # In id order: the warm start's random draws follow the input, so a seed gives one order whatever order the
+    # database returned the rows in (and the fill and the recomputation give the same priorities).
+    picks.sort(key=attrgetter("candidate_id"))
     order = queue_order(
         picks,
         labelled=labelled,
@@ -140,14 +212,41 @@ def queue_priorities_recompute(
     )
     total = len(order)
     rows = [(candidate_id, float(total - position)) for position, candidate_id in enumerate(order)]
+    added = 0
     with transaction.atomic():
-        changed = rows_set_column(
-            table="annotation_queueitem", key="candidate_id", column="priority", sql_type="double precision", rows=rows
+        if fill is not None:
+            added = _fill_with(rows=[row for row in rows if row[0] in new], **fill)
+            rows = [row for row in rows if row[0] not in new]
+        changed = (
+            rows_set_column(
+                table="annotation_queueitem",
+                key="candidate_id",
+                column="priority",
+                sql_type="double precision",
+                rows=rows,
+            )
+            if rows
+            else 0
         )
         queue_gates_waive(scores=scores if ready else None, order=order)
     # The claim reads the queue in priority order: statistics of the new priorities (issue 22).
-    tables_analyze_after_change(changed={"annotation_queueitem": changed})
-    return changed
+    tables_analyze_after_change(changed={"annotation_queueitem": changed + added})
+    return added, changed + added
+
+
+def _fill_with(*, rows: list[tuple[int, float]], gold_from_known_labels: bool) -> int:
+    """The fill, each new item with its priority from ``rows`` (through a temporary table)."""
+    from annotation.services.queue import queue_fill_rows
+
+    with connection.cursor() as cursor:
+        cursor.execute(f"DROP TABLE IF EXISTS {FILL_PRIORITIES_TABLE}")
+        cursor.execute(f"CREATE TEMPORARY TABLE {FILL_PRIORITIES_TABLE} (k bigint PRIMARY KEY, v double precision)")
+        rows_copy(table=FILL_PRIORITIES_TABLE, columns=("k", "v"), rows=rows)
+        if connection.vendor == "postgresql":
+            cursor.execute(f"ANALYZE {FILL_PRIORITIES_TABLE}")  # a temporary table has no statistics otherwise
+        added = queue_fill_rows(gold_from_known_labels=gold_from_known_labels, priorities_table=FILL_PRIORITIES_TABLE)
+        cursor.execute(f"DROP TABLE {FILL_PRIORITIES_TABLE}")
+    return added
 
 
 def gates_by_record() -> set[int]:

@@ -52,20 +52,28 @@ def placeholders(count: int) -> str:
 # The claim's tiebreak of a candidate id (``QueueItem.tiebreak``): a multiplicative hash, which spreads consecutive
 # ids evenly over [0, 2**31), so that a random point of that range is a random point of a priority's band.
 TIEBREAK = "(({id}) * 2654435761) %% 2147483648"  # in a statement with parameters: %% is the modulo
+# ``{priority}`` and ``{join}``: 0 and nothing, or each candidate's priority from a table of (k, v) rows.
 QUEUE_FILL_FROM_POOLED_CANDIDATES = (
     "INSERT INTO annotation_queueitem (candidate_id, state, priority, wanted, in_flight, is_gold, tiebreak, "
-    "started, created_at, updated_at) SELECT c.id, 'open', 0, CASE WHEN {gold} THEN %s ELSE %s END, 0, {gold}, "
-    + TIEBREAK.format(id="c.id")
-    + ", FALSE, %s, %s "
-    "FROM knowledge_candidate c WHERE c.status = 'pooled' "
+    "started, created_at, updated_at) SELECT c.id, 'open', {priority}, CASE WHEN {gold} THEN %s ELSE %s END, 0, "
+    "{gold}, " + TIEBREAK.format(id="c.id") + ", FALSE, %s, %s "
+    "FROM knowledge_candidate c {join}WHERE c.status = 'pooled' "
     "AND NOT EXISTS (SELECT 1 FROM annotation_queueitem q WHERE q.candidate_id = c.id) ORDER BY c.id"
 )
 
 
-def queue_fill_statement(*, gold_from_known_labels: bool, postgresql: bool, limited: bool) -> str:
+def queue_fill_statement(
+    *, gold_from_known_labels: bool, postgresql: bool, limited: bool, priorities_table: str | None = None
+) -> str:
+    """The fill; with ``priorities_table`` (a trusted name: a temporary table of (k candidate id, v priority)),
+    each new item is written with its priority (0 for a candidate the table lacks)."""
     no_labels = "'{}'::jsonb" if postgresql else "'{}'"
     gold = f"(c.known_labels IS NOT NULL AND c.known_labels <> {no_labels})" if gold_from_known_labels else "false"
-    sql = QUEUE_FILL_FROM_POOLED_CANDIDATES.format(gold=gold)
+    if priorities_table is None:
+        priority, join = "0", ""
+    else:
+        priority, join = "COALESCE(t.v, 0)", f"LEFT JOIN {priorities_table} t ON t.k = c.id "
+    sql = QUEUE_FILL_FROM_POOLED_CANDIDATES.format(gold=gold, priority=priority, join=join)
     return sql + " LIMIT %s" if limited else sql
 
 

@@ -157,13 +157,12 @@ def filter_after_ingest(*, event_id: int) -> int | None:
 
 def queue_after_filter(*, event_id: int) -> tuple[int, int]:
     """Put pooled candidates into the annotation queue and recompute every priority; (queued, prioritised)."""
-    from annotation.services import queue_fill, queue_priorities_recompute
+    from annotation.services import queue_fill_prioritised
     from classifiers.selectors import active_learning_inputs
 
     if not handoff_enabled("queue_after_filter"):
         return 0, 0
-    added = queue_fill()
-    return added, queue_priorities_recompute(**active_learning_inputs())
+    return queue_fill_prioritised(**active_learning_inputs())  # each new item written once, with its priority
 
 
 def priorities_after_scoring(*, event_id: int) -> int:

@@ -27,7 +27,7 @@ and ``questions`` (the cached questions). A module global is patched in the modu
 ``annotation.services.leases._sweep_due``), not here.
 """
 
-from annotation.priorities import queue_priorities_recompute
+from annotation.priorities import queue_fill_prioritised, queue_priorities_recompute
 from annotation.services.answers import AnswerResult, answer_submit
 from annotation.services.common import GOLD_WANTED, undo_window
 from annotation.services.gold import annotator_is_paused
@@ -62,6 +62,7 @@ __all__ = [
     "question_wordings",
     "questions_cache_clear",
     "queue_fill",
+    "queue_fill_prioritised",
     "queue_priorities_recompute",
     "queue_priority_lower",
     "undo_window",

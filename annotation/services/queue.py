@@ -12,16 +12,21 @@ from annotation.services.common import GOLD_WANTED, _conf
 from core.statistics import tables_analyze_after_change
 
 
-def queue_fill(*, limit: int | None = None, gold_from_known_labels: bool = True) -> int:
+def queue_fill(
+    *, limit: int | None = None, gold_from_known_labels: bool = True, priorities_table: str | None = None
+) -> int:
     """Put pooled candidates that are not queued yet into the queue (set-based); returns how many were added.
 
     Candidates with known answers become gold questions unless ``gold_from_known_labels`` is off (a simulation
-    or an evaluation set uses the known answers as the truth to annotate, not to test annotators).
+    or an evaluation set uses the known answers as the truth to annotate, not to test annotators). New items get
+    priority 0, or their priority from ``priorities_table`` (``queue_fill_prioritised`` writes each item once
+    with its priority instead of rewriting a million rows right after inserting them).
     """
     statement = sql.queue_fill_statement(
         gold_from_known_labels=gold_from_known_labels,
         postgresql=connection.vendor == "postgresql",
         limited=limit is not None,
+        priorities_table=priorities_table,
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     params: list[Any] = [GOLD_WANTED, _conf("MIN_ANSWERS"), now, now]
@@ -33,3 +38,18 @@ def queue_fill(*, limit: int | None = None, gold_from_known_labels: bool = True)
         # The claim's plans need statistics that see the new queue, taken after the commit (issue 22).
         tables_analyze_after_change(changed={"annotation_queueitem": added})
     return added
+
+
+def queue_fill_rows(*, gold_from_known_labels: bool, priorities_table: str) -> int:
+    """The fill's INSERT alone, with priorities from ``priorities_table``, in the caller's transaction (which
+    takes the statistics afterwards): ``annotation.priorities.queue_fill_prioritised``."""
+    statement = sql.queue_fill_statement(
+        gold_from_known_labels=gold_from_known_labels,
+        postgresql=connection.vendor == "postgresql",
+        limited=False,
+        priorities_table=priorities_table,
+    )
+    now = connection.ops.adapt_datetimefield_value(timezone.now())
+    with connection.cursor() as cursor:
+        cursor.execute(statement, [GOLD_WANTED, _conf("MIN_ANSWERS"), now, now])
+        return int(cursor.rowcount)

@@ -15,8 +15,7 @@ from typing import Any
 
 from django.core.management.base import BaseCommand, CommandParser
 
-from annotation.priorities import priority_inputs, queue_priorities_recompute
-from annotation.services import queue_fill
+from annotation.priorities import priority_inputs, queue_fill_prioritised
 from annotation.services.exhausted import queue_exhausted_settle
 
 
@@ -34,8 +33,7 @@ class Command(BaseCommand):
         )
 
     def handle(self, *args: Any, **options: Any) -> None:
-        added = queue_fill(gold_from_known_labels=not options["no_gold"])
-        updated = queue_priorities_recompute(**priority_inputs())
+        added, updated = queue_fill_prioritised(gold_from_known_labels=not options["no_gold"], **priority_inputs())
         self.stdout.write(f"{added} candidate(s) queued; priorities recomputed for {updated} open item(s).")
         if options["settle_exhausted"]:
             self.stdout.write(f"{queue_exhausted_settle()} candidate(s) settled with no annotator left.")

@@ -1,0 +1,78 @@
+"""The hand-off's fill writes each new queue item once, with the priority that a fill at 0 followed by the
+recomputation gives it (issue 22: the recomputation rewrote a million rows right after they were inserted)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+
+from annotation.models import QueueItem
+from annotation.services import queue_fill, queue_fill_prioritised, queue_priorities_recompute
+from knowledge.models import Relation
+from tests.factories import CandidateFactory, SearchBuyPairFactory
+
+pytestmark = [pytest.mark.django_db, pytest.mark.sqlite]
+
+
+def _pool(count: int) -> None:
+    relations = list(Relation.objects.order_by("slug")[:3])
+    pairs = [SearchBuyPairFactory(observation_count=1 + n) for n in range(6)]
+    for number in range(count):
+        CandidateFactory(
+            status="pooled",
+            relation=relations[number % len(relations)],
+            pair=pairs[number % len(pairs)],
+            support_count=1 + number % 4,
+            known_labels={"plausible": True} if number % 10 == 0 else {},
+        )
+
+
+def _queue() -> dict[int, tuple[float, bool]]:
+    return {
+        pk: (priority, gold)
+        for pk, priority, gold in QueueItem.objects.values_list("candidate_id", "priority", "is_gold")
+    }
+
+
+def test_the_fill_with_priorities_gives_what_the_fill_and_the_recomputation_give() -> None:
+    _pool(40)
+    queue_fill()
+    queue_priorities_recompute(seed=3)
+    expected = _queue()
+    QueueItem.objects.all().delete()
+
+    with CaptureQueriesContext(connection) as captured:
+        added, prioritised = queue_fill_prioritised(seed=3)
+
+    assert (added, prioritised) == (40, 40)
+    assert _queue() == expected
+    assert len({priority for priority, _gold in expected.values()}) == 40  # distinct positions, none left at 0
+    assert sum(gold for _priority, gold in expected.values()) == 4  # the known-label candidates became gold
+    assert not [q["sql"] for q in captured.captured_queries if q["sql"].startswith("UPDATE annotation_queueitem")]
+
+
+def test_the_fill_with_priorities_orders_new_candidates_with_the_open_items_and_rewrites_only_those() -> None:
+    _pool(30)
+    queue_fill()
+    queue_priorities_recompute(seed=5)
+    _pool(10)  # pooled since
+    added, prioritised = queue_fill_prioritised(seed=5)
+    reference = _queue()
+    QueueItem.objects.all().delete()
+    queue_fill()
+    queue_priorities_recompute(seed=5)
+
+    assert (added, prioritised) == (10, 40)
+    assert reference == _queue()
+
+
+def test_the_hand_off_after_a_filter_run_queues_with_priorities(settings: Any) -> None:
+    from pipeline.handoffs import queue_after_filter
+
+    settings.PLAUSI_PIPELINE = {**settings.PLAUSI_PIPELINE, "queue_after_filter": True}
+    _pool(12)
+    assert queue_after_filter(event_id=0) == (12, 12)
+    assert len(set(QueueItem.objects.values_list("priority", flat=True))) == 12
