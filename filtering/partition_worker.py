@@ -16,8 +16,26 @@ from pathlib import Path
 EXIT_PARENT_GONE = 3
 
 
+def _die_with_parent() -> None:
+    """On Linux, ask the kernel to kill this process when the process that started it dies (``PR_SET_PDEATHSIG``):
+    a worker killed mid-run takes its partitions with it at once, before they write another batch of decisions
+    for a run that another worker may take over. Elsewhere the parent check in ``advance`` does it, later."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+    import signal
+
+    try:
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # 1: PR_SET_PDEATHSIG
+    except (OSError, AttributeError):
+        return
+
+
 def main(argv: list[str]) -> int:
+    _die_with_parent()
     job = json.loads(Path(argv[1]).read_text())
+    if os.getppid() != int(job["parent_pid"]):  # it died before the line above took effect
+        return EXIT_PARENT_GONE
     os.environ["DJANGO_SETTINGS_MODULE"] = job["settings_module"]
     import django
 

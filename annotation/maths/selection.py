@@ -27,15 +27,15 @@ from __future__ import annotations
 
 import math
 import random
-from collections import defaultdict
 from collections.abc import Hashable, Mapping, Sequence
-from dataclasses import dataclass
+from typing import NamedTuple
+
+import numpy as np
 
 __all__ = ["Pick", "gate_record_confident", "gate_sampled", "gates_confident", "queue_order", "wilson_lower"]
 
 
-@dataclass(frozen=True)
-class Pick:
+class Pick(NamedTuple):  # a tuple: a million are made per recomputation, twice as fast as a frozen dataclass
     """One open candidate's terms: ``base`` (breadth and support, weighted), ``uncertainty`` in [0, 1] or None
     (not scored), its ``stratum`` (its relation), ``substratum`` (its category) and ``group`` (its behaviour
     pair)."""
@@ -48,18 +48,24 @@ class Pick:
     substratum: Hashable = None
 
 
-def _stride(
-    sequences: Mapping[Hashable, list[int]], done: Mapping[Hashable, int], score: Mapping[int, float]
-) -> list[int]:
-    """Merge ordered sequences so that each appears at a rate proportional to its length: the ``j``-th item of
-    sequence ``k`` is placed at ``(done[k] + j) / len(k)``, ties by score (stride scheduling)."""
-    keyed: list[tuple[float, float, int]] = []
-    for key, items in sequences.items():
-        weight = float(len(items))
-        start = done.get(key, 0)
-        keyed += [((start + j) / weight, -score[item], item) for j, item in enumerate(items)]
-    keyed.sort()
-    return [item for _key, _score, item in keyed]
+def _codes(values: Sequence[Hashable]) -> np.ndarray:
+    """Each value's number in order of first appearance (equal values, equal numbers)."""
+    numbers: dict[Hashable, int] = {}
+    return np.fromiter((numbers.setdefault(value, len(numbers)) for value in values), dtype=np.int64, count=len(values))
+
+
+def _rank_within(groups: np.ndarray, order: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """For rows visited in ``order`` (sorted by group first), each row's index within its group and its group's
+    size, indexed by row."""
+    sorted_groups = groups[order]
+    starts = np.flatnonzero(np.r_[True, sorted_groups[1:] != sorted_groups[:-1]])
+    sizes = np.diff(np.r_[starts, len(order)])
+    index = np.empty(len(order), dtype=np.int64)
+    size = np.empty(len(order), dtype=np.int64)
+    positions = np.arange(len(order)) - np.repeat(starts, sizes)
+    index[order] = positions
+    size[order] = np.repeat(sizes, sizes)
+    return index, size
 
 
 def queue_order(
@@ -74,50 +80,73 @@ def queue_order(
 ) -> list[int]:
     """The candidates' ids in the order to ask them (see the module docstring). Deterministic for a seed.
 
-    ``labelled`` counts labels per stratum, ``labelled_within`` per (stratum, substratum)."""
+    ``labelled`` counts labels per stratum, ``labelled_within`` per (stratum, substratum). Set-based (numpy sorts
+    over the whole pool: a million picks in seconds, where the per-stratum Python loops took about 8 s); the
+    order is exactly the one of the definitions above, ties broken by the higher score, then the lower id
+    (``tests/annotation/test_selection.py`` compares it with a direct transcription on random pools)."""
     if not 0.0 <= random_share <= 1.0:
         raise ValueError("random_share must be in [0, 1]")
     rng = random.Random(seed)
-    score: dict[int, float] = {}
-    tree: dict[Hashable, dict[Hashable, list[Pick]]] = defaultdict(lambda: defaultdict(list))
-    for pick in picks:
-        term = pick.uncertainty if model_ready and pick.uncertainty is not None else rng.random()
-        score[pick.candidate_id] = pick.base + uncertainty_weight * term
-        tree[pick.stratum][pick.substratum].append(pick)
-    per_stratum: dict[Hashable, list[int]] = {}
-    for stratum, subs in tree.items():
-        per_sub: dict[Hashable, list[int]] = {}
-        for sub, members in subs.items():
-            members.sort(key=lambda pick: (-score[pick.candidate_id], pick.candidate_id))
-            seen: dict[Hashable, int] = defaultdict(int)
-            ranked = []
-            for pick in members:  # one candidate per behaviour pair per round, best first within a round
-                ranked.append((seen[pick.group], pick.candidate_id))
-                seen[pick.group] += 1
-            ranked.sort(key=lambda entry: entry[0])  # stable: keeps the score order within a round
-            per_sub[sub] = [candidate_id for _round, candidate_id in ranked]
-        within = {sub: (labelled_within or {}).get((stratum, sub), 0) for sub in per_sub}
-        per_stratum[stratum] = _stride(per_sub, within, score)
-    interleaved = _stride(per_stratum, labelled, score)
-    if random_share <= 0.0 or not interleaved:
+    count = len(picks)
+    if count == 0:
+        return []
+    ids = np.fromiter((pick.candidate_id for pick in picks), dtype=np.int64, count=count)
+    base = np.fromiter((pick.base for pick in picks), dtype=np.float64, count=count)
+    # The warm start's draws, taken in the picks' order for the picks that have no usable uncertainty.
+    known = [pick.uncertainty if model_ready else None for pick in picks]
+    term = np.fromiter((value if value is not None else rng.random() for value in known), dtype=np.float64, count=count)
+    score = base + uncertainty_weight * term
+    stratum = _codes([pick.stratum for pick in picks])
+    sub = _codes([(pick.stratum, pick.substratum) for pick in picks])
+    group = _codes([(pick.stratum, pick.substratum, pick.group) for pick in picks])
+    negative = -score
+    # Within a (stratum, substratum): best first, then one candidate per behaviour pair per round.
+    by_score = np.lexsort((ids, negative, sub))
+    visit = np.empty(count, dtype=np.int64)
+    visit[by_score] = np.arange(count)
+    rounds, _sizes = _rank_within(group, np.lexsort((visit, group)))
+    ranked = np.lexsort((visit, rounds, sub))
+    j_sub, n_sub = _rank_within(sub, ranked)
+    picks_sub = [(pick.stratum, pick.substratum) for pick in picks]
+    done_sub = np.fromiter(((labelled_within or {}).get(key, 0) for key in picks_sub), dtype=np.float64, count=count)
+    place_sub = (done_sub + j_sub) / n_sub.astype(np.float64)
+    # Within a stratum, its substrata interleaved; then the strata interleaved (stride scheduling).
+    within_stratum = np.lexsort((ids, negative, place_sub, stratum))
+    j_str, n_str = _rank_within(stratum, within_stratum)
+    done_str = np.fromiter((labelled.get(pick.stratum, 0) for pick in picks), dtype=np.float64, count=count)
+    place = (done_str + j_str) / n_str.astype(np.float64)
+    interleaved_rows = np.lexsort((ids, negative, place))
+    interleaved = ids[interleaved_rows].tolist()
+    if random_share <= 0.0:
         return interleaved
-    shuffled = interleaved[:]
+    # A random share of the positions: each is filled by the next untaken candidate of a random permutation,
+    # the others by the next untaken one of the interleaved order.
+    shuffled = list(range(count))
     rng.shuffle(shuffled)
-    order: list[int] = []
-    taken: set[int] = set()
-    planned, random_ = iter(interleaved), iter(shuffled)
-    while len(order) < len(interleaved):
-        source = random_ if rng.random() < random_share else planned
-        for candidate_id in source:
-            if candidate_id not in taken:
-                taken.add(candidate_id)
-                order.append(candidate_id)
+    taken = bytearray(count)
+    chosen: list[int] = []
+    planned = drawn = 0
+    draw = rng.random
+    while len(chosen) < count:
+        if draw() < random_share:
+            while drawn < count and taken[shuffled[drawn]]:
+                drawn += 1
+            if drawn == count:
+                chosen.extend(position for position in range(planned, count) if not taken[position])
                 break
-        else:  # that source is used up: the rest comes from the other
-            rest = planned if source is random_ else random_
-            order.extend(candidate_id for candidate_id in rest if candidate_id not in taken)
-            break
-    return order
+            position = shuffled[drawn]
+            drawn += 1
+        else:
+            while planned < count and taken[planned]:
+                planned += 1
+            if planned == count:
+                chosen.extend(position for position in shuffled[drawn:] if not taken[position])
+                break
+            position = planned
+            planned += 1
+        taken[position] = 1
+        chosen.append(position)
+    return [interleaved[position] for position in chosen]
 
 
 def gate_sampled(candidate_id: int, share: float) -> bool:

@@ -4,7 +4,9 @@ share, one candidate per behaviour pair per round) and gate sampling. No databas
 from __future__ import annotations
 
 import itertools
-from collections import Counter
+import random
+from collections import Counter, defaultdict
+from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
 import pytest
@@ -168,3 +170,109 @@ def test_with_no_annotator_left_one_ordinary_answer_is_not_enough_evidence() -> 
     assert "plausible undecided (1 yes, 0 no)" in decision.reason
     trusted = decide(answers, exhausted=True, min_evidence=2.08, weights={10: 2.2}, names={4: "plausible"})
     assert trusted.results[4].value is True  # a 0.9-accurate annotator's answer
+
+
+# --- queue_order against a direct transcription of its definition ------------------------------------------------
+
+
+def _reference_stride(
+    sequences: Mapping[Hashable, list[int]], done: Mapping[Hashable, int], score: Mapping[int, float]
+) -> list[int]:
+    """Merge ordered sequences so that each appears at a rate proportional to its length: the ``j``-th item of
+    sequence ``k`` is placed at ``(done[k] + j) / len(k)``, ties by score (stride scheduling)."""
+    keyed: list[tuple[float, float, int]] = []
+    for key, items in sequences.items():
+        weight = float(len(items))
+        start = done.get(key, 0)
+        keyed += [((start + j) / weight, -score[item], item) for j, item in enumerate(items)]
+    keyed.sort()
+    return [item for _key, _score, item in keyed]
+
+
+def reference_queue_order(
+    picks: Sequence[Pick],
+    *,
+    labelled: Mapping[Hashable, int],
+    model_ready: bool,
+    uncertainty_weight: float,
+    random_share: float,
+    seed: int = 0,
+    labelled_within: Mapping[tuple[Hashable, Hashable], int] | None = None,
+) -> list[int]:
+    """The order as issue 21 first wrote it, loop by loop: the set-based ``queue_order`` must give exactly this.
+
+    ``labelled`` counts labels per stratum, ``labelled_within`` per (stratum, substratum)."""
+    if not 0.0 <= random_share <= 1.0:
+        raise ValueError("random_share must be in [0, 1]")
+    rng = random.Random(seed)
+    score: dict[int, float] = {}
+    tree: dict[Hashable, dict[Hashable, list[Pick]]] = defaultdict(lambda: defaultdict(list))
+    for pick in picks:
+        term = pick.uncertainty if model_ready and pick.uncertainty is not None else rng.random()
+        score[pick.candidate_id] = pick.base + uncertainty_weight * term
+        tree[pick.stratum][pick.substratum].append(pick)
+    per_stratum: dict[Hashable, list[int]] = {}
+    for stratum, subs in tree.items():
+        per_sub: dict[Hashable, list[int]] = {}
+        for sub, members in subs.items():
+            members.sort(key=lambda pick: (-score[pick.candidate_id], pick.candidate_id))
+            seen: dict[Hashable, int] = defaultdict(int)
+            ranked = []
+            for pick in members:  # one candidate per behaviour pair per round, best first within a round
+                ranked.append((seen[pick.group], pick.candidate_id))
+                seen[pick.group] += 1
+            ranked.sort(key=lambda entry: entry[0])  # stable: keeps the score order within a round
+            per_sub[sub] = [candidate_id for _round, candidate_id in ranked]
+        within = {sub: (labelled_within or {}).get((stratum, sub), 0) for sub in per_sub}
+        per_stratum[stratum] = _reference_stride(per_sub, within, score)
+    interleaved = _reference_stride(per_stratum, labelled, score)
+    if random_share <= 0.0 or not interleaved:
+        return interleaved
+    shuffled = interleaved[:]
+    rng.shuffle(shuffled)
+    order: list[int] = []
+    taken: set[int] = set()
+    planned, random_ = iter(interleaved), iter(shuffled)
+    while len(order) < len(interleaved):
+        source = random_ if rng.random() < random_share else planned
+        for candidate_id in source:
+            if candidate_id not in taken:
+                taken.add(candidate_id)
+                order.append(candidate_id)
+                break
+        else:  # that source is used up: the rest comes from the other
+            rest = planned if source is random_ else random_
+            order.extend(candidate_id for candidate_id in rest if candidate_id not in taken)
+            break
+    return order
+
+
+@pytest.mark.parametrize("seed", range(12))
+def test_the_set_based_order_is_the_transcribed_one_on_random_pools(seed: int) -> None:
+    rng = random.Random(seed)
+    count = rng.choice([1, 2, 7, 60, 400])
+    strata = [f"relation {n}" for n in range(rng.randint(1, 5))]
+    pool = [
+        Pick(
+            candidate_id=rng.randrange(1, 10**9) * 10 + n % 10,  # unique, in no particular order
+            base=rng.choice([0.0, 0.25, 0.5, rng.random()]),  # ties on purpose
+            uncertainty=rng.choice([None, 0.5, rng.random()]),
+            stratum=rng.choice(strata),
+            substratum=rng.choice([0, 1, 2, None]),
+            group=rng.choice([1, 2, 3, -n]),
+        )
+        for n in range(count)
+    ]
+    assert len({pick.candidate_id for pick in pool}) == count
+    labelled = {stratum: rng.randint(0, 5) for stratum in strata[::2]}
+    within = {(stratum, sub): rng.randint(0, 3) for stratum in strata for sub in (0, 2)}
+    for ready, share, weight in ((False, 0.2, 1.0), (True, 0.0, 0.6), (True, 0.5, 2.0), (False, 1.0, 0.0)):
+        options: dict[str, Any] = {
+            "labelled": labelled,
+            "labelled_within": within,
+            "model_ready": ready,
+            "uncertainty_weight": weight,
+            "random_share": share,
+            "seed": seed,
+        }
+        assert queue_order(pool, **options) == reference_queue_order(pool, **options)
