@@ -195,11 +195,12 @@ def _execute(run: FilterRun, handle: RunHandle) -> None:
     count = partition_count(config)
     children: list[PartitionChild] = []
     try:
-        # The other partitions start first, so that their processes' start-up overlaps this one's work.
-        children = [
-            PartitionChild(run_id=run.pk, config=config, tail_stats=tail_stats, partition=(number, count))
-            for number in range(1, count)
-        ]
+        # The other partitions start first, so that their processes' start-up overlaps this one's work (one at a
+        # time into the list, so that a failure to start one still stops those already started).
+        for number in range(1, count):
+            children.append(
+                PartitionChild(run_id=run.pk, config=config, tail_stats=tail_stats, partition=(number, count))
+            )
 
         def advance(amount: int, phase: str) -> None:
             progress.advance(amount + sum(child.poll_progress() for child in children), phase=phase)
