@@ -1,4 +1,5 @@
-"""WSGI entry point (gunicorn config.wsgi). Single-key serving lookups take the lean path (serving/fast.py)."""
+"""WSGI entry point (gunicorn config.wsgi). Single-key serving lookups (serving/fast.py) and the annotation API's
+next and answer requests (annotation/fast.py) take lean paths."""
 
 import os
 from typing import Any
@@ -9,6 +10,7 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 application: Any = get_wsgi_application()
 
-from serving.fast import serving_fast_path  # noqa: E402  (after Django is set up)
+from annotation.fast import annotation_fast_path  # noqa: E402  (after Django is set up)
+from serving.fast import serving_fast_path  # noqa: E402
 
-application = serving_fast_path(application)
+application = annotation_fast_path(serving_fast_path(application))

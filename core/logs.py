@@ -70,8 +70,22 @@ class LogContextFilter(logging.Filter):
 
 
 def request_id_of(request: HttpRequest) -> str:
-    supplied = request.META.get("HTTP_X_REQUEST_ID", "")
+    return request_id_from(request.META.get("HTTP_X_REQUEST_ID", ""))
+
+
+def request_id_from(supplied: str) -> str:
+    """The proxy's ``X-Request-ID`` when it is sane, else a new id."""
     return supplied if _SANE_ID.fullmatch(supplied) else uuid.uuid4().hex
+
+
+def request_context_enter(*, request_id: str, method: str, path: str) -> Token[dict[str, str] | None]:
+    """For a request answered outside the middleware (annotation/fast.py): what ``RequestContextMiddleware`` sets;
+    pass the result to ``request_context_exit`` when the request ends."""
+    return _request_context.set({"request_id": request_id, "method": method, "path": path})
+
+
+def request_context_exit(token: Token[dict[str, str] | None]) -> None:
+    _request_context.reset(token)
 
 
 class RequestContextMiddleware:

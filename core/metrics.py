@@ -76,14 +76,20 @@ class RequestMetricsMiddleware:
         response = self.get_response(request)
         match = request.resolver_match
         view = match.view_name if match is not None else UNRESOLVED
-        method = request.method if request.method in METHODS else "other"
-        try:
-            REQUEST_SECONDS.labels(view, method, f"{response.status_code // 100}xx").observe(
-                time.perf_counter() - started
-            )
-        except OSError as exc:  # PROMETHEUS_MULTIPROC_DIR removed or full: lose the sample, never the request
-            logger.warning("request metrics not recorded: %s", exc)
+        request_observe(view=view, method=request.method or "", status_code=response.status_code, started=started)
         return response
+
+
+def request_observe(*, view: str, method: str, status_code: int, started: float) -> None:
+    """One request's duration (``started`` from ``time.perf_counter()``) in
+    ``plausi_http_request_duration_seconds``; also called by the lean path that answers outside the middleware
+    (annotation/fast.py)."""
+    try:
+        REQUEST_SECONDS.labels(view, method if method in METHODS else "other", f"{status_code // 100}xx").observe(
+            time.perf_counter() - started
+        )
+    except OSError as exc:  # PROMETHEUS_MULTIPROC_DIR removed or full: lose the sample, never the request
+        logger.warning("request metrics not recorded: %s", exc)
 
 
 # --- domain figures -------------------------------------------------------------------------------------------

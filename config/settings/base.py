@@ -356,6 +356,9 @@ PLAUSI_ANNOTATION = {
     # uncertainty counts only once its ROC AUC (the lower end of its interval where it has one) exceeds
     # WARM_START_AUC; DIVERSITY_CLUSTERS groups the candidates by hashed head-relation-tail features.
     "RANDOM_SHARE": env.float("ANNOTATION_RANDOM_SHARE", default=0.2),
+    # The lean WSGI path for GET next and POST answers (annotation/fast.py): the same services and bodies, no
+    # middleware, URL resolver or DRF dispatch; PostgreSQL only.
+    "FAST_PATH": env.bool("ANNOTATION_FAST_PATH", default=True),
     # what the priorities take from the classifiers (annotation sits below classifiers: named, not imported)
     "PRIORITY_INPUTS": "classifiers.selectors.active_learning_inputs",
     # the training targets simulate_annotators checks against the known labels (the same rule, named likewise)

@@ -31,7 +31,7 @@ from tests.config.test_settings import GOOD_PRODUCTION_ENV
 from tests.conftest import ROOT, free_port
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.test_payloads import NO_CANDIDATE_TEXT, PAGES
-from tests.factories import UserFactory
+from tests.factories import UserFactory, api_key_for
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
@@ -225,6 +225,15 @@ def test_plausi_start_serves_every_pages_css_and_js_hashed_and_compressed_then_s
             answer = client.get(f"/static/{manifest[name]}")
             assert answer.status_code == 200 and answer.headers["content-encoding"] == "gzip", name
     assert seen_assets, "no page named a static file"
+
+    # the annotation API's lean path (annotation/fast.py) under production settings: behind the proxy it answers
+    # with the production headers; plain HTTP is still redirected (the general path's SecurityMiddleware)
+    with httpx.Client(base_url=stack.url, headers={"Authorization": f"Token {api_key_for(user)}"}) as client:
+        answer = client.get("/api/annotation/next", headers={"X-Forwarded-Proto": "https", "X-Request-ID": "stack-1"})
+        assert answer.status_code == 200 and answer.json()["step"] is None, answer.text
+        assert answer.headers["strict-transport-security"].startswith("max-age=")
+        assert answer.headers["x-request-id"] == "stack-1" and answer.headers["x-frame-options"] == "DENY"
+        assert client.get("/api/annotation/next").status_code == 301
 
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=40) == 0, stack.output()[-4000:]
