@@ -42,6 +42,8 @@ from django.core.exceptions import DisallowedHost
 from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest
 from django.db import close_old_connections, connection
+from django.http import HttpResponse
+from django.utils.log import log_response
 from rest_framework.exceptions import AuthenticationFailed
 
 from annotation.apis import answer_body, answer_input_plain, next_body
@@ -192,6 +194,10 @@ def _respond_to(
                 status, data = answer_body(annotator, result)
         except ApplicationError as refused:  # as the API's exception handler renders it (core/api/errors.py)
             status, data = refused.status_code, {"detail": refused.message, **refused.extra}
+            # and as Django's handler logs a 4xx ("Conflict: /api/annotation/answers", a warning)
+            log_response(
+                "%s: %s", HTTPStatus(status).phrase, request.path, response=HttpResponse(status=status), request=request
+            )
         return status, FastJSONRenderer().render(data), JSON, []
     except _Delegate:
         raise

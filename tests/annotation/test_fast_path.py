@@ -5,6 +5,7 @@ redirects) handed to the general path with the request as it came."""
 from __future__ import annotations
 
 import io
+import logging
 import uuid
 from typing import Any
 
@@ -179,15 +180,18 @@ def test_whatever_is_not_the_plain_case_is_answered_by_the_general_path(
 
 
 def test_a_domain_refusal_and_an_unexpected_error_are_answered_as_the_views_answer_them(
-    pool: None, apps: tuple[Any, Counting], monkeypatch: Any
+    pool: None, apps: tuple[Any, Counting], monkeypatch: Any, caplog: Any
 ) -> None:
     fast, general = apps
     token = api_key_for(UserFactory(role="annotator"))
     step = call(fast, "GET", NEXT, token=token)[2]["step"]
     wrong = orjson.loads(answer_of(step)) | {"question": "typical"}
-    fast_refusal = call(fast, "POST", ANSWERS, token=token, body=orjson.dumps(wrong))
+    with caplog.at_level(logging.WARNING, logger="django.request"):
+        fast_refusal = call(fast, "POST", ANSWERS, token=token, body=orjson.dumps(wrong))
+    assert [record.getMessage() for record in caplog.records] == [f"Conflict: {ANSWERS}"]  # as Django logs it
     general_refusal = call(general, "POST", ANSWERS, token=token, body=orjson.dumps(wrong))
     assert fast_refusal[0] == general_refusal[0] == 409
+    assert [record.getMessage() for record in caplog.records] == [f"Conflict: {ANSWERS}"] * 2
     assert fast_refusal[2] == general_refusal[2] and "next question" in fast_refusal[2]["detail"]
     calls = general.calls
 
