@@ -19,31 +19,22 @@ every refusal is worded by the general path:
   coerce or refuse) goes to the view with the same bytes, which parses and words the error.
 
 What it does then is the view's: the service (``assignment_next_with_prefetch`` or ``answer_submit``), the body
-(``annotation.apis.next_body`` / ``answer_body``, rendered by ``FastJSONRenderer``), a domain refusal
-(``ApplicationError``) as the API's exception handler renders it, and an unexpected error as Django does
-(``response_for_exception``: logged, 500). The response carries the headers the middleware adds (security headers,
-the content security policy, ``X-Request-ID``, ``Allow``), the request is logged with its context and timed in the
-request metrics under the view's name, and the database connection is handled as around any request
-(``close_old_connections`` before and after). tests/annotation/test_fast_path.py checks each of these against the
-general path.
+(``annotation.apis.next_body`` / ``answer_body``, rendered by ``FastJSONRenderer``, with the view's ``Allow``), and
+a domain refusal (``ApplicationError``) as the API's exception handler renders it; around it, what Django's stack
+does for any request (core/lean.py: headers, request id, logs, metrics, the connection, a 500).
+tests/annotation/test_fast_path.py checks each of these against the general path.
 """
 
 from __future__ import annotations
 
 import io
-import time
 from collections.abc import Callable, Iterable
-from http import HTTPStatus
 from typing import Any
 
 import orjson
 from django.conf import settings
-from django.core.exceptions import DisallowedHost
-from django.core.handlers.exception import response_for_exception
 from django.core.handlers.wsgi import WSGIRequest
-from django.db import close_old_connections, connection
-from django.http import HttpResponse
-from django.utils.log import log_response
+from django.db import connection
 from rest_framework.exceptions import AuthenticationFailed
 
 from annotation.apis import answer_body, answer_input_plain, next_body
@@ -51,8 +42,7 @@ from annotation.services import answer_submit, assignment_next_with_prefetch
 from core.api.authentication import FastTokenAuthentication
 from core.api.fast import FastJSONRenderer
 from core.errors import ApplicationError
-from core.logs import request_context_enter, request_context_exit, request_id_from
-from core.metrics import request_observe
+from core.lean import Delegate, LeanAnswer, LeanHeaders, lean_headers, lean_serve
 from core.roles import ALL_ROLES, user_has_role
 
 MAX_BODY_BYTES = 4096  # a plain answer is ~150 bytes; larger bodies take the general path (and its limits)
@@ -63,18 +53,14 @@ _ROUTES = {
     for route, method, view in (("next", "GET", _NEXT), ("answers", "POST", _ANSWER))
     for slash in ("", "/")
 }
-_ALLOW = {_NEXT: "GET, HEAD, OPTIONS", _ANSWER: "POST, OPTIONS"}
-
-
-class _Delegate(Exception):
-    """Not the plain case: the general path answers (and words any refusal)."""
+_ALLOW = {_NEXT: [("Allow", "GET, HEAD, OPTIONS")], _ANSWER: [("Allow", "POST, OPTIONS")]}
 
 
 def annotation_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap ``application`` (when ``PLAUSI_ANNOTATION["FAST_PATH"]`` is on and the database is PostgreSQL)."""
     if not settings.PLAUSI_ANNOTATION.get("FAST_PATH", True) or connection.vendor != "postgresql":
         return application
-    headers = _security_headers()  # read once, as the middleware reads its settings when the handler is built
+    headers = lean_headers()  # read once, as the middleware reads its settings when the handler is built
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         route = _ROUTES.get(environ.get("PATH_INFO", ""))
@@ -89,8 +75,8 @@ def annotation_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
             if body is None:
                 return application(environ, start_response)
         try:
-            return _answer(environ, start_response, route[1], key, body, headers)
-        except _Delegate:
+            return _serve(environ, start_response, route[1], key, body, headers)
+        except Delegate:
             return application(environ, start_response)
 
     return app
@@ -128,57 +114,23 @@ def _plain_body(environ: dict[str, Any]) -> dict[str, Any] | None:
     return answer_input_plain(data)
 
 
-def _answer(
+def _serve(
     environ: dict[str, Any],
     start_response: Callable[..., Any],
     view: str,
     key: str,
     body: dict[str, Any] | None,
-    security: tuple[list[tuple[str, str]], list[tuple[str, str]]],
+    headers: LeanHeaders,
 ) -> Iterable[bytes]:
-    request = WSGIRequest(environ)
-    try:
-        request.get_host()
-    except DisallowedHost:
-        raise _Delegate from None
-    secure = request.is_secure()
-    if settings.SECURE_SSL_REDIRECT and not secure:
-        raise _Delegate
-    started = time.perf_counter()
-    method = request.method or ""
-    request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))
-    context = request_context_enter(request_id=request_id, method=method, path=request.path)
-    close_old_connections()
-    try:
-        status, content, content_type, extra_headers = _respond_to(request, view, key, body)
-    finally:
-        close_old_connections()
-        request_context_exit(context)
-    headers = [
-        ("Content-Type", content_type),
-        ("Allow", _ALLOW[view]),
-        *security[secure],
-        *extra_headers,
-        ("X-Request-ID", request_id),
-        ("Content-Length", str(len(content))),
-    ]
-    request_observe(view=view, method=method, status_code=status, started=started)
-    start_response(f"{status} {HTTPStatus(status).phrase}", headers)
-    return [content]
-
-
-def _respond_to(
-    request: WSGIRequest, view: str, key: str, body: dict[str, Any] | None
-) -> tuple[int, bytes, str, list[tuple[str, str]]]:
-    """(status, content, content type, headers beyond the common ones); raises ``_Delegate`` for a token or a
-    user that the general path must refuse."""
-    try:
+    def answer(request: WSGIRequest) -> LeanAnswer:
+        """The view's answer for an authorised plain request; ``Delegate`` for a token or a user that the
+        general path must refuse."""
         try:
             annotator, _token = FastTokenAuthentication().authenticate_credentials(key)
         except AuthenticationFailed:
-            raise _Delegate from None
+            raise Delegate from None
         if not user_has_role(annotator, *ALL_ROLES):
-            raise _Delegate
+            raise Delegate
         try:
             if body is None:
                 status, data = 200, next_body(annotator, *assignment_next_with_prefetch(annotator=annotator))
@@ -194,40 +146,6 @@ def _respond_to(
                 status, data = answer_body(annotator, result)
         except ApplicationError as refused:  # as the API's exception handler renders it (core/api/errors.py)
             status, data = refused.status_code, {"detail": refused.message, **refused.extra}
-            # and as Django's handler logs a 4xx ("Conflict: /api/annotation/answers", a warning)
-            log_response(
-                "%s: %s", HTTPStatus(status).phrase, request.path, response=HttpResponse(status=status), request=request
-            )
-        return status, FastJSONRenderer().render(data), JSON, []
-    except _Delegate:
-        raise
-    except Exception as error:  # as Django's handler does: logged, and the 500 handler's response
-        response = response_for_exception(request, error)
-        headers = [(name, value) for name, value in response.items() if name not in ("Content-Type", "Content-Length")]
-        return response.status_code, bytes(response.content), response["Content-Type"], headers
+        return LeanAnswer(status, FastJSONRenderer().render(data), JSON, _ALLOW[view])
 
-
-def _security_headers() -> tuple[list[tuple[str, str]], list[tuple[str, str]]]:
-    """What SecurityMiddleware, the CSP middleware and XFrameOptionsMiddleware add to an API response: (over
-    HTTP, over HTTPS)."""
-    headers: list[tuple[str, str]] = []
-    if settings.X_FRAME_OPTIONS:
-        headers.append(("X-Frame-Options", str(settings.X_FRAME_OPTIONS).upper()))
-    if settings.CONTENT_SECURITY_POLICY:
-        headers.append(("Content-Security-Policy", settings.CONTENT_SECURITY_POLICY))
-    hsts_headers: list[tuple[str, str]] = []
-    if settings.SECURE_HSTS_SECONDS:
-        hsts = f"max-age={settings.SECURE_HSTS_SECONDS}"
-        if settings.SECURE_HSTS_INCLUDE_SUBDOMAINS:
-            hsts += "; includeSubDomains"
-        if settings.SECURE_HSTS_PRELOAD:
-            hsts += "; preload"
-        hsts_headers.append(("Strict-Transport-Security", hsts))
-    if settings.SECURE_CONTENT_TYPE_NOSNIFF:
-        headers.append(("X-Content-Type-Options", "nosniff"))
-    if settings.SECURE_REFERRER_POLICY:
-        policy = settings.SECURE_REFERRER_POLICY
-        headers.append(("Referrer-Policy", policy if isinstance(policy, str) else ",".join(policy)))
-    if settings.SECURE_CROSS_ORIGIN_OPENER_POLICY:
-        headers.append(("Cross-Origin-Opener-Policy", settings.SECURE_CROSS_ORIGIN_OPENER_POLICY))
-    return headers, headers + hsts_headers
+    return lean_serve(environ, start_response, view=view, headers=headers, answer=answer)

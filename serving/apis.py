@@ -12,6 +12,7 @@ from typing import Any
 
 import orjson
 from django.http import HttpResponse
+from django.utils.cache import patch_vary_headers
 from drf_spectacular.utils import OpenApiParameter, OpenApiResponse, extend_schema
 from rest_framework import serializers
 from rest_framework.parsers import JSONParser
@@ -142,6 +143,14 @@ def _json(body: bytes) -> HttpResponse:
 class _SingleKeyApi(APIView):
     permission_classes = [CanReadServing]
     route = ""
+
+    def finalize_response(self, request: Request, response: Any, *args: Any, **kwargs: Any) -> Any:
+        """An answer depends on the token presented (its role): never kept by a shared cache. The lean path
+        (serving/fast.py) sends the same headers."""
+        response = super().finalize_response(request, response, *args, **kwargs)
+        response["Cache-Control"] = "private, no-store"
+        patch_vary_headers(response, ("Authorization",))
+        return response
 
     def get(self, request: Request) -> HttpResponse:
         values: dict[str, Any] = {}

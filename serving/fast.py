@@ -8,7 +8,9 @@ The answer is those bytes behind ``{"snapshot": N,``. So a known key costs one i
 encoding. The same checks as the DRF views apply, in the same order and with the same bodies: 401 without a valid
 token, 403 without a serving, curator or admin role, 400 naming the field. Everything else (a session cookie, a
 pinned snapshot or another page, a miss, another database than PostgreSQL) goes the general way: the selectors,
-or Django itself. Responses carry the security headers the middleware would have added to them.
+or Django itself. Around each request it answers, what Django's stack does for any request (core/lean.py): the
+host is checked and a due HTTPS redirect left to Django, the middleware's headers, the request id, logs and
+metrics, the database connection. A failure of the store is answered 503 (try again).
 """
 
 from __future__ import annotations
@@ -19,25 +21,14 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from django.core.handlers.wsgi import WSGIRequest
+
+from core.lean import Delegate, LeanAnswer, LeanHeaders, lean_headers, lean_serve
 
 logger = logging.getLogger(__name__)
 
 _ROUTES = {f"/api/serving/{route}{slash}": route for route in ("query", "product", "pair") for slash in ("", "/")}
-_HEADERS = [
-    ("Content-Type", "application/json"),
-    ("X-Content-Type-Options", "nosniff"),
-    ("Referrer-Policy", "same-origin"),
-    ("X-Frame-Options", "DENY"),
-    ("Cache-Control", "private, no-store"),
-    ("Vary", "Authorization"),
-]
-_STATUS = {
-    200: "200 OK",
-    400: "400 Bad Request",
-    401: "401 Unauthorized",
-    403: "403 Forbidden",
-    503: "503 Service Unavailable",
-}
+_HEADERS = [("Allow", "GET, HEAD, OPTIONS"), ("Cache-Control", "private, no-store"), ("Vary", "Authorization")]
 
 
 def _statement() -> str:
@@ -62,18 +53,13 @@ def _statement() -> str:
     )
 
 
-def _respond(
-    start_response: Callable[..., Any], status: int, body: bytes, extra: list[tuple[str, str]] | None = None
-) -> Iterable[bytes]:
-    if extra is None:
-        extra = []
-    start_response(_STATUS.get(status, f"{status} Error"), [*_HEADERS, *extra, ("Content-Length", str(len(body)))])
-    return [body]
+def _respond(status: int, body: bytes, extra: list[tuple[str, str]] | None = None) -> LeanAnswer:
+    return LeanAnswer(status, body, "application/json", [*_HEADERS, *(extra or [])])
 
 
-def _error(start_response: Callable[..., Any], status: int, detail: str, **extra: Any) -> Iterable[bytes]:
+def _error(status: int, detail: str, **extra: Any) -> LeanAnswer:
     headers = [("WWW-Authenticate", "Token")] if status == 401 else []
-    return _respond(start_response, status, orjson.dumps({"detail": detail, **extra}), headers)
+    return _respond(status, orjson.dumps({"detail": detail, **extra}), headers)
 
 
 def serving_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
@@ -84,29 +70,40 @@ def serving_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
     if not settings.PLAUSI_SERVING["FAST_PATH"] or connection.vendor != "postgresql":
         return application
     statement: list[str] = []
+    headers = lean_headers()  # read once, as the middleware reads its settings when the handler is built
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         route = _ROUTES.get(environ.get("PATH_INFO", ""))
         authorization = environ.get("HTTP_AUTHORIZATION", "")
         if route is None or environ.get("REQUEST_METHOD") != "GET" or not authorization:
             return application(environ, start_response)
-        from django.db import close_old_connections
-
-        close_old_connections()
         try:
-            return _answer(route, environ, authorization, start_response, statement)
-        except Exception:
-            logger.exception("serving fast path")
-            return _error(start_response, 503, "The serving store is unavailable; try again.")
-        finally:
-            close_old_connections()
+            return _serve(environ, start_response, route, authorization, statement, headers)
+        except Delegate:
+            return application(environ, start_response)
 
     return app
 
 
-def _answer(
-    route: str, environ: dict[str, Any], authorization: str, start_response: Callable[..., Any], statement: list[str]
+def _serve(
+    environ: dict[str, Any],
+    start_response: Callable[..., Any],
+    route: str,
+    authorization: str,
+    statement: list[str],
+    headers: LeanHeaders,
 ) -> Iterable[bytes]:
+    def answer(request: WSGIRequest) -> LeanAnswer:
+        try:
+            return _answer(route, environ, authorization, statement)
+        except Exception:
+            logger.exception("serving fast path")
+            return _error(503, "The serving store is unavailable; try again.")
+
+    return lean_serve(environ, start_response, view=f"api-serving-{route}", headers=headers, answer=answer)
+
+
+def _answer(route: str, environ: dict[str, Any], authorization: str, statement: list[str]) -> LeanAnswer:
     from django.db import connection
 
     from core.api.authentication import api_token_digest
@@ -117,11 +114,11 @@ def _answer(
     scheme, _, key_text = authorization.partition(" ")
     key_text = key_text.strip()
     if scheme.lower() != "token" or not key_text or " " in key_text:
-        return _error(start_response, 401, "Invalid token header.")
+        return _error(401, "Invalid token header.")
     values: dict[str, str] = {}
     for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
         if name in values:
-            return _error(start_response, 400, f"{name}: give it once", field=name)
+            return _error(400, f"{name}: give it once", field=name)
         values[name] = value
     try:
         key, paging = params.single_read(route, values, max_page_size=int(conf("MAX_PAGE_SIZE")))
@@ -134,23 +131,23 @@ def _answer(
         cursor.execute(statement[0], [key.key if key else "", api_token_digest(key_text)])
         row = cursor.fetchone()
     if row is None:
-        return _error(start_response, 401, "Invalid token.")
+        return _error(401, "Invalid token.")
     active, superuser, has_role, snapshot, body = row
     if not active:
-        return _error(start_response, 401, "User inactive or deleted.")
+        return _error(401, "User inactive or deleted.")
     if not (has_role or superuser):
-        return _error(start_response, 403, "Your role does not allow this.")
+        return _error(403, "Your role does not allow this.")
     if problem is not None or key is None or paging is None:
         assert problem is not None
-        return _error(start_response, 400, f"{problem.field}: {problem.message}", field=problem.field)
+        return _error(400, f"{problem.field}: {problem.message}", field=problem.field)
     if paging.snapshot is not None or paging.page != 1 or paging.page_size not in (None, int(conf("PAGE_SIZE"))):
         from core.errors import ApplicationError
 
         try:
             answer = serving_lookup_one(key=key, snapshot=paging.snapshot, page=paging.page, page_size=paging.page_size)
         except ApplicationError as refused:
-            return _error(start_response, refused.status_code, refused.message, **refused.extra)
-        return _respond(start_response, 200, answer)
+            return _error(refused.status_code, refused.message, **refused.extra)
+        return _respond(200, answer)
     if body is not None:
-        return _respond(start_response, 200, render.answer(snapshot, bytes(body)))
-    return _respond(start_response, 200, render.answer(snapshot, serving_answer_tail(key, None, page=1, page_size=1)))
+        return _respond(200, render.answer(snapshot, bytes(body)))
+    return _respond(200, render.answer(snapshot, serving_answer_tail(key, None, page=1, page_size=1)))

@@ -21,8 +21,32 @@ from tests.serving.test_serving import approve_all
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 
-def call(app: Any, path: str, params: dict[str, Any], *, token: str | None) -> tuple[int, dict[str, Any], bool]:
-    """(status, JSON body, whether Django's stack answered: it sets X-Request-ID, the lean path does not)."""
+class Counting:
+    """Django's stack, counting the requests it answers."""
+
+    def __init__(self) -> None:
+        self.handler = WSGIHandler()
+        self.calls = 0
+
+    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
+        self.calls += 1
+        return self.handler(environ, start_response)
+
+
+def call(
+    app: Any, path: str, params: dict[str, Any], *, token: str | None, **extra: str
+) -> tuple[int, dict[str, Any], bool]:
+    """(status, JSON body, whether Django's stack answered)."""
+    general = getattr(app, "general", None)
+    before = general.calls if general is not None else 0
+    headers = call_headers(app, path, params, token=token, **extra)
+    after = general.calls if general is not None else 0
+    return headers[0], headers[2], after > before
+
+
+def call_headers(
+    app: Any, path: str, params: dict[str, Any], *, token: str | None, **extra: str
+) -> tuple[int, dict[str, str], Any]:
     environ = {
         "REQUEST_METHOD": "GET",
         "PATH_INFO": path,
@@ -35,6 +59,7 @@ def call(app: Any, path: str, params: dict[str, Any], *, token: str | None) -> t
         "wsgi.url_scheme": "http",
         "wsgi.errors": io.StringIO(),
         "REMOTE_ADDR": "127.0.0.1",
+        **extra,
     }
     if token is not None:
         environ["HTTP_AUTHORIZATION"] = f"Token {token}"
@@ -42,7 +67,15 @@ def call(app: Any, path: str, params: dict[str, Any], *, token: str | None) -> t
     result = app(environ, lambda status, headers, exc_info=None: seen.extend([status, dict(headers)]))
     body = b"".join(result)
     getattr(result, "close", lambda: None)()
-    return int(seen[0].split()[0]), orjson.loads(body), "X-Request-ID" in seen[1]
+    parsed = orjson.loads(body) if seen[1].get("Content-Type") == "application/json" else body
+    return int(seen[0].split()[0]), seen[1], parsed
+
+
+def lean(general: Counting) -> Any:
+    app = serving_fast_path(general)
+    assert app is not general
+    app.general = general
+    return app
 
 
 def test_the_lean_path_answers_known_keys_with_the_views_bytes_and_refuses_alike(
@@ -52,7 +85,7 @@ def test_the_lean_path_answers_known_keys_with_the_views_bytes_and_refuses_alike
     candidates = scored_pool(4)
     approve_all(UserFactory(role="curator"))
     serving_store_rebuild()
-    app = serving_fast_path(WSGIHandler())
+    app = lean(Counting())
     serving = UserFactory(role="serving")
     token = api_key_for(serving)
     pair = candidates[0].pair
@@ -80,3 +113,27 @@ def test_the_lean_path_answers_known_keys_with_the_views_bytes_and_refuses_alike
     assert OutboxMessage.objects.filter(task=GENERATE_TASK).count() == 1
     # other routes and methods are Django's
     assert call(app, "/api/serving/snapshots/", {}, token=token)[2]
+
+
+def test_the_lean_path_answers_with_the_views_headers_and_leaves_hosts_and_redirects_to_django(
+    scored_pool: Any, monkeypatch: Any, settings: Any
+) -> None:
+    monkeypatch.setattr("core.outbox.outbox_send", lambda **kwargs: 0)
+    candidates = scored_pool(2)
+    approve_all(UserFactory(role="curator"))
+    serving_store_rebuild()
+    general = Counting()
+    app = lean(general)
+    token = api_key_for(UserFactory(role="serving"))
+    pair = candidates[0].pair
+    params = {"query": pair.query.text, "product": pair.product.external_id}
+    fast = call_headers(app, "/api/serving/pair/", params, token=token, HTTP_X_REQUEST_ID="serving-1")
+    assert general.calls == 0 and fast[0] == 200
+    django = call_headers(general, "/api/serving/pair/", params, token=token, HTTP_X_REQUEST_ID="serving-1")
+    assert fast[2] == django[2]
+    assert fast[1] == django[1] and fast[1]["X-Request-ID"] == "serving-1"
+    # a host that is not allowed: Django's 400; an HTTPS redirect that is due: Django's 301
+    assert call(app, "/api/serving/pair/", params, token=token, HTTP_HOST="evil.example")[0:3:2] == (400, True)
+    settings.SECURE_SSL_REDIRECT = True  # (read when the handler is built)
+    redirecting = lean(Counting())
+    assert call(redirecting, "/api/serving/pair/", params, token=token)[0:3:2] == (301, True)
