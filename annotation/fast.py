@@ -33,7 +33,6 @@ from typing import Any
 
 import orjson
 from django.conf import settings
-from django.core.handlers.wsgi import WSGIRequest
 from django.db import connection
 from rest_framework.exceptions import AuthenticationFailed
 
@@ -42,7 +41,7 @@ from annotation.services import answer_submit, assignment_next_with_prefetch
 from core.api.authentication import FastTokenAuthentication
 from core.api.fast import FastJSONRenderer
 from core.errors import ApplicationError
-from core.lean import Delegate, LeanAnswer, LeanHeaders, lean_headers, lean_serve
+from core.lean import Delegate, LeanAnswer, LeanSite, lean_serve, lean_site
 from core.roles import ALL_ROLES, user_has_role
 
 MAX_BODY_BYTES = 4096  # a plain answer is ~150 bytes; larger bodies take the general path (and its limits)
@@ -60,7 +59,7 @@ def annotation_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
     """Wrap ``application`` (when ``PLAUSI_ANNOTATION["FAST_PATH"]`` is on and the database is PostgreSQL)."""
     if not settings.PLAUSI_ANNOTATION.get("FAST_PATH", True) or connection.vendor != "postgresql":
         return application
-    headers = lean_headers()  # read once, as the middleware reads its settings when the handler is built
+    site = lean_site()  # read once, as the middleware reads its settings when the handler is built
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         route = _ROUTES.get(environ.get("PATH_INFO", ""))
@@ -75,7 +74,7 @@ def annotation_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
             if body is None:
                 return application(environ, start_response)
         try:
-            return _serve(environ, start_response, route[1], key, body, headers)
+            return _serve(environ, start_response, route[1], key, body, site)
         except Delegate:
             return application(environ, start_response)
 
@@ -120,9 +119,9 @@ def _serve(
     view: str,
     key: str,
     body: dict[str, Any] | None,
-    headers: LeanHeaders,
+    site: LeanSite,
 ) -> Iterable[bytes]:
-    def answer(request: WSGIRequest) -> LeanAnswer:
+    def answer() -> LeanAnswer:
         """The view's answer for an authorised plain request; ``Delegate`` for a token or a user that the
         general path must refuse."""
         try:
@@ -148,4 +147,4 @@ def _serve(
             status, data = refused.status_code, {"detail": refused.message, **refused.extra}
         return LeanAnswer(status, FastJSONRenderer().render(data), JSON, _ALLOW[view])
 
-    return lean_serve(environ, start_response, view=view, headers=headers, answer=answer)
+    return lean_serve(environ, start_response, view=view, site=site, answer=answer)

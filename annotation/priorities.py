@@ -215,8 +215,12 @@ def _prioritise(
     added = 0
     with transaction.atomic():
         if fill is not None:
-            added = _fill_with(rows=[row for row in rows if row[0] in new], **fill)
-            rows = [row for row in rows if row[0] not in new]
+            queued: list[tuple[int, float]] = []
+            fresh: list[tuple[int, float]] = []
+            for row in rows:
+                (fresh if row[0] in new else queued).append(row)
+            added = _fill_with(rows=fresh, **fill)
+            rows = queued
         changed = (
             rows_set_column(
                 table="annotation_queueitem",

@@ -47,16 +47,50 @@ class LeanAnswer:
     headers: Headers = field(default_factory=list)
 
 
+_ADMITTED_MAX = 256  # random Host headers cannot grow a site's admissions further
+
+
 @dataclass(frozen=True)
-class LeanHeaders:
-    """The middleware's headers for a response over HTTP and over HTTPS."""
+class LeanSite:
+    """What a lean path reads from the settings once, as the middleware does when the handler is built: the
+    middleware's headers for a response over HTTP and over HTTPS, the proxy's HTTPS header; and the admissions
+    decided so far (``admission``)."""
 
     plain: Headers
     secure: Headers
+    proxy_header: str = ""
+    ssl_redirect: bool = False
+    admitted: dict[tuple[str, ...], tuple[bool, bool]] = field(default_factory=dict)
+
+    def admission(self, environ: dict[str, Any]) -> tuple[bool, bool]:
+        """(host allowed, request secure), decided by Django's own ``HttpRequest.get_host`` and ``is_secure``
+        and remembered by the environ values they read (a few hosts and schemes in practice): building the
+        request and validating its host cost more than a known key's whole lookup."""
+        key = (
+            environ.get("HTTP_X_FORWARDED_HOST", ""),
+            environ.get("HTTP_HOST", ""),
+            environ.get("SERVER_NAME", ""),
+            environ.get("SERVER_PORT", ""),
+            environ.get("wsgi.url_scheme", ""),
+            environ.get(self.proxy_header, "") if self.proxy_header else "",
+        )
+        known = self.admitted.get(key)
+        if known is None:
+            request = WSGIRequest(environ)
+            try:
+                request.get_host()
+                allowed = True
+            except DisallowedHost:
+                allowed = False
+            known = (allowed, request.is_secure())
+            if len(self.admitted) < _ADMITTED_MAX:
+                self.admitted[key] = known
+        return known
 
 
-def lean_headers() -> LeanHeaders:
-    """What SecurityMiddleware, the CSP middleware and XFrameOptionsMiddleware add to an API response."""
+def lean_site() -> LeanSite:
+    """The settings a lean path reads once; its headers are what SecurityMiddleware, the CSP middleware and
+    XFrameOptionsMiddleware add to an API response."""
     headers: Headers = []
     if settings.X_FRAME_OPTIONS:
         headers.append(("X-Frame-Options", str(settings.X_FRAME_OPTIONS).upper()))
@@ -77,7 +111,13 @@ def lean_headers() -> LeanHeaders:
         if settings.SECURE_HSTS_PRELOAD:
             hsts += "; preload"
         secure.append(("Strict-Transport-Security", hsts))
-    return LeanHeaders(plain=headers, secure=secure)
+    proxy = settings.SECURE_PROXY_SSL_HEADER
+    return LeanSite(
+        plain=headers,
+        secure=secure,
+        proxy_header=proxy[0] if proxy else "",
+        ssl_redirect=bool(settings.SECURE_SSL_REDIRECT),
+    )
 
 
 def lean_serve(
@@ -85,31 +125,27 @@ def lean_serve(
     start_response: Callable[..., Any],
     *,
     view: str,
-    headers: LeanHeaders,
-    answer: Callable[[WSGIRequest], LeanAnswer],
+    site: LeanSite,
+    answer: Callable[[], LeanAnswer],
 ) -> Iterable[bytes]:
-    """Answer with ``answer(request)`` around the request as described above; raises ``Delegate`` (from the
+    """Answer with ``answer()`` around the request as described above; raises ``Delegate`` (from the
     checks here or from ``answer``) for the general path, before anything is sent."""
-    request = WSGIRequest(environ)
-    try:
-        request.get_host()
-    except DisallowedHost:
-        raise Delegate from None
-    secure = request.is_secure()
-    if settings.SECURE_SSL_REDIRECT and not secure:
+    allowed, secure = site.admission(environ)
+    if not allowed or (site.ssl_redirect and not secure):
         raise Delegate
     started = time.perf_counter()
-    method = request.method or ""
+    method = environ.get("REQUEST_METHOD", "")
+    path = environ.get("SCRIPT_NAME", "") + environ.get("PATH_INFO", "")
     request_id = request_id_from(environ.get("HTTP_X_REQUEST_ID", ""))
-    context = request_context_enter(request_id=request_id, method=method, path=request.path)
+    context = request_context_enter(request_id=request_id, method=method, path=path)
     close_old_connections()
     try:
         try:
-            result = answer(request)
+            result = answer()
         except Delegate:
             raise
         except Exception as error:  # as Django's handler does: logged, and the 500 handler's response
-            response = response_for_exception(request, error)
+            response = response_for_exception(WSGIRequest(environ), error)
             result = LeanAnswer(
                 response.status_code,
                 bytes(response.content),
@@ -121,9 +157,9 @@ def lean_serve(
                 log_response(
                     "%s: %s",
                     HTTPStatus(result.status).phrase,
-                    request.path,
+                    path,
                     response=HttpResponse(status=result.status),
-                    request=request,
+                    request=WSGIRequest(environ),
                 )
     finally:
         close_old_connections()
@@ -134,7 +170,7 @@ def lean_serve(
         [
             ("Content-Type", result.content_type),
             *result.headers,
-            *(headers.secure if secure else headers.plain),
+            *(site.secure if secure else site.plain),
             ("X-Request-ID", request_id),
             ("Content-Length", str(len(result.content))),
         ],

@@ -21,9 +21,8 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
-from django.core.handlers.wsgi import WSGIRequest
 
-from core.lean import Delegate, LeanAnswer, LeanHeaders, lean_headers, lean_serve
+from core.lean import Delegate, LeanAnswer, LeanSite, lean_serve, lean_site
 
 logger = logging.getLogger(__name__)
 
@@ -70,7 +69,7 @@ def serving_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
     if not settings.PLAUSI_SERVING["FAST_PATH"] or connection.vendor != "postgresql":
         return application
     statement: list[str] = []
-    headers = lean_headers()  # read once, as the middleware reads its settings when the handler is built
+    site = lean_site()  # read once, as the middleware reads its settings when the handler is built
 
     def app(environ: dict[str, Any], start_response: Callable[..., Any]) -> Iterable[bytes]:
         route = _ROUTES.get(environ.get("PATH_INFO", ""))
@@ -78,7 +77,7 @@ def serving_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
         if route is None or environ.get("REQUEST_METHOD") != "GET" or not authorization:
             return application(environ, start_response)
         try:
-            return _serve(environ, start_response, route, authorization, statement, headers)
+            return _serve(environ, start_response, route, authorization, statement, site)
         except Delegate:
             return application(environ, start_response)
 
@@ -91,16 +90,16 @@ def _serve(
     route: str,
     authorization: str,
     statement: list[str],
-    headers: LeanHeaders,
+    site: LeanSite,
 ) -> Iterable[bytes]:
-    def answer(request: WSGIRequest) -> LeanAnswer:
+    def answer() -> LeanAnswer:
         try:
             return _answer(route, environ, authorization, statement)
         except Exception:
             logger.exception("serving fast path")
             return _error(503, "The serving store is unavailable; try again.")
 
-    return lean_serve(environ, start_response, view=f"api-serving-{route}", headers=headers, answer=answer)
+    return lean_serve(environ, start_response, view=f"api-serving-{route}", site=site, answer=answer)
 
 
 def _answer(route: str, environ: dict[str, Any], authorization: str, statement: list[str]) -> LeanAnswer:

@@ -44,7 +44,7 @@ class RunSummaryOutputSerializer(RunOutputSerializer):
     """A run of any kind in the cross-kind listing (it shapes ``run_summary``'s dictionaries)."""
 
     progress = serializers.FloatField()
-    kind = serializers.CharField(help_text="ingest, filter, training, scoring, export or generation.")
+    kind = serializers.CharField(help_text="ingest, filter, training, scoring, export, generation or lm_training.")
     url = serializers.CharField(help_text="This run in the cross-kind API (what the pages poll).")
 
 
