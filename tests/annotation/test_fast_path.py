@@ -4,41 +4,28 @@ redirects) handed to the general path with the request as it came."""
 
 from __future__ import annotations
 
-import io
 import logging
 import uuid
 from typing import Any
 
 import orjson
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
 from prometheus_client import REGISTRY
 
 from annotation.fast import annotation_fast_path
 from annotation.models import Answer
 from annotation.services import queue_fill
 from tests.factories import CandidateFactory, UserFactory, api_key_for
+from tests.wsgi import CountingHandler, wsgi_environ, wsgi_request
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
 NEXT, ANSWERS = "/api/annotation/next", "/api/annotation/answers"
 
 
-class Counting:
-    """The general path, counting the requests it answers."""
-
-    def __init__(self) -> None:
-        self.handler = WSGIHandler()
-        self.calls = 0
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        self.calls += 1
-        return self.handler(environ, start_response)
-
-
 @pytest.fixture
-def apps() -> tuple[Any, Counting]:
-    general = Counting()
+def apps() -> tuple[Any, CountingHandler]:
+    general = CountingHandler()
     fast = annotation_fast_path(general)
     assert fast is not general  # PostgreSQL, FAST_PATH on
     return fast, general
@@ -62,32 +49,8 @@ def call(
     content_type: str = "application/json",
     **extra: str,
 ) -> tuple[int, dict[str, str], Any]:
-    environ: dict[str, Any] = {
-        "REQUEST_METHOD": method,
-        "PATH_INFO": path,
-        "QUERY_STRING": "",
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver",
-        "wsgi.input": io.BytesIO(body or b""),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": io.StringIO(),
-        "REMOTE_ADDR": "127.0.0.1",
-        **extra,
-    }
-    if token is not None:
-        environ["HTTP_AUTHORIZATION"] = f"Token {token}"
-    if body is not None:
-        environ["CONTENT_TYPE"] = content_type
-        environ["CONTENT_LENGTH"] = str(len(body))
-    seen: list[Any] = []
-    result = app(environ, lambda status, headers, exc_info=None: seen.extend([status, headers]))
-    content = b"".join(result)
-    getattr(result, "close", lambda: None)()
-    headers = dict(seen[1])
-    parsed = orjson.loads(content) if headers.get("Content-Type") == "application/json" and content else content
-    return int(seen[0].split()[0]), headers, parsed
+    environ = wsgi_environ(method, path, token=token, body=body, content_type=content_type, **extra)
+    return wsgi_request(app, environ)
 
 
 def answer_of(step: dict[str, Any], value: bool = True, key: str | None = None) -> bytes:
@@ -101,7 +64,9 @@ def answer_of(step: dict[str, Any], value: bool = True, key: str | None = None) 
     )
 
 
-def test_next_and_answers_answer_with_the_views_bodies_and_headers(pool: None, apps: tuple[Any, Counting]) -> None:
+def test_next_and_answers_answer_with_the_views_bodies_and_headers(
+    pool: None, apps: tuple[Any, CountingHandler]
+) -> None:
     fast, general = apps
     token = api_key_for(UserFactory(role="annotator"))
     status, fast_headers, first = call(fast, "GET", NEXT, token=token)
@@ -132,7 +97,7 @@ def test_next_and_answers_answer_with_the_views_bodies_and_headers(pool: None, a
 
 
 def test_whatever_is_not_the_plain_case_is_answered_by_the_general_path(
-    pool: None, apps: tuple[Any, Counting], settings: Any
+    pool: None, apps: tuple[Any, CountingHandler], settings: Any
 ) -> None:
     fast, general = apps
     token = api_key_for(UserFactory(role="annotator"))
@@ -171,7 +136,7 @@ def test_whatever_is_not_the_plain_case_is_answered_by_the_general_path(
     # a host that is not allowed, and an HTTPS redirect that is due
     general_answered(400, call(fast, "GET", NEXT, token=token, HTTP_HOST="evil.example"))
     settings.SECURE_SSL_REDIRECT = True  # (the middleware reads it when the handler is built)
-    redirecting = Counting()
+    redirecting = CountingHandler()
     assert call(annotation_fast_path(redirecting), "GET", NEXT, token=token)[0] == 301 and redirecting.calls == 1
     settings.SECURE_SSL_REDIRECT = False
     # other methods and paths
@@ -180,7 +145,7 @@ def test_whatever_is_not_the_plain_case_is_answered_by_the_general_path(
 
 
 def test_a_domain_refusal_and_an_unexpected_error_are_answered_as_the_views_answer_them(
-    pool: None, apps: tuple[Any, Counting], monkeypatch: Any, caplog: Any
+    pool: None, apps: tuple[Any, CountingHandler], monkeypatch: Any, caplog: Any
 ) -> None:
     fast, general = apps
     token = api_key_for(UserFactory(role="annotator"))
@@ -205,7 +170,7 @@ def test_a_domain_refusal_and_an_unexpected_error_are_answered_as_the_views_answ
     assert not Answer.objects.exists()
 
 
-def test_the_lean_path_is_timed_and_identified_like_any_request(pool: None, apps: tuple[Any, Counting]) -> None:
+def test_the_lean_path_is_timed_and_identified_like_any_request(pool: None, apps: tuple[Any, CountingHandler]) -> None:
     fast, _general = apps
     token = api_key_for(UserFactory(role="annotator"))
     labels = {"view": "api-annotation-next", "method": "GET", "status": "2xx"}
@@ -220,7 +185,7 @@ def test_the_lean_path_is_timed_and_identified_like_any_request(pool: None, apps
 def test_https_requests_carry_the_same_security_headers_as_the_general_path(pool: None, settings: Any) -> None:
     settings.SECURE_HSTS_SECONDS = 3600  # (read when the handler and the lean path are built)
     settings.SECURE_HSTS_PRELOAD = True
-    general = Counting()
+    general = CountingHandler()
     fast = annotation_fast_path(general)
     token = api_key_for(UserFactory(role="annotator"))
     calls = general.calls
@@ -232,6 +197,6 @@ def test_https_requests_carry_the_same_security_headers_as_the_general_path(pool
 
 
 def test_the_setting_turns_it_off(settings: Any) -> None:
-    general = Counting()
+    general = CountingHandler()
     settings.PLAUSI_ANNOTATION = {**settings.PLAUSI_ANNOTATION, "FAST_PATH": False}
     assert annotation_fast_path(general) is general

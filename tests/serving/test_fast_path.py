@@ -3,13 +3,11 @@ same refusals, and a miss that claims one generation."""
 
 from __future__ import annotations
 
-import io
 from typing import Any
 from urllib.parse import urlencode
 
 import orjson
 import pytest
-from django.core.handlers.wsgi import WSGIHandler
 from rest_framework.test import APIClient
 
 from core.models import OutboxMessage
@@ -17,20 +15,9 @@ from serving.fast import serving_fast_path
 from serving.services import GENERATE_TASK, serving_store_rebuild
 from tests.factories import UserFactory, api_key_for
 from tests.serving.test_serving import approve_all
+from tests.wsgi import CountingHandler, wsgi_environ, wsgi_request
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
-
-
-class Counting:
-    """Django's stack, counting the requests it answers."""
-
-    def __init__(self) -> None:
-        self.handler = WSGIHandler()
-        self.calls = 0
-
-    def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
-        self.calls += 1
-        return self.handler(environ, start_response)
 
 
 def call(
@@ -47,31 +34,10 @@ def call(
 def call_headers(
     app: Any, path: str, params: dict[str, Any], *, token: str | None, **extra: str
 ) -> tuple[int, dict[str, str], Any]:
-    environ = {
-        "REQUEST_METHOD": "GET",
-        "PATH_INFO": path,
-        "QUERY_STRING": urlencode(params),
-        "SERVER_NAME": "testserver",
-        "SERVER_PORT": "80",
-        "SERVER_PROTOCOL": "HTTP/1.1",
-        "HTTP_HOST": "testserver",
-        "wsgi.input": io.BytesIO(b""),
-        "wsgi.url_scheme": "http",
-        "wsgi.errors": io.StringIO(),
-        "REMOTE_ADDR": "127.0.0.1",
-        **extra,
-    }
-    if token is not None:
-        environ["HTTP_AUTHORIZATION"] = f"Token {token}"
-    seen: list[Any] = []
-    result = app(environ, lambda status, headers, exc_info=None: seen.extend([status, dict(headers)]))
-    body = b"".join(result)
-    getattr(result, "close", lambda: None)()
-    parsed = orjson.loads(body) if seen[1].get("Content-Type") == "application/json" else body
-    return int(seen[0].split()[0]), seen[1], parsed
+    return wsgi_request(app, wsgi_environ("GET", path, query=urlencode(params), token=token, **extra))
 
 
-def lean(general: Counting) -> Any:
+def lean(general: CountingHandler) -> Any:
     app = serving_fast_path(general)
     assert app is not general
     app.general = general
@@ -85,7 +51,7 @@ def test_the_lean_path_answers_known_keys_with_the_views_bytes_and_refuses_alike
     candidates = scored_pool(4)
     approve_all(UserFactory(role="curator"))
     serving_store_rebuild()
-    app = lean(Counting())
+    app = lean(CountingHandler())
     serving = UserFactory(role="serving")
     token = api_key_for(serving)
     pair = candidates[0].pair
@@ -122,7 +88,7 @@ def test_the_lean_path_answers_with_the_views_headers_and_leaves_hosts_and_redir
     candidates = scored_pool(2)
     approve_all(UserFactory(role="curator"))
     serving_store_rebuild()
-    general = Counting()
+    general = CountingHandler()
     app = lean(general)
     token = api_key_for(UserFactory(role="serving"))
     pair = candidates[0].pair
@@ -135,5 +101,5 @@ def test_the_lean_path_answers_with_the_views_headers_and_leaves_hosts_and_redir
     # a host that is not allowed: Django's 400; an HTTPS redirect that is due: Django's 301
     assert call(app, "/api/serving/pair/", params, token=token, HTTP_HOST="evil.example")[0:3:2] == (400, True)
     settings.SECURE_SSL_REDIRECT = True  # (read when the handler is built)
-    redirecting = lean(Counting())
+    redirecting = lean(CountingHandler())
     assert call(redirecting, "/api/serving/pair/", params, token=token)[0:3:2] == (301, True)
