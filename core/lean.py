@@ -71,6 +71,7 @@ class LeanSite:
             environ.get("HTTP_HOST", ""),
             environ.get("SERVER_NAME", ""),
             environ.get("SERVER_PORT", ""),
+            environ.get("HTTP_X_FORWARDED_PORT", ""),
             environ.get("wsgi.url_scheme", ""),
             environ.get(self.proxy_header, "") if self.proxy_header else "",
         )
