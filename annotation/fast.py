@@ -41,7 +41,7 @@ from annotation.services import answer_submit, assignment_next_with_prefetch
 from core.api.authentication import FastTokenAuthentication
 from core.api.fast import FastJSONRenderer
 from core.errors import ApplicationError
-from core.lean import Delegate, LeanAnswer, LeanSite, lean_serve, lean_site
+from core.lean import Delegate, LeanAnswer, LeanSite, lean_serve, lean_site, token_key
 from core.roles import ALL_ROLES, user_has_role
 
 MAX_BODY_BYTES = 4096  # a plain answer is ~150 bytes; larger bodies take the general path (and its limits)
@@ -65,7 +65,7 @@ def annotation_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
         route = _ROUTES.get(environ.get("PATH_INFO", ""))
         if route is None or environ.get("REQUEST_METHOD") != route[0]:
             return application(environ, start_response)
-        key = _token_key(environ.get("HTTP_AUTHORIZATION", ""))
+        key = token_key(environ.get("HTTP_AUTHORIZATION", ""))
         if key is None:
             return application(environ, start_response)
         body = None
@@ -79,14 +79,6 @@ def annotation_fast_path(application: Callable[..., Any]) -> Callable[..., Any]:
             return application(environ, start_response)
 
     return app
-
-
-def _token_key(authorization: str) -> str | None:
-    scheme, _, key = authorization.partition(" ")
-    key = key.strip()
-    if scheme.lower() != "token" or not key or " " in key:
-        return None
-    return key
 
 
 def _plain_body(environ: dict[str, Any]) -> dict[str, Any] | None:

@@ -47,6 +47,15 @@ class LeanAnswer:
     headers: Headers = field(default_factory=list)
 
 
+def token_key(authorization: str) -> str | None:
+    """The key of an ``Authorization: Token <key>`` header, or None when the header is not of that form."""
+    scheme, _, key = authorization.partition(" ")
+    key = key.strip()
+    if scheme.lower() != "token" or not key or " " in key:
+        return None
+    return key
+
+
 _ADMITTED_MAX = 256  # random Host headers cannot grow a site's admissions further
 
 

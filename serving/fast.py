@@ -22,7 +22,7 @@ from urllib.parse import parse_qsl
 
 import orjson
 
-from core.lean import Delegate, LeanAnswer, LeanSite, lean_serve, lean_site
+from core.lean import Delegate, LeanAnswer, LeanSite, lean_serve, lean_site, token_key
 
 logger = logging.getLogger(__name__)
 
@@ -110,9 +110,8 @@ def _answer(route: str, environ: dict[str, Any], authorization: str, statement: 
     from serving.selectors import serving_answer_tail, serving_lookup_one
     from serving.services import conf
 
-    scheme, _, key_text = authorization.partition(" ")
-    key_text = key_text.strip()
-    if scheme.lower() != "token" or not key_text or " " in key_text:
+    key_text = token_key(authorization)
+    if key_text is None:
         return _error(401, "Invalid token header.")
     values: dict[str, str] = {}
     for name, value in parse_qsl(environ.get("QUERY_STRING", ""), keep_blank_values=True):
