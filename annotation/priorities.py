@@ -4,7 +4,7 @@ candidates' gates the classifier answers (issue 21).
 COSMO asks about broad, ambiguous queries first (their explanations are the most valuable): a query's
 specificity is 1 - the entropy of the categories bought after it (normalised), stored on ``SearchQuery``. Each
 queued candidate's breadth and support terms, the active model's uncertainty (a random draw until the model beats
-chance), its relation/category stratum and its behaviour pair go to ``annotation.maths.selection.queue_order``,
+chance), its relation/category stratum and its behaviour pair go to ``annotation.maths.selection.queue_order_columns``,
 which interleaves the strata, spreads the picks over behaviour pairs and mixes in a random share; the stored
 priority is the position from the end (higher is asked sooner). The weights are
 ``PLAUSI_ANNOTATION["PRIORITY_WEIGHTS"]``; see docs/annotation.md.
@@ -12,11 +12,15 @@ priority is the position from the end (higher is asked sooner). The weights are
 
 from __future__ import annotations
 
+import math
 from collections import Counter, defaultdict
-from collections.abc import Hashable, Mapping
-from operator import attrgetter
+from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.csv as pa_csv
 from django.conf import settings
 from django.db import connection, transaction
 from django.db.models import Count
@@ -24,11 +28,11 @@ from django.db.models.functions import Now
 from django.utils.module_loading import import_string
 
 from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, MAJORITY, WAIVED
-from annotation.maths.selection import Pick, gate_record_confident, gate_sampled, gates_confident, queue_order
+from annotation.maths.selection import gate_record_confident, gate_sampled, gates_confident, queue_order_columns
 from annotation.maths.specificity import priority, query_specificity
 from annotation.models import Answer, ConsolidatedLabel, Question, QueueItem
 from annotation.services.common import _conf_or_default
-from core.bulk import rows_copy, rows_set_column
+from core.bulk import float_column_set, key_values_copy
 from core.statistics import tables_analyze_after_change
 from knowledge.services import search_query_specificity_set
 
@@ -81,11 +85,13 @@ def model_beats_chance(model_auc: float | None, model_auc_low: float | None = No
     return model_auc is not None and model_auc > float(_setting("WARM_START_AUC"))
 
 
-# The inputs of a candidate's priority: (candidate, query specificity, support, relation, category, pair, new).
-# Open queue items, and with ``{unqueued}`` the pooled candidates that are not queued yet (``new`` true).
+# The inputs of a candidate's priority: (candidate, query specificity, support, relation, category, group, new).
+# The group is the behaviour pair, or minus the candidate for one without. Open queue items, and with
+# ``_PICKS_UNQUEUED`` the pooled candidates that are not queued yet (``new`` 1).
+_PICK_COLUMNS = ("candidate", "specificity", "support", "relation", "category", "group", "new")
 _PICKS_OPEN = (
     "SELECT q.candidate_id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
-    "COALESCE(p.category_id, 0), c.pair_id, FALSE FROM annotation_queueitem q "
+    "COALESCE(p.category_id, 0), COALESCE(c.pair_id, -c.id), 0 FROM annotation_queueitem q "
     "JOIN knowledge_candidate c ON c.id = q.candidate_id "
     "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
     "LEFT JOIN knowledge_searchquery s ON s.id = b.query_id "
@@ -93,7 +99,7 @@ _PICKS_OPEN = (
 )
 _PICKS_UNQUEUED = (
     " UNION ALL SELECT c.id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
-    "COALESCE(p.category_id, 0), c.pair_id, TRUE FROM knowledge_candidate c "
+    "COALESCE(p.category_id, 0), COALESCE(c.pair_id, -c.id), 1 FROM knowledge_candidate c "
     "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
     "LEFT JOIN knowledge_searchquery s ON s.id = b.query_id "
     "LEFT JOIN knowledge_product p ON p.id = b.product_id WHERE c.status = 'pooled' "
@@ -152,6 +158,69 @@ def queue_fill_prioritised(
     )
 
 
+def _pick_columns(*, unqueued: bool) -> dict[str, np.ndarray]:
+    """The picks' inputs as columns (``_PICK_COLUMNS``): on PostgreSQL one ``COPY ... TO STDOUT`` as CSV parsed by
+    pyarrow (a million rows in about a second, where a fetch made a million Python tuples); the specificity is NaN
+    where the query has none."""
+    sql = _PICKS_OPEN + (_PICKS_UNQUEUED if unqueued else "")
+    types = {"specificity": pa.float64()} | {name: pa.int64() for name in _PICK_COLUMNS if name != "specificity"}
+    with connection.cursor() as cursor:
+        if connection.vendor == "postgresql":
+            buffer = bytearray()
+            with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
+                for chunk in copy:
+                    buffer += chunk
+            table = pa_csv.read_csv(
+                pa.py_buffer(bytes(buffer)),
+                read_options=pa_csv.ReadOptions(column_names=list(_PICK_COLUMNS)),
+                convert_options=pa_csv.ConvertOptions(column_types=types),
+            )
+        else:
+            cursor.execute(sql)
+            table = pa.Table.from_pylist(
+                [dict(zip(_PICK_COLUMNS, row, strict=True)) for row in cursor.fetchall()],
+                schema=pa.schema([(name, types[name]) for name in _PICK_COLUMNS]),
+            )
+    return {
+        name: table.column(name).to_numpy()
+        if name != "specificity"
+        else pc.fill_null(table.column(name), math.nan).to_numpy()
+        for name in _PICK_COLUMNS
+    }
+
+
+def _lookup(keys: np.ndarray, values_by_key: Mapping[int, float | None], *, default: float) -> np.ndarray:
+    """Each key's value in ``values_by_key`` as a float (``default`` where it has none, or None)."""
+    if not values_by_key:
+        return np.full(len(keys), default, dtype=np.float64)
+    known = np.fromiter(values_by_key.keys(), dtype=np.int64, count=len(values_by_key))
+    values = np.fromiter(
+        (default if value is None else value for value in values_by_key.values()),
+        dtype=np.float64,
+        count=len(values_by_key),
+    )
+    order = np.argsort(known)
+    known, values = known[order], values[order]
+    at = np.clip(np.searchsorted(known, keys), 0, len(known) - 1)
+    return np.where(known[at] == keys, values[at], default)
+
+
+def _bases(specificity: np.ndarray, support: np.ndarray, weights: Mapping[str, float]) -> np.ndarray:
+    """Each pick's breadth and support terms by ``annotation.maths.specificity.priority``, computed once per
+    distinct (specificity, support) pair (few: a query's candidates share its specificity)."""
+    pairs, inverse = np.unique(
+        np.column_stack((np.nan_to_num(specificity, nan=-1.0), support)), axis=0, return_inverse=True
+    )
+    per_pair = np.array(
+        [
+            priority(specificity=None if spec < 0 else float(spec), support=int(sup), uncertainty=None, weights=weights)
+            for spec, sup in pairs.tolist()
+        ],
+        dtype=np.float64,
+    )
+    return per_pair[inverse.reshape(-1)]
+
+
 def _prioritise(
     *,
     fill: dict[str, Any] | None,
@@ -165,7 +234,6 @@ def _prioritise(
     base_weights = {k: v for k, v in weights.items() if k not in ("stratum", "uncertainty")}
     ready = model_beats_chance(model_auc, model_auc_low)
     query_specificity_recompute()
-    new: set[int] = set()
     with connection.cursor() as cursor:
         cursor.execute(
             "SELECT c.relation_id, COALESCE(p.category_id, 0), COUNT(*) FROM knowledge_candidate c "
@@ -173,82 +241,73 @@ def _prioritise(
             "LEFT JOIN knowledge_product p ON p.id = b.product_id "
             "WHERE c.status = 'labelled' GROUP BY c.relation_id, COALESCE(p.category_id, 0)"
         )
-        labelled_within = {(relation, category): int(count) for relation, category, count in cursor.fetchall()}
-        labelled: dict[Hashable, int] = defaultdict(int)
-        for (relation, _category), count in labelled_within.items():
-            labelled[relation] += count
-        cursor.execute(_PICKS_OPEN + (_PICKS_UNQUEUED if fill is not None else ""))
-        picks = []
-        bases: dict[tuple[float | None, int], float] = {}  # few distinct (specificity, support): each computed once
-        for candidate_id, specificity, support, relation, category, pair_id, unqueued in cursor.fetchall():
-            if unqueued:
-                new.add(candidate_id)
-            base = bases.get((specificity, support))
-            if base is None:
-                base = bases[(specificity, support)] = priority(
-                    specificity=specificity, support=int(support), uncertainty=None, weights=base_weights
-                )
-            picks.append(
-                Pick(
-                    candidate_id=candidate_id,
-                    base=base,
-                    uncertainty=(uncertainty or {}).get(candidate_id),
-                    stratum=relation,
-                    substratum=category,
-                    group=pair_id if pair_id is not None else -candidate_id,
-                )
-            )
-    # In id order: the warm start's random draws follow the input, so a seed gives one order whatever order the
-    # database returned the rows in (and the fill and the recomputation give the same priorities).
-    picks.sort(key=attrgetter("candidate_id"))
-    order = queue_order(
-        picks,
-        labelled=labelled,
-        labelled_within=labelled_within,
+        labelled_within = {
+            (int(relation), int(category)): int(count) for relation, category, count in cursor.fetchall()
+        }
+    labelled: dict[int, int] = defaultdict(int)
+    for (labelled_relation, _category), count in labelled_within.items():
+        labelled[labelled_relation] += count
+    picks = _pick_columns(unqueued=fill is not None)
+    ids, relation, category = picks["candidate"], picks["relation"], picks["category"]
+    # (relation, category) as one integer key, for the counts per substratum
+    categories = int(max(category.max(initial=0), max((c for _r, c in labelled_within), default=0))) + 1
+    order = queue_order_columns(
+        ids=ids,
+        base=_bases(picks["specificity"], picks["support"], base_weights),
+        uncertainty=_lookup(ids, uncertainty or {}, default=math.nan),
+        stratum=relation,
+        substratum=category,
+        group=picks["group"],
+        labelled_stratum=_lookup(relation, labelled, default=0.0),
+        labelled_substratum=_lookup(
+            relation * categories + category,
+            {r * categories + c: n for (r, c), n in labelled_within.items()},
+            default=0.0,
+        ),
         model_ready=ready,
         uncertainty_weight=float(weights.get("uncertainty", 0.0)),
         random_share=float(_setting("RANDOM_SHARE")),
         seed=seed,
     )
+    # Each pick's priority: its position from the end of the order.
     total = len(order)
-    rows = [(candidate_id, float(total - position)) for position, candidate_id in enumerate(order)]
-    added = 0
+    by_id = np.argsort(ids)
+    row_of = by_id[np.searchsorted(ids, order, sorter=by_id)]
+    priorities = np.empty(total, dtype=np.float64)
+    priorities[row_of] = np.arange(total, 0, -1, dtype=np.float64)
+    new = picks["new"] == 1
+    added = changed = 0
     with transaction.atomic():
-        if fill is not None:
-            queued: list[tuple[int, float]] = []
-            fresh: list[tuple[int, float]] = []
-            for row in rows:
-                (fresh if row[0] in new else queued).append(row)
-            added = _fill_with(rows=fresh, **fill)
-            rows = queued
-        changed = (
-            rows_set_column(
+        if fill is not None and new.any():
+            added = _fill_with(keys=ids[new], values=priorities[new], **fill)
+        if (~new).any():
+            changed = float_column_set(
                 table="annotation_queueitem",
                 key="candidate_id",
                 column="priority",
-                sql_type="double precision",
-                rows=rows,
+                keys=ids[~new],
+                values=priorities[~new],
             )
-            if rows
-            else 0
-        )
-        queue_gates_waive(scores=scores if ready else None, order=order)
+        queue_gates_waive(scores=scores if ready else None, order=order.tolist())
     # The claim reads the queue in priority order: statistics of the new priorities (issue 22).
     tables_analyze_after_change(changed={"annotation_queueitem": changed + added})
     return added, changed + added
 
 
-def _fill_with(*, rows: list[tuple[int, float]], gold_from_known_labels: bool) -> int:
-    """The fill, each new item with its priority from ``rows`` (through a temporary table)."""
+def _fill_with(*, keys: np.ndarray, values: np.ndarray, gold_from_known_labels: bool) -> int:
+    """The fill, each new item with its priority (``keys`` candidates, ``values`` priorities, through a temporary
+    table)."""
     from annotation.services.queue import queue_fill_rows
 
     with connection.cursor() as cursor:
         cursor.execute(f"DROP TABLE IF EXISTS {FILL_PRIORITIES_TABLE}")
         cursor.execute(f"CREATE TEMPORARY TABLE {FILL_PRIORITIES_TABLE} (k bigint PRIMARY KEY, v double precision)")
-        rows_copy(table=FILL_PRIORITIES_TABLE, columns=("k", "v"), rows=rows)
+        key_values_copy(table=FILL_PRIORITIES_TABLE, keys=keys, values=values)
         if connection.vendor == "postgresql":
             cursor.execute(f"ANALYZE {FILL_PRIORITIES_TABLE}")  # a temporary table has no statistics otherwise
-        added = queue_fill_rows(gold_from_known_labels=gold_from_known_labels, priorities_table=FILL_PRIORITIES_TABLE)
+        added = queue_fill_rows(
+            gold_from_known_labels=gold_from_known_labels, priorities_table=FILL_PRIORITIES_TABLE, rows_coming=len(keys)
+        )
         cursor.execute(f"DROP TABLE {FILL_PRIORITIES_TABLE}")
     return added
 

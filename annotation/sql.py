@@ -58,7 +58,7 @@ QUEUE_FILL_FROM_POOLED_CANDIDATES = (
     "started, created_at, updated_at) SELECT c.id, 'open', {priority}, CASE WHEN {gold} THEN %s ELSE %s END, 0, "
     "{gold}, " + TIEBREAK.format(id="c.id") + ", FALSE, %s, %s "
     "FROM knowledge_candidate c {join}WHERE c.status = 'pooled' "
-    "AND NOT EXISTS (SELECT 1 FROM annotation_queueitem q WHERE q.candidate_id = c.id) ORDER BY c.id"
+    "AND NOT EXISTS (SELECT 1 FROM annotation_queueitem q WHERE q.candidate_id = c.id) ORDER BY {order}"
 )
 
 
@@ -70,10 +70,11 @@ def queue_fill_statement(
     no_labels = "'{}'::jsonb" if postgresql else "'{}'"
     gold = f"(c.known_labels IS NOT NULL AND c.known_labels <> {no_labels})" if gold_from_known_labels else "false"
     if priorities_table is None:
-        priority, join = "0", ""
+        priority, join, order = "0", "", "c.id"
     else:
         priority, join = "COALESCE(t.v, 0)", f"LEFT JOIN {priorities_table} t ON t.k = c.id "
-    sql = QUEUE_FILL_FROM_POOLED_CANDIDATES.format(gold=gold, priority=priority, join=join)
+        order = f"{priority} DESC, c.id"
+    sql = QUEUE_FILL_FROM_POOLED_CANDIDATES.format(gold=gold, priority=priority, join=join, order=order)
     return sql + " LIMIT %s" if limited else sql
 
 

@@ -9,6 +9,7 @@ from django.utils import timezone
 
 from annotation import sql
 from annotation.services.common import GOLD_WANTED, _conf
+from core.foreign_keys import foreign_keys_checked_in_bulk
 from core.statistics import tables_analyze_after_change
 
 
@@ -40,9 +41,10 @@ def queue_fill(
     return added
 
 
-def queue_fill_rows(*, gold_from_known_labels: bool, priorities_table: str) -> int:
+def queue_fill_rows(*, gold_from_known_labels: bool, priorities_table: str, rows_coming: int = 0) -> int:
     """The fill's INSERT alone, with priorities from ``priorities_table``, in the caller's transaction (which
-    takes the statistics afterwards): ``annotation.priorities.queue_fill_prioritised``."""
+    takes the statistics afterwards): ``annotation.priorities.queue_fill_prioritised``. ``rows_coming`` (about how
+    many items it adds) lets a first fill check the items' candidate key in one join (core/foreign_keys.py)."""
     statement = sql.queue_fill_statement(
         gold_from_known_labels=gold_from_known_labels,
         postgresql=connection.vendor == "postgresql",
@@ -50,6 +52,9 @@ def queue_fill_rows(*, gold_from_known_labels: bool, priorities_table: str) -> i
         priorities_table=priorities_table,
     )
     now = connection.ops.adapt_datetimefield_value(timezone.now())
-    with connection.cursor() as cursor:
+    keys = foreign_keys_checked_in_bulk(
+        table="annotation_queueitem", columns=("candidate_id",), rows_coming=rows_coming
+    )
+    with keys, connection.cursor() as cursor:
         cursor.execute(statement, [GOLD_WANTED, _conf("MIN_ANSWERS"), now, now])
         return int(cursor.rowcount)

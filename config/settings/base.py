@@ -459,6 +459,9 @@ PLAUSI_SERVING = {
 # A filter run on PostgreSQL splits the pool by head into this many partitions filtered by as many processes at
 # once (TF-IDF or no similarity only; filtering/partitions.py, docs/filtering.md). 1: one process.
 FILTER_PARTITIONS = env.int("FILTER_PARTITIONS", default=2)
+# A load that at least doubles a table (the first import, the first queue fill) checks its foreign keys in one join
+# instead of a query per row, holding the tables' locks until it commits (core/foreign_keys.py, docs/operations.md).
+BULK_FOREIGN_KEY_CHECKS = env.bool("BULK_FOREIGN_KEY_CHECKS", default=True)
 INGEST_MAX_DECOMPRESSED_BYTES = env.int("INGEST_MAX_DECOMPRESSED_BYTES", default=4 * 1024**3)
 INGEST_MAX_UPLOAD_BYTES = env.int("INGEST_MAX_UPLOAD_BYTES", default=512 * 1024**2)
 # Days a finished run's files are kept under PRIVATE_MEDIA_ROOT (uploads and rejects; exports) before the hourly

@@ -9,6 +9,7 @@ from collections import Counter, defaultdict
 from collections.abc import Hashable, Mapping, Sequence
 from typing import Any
 
+import numpy as np
 import pytest
 
 from annotation.maths.overlap import EXHAUSTED, GATE_OPEN, WAIVED, OverlapDecision, gate_majority, overlap_decide
@@ -204,11 +205,12 @@ def reference_queue_order(
     ``labelled`` counts labels per stratum, ``labelled_within`` per (stratum, substratum)."""
     if not 0.0 <= random_share <= 1.0:
         raise ValueError("random_share must be in [0, 1]")
-    rng = random.Random(seed)
+    rng = np.random.default_rng(seed)  # one stream: the warm start's draws in id order, the permutation, the flips
+    draw = dict(zip(sorted(pick.candidate_id for pick in picks), rng.random(len(picks)).tolist(), strict=True))
     score: dict[int, float] = {}
     tree: dict[Hashable, dict[Hashable, list[Pick]]] = defaultdict(lambda: defaultdict(list))
     for pick in picks:
-        term = pick.uncertainty if model_ready and pick.uncertainty is not None else rng.random()
+        term = pick.uncertainty if model_ready and pick.uncertainty is not None else draw[pick.candidate_id]
         score[pick.candidate_id] = pick.base + uncertainty_weight * term
         tree[pick.stratum][pick.substratum].append(pick)
     per_stratum: dict[Hashable, list[int]] = {}
@@ -228,13 +230,13 @@ def reference_queue_order(
     interleaved = _reference_stride(per_stratum, labelled, score)
     if random_share <= 0.0 or not interleaved:
         return interleaved
-    shuffled = interleaved[:]
-    rng.shuffle(shuffled)
+    shuffled = [interleaved[position] for position in rng.permutation(len(interleaved))]
+    flips = iter(rng.random(len(interleaved)).tolist())
     order: list[int] = []
     taken: set[int] = set()
     planned, random_ = iter(interleaved), iter(shuffled)
     while len(order) < len(interleaved):
-        source = random_ if rng.random() < random_share else planned
+        source = random_ if next(flips) < random_share else planned
         for candidate_id in source:
             if candidate_id not in taken:
                 taken.add(candidate_id)
