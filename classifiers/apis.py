@@ -169,11 +169,19 @@ class LMJudgeParamsSerializer(serializers.Serializer):
     device = serializers.RegexField(r"^(?:cpu|cuda(?::[0-9]{1,2})?)$", required=False, max_length=8)
 
 
+class MeanParamsSerializer(serializers.Serializer):
+    """The parameters of ``mean_lr``: its two members', each checked by the member kind's serializer."""
+
+    tfidf = TfidfParamsSerializer(required=False)
+    encoder = EncoderParamsSerializer(required=False)
+
+
 TRAINING_PARAMS: dict[str, type[serializers.Serializer]] = {
     ModelKind.TFIDF_LR: TfidfParamsSerializer,
     ModelKind.ENCODER_LR: EncoderParamsSerializer,
     ModelKind.CROSS_ENCODER: CrossEncoderParamsSerializer,
     ModelKind.LM_JUDGE: LMJudgeParamsSerializer,
+    ModelKind.MEAN_LR: MeanParamsSerializer,
 }
 
 

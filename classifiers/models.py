@@ -21,6 +21,7 @@ class ModelKind(models.TextChoices):
     ENCODER_LR = "encoder_lr", "Frozen sentence encoder + logistic regression"
     CROSS_ENCODER = "cross_encoder", "Fine-tuned cross-encoder (experimental, GPU; not shown to beat encoder_lr)"
     LM_JUDGE = "lm_judge", "Causal LM judging yes/no (COSMO-LM's judgement task)"
+    MEAN_LR = "mean_lr", "tfidf_lr and encoder_lr together, the mean of their P(yes)"
 
 
 IN_FLIGHT = [RunStatus.QUEUED, RunStatus.RUNNING]

@@ -30,10 +30,12 @@ def queue_for(kind: str) -> str:
 
 def with_caches(model: Classifier) -> Classifier:
     """Give an encoder model the database embedding cache (vectors depend only on the text)."""
-    if isinstance(model, EncoderLogistic):
+    encoders = [member for member in getattr(model, "members", (model,)) if isinstance(member, EncoderLogistic)]
+    if encoders:
         from filtering.services import embedding_cache
 
-        model.embedding_cache = embedding_cache()
+        for encoder in encoders:
+            encoder.embedding_cache = embedding_cache()
     return model
 
 
@@ -42,6 +44,8 @@ def default_params(kind: str) -> dict[str, Any]:
         return {"model_path": conf("CROSS_ENCODER_PATH")}
     if kind == ModelKind.ENCODER_LR and conf("ENCODER_PATH"):
         return {"encoder_path": conf("ENCODER_PATH")}
+    if kind == ModelKind.MEAN_LR and conf("ENCODER_PATH"):
+        return {"encoder": {"encoder_path": conf("ENCODER_PATH")}}
     if kind == ModelKind.LM_JUDGE and settings.PLAUSI_LM["BASE_MODEL"]:
         return {"base_model": settings.PLAUSI_LM["BASE_MODEL"]}
     return {}
@@ -81,14 +85,19 @@ def default_kind() -> str:
     return ModelKind.ENCODER_LR if encoder_available() else ModelKind.TFIDF_LR
 
 
+AUTO_KINDS = (ModelKind.TFIDF_LR, ModelKind.ENCODER_LR, ModelKind.MEAN_LR)
+NEEDS_ENCODER = (ModelKind.ENCODER_LR, ModelKind.MEAN_LR)
+
+
 def enabled_kinds() -> list[str]:
-    """The kinds an automatic training compares (``KINDS``; ``auto`` is ``tfidf_lr`` plus ``encoder_lr`` where
-    it can run). An ``encoder_lr`` listed explicitly on a machine without the encoder is left out, not failed."""
+    """The kinds an automatic training compares (``KINDS``; ``auto`` is ``tfidf_lr``, plus ``encoder_lr`` and
+    ``mean_lr`` where the encoder can run). A kind that needs the encoder, listed explicitly on a machine without
+    it, is left out, not failed."""
     kinds: list[str] = []
     for kind in conf("KINDS"):
-        expanded = [ModelKind.TFIDF_LR, ModelKind.ENCODER_LR] if kind == "auto" else [kind]
+        expanded = list(AUTO_KINDS) if kind == "auto" else [kind]
         for name in expanded:
-            if name == ModelKind.ENCODER_LR and not conf("ENCODER_PATH") and not encoder_available():
+            if name in NEEDS_ENCODER and not conf("ENCODER_PATH") and not encoder_available():
                 continue
             if name in ModelKind.values and name not in kinds:
                 kinds.append(name)

@@ -22,7 +22,7 @@ from django.db import IntegrityError, transaction
 from classifiers import selectors
 from classifiers.ml import metrics
 from classifiers.ml.data import Batch
-from classifiers.ml.models import make_model, unknown_params
+from classifiers.ml.models import make_model, mean_probabilities, unknown_params
 from classifiers.models import ModelKind, ModelVersion, TrainingRun
 from classifiers.services.common import (
     EXPENSIVE_KINDS,
@@ -162,6 +162,24 @@ def cross_validated(
     return rows[order], np.concatenate(scores_out)[order]
 
 
+def _ensemble_from_members(
+    entry: dict[str, Any], compared: dict[str, dict[str, Any]]
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """``mean_lr``'s out-of-fold scores from its members' when both were cross-validated on these folds with its
+    members' recipes: fitting the ensemble on a fold is fitting each member on it (deterministic fits), so the
+    mean of their scores is exactly its own, and the comparison costs nothing more. None otherwise."""
+    if entry["kind"] != ModelKind.MEAN_LR:
+        return None
+    found: list[dict[str, Any]] = []
+    for member in make_model(entry["kind"], entry["params"]).members:  # type: ignore[attr-defined]
+        recipe = (member.kind, _without_fitted(member.params()))
+        match = next((c for c in compared.values() if _procedure(c["kind"], c["params"]) == recipe), None)
+        if match is None or (found and not np.array_equal(match["rows"], found[0]["rows"])):
+            return None
+        found.append(match)
+    return found[0]["rows"], mean_probabilities([member["scores"] for member in found])
+
+
 def _artifact_folder(target: str, run_id: int) -> Path:
     return Path(conf("MODEL_ROOT")) / target / f"run-{run_id}"
 
@@ -217,7 +235,8 @@ def _train(run_id: int, handle: RunHandle) -> None:
     for entry in entries:
         tick = time.perf_counter()
         try:
-            rows, scores = cross_validated(entry["kind"], entry["params"], batch, y, folds)
+            members = _ensemble_from_members(entry, compared)
+            rows, scores = members or cross_validated(entry["kind"], entry["params"], batch, y, folds)
         except Exception:
             if entry["name"] == entry["kind"]:
                 raise

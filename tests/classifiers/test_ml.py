@@ -84,6 +84,33 @@ def test_encoder_model_on_given_vectors(tmp_path: Path) -> None:
     np.testing.assert_allclose(loaded.predict_proba(with_vectors), model.predict_proba(with_vectors), rtol=1e-5)
 
 
+def test_the_mean_ensemble_fits_both_members_scores_their_mean_and_saves_both(tmp_path: Path) -> None:
+    batch, y = tiny_batch()
+    rng = np.random.default_rng(1)
+    vectors = {
+        "head_vectors": rng.normal(size=(len(batch), 8)).astype(np.float32),
+        "tail_vectors": rng.normal(size=(len(batch), 8)).astype(np.float32),
+    }
+    vectors["tail_vectors"][:, 0] += 2 * (2 * y - 1)
+    vectors["joint_vectors"] = rng.normal(size=(len(batch), 8)).astype(np.float32)
+    with_vectors = Batch(batch.examples, vectors)
+    model = make_model("mean_lr", {"tfidf": {"c": 4.0}, "encoder": {"c": 0.5}})
+    model.fit(with_vectors, y)
+    alone = [TfidfLogistic(c=4.0), EncoderLogistic(c=0.5)]
+    for member in alone:
+        member.fit(with_vectors, y)
+    expected = (alone[0].predict_proba(with_vectors) + alone[1].predict_proba(with_vectors)) / 2
+    np.testing.assert_allclose(model.predict_proba(with_vectors), expected, rtol=1e-5)
+    assert model.params() == {
+        "tfidf": {"c": 4.0, "features": alone[0].features},
+        "encoder": {"c": 0.5, "encoder_path": None, "joint": True},  # the fitted relations are not the recipe
+    }
+    model.save(tmp_path / "m")
+    loaded = load_model(tmp_path / "m")
+    assert loaded.kind == "mean_lr" and loaded.params() == model.params()
+    np.testing.assert_allclose(loaded.predict_proba(with_vectors), expected, rtol=1e-5)
+
+
 def tiny_bert(folder: Path) -> str:
     """A randomly initialised 2-layer BERT with a word-level vocabulary of the tiny data's words."""
     pytest.importorskip("torch")

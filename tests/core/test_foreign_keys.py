@@ -17,7 +17,7 @@ from django.db import IntegrityError, connection, transaction
 from core import foreign_keys
 from core.foreign_keys import foreign_keys_checked_in_bulk
 
-pytestmark = pytest.mark.django_db(transaction=True)
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)  # as every transactional test here
 
 
 @pytest.fixture
