@@ -170,6 +170,10 @@ def _pick_columns(*, unqueued: bool) -> dict[str, np.ndarray]:
             with cursor.cursor.copy(f"COPY ({sql}) TO STDOUT WITH (FORMAT csv)") as copy:
                 for chunk in copy:
                     buffer += chunk
+            if not buffer:  # no open item and nothing to queue (pyarrow refuses an empty file)
+                return {
+                    name: np.empty(0, dtype=np.float64 if name == "specificity" else np.int64) for name in _PICK_COLUMNS
+                }
             table = pa_csv.read_csv(
                 pa.py_buffer(bytes(buffer)),
                 read_options=pa_csv.ReadOptions(column_names=list(_PICK_COLUMNS)),

@@ -76,3 +76,12 @@ def test_the_hand_off_after_a_filter_run_queues_with_priorities(settings: Any) -
     _pool(12)
     assert queue_after_filter(event_id=0) == (12, 12)
     assert len(set(QueueItem.objects.values_list("priority", flat=True))) == 12
+
+
+def test_an_empty_queue_and_pool_recompute_and_fill_nothing_without_an_error() -> None:
+    assert queue_priorities_recompute() == 0
+    assert queue_fill_prioritised() == (0, 0)
+    _pool(4)
+    assert queue_fill_prioritised() == (4, 4)
+    QueueItem.objects.update(state="closed")
+    assert queue_priorities_recompute() == 0  # nothing open: nothing to order
