@@ -295,7 +295,10 @@ def campaign(order: str, args: argparse.Namespace, queued: Path, held: Path, dat
             if version is not None:
                 auc = held_out_auc(version, held_ids, truth)
                 curve.append((version.label_count, auc))
-                print(f"  [{order}] {version.label_count:>5} labels: held-out ROC AUC {auc:.3f}", flush=True)
+                print(
+                    f"  [{order}] {version.label_count:>5} labels: held-out ROC AUC {auc:.3f} (active: {version.kind})",
+                    flush=True,
+                )
                 if order == "platform":
                     priorities_recompute(seed=args.seed + round_no)
                 else:  # the order stays random; the gates the record answers are waived as on the platform
@@ -358,7 +361,12 @@ def main() -> int:
         "--kind",
         default="tfidf_lr",
         help="The model kind trained after each round; 'loop': every kind the platform's loop compares "
-        "(CLASSIFIER_KINDS=auto: tfidf_lr, and encoder_lr where it can run), the best promoted.",
+        "(CLASSIFIER_KINDS=auto: tfidf_lr, and encoder_lr and mean_lr where the encoder can run), the best promoted.",
+    )
+    parser.add_argument(
+        "--loop-kinds",
+        default="auto",
+        help="With --kind loop: the kinds the loop compares (CLASSIFIER_KINDS), e.g. tfidf_lr,encoder_lr",
     )
     parser.add_argument("--target", default="plausible")
     parser.add_argument("--annotators", type=int, default=3)
@@ -381,7 +389,7 @@ def main() -> int:
     os.environ["PLAUSI_FEATURE_ROOT"] = str(var / "features")
     os.environ.setdefault("TEST_CELERY_BROKER_URL", "redis://127.0.0.1:6379/13")
     if args.kind == "loop":
-        os.environ["CLASSIFIER_KINDS"] = "auto"  # the production default (the test settings compare tfidf_lr only)
+        os.environ["CLASSIFIER_KINDS"] = args.loop_kinds  # auto: the production default (the tests: tfidf_lr only)
     _django_setup(f"postgres://postgres@127.0.0.1:5432/{args.database}")
     import core.outbox
 
