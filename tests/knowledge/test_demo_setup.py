@@ -48,7 +48,7 @@ def test_demo_setup_creates_the_database_data_and_accounts_and_can_run_again(tmp
     assert (tmp_path / "broker").is_dir()
     # which classifiers the loop compares: the encoder where torch and the packaged MiniLM import, else TF-IDF alone
     assert re.search(
-        r"^Classifiers: each training compares tfidf_lr(, encoder_lr \(default encoder_lr\)|"
+        r"^Classifiers: each training compares tfidf_lr(, encoder_lr, mean_lr \(default encoder_lr\)|"
         r" \(default tfidf_lr\); encoder_lr needs torch)",
         first.stdout,
         re.M,
