@@ -130,12 +130,13 @@ def _run_counting(cursor: Any, sql: str, params: Iterable[Any], target: str) -> 
     return _count(cursor, target) - before, None
 
 
-def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:
+def staging_merge(*, run_id: int, now: dt.datetime, staged_rows: int | None = None) -> MergeCounts:
     """Merge a run's staging rows into categories, products, queries, pairs and candidates.
 
     Must run inside a transaction (the caller's ``transaction.atomic``). Products take the latest non-empty
     title, category and attributes; pairs keep their largest observation count; candidates that already exist
-    add the new support to theirs and merge known labels (the new answer wins per question).
+    add the new support to theirs and merge known labels (the new answer wins per question). ``staged_rows``: how
+    many rows the reading staged (counted here when not given).
     """
     staging = staging_table_name(run_id)
     postgres = _is_postgres()
@@ -254,7 +255,7 @@ def staging_merge(*, run_id: int, now: dt.datetime) -> MergeCounts:
         bulk_keys = foreign_keys_checked_in_bulk(
             table="knowledge_candidate",
             columns=CANDIDATE_KEYS_CHECKED_IN_BULK,
-            rows_coming=_count(cursor, staging) if postgres else 0,
+            rows_coming=(staged_rows if staged_rows is not None else _count(cursor, staging)) if postgres else 0,
         )
         with bulk_keys as checked_in_bulk:
             inserted, changed = _execute_counting_inserts(

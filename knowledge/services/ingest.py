@@ -313,7 +313,7 @@ def _finish(
     merge_started = time.monotonic()
     try:
         with transaction.atomic():
-            counts = staging.staging_merge(run_id=run.pk, now=timezone.now())
+            counts = staging.staging_merge(run_id=run.pk, now=timezone.now(), staged_rows=state.lines_valid)
             IngestedFile.objects.bulk_create(
                 [
                     IngestedFile(
