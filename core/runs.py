@@ -44,6 +44,8 @@ from django.db.models import F, Q
 from django.db.models.functions import Now
 from django.utils import timezone
 
+from core.gc_relaxed import collections_relaxed
+
 logger = logging.getLogger(__name__)
 
 
@@ -354,7 +356,7 @@ def run_execute(
         claimer = model._default_manager.filter(pk=run_id).values_list("claimed_by", flat=True).first() or ""
     handle = RunHandle(model, run_id, claimer)
     handle.callback = progress
-    with run_heartbeat(model, run_id=run_id, claimer=claimer):
+    with run_heartbeat(model, run_id=run_id, claimer=claimer), collections_relaxed():
         try:
             work(handle)
         except RunLost:

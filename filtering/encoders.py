@@ -22,6 +22,7 @@ import numpy as np
 if TYPE_CHECKING:
     from scipy.sparse import csr_matrix
 
+from filtering.hashing import char_wb_columns, string_columns
 from filtering.vectors import Encoder, row_cosines
 
 logger = logging.getLogger(__name__)
@@ -234,9 +235,7 @@ class TfidfEncoder:
         n-grams) and each distinct word 1-2 gram is analysed and hashed once; the texts' counts are sparse products
         (texts x grams) @ (grams x hashed columns)."""
         from scipy.sparse import csr_matrix
-        from sklearn.feature_extraction.text import HashingVectorizer
 
-        common = {"n_features": self.n_features, "alternate_sign": False, "norm": None, "dtype": np.float32}
         lowered = [text.lower() for text in texts]
         # scikit-learn's word analyser: lowercase, tokens of two or more word characters, then the unigrams and the
         # bigrams ("a b"). A gram's hashed column depends on its text only, so distinct grams are hashed once.
@@ -251,7 +250,8 @@ class TfidfEncoder:
                 tokens += [f"{a} {b}" for a, b in pairwise(tokens)]
             gram_columns.extend([gram_of(token, len(grams)) for token in tokens])
             gram_lengths[row] = len(tokens)
-        words = _hashed_rows(list(grams), gram_columns, gram_lengths, common)
+        hashed_grams = string_columns(list(grams), self.n_features)
+        words = _text_rows(hashed_grams[np.asarray(gram_columns, dtype=np.int64)], gram_lengths, self.n_features)
         # char_wb n-grams never cross a word (scikit-learn: lowercase, split on whitespace, pad each word with a
         # space), so a text's counts are the sum of its words' counts: each distinct word is analysed once and the
         # texts' counts are one sparse product (texts x words) @ (words x n-grams), equal to transforming the texts.
@@ -266,8 +266,7 @@ class TfidfEncoder:
         if not vocabulary:
             return words, csr_matrix((len(texts), self.n_features), dtype=np.float32)
         text_words = _text_rows(word_columns, word_lengths, len(vocabulary))
-        word_grams = HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common).transform(list(vocabulary))
-        return words, (text_words @ word_grams).tocsr()
+        return words, (text_words @ _char_wb_rows(list(vocabulary), self.n_features)).tocsr()
 
     def fit(self, texts: Sequence[str]) -> TfidfEncoder:
         document_freq = [np.zeros(self.n_features, dtype=np.int64), np.zeros(self.n_features, dtype=np.int64)]
@@ -357,7 +356,7 @@ class TfidfEncoder:
 _WORD_TOKEN = re.compile(r"(?u)\b\w\w+\b")
 
 
-def _text_rows(columns: list[int], lengths: np.ndarray, width: int) -> csr_matrix:
+def _text_rows(columns: list[int] | np.ndarray, lengths: np.ndarray, width: int) -> csr_matrix:
     """A (texts x ``width``) count matrix from each text's column list (``lengths[i]`` columns for text i)."""
     from scipy.sparse import csr_matrix
 
@@ -367,19 +366,30 @@ def _text_rows(columns: list[int], lengths: np.ndarray, width: int) -> csr_matri
     return csr_matrix((data, np.asarray(columns, dtype=np.int64), indptr), shape=(len(lengths), width))
 
 
-def _hashed_rows(grams: list[str], columns: list[int], lengths: np.ndarray, common: dict[str, Any]) -> csr_matrix:
-    """Texts' counts of hashed ``grams`` (each hashed once: one row per gram, its column as the hasher puts it)."""
+def _char_wb_rows(words: list[str], n_features: int) -> csr_matrix:
+    """(words x ``n_features``) counts of each word's hashed ``char_wb`` 3-5 grams, as scikit-learn's
+    ``HashingVectorizer`` gives them: ASCII words hashed in numpy (``filtering.hashing``), the others (windows in
+    characters, not bytes) by scikit-learn itself."""
     from scipy.sparse import csr_matrix
-    from sklearn.feature_extraction.text import HashingVectorizer
 
-    if not grams:
-        return csr_matrix((len(lengths), common["n_features"]), dtype=np.float32)
-    hashed = HashingVectorizer(analyzer=_as_one_token, **common).transform(grams)
-    return (_text_rows(columns, lengths, len(grams)) @ hashed).tocsr()
+    ascii_rows = [row for row, word in enumerate(words) if word.isascii()]
+    rows, columns = char_wb_columns([words[row] for row in ascii_rows], n_features)
+    rows = np.asarray(ascii_rows, dtype=np.int64)[rows] if len(ascii_rows) else rows
+    if len(ascii_rows) < len(words):
+        from sklearn.feature_extraction.text import HashingVectorizer
 
-
-def _as_one_token(gram: str) -> list[str]:
-    return [gram]
+        others = [row for row, word in enumerate(words) if not word.isascii()]
+        common = {"n_features": n_features, "alternate_sign": False, "norm": None, "dtype": np.float32}
+        hashed = (
+            HashingVectorizer(analyzer="char_wb", ngram_range=(3, 5), **common)
+            .transform([words[row] for row in others])
+            .tocoo()
+        )
+        rows = np.concatenate([rows, np.asarray(others, dtype=np.int64)[hashed.row]])
+        columns = np.concatenate([columns, hashed.col.astype(np.int64)])
+    matrix = csr_matrix((np.ones(len(columns), dtype=np.float32), (rows, columns)), shape=(len(words), n_features))
+    matrix.sum_duplicates()
+    return matrix
 
 
 def _empty_sparse(columns: int) -> csr_matrix:

@@ -44,6 +44,7 @@ def main(argv: list[str]) -> int:
 
     connections["default"].settings_dict.update(job["database"])
 
+    from core.gc_relaxed import collections_relaxed
     from filtering.partitions import tail_stats_from_json
     from filtering.services import filter_run_partition_execute
 
@@ -55,13 +56,14 @@ def main(argv: list[str]) -> int:
         sys.stdout.write(f"progress {count}\n")
         sys.stdout.flush()
 
-    result = filter_run_partition_execute(
-        run_id=int(job["run_id"]),
-        config=job["config"],
-        tail_stats=tail_stats_from_json(job["tail_stats"]),
-        partition=(int(job["partition"][0]), int(job["partition"][1])),
-        advance=advance,
-    )
+    with collections_relaxed():  # as its parent's run (core/runs.py)
+        result = filter_run_partition_execute(
+            run_id=int(job["run_id"]),
+            config=job["config"],
+            tail_stats=tail_stats_from_json(job["tail_stats"]),
+            partition=(int(job["partition"][0]), int(job["partition"][1])),
+            advance=advance,
+        )
     Path(job["result_path"]).write_text(json.dumps(result.as_json()))
     connections.close_all()
     return 0

@@ -221,8 +221,17 @@ class Candidate(models.Model):
         default=dict, blank=True, help_text="Known answers loaded with the data (gold and evaluation)."
     )
     status = models.CharField(max_length=16, choices=Status.choices, default=Status.INGESTED)
+    # Provenance, written only by the ingest merge from the run that executes it (a join-free constant). No
+    # database constraint: PostgreSQL would check it row by row at commit (about 5 s per million candidates), and
+    # dropping it for a large load (as core/foreign_keys.py does for the pair and relation) would lock the run's
+    # own table, stalling its progress page and heartbeat. Deleting a run still nulls it (the ORM's SET_NULL).
     ingest_run = models.ForeignKey(
-        "IngestRun", null=True, blank=True, on_delete=models.SET_NULL, related_name="candidates"
+        "IngestRun",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="candidates",
+        db_constraint=False,
     )
     created_at = models.DateTimeField(db_default=Now())
     updated_at = models.DateTimeField(db_default=Now())

@@ -17,6 +17,7 @@ _SYMBOL = re.compile(r"[^\w\s]|_")
 _LETTER = re.compile(r"[^\W\d_]")
 _DIGIT = re.compile(r"\d")
 _ALNUM = re.compile(r"[^\W_]")
+_WITHOUT_DIGITS = str.maketrans("", "", "0123456789")
 # A URL with a scheme or "www.", or a bare domain with a common top-level domain. Linear in the tail: a bare domain
 # starts only where no name character precedes it (so a long "a-a-a-..." run is tried once, not from each of its
 # positions), and each label is the characters before a dot, which no other part can take.
@@ -102,6 +103,15 @@ class JunkRule(Rule):
     def _characters(self, tail: str) -> Verdict | None:
         if not tail:
             return self.verdict(1.0, "tail is empty")
+        compact = tail.replace(" ", "")
+        if compact.isascii() and compact.isalnum() and not compact.isdigit():
+            # ASCII letters, digits and spaces, at least one letter (most tails that reach here: a size, a
+            # number): no URL, no symbol, so only the digit ratio can fire, counted without a regular expression.
+            digits = len(compact) - len(compact.translate(_WITHOUT_DIGITS))
+            ratio = digits / len(compact)
+            if ratio > self.params.max_digit_ratio:
+                return self.verdict(ratio, f"tail is mostly digits (digit ratio {ratio:.2f})", digit_ratio=ratio)
+            return None
         if _URL.search(tail) and not _LETTER.search(_URL.sub(" ", tail)):
             return self.verdict(1.0, "tail is only a URL")
         if not _LETTER.search(tail):

@@ -31,6 +31,8 @@ MERGE_WORK_MEM = "192MB"
 #: The candidate's keys a first import checks in one join each (core/foreign_keys.py). Not the ingest run's: the
 #: run's own heartbeat and the runs pages read that table while the merge runs, and a lock on it would stall them.
 CANDIDATE_KEYS_CHECKED_IN_BULK = ("pair_id", "relation_id")
+# Plain indexes a first import builds after its INSERT instead of maintaining row by row (core/foreign_keys.py).
+CANDIDATE_INDEXES_REBUILT_IN_BULK = ("pair_id", "relation_id", "ingest_run_id")
 
 
 def staging_table_name(run_id: int) -> str:
@@ -255,6 +257,7 @@ def staging_merge(*, run_id: int, now: dt.datetime, staged_rows: int | None = No
         bulk_keys = foreign_keys_checked_in_bulk(
             table="knowledge_candidate",
             columns=CANDIDATE_KEYS_CHECKED_IN_BULK,
+            rebuilt_indexes=CANDIDATE_INDEXES_REBUILT_IN_BULK,
             rows_coming=(staged_rows if staged_rows is not None else _count(cursor, staging)) if postgres else 0,
         )
         with bulk_keys as checked_in_bulk:

@@ -31,6 +31,9 @@ def tables(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
             "parent_id bigint CONSTRAINT fk_child_parent REFERENCES fk_parent (id) DEFERRABLE INITIALLY DEFERRED, "
             "other_id bigint CONSTRAINT fk_child_other REFERENCES fk_other (id) DEFERRABLE INITIALLY DEFERRED)"
         )
+        cursor.execute("CREATE INDEX fk_child_by_parent ON fk_child (parent_id, id)")
+        cursor.execute("CREATE INDEX fk_child_by_other ON fk_child (other_id) WHERE other_id > 0")
+        cursor.execute("CREATE UNIQUE INDEX fk_child_other_unique ON fk_child (other_id, id)")
         cursor.execute("INSERT INTO fk_parent SELECT generate_series(1, 10)")
         cursor.execute("INSERT INTO fk_other VALUES (1)")
     yield
@@ -54,6 +57,12 @@ def children(count: int, *, first: int = 1, parent_of: int | None = None) -> Non
             "FROM generate_series(%s::bigint, %s::bigint) n",
             [parent_of, first, first + count - 1],
         )
+
+
+def indexes() -> list[tuple[str, str]]:
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'fk_child' ORDER BY indexname")
+        return list(cursor.fetchall())
 
 
 def child_count() -> int:
@@ -184,3 +193,37 @@ def test_the_setting_turns_it_off(tables: None, settings: Any) -> None:
     ):
         assert not in_bulk
         assert len(keys()) == 2
+
+
+def test_plain_indexes_named_by_column_are_built_again_after_the_load_exactly_as_they_were(tables: None) -> None:
+    before = indexes()
+    with transaction.atomic():
+        with foreign_keys_checked_in_bulk(
+            table="fk_child", columns=("parent_id",), rows_coming=5, rebuilt_indexes=("parent_id", "other_id")
+        ) as in_bulk:
+            assert in_bulk
+            # the unique index and the primary key stay (an upsert needs its arbiter); the plain ones went
+            assert [name for name, _ in indexes()] == ["fk_child_other_unique", "fk_child_pkey"]
+            children(5)
+        assert indexes() == before
+    assert indexes() == before
+    with connection.cursor() as cursor:
+        cursor.execute("SET enable_seqscan = off")
+        cursor.execute("EXPLAIN SELECT id FROM fk_child WHERE parent_id = 3")
+        plan = " ".join(row[0] for row in cursor.fetchall())
+        cursor.execute("RESET enable_seqscan")
+    assert "fk_child_by_parent" in plan  # built, valid and used
+
+
+def test_a_failed_load_leaves_the_indexes_in_place(tables: None) -> None:
+    before = indexes()
+    with (
+        pytest.raises(IntegrityError),
+        transaction.atomic(),
+        foreign_keys_checked_in_bulk(
+            table="fk_child", columns=("parent_id",), rows_coming=5, rebuilt_indexes=("parent_id",)
+        ) as in_bulk,
+    ):
+        assert in_bulk
+        children(5, parent_of=99)
+    assert indexes() == before

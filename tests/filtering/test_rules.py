@@ -118,6 +118,31 @@ def test_ordinary_text_is_not_junk(tail: str) -> None:
     assert fires("junk", tail) is None
 
 
+def test_letters_digits_and_spaces_get_the_digit_ratio_of_the_regular_expressions() -> None:
+    """Tails of ASCII letters, digits and spaces skip the regular expressions (a fast path): the verdict must be
+    the one the general path defines, digits / letters-and-digits above the threshold."""
+    import random
+    import re
+
+    rng = random.Random(4)
+    alphabet = "abcxyz0123456789   "
+    fired = 0
+    for _ in range(3000):
+        tail = " ".join("".join(rng.choice(alphabet) for _ in range(rng.randint(1, 6))).split())
+        if not tail or tail.replace(" ", "").isalpha() or tail.replace(" ", "").isdigit():
+            continue
+        digits = len(re.findall(r"\d", tail))
+        ratio = digits / len(re.findall(r"[^\W_]", tail))
+        verdict = fires("junk", tail, max_digit_ratio=0.4, min_repeats=99)
+        assert (verdict is not None) == (ratio > 0.4), tail
+        if verdict is not None:
+            fired += 1
+            assert verdict.reason == f"tail is mostly digits (digit ratio {ratio:.2f})"
+            assert verdict.extra == {"digit_ratio": ratio}
+    assert fired > 100
+    assert "no letters" in reason("junk", "12 345")  # all digits still takes the general path
+
+
 def test_the_symbol_ratio_threshold_is_configurable() -> None:
     assert fires("junk", "keep (very) warm!!", max_symbol_ratio=0.1) is not None
     assert fires("junk", "keep (very) warm!!", max_symbol_ratio=0.5) is None

@@ -49,6 +49,15 @@ def test_the_documented_examples_ingest_in_both_formats_into_the_same_three_cand
     assert set(Candidate.objects.values_list("ingest_run", flat=True)) == {run.pk}
 
 
+def test_deleting_an_ingest_run_keeps_its_candidates_and_clears_their_provenance(ingest: Any) -> None:
+    """The run's key has no database constraint (migration knowledge.0016): the ORM's SET_NULL still applies."""
+    run = ingest(EXAMPLES / "candidates.jsonl")
+    assert Candidate.objects.filter(ingest_run=run).count() == 3
+    run.delete()
+    assert Candidate.objects.count() == 3
+    assert set(Candidate.objects.values_list("ingest_run", flat=True)) == {None}
+
+
 def test_gzipped_files_are_read_by_content_whatever_their_name(ingest: Any, write_lines: Any) -> None:
     path = write_lines([search_buy()], "candidates.jsonl.gz", gz=True)
     run = ingest(path)
