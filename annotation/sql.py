@@ -63,17 +63,24 @@ QUEUE_FILL_FROM_POOLED_CANDIDATES = (
 
 
 def queue_fill_statement(
-    *, gold_from_known_labels: bool, postgresql: bool, limited: bool, priorities_table: str | None = None
+    *,
+    gold_from_known_labels: bool,
+    postgresql: bool,
+    limited: bool,
+    priorities_table: str | None = None,
+    in_candidate_order: bool = False,
 ) -> str:
     """The fill; with ``priorities_table`` (a trusted name: a temporary table of (k candidate id, v priority)),
-    each new item is written with its priority (0 for a candidate the table lacks)."""
+    each new item is written with its priority (0 for a candidate the table lacks). Rows go in priority order, so
+    that the priority indexes grow at their end, or with ``in_candidate_order`` in candidate order, which is what
+    the primary key wants when the priority indexes are built after the INSERT (a first fill)."""
     no_labels = "'{}'::jsonb" if postgresql else "'{}'"
     gold = f"(c.known_labels IS NOT NULL AND c.known_labels <> {no_labels})" if gold_from_known_labels else "false"
     if priorities_table is None:
         priority, join, order = "0", "", "c.id"
     else:
         priority, join = "COALESCE(t.v, 0)", f"LEFT JOIN {priorities_table} t ON t.k = c.id "
-        order = f"{priority} DESC, c.id"
+        order = "c.id" if in_candidate_order else f"{priority} DESC, c.id"
     sql = QUEUE_FILL_FROM_POOLED_CANDIDATES.format(gold=gold, priority=priority, join=join, order=order)
     return sql + " LIMIT %s" if limited else sql
 

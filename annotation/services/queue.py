@@ -12,6 +12,8 @@ from annotation.services.common import GOLD_WANTED, _conf
 from core.foreign_keys import foreign_keys_checked_in_bulk
 from core.statistics import tables_analyze_after_change
 
+FILL_WORK_MEM = "256MB"
+
 
 def queue_fill(
     *, limit: int | None = None, gold_from_known_labels: bool = True, priorities_table: str | None = None
@@ -44,17 +46,27 @@ def queue_fill(
 def queue_fill_rows(*, gold_from_known_labels: bool, priorities_table: str, rows_coming: int = 0) -> int:
     """The fill's INSERT alone, with priorities from ``priorities_table``, in the caller's transaction (which
     takes the statistics afterwards): ``annotation.priorities.queue_fill_prioritised``. ``rows_coming`` (about how
-    many items it adds) lets a first fill check the items' candidate key in one join (core/foreign_keys.py)."""
-    statement = sql.queue_fill_statement(
-        gold_from_known_labels=gold_from_known_labels,
-        postgresql=connection.vendor == "postgresql",
-        limited=False,
-        priorities_table=priorities_table,
-    )
+    many items it adds) lets a first fill check the items' candidate key in one join and build the priority
+    indexes after its INSERT, the items then written in candidate order (core/foreign_keys.py; a million items:
+    7.7 s of INSERT with every index maintained, 3.7 s with the four priority indexes built after)."""
+    postgresql = connection.vendor == "postgresql"
     now = connection.ops.adapt_datetimefield_value(timezone.now())
     keys = foreign_keys_checked_in_bulk(
-        table="annotation_queueitem", columns=("candidate_id",), rows_coming=rows_coming
+        table="annotation_queueitem",
+        columns=("candidate_id",),
+        rows_coming=rows_coming,
+        rebuilt_indexes=("priority",),
     )
-    with keys, connection.cursor() as cursor:
+    with keys as in_bulk, connection.cursor() as cursor:
+        if postgresql:
+            # The join with a million priorities and the sort stay in memory instead of temporary files.
+            cursor.execute(f"SET LOCAL work_mem = '{FILL_WORK_MEM}'")
+        statement = sql.queue_fill_statement(
+            gold_from_known_labels=gold_from_known_labels,
+            postgresql=postgresql,
+            limited=False,
+            priorities_table=priorities_table,
+            in_candidate_order=in_bulk,
+        )
         cursor.execute(statement, [GOLD_WANTED, _conf("MIN_ANSWERS"), now, now])
         return int(cursor.rowcount)

@@ -85,3 +85,37 @@ def test_an_empty_queue_and_pool_recompute_and_fill_nothing_without_an_error() -
     assert queue_fill_prioritised() == (4, 4)
     QueueItem.objects.update(state="closed")
     assert queue_priorities_recompute() == 0  # nothing open: nothing to order
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the bulk path is PostgreSQL's")
+def test_a_first_fill_in_bulk_gives_the_same_queue_and_builds_the_priority_indexes_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """A first fill of at least ``BULK_MIN_ROWS`` items drops the queue's priority indexes, inserts in candidate
+    order and builds them again (core/foreign_keys.py): the queue and the indexes are what the row-by-row fill
+    gives."""
+    from core import foreign_keys
+
+    def indexes() -> list[tuple[str, str]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'annotation_queueitem' ORDER BY 1"
+            )
+            return list(cursor.fetchall())
+
+    _pool(40)
+    before = indexes()
+    queue_fill_prioritised(seed=3)
+    expected = _queue()
+    QueueItem.objects.all().delete()
+    monkeypatch.setattr(foreign_keys, "BULK_MIN_ROWS", 10)
+
+    with CaptureQueriesContext(connection) as captured:
+        assert queue_fill_prioritised(seed=3) == (40, 40)
+
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert any(s.startswith("DROP INDEX") and "queue_fresh" in s for s in statements)  # the bulk path ran
+    assert any(s.startswith("CREATE INDEX queue_fresh") for s in statements)
+    assert _queue() == expected
+    assert indexes() == before
+    assert len(before) >= 5

@@ -287,3 +287,40 @@ def test_a_running_ingest_is_taken_over_only_by_a_redelivery_of_its_own_task_who
     stale = timezone.now() - dt.timedelta(seconds=settings.RUN_STALE_SECONDS + 1)
     IngestRun.objects.filter(pk=run.pk).update(status="running", heartbeat_at=stale)
     assert ingest_run_claim(run_id=run.pk, claimer="task-3")  # stale: anyone (the sweep's new message) takes it
+
+
+@pytest.mark.skipif(os.environ.get("DJANGO_SETTINGS_MODULE", "").endswith("sqlite"), reason="PostgreSQL's bulk path")
+def test_a_first_import_in_bulk_builds_the_candidate_indexes_and_keys_again_as_they_were(
+    ingest: Any, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A first import of at least ``BULK_MIN_ROWS`` rows drops the candidate's pair and relation keys and its plain
+    indexes, inserts, and builds them again (core/foreign_keys.py): same names, same definitions, same rows."""
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from core import foreign_keys
+
+    def schema() -> list[tuple[str, str]]:
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'knowledge_candidate' UNION ALL "
+                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
+                "WHERE conrelid = 'knowledge_candidate'::regclass ORDER BY 1"
+            )
+            return list(cursor.fetchall())
+
+    before = schema()
+    monkeypatch.setattr(foreign_keys, "BULK_MIN_ROWS", 2)
+    with CaptureQueriesContext(connection) as captured:
+        run = ingest(EXAMPLES / "candidates.jsonl", EXAMPLES / "candidates.csv")
+
+    assert run.status == IngestRun.Status.SUCCEEDED, run.message
+    statements = [q["sql"] for q in captured.captured_queries]
+    assert any(s.startswith("DROP INDEX") and "candidate_pair_id" in s for s in statements)  # the bulk path ran
+    assert schema() == before
+    assert dict(Candidate.objects.values_list("head_kind", "support_count")) == {
+        "search_buy": 2,
+        "co_buy": 4,
+        "plain": 2,
+    }
+    assert set(Candidate.objects.values_list("ingest_run", flat=True)) == {run.pk}
