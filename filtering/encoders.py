@@ -232,8 +232,9 @@ class TfidfEncoder:
     def _counts(self, texts: Sequence[str]) -> tuple[Any, Any]:
         """(word 1-2 gram counts, char_wb 3-5 gram counts) of ``texts``, hashed, equal to scikit-learn's
         ``HashingVectorizer`` with the ``word`` and ``char_wb`` analysers. Each distinct word (for the character
-        n-grams) and each distinct word 1-2 gram is analysed and hashed once; the texts' counts are sparse products
-        (texts x grams) @ (grams x hashed columns)."""
+        n-grams) and each distinct word 1-2 gram is analysed and hashed once (``filtering.hashing``, numpy). The word
+        counts may hold a column more than once in a row (a repeated gram, a hash collision), so callers sum
+        duplicates (``sum_duplicates``, which also sorts the indices) before weighing."""
         from scipy.sparse import csr_matrix
 
         lowered = [text.lower() for text in texts]
