@@ -28,8 +28,9 @@ _COLUMN_TYPES = {
 }
 STAGING_PREFIX = "knowledge_ingest_staging_"
 MERGE_WORK_MEM = "192MB"
-#: The candidate's keys a first import checks in one join each (core/foreign_keys.py). Not the ingest run's: the
-#: run's own heartbeat and the runs pages read that table while the merge runs, and a lock on it would stall them.
+#: The candidate's keys a first import checks in one join each (core/foreign_keys.py). The ingest run has no database
+#: key (migration 0016): dropping one for the load would lock the run's table, which its heartbeat and the runs
+#: pages read while the merge runs.
 CANDIDATE_KEYS_CHECKED_IN_BULK = ("pair_id", "relation_id")
 # Plain indexes a first import builds after its INSERT instead of maintaining row by row (core/foreign_keys.py).
 CANDIDATE_INDEXES_REBUILT_IN_BULK = ("pair_id", "relation_id", "ingest_run_id")
