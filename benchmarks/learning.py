@@ -4,6 +4,7 @@
     flock /tmp/bench.lock python benchmarks/learning.py                       # 4,000 candidates, both orders
     flock /tmp/bench.lock python benchmarks/learning.py --baseline-checkout /work/main   # and main's gate share
     python benchmarks/learning.py --data FILE.jsonl.gz --kind encoder_lr --orders platform
+    flock /tmp/bench.lock python benchmarks/learning.py --kind loop --repeats 3  # the loop, 3 seeds per order
 
 The labelled file (default: ``benchmarks/learning_data.py``'s seeded set, generated in memory) is split by
 behaviour pair (query and product): ``--held-out`` of the pairs are only ingested, the rest is pooled and queued
@@ -244,7 +245,11 @@ def figures_from(cursor: Any, target: str) -> dict[str, Any]:
     }
 
 
-def campaign(order: str, args: argparse.Namespace, queued: Path, held: Path, database: str) -> dict[str, Any]:
+def campaign(
+    order: str, args: argparse.Namespace, queued: Path, held: Path, database: str, *, seed: int
+) -> dict[str, Any]:
+    """One labelling campaign in ``order``; ``seed`` draws the random order, the platform's random terms and the
+    simulated annotators' answers (the data and the split stay those of ``--seed``)."""
     from django.db import connection
 
     from annotation.management.commands.simulate_annotators import candidates_load, priorities_recompute, simulate
@@ -265,7 +270,7 @@ def campaign(order: str, args: argparse.Namespace, queued: Path, held: Path, dat
     ids: list[int] = []
     if order == "random":
         ids = list(QueueItem.objects.order_by("candidate_id").values_list("candidate_id", flat=True))
-        random.Random(args.seed).shuffle(ids)
+        random.Random(seed).shuffle(ids)
         rows_set_column(
             table="annotation_queueitem",
             key="candidate_id",
@@ -274,7 +279,7 @@ def campaign(order: str, args: argparse.Namespace, queued: Path, held: Path, dat
             rows=[(candidate_id, float(len(ids) - position)) for position, candidate_id in enumerate(ids)],
         )
     else:
-        priorities_recompute(seed=args.seed)
+        priorities_recompute(seed=seed)
     curve: list[tuple[int, float | None]] = []
     trained_at = 0
     round_no = 0
@@ -283,7 +288,7 @@ def campaign(order: str, args: argparse.Namespace, queued: Path, held: Path, dat
         report = simulate(
             annotators=args.annotators,
             error_rate=args.error_rate,
-            seed=args.seed * 1000 + round_no,
+            seed=seed * 1000 + round_no,
             max_answers=args.chunk,
             keep_priorities=True,
         )
@@ -300,7 +305,7 @@ def campaign(order: str, args: argparse.Namespace, queued: Path, held: Path, dat
                     flush=True,
                 )
                 if order == "platform":
-                    priorities_recompute(seed=args.seed + round_no)
+                    priorities_recompute(seed=seed + round_no)
                 else:  # the order stays random; the gates the record answers are waived as on the platform
                     queue_gates_waive(scores=None, order=ids)
         if finished:
@@ -350,6 +355,39 @@ def auc_at(curve: list[tuple[int, float | None]], budget: int | None) -> str:
     return "-" if auc is None else f"{auc:.3f} ({labels})"
 
 
+def auc_value(curve: list[tuple[int, float | None]], budget: int | None) -> float | None:
+    """The AUC of the first training with at least ``budget`` labels (the last one for None)."""
+    found = [auc for labels, auc in curve if budget is None or labels >= budget]
+    if not found:
+        return None
+    return found[-1] if budget is None else found[0]
+
+
+def print_repeats(runs: dict[str, list[dict[str, Any]]]) -> None:
+    """Per budget: each order's mean AUC over its runs, each run's AUC, and where there are two orders the
+    second's lead over the first in how many of the runs (run i of one order against run i of the other: the
+    same seed)."""
+    orders = list(runs)
+    print(f"  {'labels':<8}" + "".join(f"{order + ' (mean)':>18}{'runs':>26}" for order in orders))
+    for budget in (*BUDGETS, None):
+        cells = ""
+        values = {}
+        for order in orders:
+            values[order] = [auc_value(run["curve"], budget) for run in runs[order]]
+            known = [v for v in values[order] if v is not None]
+            mean = f"{sum(known) / len(known):.3f}" if known else "-"
+            each = " ".join("-" if v is None else f"{v:.3f}" for v in values[order])
+            cells += f"{mean:>18}{each:>26}"
+        line = f"  {'all' if budget is None else f'{budget:,}':<8}{cells}"
+        if len(orders) == 2:
+            pairs = [(a, b) for a, b in zip(*values.values(), strict=True) if a is not None and b is not None]
+            if pairs:
+                lead = sum(b - a for a, b in pairs) / len(pairs)
+                wins = sum(b > a for a, b in pairs)
+                line += f"   {orders[1]} - {orders[0]}: {lead:+.3f}, ahead in {wins} of {len(pairs)}"
+        print(line)
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--data", type=Path, default=None, help="Labelled ingest file (default: generated).")
@@ -373,6 +411,14 @@ def main() -> int:
     parser.add_argument("--error-rate", type=float, default=0.1)
     parser.add_argument("--chunk", type=int, default=150, help="Answers between looks at the label count.")
     parser.add_argument("--retrain-every", type=int, default=250, help="New training-target labels per training.")
+    parser.add_argument(
+        "--repeats",
+        type=int,
+        default=1,
+        help="Campaigns per order, each with its own seed for the orders and the annotators (the data and the split "
+        "stay); the table prints the mean, each run's figures follow. A held-out AUC of one run varies by about 0.02 "
+        "at 250 labels.",
+    )
     parser.add_argument("--database", default="plausi_bench_learning")
     parser.add_argument("--baseline-checkout", type=Path, default=None, help="e.g. /work/main")
     parser.add_argument(
@@ -411,10 +457,14 @@ def main() -> int:
         f"{args.kind}; other processes' CPU {other_cpu_percent():.0f}% of a core",
         flush=True,
     )
-    results: dict[str, dict[str, Any]] = {}
-    for order in [name.strip() for name in args.orders.split(",") if name.strip()]:
-        results[order] = campaign(order, args, queued, held, args.database)
-        print(f"  [{order}] done in {results[order]['seconds']:.0f} s", flush=True)
+    orders = [name.strip() for name in args.orders.split(",") if name.strip()]
+    runs: dict[str, list[dict[str, Any]]] = {order: [] for order in orders}
+    for repeat in range(args.repeats):
+        seed = args.seed + 1000 * repeat
+        for order in orders:
+            runs[order].append(campaign(order, args, queued, held, args.database, seed=seed))
+            print(f"  [{order}] run {repeat + 1} (seed {seed}) done in {runs[order][-1]['seconds']:.0f} s", flush=True)
+    results = {order: found[0] for order, found in runs.items()}
     base = None
     if args.baseline_checkout is not None:
         sample = random.Random(args.seed).sample(queued_lines, min(args.baseline_candidates, len(queued_lines)))
@@ -423,13 +473,16 @@ def main() -> int:
         print(f"baseline: {args.baseline_checkout}'s simulate_annotators on {len(sample):,} of the queued", flush=True)
         base = baseline(args.baseline_checkout, base_file, args, args.database + "_baseline")
     print(f"\nROC AUC on the held-out split ({args.target}), by training-target labels (labels of that training):")
-    header = f"  {'labels':<8}" + "".join(f"{order:>22}" for order in results)
-    print(header)
-    for budget in (*BUDGETS, None):
-        cells = "".join(f"{auc_at(result['curve'], budget):>22}" for result in results.values())
-        print(f"  {'all' if budget is None else f'{budget:,}':<8}{cells}")
+    if args.repeats > 1:
+        print_repeats(runs)
+    else:
+        header = f"  {'labels':<8}" + "".join(f"{order:>22}" for order in results)
+        print(header)
+        for budget in (*BUDGETS, None):
+            cells = "".join(f"{auc_at(result['curve'], budget):>22}" for result in results.values())
+            print(f"  {'all' if budget is None else f'{budget:,}':<8}{cells}")
     for order, result in results.items():
-        print(f"\n  {order} order ({result['seconds']:.0f} s):")
+        print(f"\n  {order} order, run 1 ({result['seconds']:.0f} s):")
         print(answer_figures(result))
     if base is not None:
         where = f"{args.baseline_checkout}'s simulate_annotators on a sample of the queued part"

@@ -19,6 +19,7 @@ from rest_framework.views import APIView
 
 from classifiers import selectors
 from classifiers.ml.features import SCHEMES
+from classifiers.ml.models import ENCODER_DESIGNS
 from classifiers.models import ModelKind, ScoringRun
 from classifiers.services import model_version_activate, training_run_request
 from classifiers.services.common import default_kind
@@ -134,6 +135,8 @@ class EncoderParamsSerializer(serializers.Serializer):
     c = serializers.FloatField(required=False, min_value=1e-4, max_value=1e4)
     relations = serializers.ListField(child=serializers.SlugField(max_length=64), required=False, max_length=15)
     joint = serializers.BooleanField(required=False)
+    design = serializers.ChoiceField(choices=list(ENCODER_DESIGNS), required=False)
+    rank = serializers.IntegerField(required=False, min_value=0, max_value=64)
 
 
 class CrossEncoderParamsSerializer(serializers.Serializer):

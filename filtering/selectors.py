@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.types import CandidateText
@@ -182,3 +182,48 @@ def filter_run_will_see(*, since: Any) -> bool:
     return FilterRun.objects.filter(
         Q(status=FilterRun.Status.QUEUED) | Q(status=FilterRun.Status.RUNNING, started_at__gte=since)
     ).exists()
+
+
+def labelled_outcomes(*, run_id: int) -> dict[str, Any] | None:
+    """How a run's decisions fared on the candidates that carry a known ``plausible`` label (ingested with
+    ``labels``): per rule, the labelled candidates it dropped and how many of them were labelled plausible (dropped
+    wrongly), and the same for the labelled candidates the run kept (pooled after it). None when no candidate it
+    decided carries that label. ``not_plausible_share`` is, for drops, the rules' precision (the filters exist to
+    drop what is not plausible) and, for the kept, the junk that got through. Set-based (three aggregates)."""
+    from knowledge.models import Candidate
+
+    labelled = Q(candidate__known_labels__has_key="plausible")
+    plausible = Q(candidate__known_labels__plausible=True)
+    per_rule = {
+        row["rule"]: _labelled_counts(row["labelled"], row["plausible"])
+        for row in FilterDecision.objects.filter(labelled, run_id=run_id)
+        .values("rule")
+        .annotate(labelled=Count("id"), plausible=Count("id", filter=plausible))
+        .order_by("rule")
+    }
+    dropped = (
+        Candidate.objects.filter(filter_decisions__run_id=run_id, known_labels__has_key="plausible")
+        .distinct()
+        .aggregate(
+            labelled=Count("id", distinct=True),
+            plausible=Count("id", distinct=True, filter=Q(known_labels__plausible=True)),
+        )
+    )
+    kept = Candidate.objects.filter(status="pooled", known_labels__has_key="plausible").aggregate(
+        labelled=Count("id"), plausible=Count("id", filter=Q(known_labels__plausible=True))
+    )
+    if not dropped["labelled"] and not kept["labelled"]:
+        return None
+    return {
+        "per_rule": per_rule,
+        "dropped": _labelled_counts(dropped["labelled"], dropped["plausible"]),
+        "kept": _labelled_counts(kept["labelled"], kept["plausible"]),
+    }
+
+
+def _labelled_counts(labelled: int, plausible: int) -> dict[str, Any]:
+    return {
+        "labelled": labelled,
+        "plausible": plausible,
+        "not_plausible_share": round((labelled - plausible) / labelled, 4) if labelled else None,
+    }

@@ -323,7 +323,8 @@ def _apply_outcomes(
 
 
 def _report(*, run_id: int) -> dict[str, Any]:
-    """Counts per rule, how often two rules fired on the same candidate, and examples of each rule."""
+    """Counts per rule, how often two rules fired on the same candidate, examples of each rule, and where the
+    candidates carry known ``plausible`` labels, how the drops and the kept fared on them (``labelled``)."""
     per_rule: dict[str, int] = {}
     examples: dict[str, list[dict[str, Any]]] = defaultdict(list)
     overlap: Counter[tuple[str, str]] = Counter()
@@ -363,7 +364,9 @@ def _report(*, run_id: int) -> dict[str, Any]:
         )
         single_rule = int(cursor.fetchone()[0])
     rules = sorted(per_rule)
+    labelled = selectors.labelled_outcomes(run_id=run_id)
     return {
+        **({"labelled": labelled} if labelled is not None else {}),
         "per_rule": per_rule,
         "dropped_by_one_rule_only": single_rule,
         "overlap": [

@@ -74,7 +74,8 @@ def test_encoder_model_on_given_vectors(tmp_path: Path) -> None:
     tails = rng.normal(size=(len(batch), 8)).astype(np.float32)
     tails[:, 0] += 3 * (2 * y - 1)  # the signal lives in the tail vectors
     heads = rng.normal(size=(len(batch), 8)).astype(np.float32)
-    with_vectors = Batch(batch.examples, {"head_vectors": heads, "tail_vectors": tails})
+    joints = rng.normal(size=(len(batch), 8)).astype(np.float32)
+    with_vectors = Batch(batch.examples, {"head_vectors": heads, "tail_vectors": tails, "joint_vectors": joints})
     model = EncoderLogistic()
     model.fit(with_vectors, y)
     assert (metrics.roc_auc(y, model.predict_proba(with_vectors)) or 0.0) > 0.95
@@ -103,7 +104,8 @@ def test_the_mean_ensemble_fits_both_members_scores_their_mean_and_saves_both(tm
     np.testing.assert_allclose(model.predict_proba(with_vectors), expected, rtol=1e-5)
     assert model.params() == {
         "tfidf": {"c": 4.0, "features": alone[0].features},
-        "encoder": {"c": 0.5, "encoder_path": None, "joint": True},  # the fitted relations are not the recipe
+        # the fitted relations are not the recipe
+        "encoder": {"c": 0.5, "encoder_path": None, "joint": True, "design": "v2", "rank": 32},
     }
     model.save(tmp_path / "m")
     loaded = load_model(tmp_path / "m")
@@ -269,12 +271,80 @@ def test_the_encoder_reads_the_joint_text_unless_an_old_artifact_says_otherwise(
     joint.fit(cached, y)
     separate.fit(cached, y)
     assert (metrics.roc_auc(y, joint.predict_proba(cached)) or 0) > 0.95
-    assert joint.design(cached).shape[1] == separate.design(cached).shape[1] + 4
+    assert joint.design(cached).shape[1] == separate.design(cached).shape[1] + 4 + 1  # its vector and a cosine
     separate.save(tmp_path / "old")
     meta = (tmp_path / "old" / "meta.json").read_text().replace(', "joint": false', "")
     (tmp_path / "old" / "meta.json").write_text(meta)  # an artifact saved before the joint text existed
     old = load_model(tmp_path / "old")
     assert isinstance(old, EncoderLogistic) and not old.joint
+
+
+def interaction_set(rows: int, seed: int) -> tuple[Batch, np.ndarray]:
+    """Vectors whose label needs head x tail and relation x tail: each tail is an intention of a category and of a
+    kind, each head a product of a category; Yes when the categories match *and* the relation fits the kind.
+    Neither the head, the tail, the relation nor their sum decides it."""
+    dim, categories, kinds = 16, 4, 3
+    world = np.random.default_rng(0)  # the same products and intentions in every set
+    head_prototypes = world.normal(size=(categories, dim))
+    tail_prototypes = world.normal(size=(categories, kinds, dim))
+    rng = np.random.default_rng(seed)
+    relations = [f"fits_kind_{k}" for k in range(kinds)]
+    head_category = rng.integers(categories, size=rows)
+    tail_category = np.where(rng.random(rows) < 0.5, head_category, rng.integers(categories, size=rows))
+    tail_kind = rng.integers(kinds, size=rows)
+    relation = np.where(rng.random(rows) < 0.5, tail_kind, rng.integers(kinds, size=rows))
+    heads = head_prototypes[head_category] + 0.3 * rng.normal(size=(rows, dim))
+    tails = tail_prototypes[tail_category, tail_kind] + 0.3 * rng.normal(size=(rows, dim))
+    y = ((head_category == tail_category) & (relation == tail_kind)).astype(np.int64)
+    examples = [Example(f"head {i}", relations[r], f"tail {i}") for i, r in enumerate(relation)]
+    features = {
+        "head_vectors": heads.astype(np.float32),
+        "tail_vectors": tails.astype(np.float32),
+        "joint_vectors": (heads + tails).astype(np.float32),
+    }
+    return Batch(examples, features), y
+
+
+def test_the_v2_design_learns_labels_of_head_relation_and_tail_together_and_v1_artifacts_still_load(
+    tmp_path: Path,
+) -> None:
+    train, y_train = interaction_set(1500, seed=1)
+    test, y_test = interaction_set(1000, seed=2)
+    v1, v2 = EncoderLogistic(design="v1"), EncoderLogistic()
+    v1.fit(train, y_train)
+    v2.fit(train, y_train)
+    auc_v1 = metrics.roc_auc(y_test, v1.predict_proba(test)) or 0.0
+    auc_v2 = metrics.roc_auc(y_test, v2.predict_proba(test)) or 0.0
+    assert auc_v2 > 0.95 > 0.85 > auc_v1, (auc_v1, auc_v2)
+    assert v2.params()["design"] == "v2" and v2.params()["rank"] == 32
+    assert v2.projections["head"][1].shape == (16, 16)  # the rank is capped by the vectors' dimension
+
+    v2.save(tmp_path / "v2")
+    loaded = load_model(tmp_path / "v2")
+    np.testing.assert_allclose(loaded.predict_proba(test), v2.predict_proba(test), rtol=1e-5)
+    # an artifact saved before the design existed (no "design", no projections) loads and scores as v1
+    v1.save(tmp_path / "old")
+    meta = (tmp_path / "old" / "meta.json").read_text().replace(', "design": "v1"', "")
+    (tmp_path / "old" / "meta.json").write_text(meta)
+    old = load_model(tmp_path / "old")
+    assert isinstance(old, EncoderLogistic) and old.design_name == "v1"
+    np.testing.assert_allclose(old.predict_proba(test), v1.predict_proba(test), rtol=1e-5)
+    with pytest.raises(ValueError, match="design 'v3'"):
+        EncoderLogistic(design="v3")
+
+
+def test_the_encoder_scores_in_chunks_exactly_as_in_one(monkeypatch: pytest.MonkeyPatch) -> None:
+    import classifiers.ml.models as models
+
+    train, y = interaction_set(300, seed=3)
+    model = EncoderLogistic()
+    model.fit(train, y)
+    whole = model.predict_proba(train)
+    monkeypatch.setattr(models, "_DESIGN_CHUNK", 7)
+    np.testing.assert_allclose(model.predict_proba(train), whole, rtol=1e-5)
+    assert model.coef is not None
+    logits = model.design(train) @ model.coef + model.intercept
+    np.testing.assert_allclose(whole, 1 / (1 + np.exp(-logits)), rtol=1e-5)
 
 
 def test_encoder_is_unavailable_when_its_package_cannot_be_imported(monkeypatch: pytest.MonkeyPatch) -> None:

@@ -114,6 +114,47 @@ def test_the_report_counts_rules_overlaps_and_keeps_examples(pool: dict[str, int
     assert f"filter run #{run.pk}" in output and "drops per rule" in output
 
 
+@pytest.mark.sqlite
+def test_the_report_measures_drops_and_kept_on_known_plausible_labels(
+    ingest: Any, write_lines: Any, capsys: Any
+) -> None:
+    """Issue 21: the filters' precision on labelled data. Two of the four bad tails are labelled plausible (a
+    wrong drop each), one good tail is labelled not plausible (junk kept), one line carries no label."""
+    plausible = {
+        GOOD_TAILS[0]: True,
+        GOOD_TAILS[1]: True,
+        GOOD_TAILS[2]: False,
+        "because the product is used for": True,
+        "winter boots for pregnant women": False,
+        "call me at 555-0142 for details": True,
+        "great great great great great": False,
+    }
+    lines = [
+        search_buy(tail, **({"labels": {"plausible": plausible[tail]}} if tail in plausible else {}))
+        for tail in [*GOOD_TAILS, *BAD_TAILS]
+    ]
+    ingest(write_lines(lines))
+    filter_configuration_create(config=rules_only_config(), note="rules only")
+    run = run_filters()
+    labelled = run.report["labelled"]
+    assert labelled["dropped"] == {"labelled": 4, "plausible": 2, "not_plausible_share": 0.5}
+    assert labelled["kept"] == {"labelled": 3, "plausible": 2, "not_plausible_share": round(1 / 3, 4)}
+    decisions = FilterDecision.objects.filter(run=run).select_related("candidate")
+    expected: dict[str, list[bool]] = {}
+    for decision in decisions:
+        expected.setdefault(decision.rule, []).append(plausible[decision.candidate.tail])
+    assert {rule: (counts["labelled"], counts["plausible"]) for rule, counts in labelled["per_rule"].items()} == {
+        rule: (len(values), sum(values)) for rule, values in expected.items()
+    }
+    call_command("filter_report", str(run.pk))
+    output = capsys.readouterr().out
+    assert "dropped (any rule)" in output and "not plausible 50.0%" in output
+
+
+def test_a_report_without_labelled_candidates_has_no_labelled_section(pool: dict[str, int]) -> None:
+    assert "labelled" not in run_filters().report
+
+
 def test_the_filter_command_runs_the_active_configuration_and_prints_the_report(
     pool: dict[str, int], capsys: Any
 ) -> None:

@@ -23,6 +23,17 @@ def write_report(write: Callable[[str], Any], run: FilterRun) -> None:
         write("  overlap (candidates dropped by both):")
         for pair in report["overlap"]:
             write(f"    {' + '.join(pair['rules']):<40} {pair['candidates']:>9}")
+    labelled = report.get("labelled")
+    if labelled:
+        write("  on candidates with a known plausible label (not plausible share = precision of a drop):")
+        rows = [("dropped (any rule)", labelled["dropped"]), ("kept", labelled["kept"])]
+        rows += [(f"rule {rule}", counts) for rule, counts in labelled["per_rule"].items()]
+        for name, counts in rows:
+            share = counts["not_plausible_share"]
+            write(
+                f"    {name:<32} {counts['labelled']:>7} labelled, {counts['plausible']:>7} plausible, "
+                f"not plausible {'-' if share is None else f'{100 * share:.1f}%'}"
+            )
     for rule, examples in report.get("examples", {}).items():
         write(f"  examples of {rule}:")
         for example in examples:
