@@ -419,6 +419,11 @@ def main() -> int:
         "stay); the table prints the mean, each run's figures follow. A held-out AUC of one run varies by about 0.02 "
         "at 250 labels.",
     )
+    parser.add_argument(
+        "--run-seeds",
+        default=None,
+        help="The runs' seeds instead of --seed + 1000 * repeat, e.g. 2021 to redo the third run alone.",
+    )
     parser.add_argument("--database", default="plausi_bench_learning")
     parser.add_argument("--baseline-checkout", type=Path, default=None, help="e.g. /work/main")
     parser.add_argument(
@@ -459,8 +464,12 @@ def main() -> int:
     )
     orders = [name.strip() for name in args.orders.split(",") if name.strip()]
     runs: dict[str, list[dict[str, Any]]] = {order: [] for order in orders}
-    for repeat in range(args.repeats):
-        seed = args.seed + 1000 * repeat
+    seeds = (
+        [int(seed) for seed in args.run_seeds.split(",")]
+        if args.run_seeds
+        else [args.seed + 1000 * repeat for repeat in range(args.repeats)]
+    )
+    for repeat, seed in enumerate(seeds):
         for order in orders:
             runs[order].append(campaign(order, args, queued, held, args.database, seed=seed))
             print(f"  [{order}] run {repeat + 1} (seed {seed}) done in {runs[order][-1]['seconds']:.0f} s", flush=True)
@@ -473,7 +482,7 @@ def main() -> int:
         print(f"baseline: {args.baseline_checkout}'s simulate_annotators on {len(sample):,} of the queued", flush=True)
         base = baseline(args.baseline_checkout, base_file, args, args.database + "_baseline")
     print(f"\nROC AUC on the held-out split ({args.target}), by training-target labels (labels of that training):")
-    if args.repeats > 1:
+    if len(seeds) > 1:
         print_repeats(runs)
     else:
         header = f"  {'labels':<8}" + "".join(f"{order:>22}" for order in results)
