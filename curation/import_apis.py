@@ -33,6 +33,12 @@ class ImportRefusedSerializer(serializers.Serializer):
     detail = serializers.CharField()
     errors = ImportErrorSerializer(many=True, required=False)  # type: ignore[assignment]  # DRF stubs
     error_count = serializers.IntegerField(required=False)
+    fields = serializers.DictField(  # type: ignore[assignment]  # DRF stubs
+        child=serializers.JSONField(),
+        required=False,
+        help_text="The form's invalid fields, each with its messages, as other endpoints give them (no file was "
+        'read): e.g. {"source": ["This field is required."]}.',
+    )
 
 
 class PeerImportOutputSerializer(serializers.Serializer):
@@ -89,7 +95,11 @@ class PeerImportApi(APIView):
             if form.getlist(key) if hasattr(form, "getlist") else form.get(key):
                 data[key] = form.getlist(key) if hasattr(form, "getlist") else form.get(key)
         serializer = self.InputSerializer(data=data)
-        serializer.is_valid(raise_exception=True)
+        if not serializer.is_valid():
+            # The documented 400 of this operation is ImportRefused: the form's errors go under "fields".
+            named = ", ".join(sorted(serializer.errors))
+            refused = {"detail": f"The import request is invalid ({named}): nothing was created."}
+            return Response({**refused, "fields": serializer.errors}, status=status.HTTP_400_BAD_REQUEST)
         values = dict(serializer.validated_data)
         uploads, source, dry_run = values.pop("files"), values.pop("source"), values.pop("dry_run")
         values["yes"] = tuple(values.get("yes") or _DEFAULTS.yes)

@@ -186,3 +186,10 @@ def test_the_api_imports_for_admins_and_refuses_a_bad_file_with_a_400(
         "/api/imports", {"source": "argilla", "files": [upload(b"\xff\xfe", "x.json")]}, format="multipart"
     )
     assert garbage.status_code == 400
+    # A form without files or source is refused in the same documented shape, its fields named (the fuzzer's find).
+    empty = api_client_for("admin").post("/api/imports", {}, format="multipart")
+    assert empty.status_code == 400
+    assert empty.json() == {
+        "detail": "The import request is invalid (files, source): nothing was created.",
+        "fields": {"files": ["This list may not be empty."], "source": ["This field is required."]},
+    }
