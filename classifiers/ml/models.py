@@ -191,7 +191,7 @@ def encoder_available() -> bool:
 #: cosines of head and tail and of the joint text and the tail.
 ENCODER_DESIGNS = ("v1", "v2")
 ENCODER_DESIGN = "v2"
-#: Rows of the design built at once when scoring (the v2 design of 15 relations is ~8,700 floats a row).
+#: Rows scored at once (their vectors and the per-relation weights they gather stay small).
 _DESIGN_CHUNK = 4096
 
 
@@ -322,9 +322,56 @@ class EncoderLogistic:
         self._fit_projections(vectors)
         self.coef, self.intercept = _logistic(self._design_rows(batch.examples, vectors), y, self.c, sparse=False)
 
+    def _logits(self, examples: Sequence[Example], vectors: dict[str, np.ndarray]) -> np.ndarray:
+        """``design @ coef + intercept`` without building the design: each block's weights applied to its inputs
+        (the tail per relation as one gathered row of weights, the head x tail block as ``(ph @ W) . pt``), in
+        the block order of ``_design_rows``. About four times faster than the product for ``v2`` and it needs
+        no design in memory; equal to it up to rounding (tested)."""
+        assert self.coef is not None
+        coef = self.coef
+        used = 0
+
+        def weights(width: int) -> np.ndarray:
+            nonlocal used
+            used += width
+            return coef[used - width : used]
+
+        heads, tails = vectors["head"], vectors["tail"]
+        dim = heads.shape[1]
+        logits = np.full(len(examples), self.intercept, dtype=np.float64)
+        if self.joint:
+            logits += vectors["joint"] @ weights(dim)
+        logits += heads @ weights(dim)
+        logits += tails @ weights(dim)
+        logits += (heads * tails) @ weights(dim)
+        logits += np.abs(heads - tails) @ weights(dim)
+        known = {relation: i for i, relation in enumerate(self.relations)}
+        # An unknown relation has no one-hot: it points at an appended row of zeros.
+        index = np.fromiter((known.get(e.relation, len(known)) for e in examples), dtype=np.int64, count=len(examples))
+        if self.design_name != "v1":
+            per_relation = np.vstack(
+                [weights(len(known) * dim).reshape(len(known), dim), np.zeros((1, dim), np.float32)]
+            )
+            logits += np.einsum("ij,ij->i", tails, per_relation[index])
+            logits += _cosine(heads, tails)[:, 0] * weights(1)[0]
+            if self.joint:
+                logits += _cosine(vectors["joint"], tails)[:, 0] * weights(1)[0]
+            if self.projections:
+                head_mean, head_components = self.projections["head"]
+                tail_mean, tail_components = self.projections["tail"]
+                projected_heads = _unit_rows((heads - head_mean) @ head_components.T)
+                projected_tails = _unit_rows((tails - tail_mean) @ tail_components.T)
+                block = weights(len(head_components) * len(tail_components)).reshape(
+                    len(head_components), len(tail_components)
+                )
+                logits += np.einsum("ij,ij->i", projected_heads @ block, projected_tails)
+        logits += np.append(weights(len(known)), np.float32(0.0))[index]
+        if used != len(coef):
+            raise ValueError(f"the model has {len(coef)} weights, its design {used}: a damaged artifact")
+        return logits
+
     def predict_proba(self, batch: Batch) -> np.ndarray:
-        """Built and scored ``_DESIGN_CHUNK`` rows at a time, so a 50,000-candidate scoring chunk never holds
-        its whole design (about 1.7 GB with 15 relations)."""
+        """Scored ``_DESIGN_CHUNK`` rows at a time by ``_logits`` (no design is built)."""
         if self.coef is None:
             raise RuntimeError("fit or load the model first")
         vectors = self.vectors(batch)
@@ -332,7 +379,7 @@ class EncoderLogistic:
         for start in range(0, len(batch), _DESIGN_CHUNK):
             stop = min(start + _DESIGN_CHUNK, len(batch))
             part = {name: value[start:stop] for name, value in vectors.items()}
-            out[start:stop] = _sigmoid(self._design_rows(batch.examples[start:stop], part) @ self.coef + self.intercept)
+            out[start:stop] = _sigmoid(self._logits(batch.examples[start:stop], part))
         return out
 
     def save(self, folder: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -333,18 +334,35 @@ def test_the_v2_design_learns_labels_of_head_relation_and_tail_together_and_v1_a
         EncoderLogistic(design="v3")
 
 
-def test_the_encoder_scores_in_chunks_exactly_as_in_one(monkeypatch: pytest.MonkeyPatch) -> None:
+@pytest.mark.parametrize(
+    "params",
+    [{}, {"design": "v1"}, {"joint": False}, {"rank": 0}, {"rank": 3}],
+    ids=["v2", "v1", "no-joint", "r0", "r3"],
+)
+def test_the_encoder_scores_its_design_without_building_it_in_chunks_and_unknown_relations(
+    monkeypatch: pytest.MonkeyPatch, params: dict[str, Any]
+) -> None:
+    """Scoring applies each block's weights to its inputs (``_logits``): the same as ``design @ coef``, chunk by
+    chunk, and a relation the model never saw contributes nothing (its one-hot row is zero)."""
     import classifiers.ml.models as models
 
     train, y = interaction_set(300, seed=3)
-    model = EncoderLogistic()
+    model = EncoderLogistic(**params)
     model.fit(train, y)
-    whole = model.predict_proba(train)
+    scored, _ = interaction_set(200, seed=4)
+    examples = [
+        Example(e.head, "never_seen" if i % 5 == 0 else e.relation, e.tail) for i, e in enumerate(scored.examples)
+    ]
+    scored = Batch(examples, scored.features)
+    whole = model.predict_proba(scored)
     monkeypatch.setattr(models, "_DESIGN_CHUNK", 7)
-    np.testing.assert_allclose(model.predict_proba(train), whole, rtol=1e-5)
+    np.testing.assert_allclose(model.predict_proba(scored), whole, rtol=1e-5, atol=1e-7)
     assert model.coef is not None
-    logits = model.design(train) @ model.coef + model.intercept
-    np.testing.assert_allclose(whole, 1 / (1 + np.exp(-logits)), rtol=1e-5)
+    logits = model.design(scored).astype(np.float64) @ model.coef + model.intercept
+    np.testing.assert_allclose(whole, 1 / (1 + np.exp(-logits)), rtol=1e-4, atol=1e-6)
+    model.coef = np.append(model.coef, np.float32(1.0))
+    with pytest.raises(ValueError, match="damaged artifact"):
+        model.predict_proba(scored)
 
 
 def test_encoder_is_unavailable_when_its_package_cannot_be_imported(monkeypatch: pytest.MonkeyPatch) -> None:
