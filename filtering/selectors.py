@@ -12,7 +12,7 @@ from django.db.models import Count, Q, QuerySet
 
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.types import CandidateText
-from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM, CANDIDATE_BEHAVIOUR_JOINS
+from knowledge.selectors import CANDIDATE_BEHAVIOUR_FROM, CANDIDATE_BEHAVIOUR_JOINS, candidate_known_label_counts
 
 # Candidates the filters may (re)decide: not yet seen, or only filtered so far. Later stages are left alone.
 FILTERABLE_STATUSES = ("ingested", "pooled", "filtered_out")
@@ -190,28 +190,22 @@ def labelled_outcomes(*, run_id: int) -> dict[str, Any] | None:
     wrongly), and the same for the labelled candidates the run kept (pooled after it). None when no candidate it
     decided carries that label. ``not_plausible_share`` is, for drops, the rules' precision (the filters exist to
     drop what is not plausible) and, for the kept, the junk that got through. Set-based (three aggregates)."""
-    from knowledge.models import Candidate
-
     labelled = Q(candidate__known_labels__has_key="plausible")
     plausible = Q(candidate__known_labels__plausible=True)
+    decisions = FilterDecision.objects.filter(labelled, run_id=run_id)
     per_rule = {
         row["rule"]: _labelled_counts(row["labelled"], row["plausible"])
-        for row in FilterDecision.objects.filter(labelled, run_id=run_id)
-        .values("rule")
+        for row in decisions.values("rule")
         .annotate(labelled=Count("id"), plausible=Count("id", filter=plausible))
         .order_by("rule")
     }
-    dropped = (
-        Candidate.objects.filter(filter_decisions__run_id=run_id, known_labels__has_key="plausible")
-        .distinct()
-        .aggregate(
-            labelled=Count("id", distinct=True),
-            plausible=Count("id", distinct=True, filter=Q(known_labels__plausible=True)),
-        )
+    # A candidate dropped by two rules counts once.
+    dropped = decisions.aggregate(
+        labelled=Count("candidate_id", distinct=True),
+        plausible=Count("candidate_id", distinct=True, filter=plausible),
     )
-    kept = Candidate.objects.filter(status="pooled", known_labels__has_key="plausible").aggregate(
-        labelled=Count("id"), plausible=Count("id", filter=Q(known_labels__plausible=True))
-    )
+    kept_labelled, kept_plausible = candidate_known_label_counts(question="plausible", status="pooled")
+    kept = {"labelled": kept_labelled, "plausible": kept_plausible}
     if not dropped["labelled"] and not kept["labelled"]:
         return None
     return {

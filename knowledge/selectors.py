@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.db.models import Count, QuerySet
+from django.db.models import Count, Q, QuerySet
 
 from core.cache import cache_get, cache_set
 from knowledge.models import BehaviourPair, Candidate, Category, IngestRun, Product, Relation, SearchQuery
@@ -252,3 +252,12 @@ def co_buy_pair_ids(*, members: set[tuple[int, int]]) -> set[int]:
         if (product_id, other_id) in members:
             found.add(pair_id)
     return found
+
+
+def candidate_known_label_counts(*, question: str, status: str) -> tuple[int, int]:
+    """(candidates in ``status`` whose known labels answer ``question``, of them answered Yes): one aggregate, for
+    measuring a stage on labelled data (the filters' report)."""
+    counts = Candidate.objects.filter(status=status, known_labels__has_key=question).aggregate(
+        labelled=Count("id"), yes=Count("id", filter=Q(**{f"known_labels__{question}": True}))
+    )
+    return int(counts["labelled"]), int(counts["yes"])
