@@ -291,6 +291,12 @@ class EncoderLogistic:
             _, _, components = np.linalg.svd(rows - mean, full_matrices=False)
             self.projections[name] = (mean.astype(np.float32), components[:rank].astype(np.float32))
 
+    def _projected(self, heads: np.ndarray, tails: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+        """Head and tail vectors on their fitted principal directions, as unit rows (the bilinear block's inputs)."""
+        head_mean, head_components = self.projections["head"]
+        tail_mean, tail_components = self.projections["tail"]
+        return _unit_rows((heads - head_mean) @ head_components.T), _unit_rows((tails - tail_mean) @ tail_components.T)
+
     def _design_rows(self, examples: Sequence[Example], vectors: dict[str, np.ndarray]) -> np.ndarray:
         heads, tails = vectors["head"], vectors["tail"]
         blocks = [heads, tails, heads * tails, np.abs(heads - tails)]
@@ -303,10 +309,7 @@ class EncoderLogistic:
             if self.joint:
                 blocks.append(_cosine(vectors["joint"], tails))
             if self.projections:
-                head_mean, head_components = self.projections["head"]
-                tail_mean, tail_components = self.projections["tail"]
-                projected_heads = _unit_rows((heads - head_mean) @ head_components.T)
-                projected_tails = _unit_rows((tails - tail_mean) @ tail_components.T)
+                projected_heads, projected_tails = self._projected(heads, tails)
                 blocks.append((projected_heads[:, :, None] * projected_tails[:, None, :]).reshape(len(examples), -1))
         return np.hstack([*blocks, one_hot]).astype(np.float32)
 
@@ -357,13 +360,9 @@ class EncoderLogistic:
             if self.joint:
                 logits += _cosine(vectors["joint"], tails)[:, 0] * weights(1)[0]
             if self.projections:
-                head_mean, head_components = self.projections["head"]
-                tail_mean, tail_components = self.projections["tail"]
-                projected_heads = _unit_rows((heads - head_mean) @ head_components.T)
-                projected_tails = _unit_rows((tails - tail_mean) @ tail_components.T)
-                block = weights(len(head_components) * len(tail_components)).reshape(
-                    len(head_components), len(tail_components)
-                )
+                projected_heads, projected_tails = self._projected(heads, tails)
+                rank_h, rank_t = projected_heads.shape[1], projected_tails.shape[1]
+                block = weights(rank_h * rank_t).reshape(rank_h, rank_t)
                 logits += np.einsum("ij,ij->i", projected_heads @ block, projected_tails)
         logits += np.append(weights(len(known)), np.float32(0.0))[index]
         if used != len(coef):
