@@ -308,7 +308,7 @@ def campaign(
                     priorities_recompute(seed=seed + round_no)
                 else:  # the order stays random; the gates the record answers are waived as on the platform
                     queue_gates_waive(scores=None, order=ids)
-        if finished:
+        if finished or (args.max_labels and trained_at >= args.max_labels):
             break
     with connection.cursor() as cursor:
         figures = figures_from(cursor, args.target)
@@ -423,6 +423,13 @@ def main() -> int:
         "--run-seeds",
         default=None,
         help="The runs' seeds instead of --seed + 1000 * repeat, e.g. 2021 to redo the third run alone.",
+    )
+    parser.add_argument(
+        "--max-labels",
+        type=int,
+        default=0,
+        help="End each campaign after its first training with at least this many labels (e.g. 250, to compare the "
+        "orders' starts over many seeds); the answer figures then cover that part. 0: run to the end.",
     )
     parser.add_argument("--database", default="plausi_bench_learning")
     parser.add_argument("--baseline-checkout", type=Path, default=None, help="e.g. /work/main")

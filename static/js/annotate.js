@@ -14,6 +14,8 @@
   let prefetch = null;      // the next candidate's first question, leased ahead by the server
   let shownAt = performance.now();
   let pending = 0;          // answers posted but not yet acknowledged
+  let busy = false;         // an undo or a skip is queued behind the answers: keys wait for its result
+  let failures = 0;         // answers that failed: an undo or skip queued before a failure is not sent
   let chain = Promise.resolve();
 
   function setStatus(text) { $("status").textContent = text; }
@@ -73,13 +75,14 @@
 
   function fail(error) {
     pending = 0;
+    failures += 1;
     setStatus(error.message || "Something went wrong; reloading the current question.");
     chain = Promise.resolve();
     load();
   }
 
   function answer(value) {
-    if (!step) return;
+    if (!step || busy) return;
     const payload = {
       assignment: step.assignment,
       question: step.question.slug,
@@ -107,21 +110,40 @@
       .catch(fail);
   }
 
+  // Undo and skip wait in the same chain as the answers: pressed while an answer is still on its way, they act
+  // once it has landed (the undo then takes that very answer back) instead of being dropped. Until their result
+  // is on screen no other key acts, since what is shown may be about to change. An answer that fails reloads the
+  // page's state; what was queued behind it no longer means what the annotator saw, so it is dropped.
+  function queueBehindAnswers(request, done) {
+    const failuresWhenPressed = failures;
+    busy = true;
+    $("task").setAttribute("aria-busy", "true");
+    chain = chain
+      .then(() => (failures === failuresWhenPressed ? request().then(done) : null))
+      .then(() => { busy = false; $("task").removeAttribute("aria-busy"); })
+      .catch((error) => { busy = false; $("task").removeAttribute("aria-busy"); setStatus(error.message); if (!error.status) load(); });
+  }
+
   function skip() {
-    if (!step || pending) return;
+    if (!step || busy) return;
     const url = `/api/annotation/assignments/${step.assignment}/skip`;
-    step = null;
-    call(url, { method: "POST" }).then((body) => render(body.step, body.progress, body.message, body.prefetch)).catch(fail);
+    setStatus("");
+    queueBehindAnswers(
+      () => call(url, { method: "POST" }),
+      (body) => render(body.step, body.progress, body.message, body.prefetch),
+    );
   }
 
   function undo() {
-    if (pending) return;
-    call(root.dataset.undo, { method: "POST" })
-      .then((body) => {
+    if (busy) return;
+    setStatus("Taking your last answer back…");
+    queueBehindAnswers(
+      () => call(root.dataset.undo, { method: "POST" }),
+      (body) => {
         setStatus("Your last answer was taken back.");
         render(body.step, body.progress, body.message, body.prefetch);
-      })
-      .catch((error) => setStatus(error.message));
+      },
+    );
   }
 
   function load() {

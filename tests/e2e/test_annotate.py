@@ -42,6 +42,30 @@ def test_an_annotator_answers_by_keyboard_undoes_and_reaches_the_empty_queue(pag
     expect(page.locator("#keys")).to_be_visible()
 
 
+def test_an_undo_pressed_while_the_answer_is_on_its_way_takes_that_answer_back(page: Page, log_in: Any) -> None:
+    CandidateFactory(status="pooled")
+    queue_fill()
+    user = UserFactory(role="annotator")
+    log_in(page, user.username)
+    page.goto("/annotate/")
+    expect(page.locator("#question-number")).to_have_text("1")
+
+    def slow_answers(route: Any) -> None:
+        page.wait_for_timeout(1000)
+        route.continue_()
+
+    page.route("**/api/annotation/answers", slow_answers)
+    page.keyboard.press("y")
+    expect(page.locator("#question-number")).to_have_text("2", timeout=500)  # shown before the answer landed
+    page.keyboard.press("u")  # the answer is still delayed: the undo waits for it, then takes it back
+    expect(page.locator("#status")).to_have_text("Your last answer was taken back.")
+    expect(page.locator("#question-number")).to_have_text("1")
+    assert not Answer.objects.exists()
+    page.keyboard.press("n")
+    expect(page.locator("#empty")).to_be_visible()
+    assert list(Answer.objects.values_list("question__slug", "value")) == [("complete", False)]
+
+
 def test_the_annotator_page_works_at_phone_width(page: Page, log_in: Any) -> None:
     CandidateFactory(status="pooled")
     queue_fill()
