@@ -368,7 +368,8 @@ def print_repeats(runs: dict[str, list[dict[str, Any]]]) -> None:
     second's lead over the first in how many of the runs (run i of one order against run i of the other: the
     same seed)."""
     orders = list(runs)
-    print(f"  {'labels':<8}" + "".join(f"{order + ' (mean)':>18}{'runs':>26}" for order in orders))
+    width = max(26, 6 * max(len(found) for found in runs.values()) + 2)
+    print(f"  {'labels':<8}" + "".join(f"{order + ' (mean)':>18}{'runs':>{width}}" for order in orders))
     for budget in (*BUDGETS, None):
         cells = ""
         values = {}
@@ -377,7 +378,7 @@ def print_repeats(runs: dict[str, list[dict[str, Any]]]) -> None:
             known = [v for v in values[order] if v is not None]
             mean = f"{sum(known) / len(known):.3f}" if known else "-"
             each = " ".join("-" if v is None else f"{v:.3f}" for v in values[order])
-            cells += f"{mean:>18}{each:>26}"
+            cells += f"{mean:>18}{each:>{width}}"
         line = f"  {'all' if budget is None else f'{budget:,}':<8}{cells}"
         if len(orders) == 2:
             pairs = [(a, b) for a, b in zip(*values.values(), strict=True) if a is not None and b is not None]
