@@ -6,6 +6,9 @@ BIN := $(VENV)/bin
 # disk (this project's machines); elsewhere set TORCH_SPEC, e.g. TORCH_SPEC="torch --index-url <cpu index>".
 TORCH_SPEC ?= torch==2.13.0
 PIP_CONSTRAINTS ?=
+# Extra pytest arguments for `make test`; by default the slowest tests are listed, so that the suite's time
+# (kept to about 15 minutes) has its culprits named in every run.
+PYTEST_ARGS ?= --durations=25
 
 .PHONY: help install install-dev install-ml demo demo-ml test lint format worker bench clean
 
