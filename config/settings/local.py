@@ -13,6 +13,10 @@ SECRET_KEY = env.str("SECRET_KEY", default="plausi-local-demo-only-not-secret")
 # A kombu transport on the file system: a real broker for a real worker, with no server to run.
 CELERY_BROKER_URL = env.str("CELERY_BROKER_URL", default="filesystem://")
 _BROKER_DIR = VAR_DIR / "broker"
+# kombu's file-system transport with atomic writes (core/broker_filesystem.py: the stock one lets a worker read a
+# message before it is written, and the worker then stops).
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "core.broker_filesystem:Transport"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_BROKER_DIR / "queue"),
     "data_folder_out": str(_BROKER_DIR / "queue"),

@@ -25,6 +25,10 @@ DATABASES = {
 # The demo's broker: a folder. Tests that need a running worker are PostgreSQL and Redis tests (not marked sqlite).
 _BROKER_DIR = _VAR / f"test-sqlite-broker-{CHECKOUT_ID}"
 CELERY_BROKER_URL = "filesystem://"
+# kombu's file-system transport with atomic writes (core/broker_filesystem.py: the stock one lets a worker read a
+# message before it is written, and the worker then stops).
+if CELERY_BROKER_URL.startswith("filesystem://"):
+    CELERY_BROKER_TRANSPORT = "core.broker_filesystem:Transport"
 CELERY_BROKER_TRANSPORT_OPTIONS = {
     "data_folder_in": str(_BROKER_DIR / "queue"),
     "data_folder_out": str(_BROKER_DIR / "queue"),

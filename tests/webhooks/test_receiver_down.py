@@ -1,8 +1,8 @@
 """A receiver that is down gets every event once after it returns: a real Celery worker and Celery beat (the
 sweep) on Redis and PostgreSQL, a real HTTP receiver on loopback whose port stays closed for a while.
 
-The issue's "down for a minute" is simulated with a 15-second outage and a fast retry schedule (retries 1-2 s
-apart, a sweep every second) so that the test takes about half a minute; production's schedule is 5 s, 30 s,
+The issue's "down for a minute" is kept literally (``DOWN_SECONDS``) with a fast retry schedule (retries 1-3 s
+apart, a sweep every second), so the test takes a little over a minute; production's schedule is 5 s, 30 s,
 2 min, 10 min ... (docs/webhooks.md). The outcome does not depend on the length of the outage, only on the schedule
 outlasting it."""
 
