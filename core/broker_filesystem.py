@@ -30,13 +30,14 @@ PARTIAL_SUFFIX = ".partial"
 
 
 class Channel(filesystem.Channel):
-    def _put(self, queue: Any, message: Any, **kwargs: Any) -> None:
-        """Put ``message`` onto ``queue``: written in full under a name no reader takes, then renamed into place."""
+    # kombu's filesystem.Channel (whose signature this keeps) and its AbstractChannel name the payload differently
+    def _put(self, queue: Any, payload: Any, **kwargs: Any) -> Any:  # type: ignore[override]
+        """Put ``payload`` onto ``queue``: written in full under a name no reader takes, then renamed into place."""
         filename = os.path.join(self.data_folder_out, f"{round(monotonic() * 1000)}_{uuid.uuid4()}.{queue}.msg")
         partial = filename + PARTIAL_SUFFIX
         try:
             with open(partial, "wb") as handle:
-                handle.write(str_to_bytes(dumps(message)))
+                handle.write(str_to_bytes(dumps(payload)))
             os.replace(partial, filename)
         except OSError as exc:
             with contextlib.suppress(OSError):
