@@ -114,14 +114,15 @@
   // once it has landed (the undo then takes that very answer back) instead of being dropped. Until their result
   // is on screen no other key acts, since what is shown may be about to change. An answer that fails reloads the
   // page's state; what was queued behind it no longer means what the annotator saw, so it is dropped.
-  function queueBehindAnswers(request, done) {
+  function queueBehindAnswers(request, done, refused) {
     const failuresWhenPressed = failures;
+    const idle = () => { busy = false; $("task").removeAttribute("aria-busy"); };
     busy = true;
     $("task").setAttribute("aria-busy", "true");
     chain = chain
       .then(() => (failures === failuresWhenPressed ? request().then(done) : null))
-      .then(() => { busy = false; $("task").removeAttribute("aria-busy"); })
-      .catch((error) => { busy = false; $("task").removeAttribute("aria-busy"); setStatus(error.message); if (!error.status) load(); });
+      .then(idle)
+      .catch((error) => { idle(); refused(error); });
   }
 
   function skip() {
@@ -131,6 +132,7 @@
     queueBehindAnswers(
       () => call(url, { method: "POST" }),
       (body) => render(body.step, body.progress, body.message, body.prefetch),
+      (error) => { setStatus(error.message); load(); },  // the lease may be gone: show what the server has now
     );
   }
 
@@ -143,6 +145,7 @@
         setStatus("Your last answer was taken back.");
         render(body.step, body.progress, body.message, body.prefetch);
       },
+      (error) => setStatus(error.message),  // e.g. nothing left to take back: the screen stays as it is
     );
   }
 

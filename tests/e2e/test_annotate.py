@@ -66,6 +66,28 @@ def test_an_undo_pressed_while_the_answer_is_on_its_way_takes_that_answer_back(p
     assert list(Answer.objects.values_list("question__slug", "value")) == [("complete", False)]
 
 
+def test_a_skip_pressed_while_the_answer_is_on_its_way_skips_after_it_lands(page: Page, log_in: Any) -> None:
+    first, second = CandidateFactory(status="pooled", tail="first tail"), CandidateFactory(status="pooled")
+    queue_fill()
+    user = UserFactory(role="annotator")
+    log_in(page, user.username)
+    page.goto("/annotate/")
+    expect(page.locator("#question-number")).to_have_text("1")
+    shown = first if page.locator("#tail").inner_text() == first.tail else second
+
+    def slow_answers(route: Any) -> None:
+        page.wait_for_timeout(1000)
+        route.continue_()
+
+    page.route("**/api/annotation/answers", slow_answers)
+    page.keyboard.press("y")
+    expect(page.locator("#question-number")).to_have_text("2", timeout=500)
+    page.keyboard.press("s")  # waits for the answer, then gives the candidate up
+    expect(page.locator("#tail")).not_to_have_text(shown.tail)
+    assert list(Answer.objects.values_list("candidate_id", "question__slug")) == [(shown.pk, "complete")]
+    assert Assignment.objects.get(annotator=user, candidate=shown).status == Assignment.Status.SKIPPED
+
+
 def test_the_annotator_page_works_at_phone_width(page: Page, log_in: Any) -> None:
     CandidateFactory(status="pooled")
     queue_fill()
