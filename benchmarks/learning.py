@@ -5,6 +5,7 @@
     flock /tmp/bench.lock python benchmarks/learning.py --baseline-checkout /work/main   # and main's gate share
     python benchmarks/learning.py --data FILE.jsonl.gz --kind encoder_lr --orders platform
     flock /tmp/bench.lock python benchmarks/learning.py --kind loop --repeats 3  # the loop, 3 seeds per order
+    flock /tmp/bench.lock python benchmarks/learning.py --kind loop --max-labels 250 --repeats 8  # the starts only
 
 The labelled file (default: ``benchmarks/learning_data.py``'s seeded set, generated in memory) is split by
 behaviour pair (query and product): ``--held-out`` of the pairs are only ingested, the rest is pooled and queued
