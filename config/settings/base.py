@@ -129,6 +129,24 @@ def sqlite_options() -> dict[str, object]:
     }
 
 
+#: The demo's Celery transport on the file system: kombu's, with atomic message writes (core/broker_filesystem.py:
+#: kombu's own lets a worker read a message before it is written, and the worker then stops).
+FILESYSTEM_BROKER_TRANSPORT = "core.broker_filesystem:Transport"
+
+
+def filesystem_broker_options(folder: Path) -> dict[str, object]:
+    """``CELERY_BROKER_TRANSPORT_OPTIONS`` of a file-system broker in ``folder`` (its queue and control folders
+    are created): the demo (config.settings.local) and the SQLite test settings."""
+    for name in ("queue", "control"):
+        (folder / name).mkdir(parents=True, exist_ok=True)
+    return {
+        "data_folder_in": str(folder / "queue"),
+        "data_folder_out": str(folder / "queue"),
+        "control_folder": str(folder / "control"),
+        "store_processed": False,
+    }
+
+
 DATABASES = {"default": postgres_tuning(env.db("DATABASE_URL", default=f"sqlite:///{VAR_DIR / 'plausi.sqlite3'}"))}
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 

@@ -6,7 +6,7 @@ system, as ``make demo`` runs. ``make test`` runs the tests marked ``sqlite`` a 
 The rest (password hashing, model folders, the pipeline's hand-offs off, heartbeats) is as config.settings.test.
 """
 
-from config.settings.base import sqlite_options
+from config.settings.base import FILESYSTEM_BROKER_TRANSPORT, filesystem_broker_options, sqlite_options
 from config.settings.test import *  # noqa: F403
 from config.settings.test import BASE_DIR, CHECKOUT_ID
 
@@ -23,18 +23,7 @@ DATABASES = {
 }
 
 # The demo's broker: a folder. Tests that need a running worker are PostgreSQL and Redis tests (not marked sqlite).
-_BROKER_DIR = _VAR / f"test-sqlite-broker-{CHECKOUT_ID}"
 CELERY_BROKER_URL = "filesystem://"
-# kombu's file-system transport with atomic writes (core/broker_filesystem.py: the stock one lets a worker read a
-# message before it is written, and the worker then stops).
-if CELERY_BROKER_URL.startswith("filesystem://"):
-    CELERY_BROKER_TRANSPORT = "core.broker_filesystem:Transport"
-CELERY_BROKER_TRANSPORT_OPTIONS = {
-    "data_folder_in": str(_BROKER_DIR / "queue"),
-    "data_folder_out": str(_BROKER_DIR / "queue"),
-    "control_folder": str(_BROKER_DIR / "control"),
-    "store_processed": False,
-}
-for _folder in ("queue", "control"):
-    (_BROKER_DIR / _folder).mkdir(parents=True, exist_ok=True)
+CELERY_BROKER_TRANSPORT = FILESYSTEM_BROKER_TRANSPORT
+CELERY_BROKER_TRANSPORT_OPTIONS = filesystem_broker_options(_VAR / f"test-sqlite-broker-{CHECKOUT_ID}")
 CACHES = {"default": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}}

@@ -14,23 +14,13 @@ import pytest
 from kombu import Connection
 
 import core.broker_filesystem
+from config.settings.base import FILESYSTEM_BROKER_TRANSPORT, filesystem_broker_options
 from core.broker_filesystem import PARTIAL_SUFFIX
 
-TRANSPORT = "core.broker_filesystem:Transport"
 
-
-def _connection(folder: Path, transport: str = TRANSPORT) -> Connection:
-    (folder / "control").mkdir(exist_ok=True)
-    return Connection(
-        "filesystem://",
-        transport=transport,
-        transport_options={
-            "data_folder_in": str(folder),
-            "data_folder_out": str(folder),
-            "control_folder": str(folder / "control"),
-            "store_processed": False,
-        },
-    )
+def _connection(folder: Path, transport: str = FILESYSTEM_BROKER_TRANSPORT) -> Connection:
+    """A connection as the demo's settings make it, its queue in ``folder / "queue"``."""
+    return Connection("filesystem://", transport=transport, transport_options=filesystem_broker_options(folder))
 
 
 def test_a_message_being_written_is_invisible_to_readers_until_it_is_whole(
@@ -44,7 +34,7 @@ def test_a_message_being_written_is_invisible_to_readers_until_it_is_whole(
 
         def replace_after_a_look(source: str, target: str) -> None:
             # the whole payload is on disk under its partial name: a reader polling now must find nothing
-            seen_while_writing.append(sorted(name for name in os.listdir(tmp_path) if name != "control"))
+            seen_while_writing.append(sorted(os.listdir(tmp_path / "queue")))
             with pytest.raises(inbox.Empty):
                 inbox.get(block=False)
             rename(source, target)
@@ -58,7 +48,7 @@ def test_a_message_being_written_is_invisible_to_readers_until_it_is_whole(
         message = inbox.get(timeout=5)
         assert message.payload == {"text": "x" * 100_000}
         message.ack()
-        assert [name for name in os.listdir(tmp_path) if name != "control"] == []
+        assert os.listdir(tmp_path / "queue") == []
         inbox.close()
 
 
