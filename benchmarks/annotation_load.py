@@ -783,6 +783,7 @@ class ScenarioResult:
     machine: tuple[float, float] | None = None  # (busy cores, stolen cores) on the whole machine meanwhile
     label: str = ""  # pool, protocol, warm-up: what the summary line names
     claims: ClaimCost | None = None  # queue index entries read per claim over the scenario (issue 22)
+    rollbacks: int = 0  # transactions rolled back in the benchmark's database during the measured window
 
 
 def scenario_run(
@@ -832,11 +833,12 @@ def scenario_run(
         pending = pool.map_async(client_process, specs)
         time.sleep(max(0.0, measure_from - time.time()))
         meter.start()
-        sessions_before = _sessions_opened()
+        sessions_before, rollbacks_before = _database_counters()
         results = pending.get(timeout=ramp + seconds + 120)
     server_cpu = meter.stop()
     machine = meter.machine()
-    sessions = _sessions_opened() - sessions_before
+    sessions_after, rollbacks_after = _database_counters()
+    sessions, rollbacks = sessions_after - sessions_before, rollbacks_after - rollbacks_before
     server_ms = _access_log_times(access_log, log_offset) if access_log else {}
     merged = ClientResult()
     for result in results:
@@ -855,6 +857,7 @@ def scenario_run(
         sessions,
         machine,
         claims=claims,
+        rollbacks=rollbacks,
     )
 
 
@@ -990,18 +993,21 @@ def claim_explain_sample(annotators: list[int]) -> list[tuple[int, int, float]]:
     return sampled
 
 
-def _sessions_opened() -> int:
-    """Sessions ever opened to the benchmark's database (PostgreSQL's own count): the difference over a scenario is
-    how many connections gunicorn's threads opened meanwhile (each one a new backend with cold caches; a backend
-    reports its session within about ten seconds, so a count at the edge of the window can fall into the next)."""
+def _database_counters() -> tuple[int, int]:
+    """Sessions ever opened to the benchmark's database and transactions ever rolled back in it (PostgreSQL's own
+    counts). Differences over a scenario: how many connections gunicorn's threads opened meanwhile (each one a new
+    backend with cold caches), and how many transactions were rolled back (each rollback makes psycopg drop every
+    prepared statement of its connection: docs/annotation.md). A backend reports its counts within about ten
+    seconds, so a count at the edge of the window can fall into the next."""
     from django.db import DatabaseError, connection
 
     with connection.cursor() as cursor:
         try:
-            cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
+            cursor.execute("SELECT sessions, xact_rollback FROM pg_stat_database WHERE datname = current_database()")
         except DatabaseError:  # before PostgreSQL 14: no count of sessions
-            return 0
-        return int(cursor.fetchone()[0])
+            cursor.execute("SELECT 0, xact_rollback FROM pg_stat_database WHERE datname = current_database()")
+        sessions, rollbacks = cursor.fetchone()
+        return int(sessions), int(rollbacks)
 
 
 def _access_log_times(path: str, offset: int) -> dict[str, list[float]]:
@@ -1057,7 +1063,10 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
                 f"CPU per answer: gunicorn {1000 * web / merged.measured_answers:.2f} ms, PostgreSQL "
                 f"{1000 * db / merged.measured_answers:.2f} ms"
             )
-    print(f"  {cpu} (of {os.cpu_count()} on this machine); database sessions opened meanwhile: {result.sessions}")
+    print(
+        f"  {cpu} (of {os.cpu_count()} on this machine); database sessions opened meanwhile: {result.sessions}; "
+        f"transactions rolled back: {result.rollbacks}"
+    )
     if per_answer:
         print(f"  {per_answer}")
     if result.machine is not None:

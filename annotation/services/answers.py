@@ -40,18 +40,20 @@ def _answer_by_key(annotator: Any, idempotency_key: str) -> tuple[int, int, bool
     return None if row is None else (row[0], row[1], bool(row[2]))
 
 
-def _replay(annotator: Any, assignment_id: int, value: bool, existing: tuple[int, int, bool]) -> AnswerResult:
+def _replay(
+    annotator: Any, assignment_id: int, value: bool, existing: tuple[int, int, bool]
+) -> AnswerResult | _Refused:
     """A retried submit: the stored answer, and the annotator's next steps as they are now."""
     answer_id, stored_assignment, stored_value = existing
     if stored_assignment != assignment_id or stored_value != value:
-        raise Conflict("This idempotency key was already used for another answer.")
+        return _Refused(Conflict("This idempotency key was already used for another answer."))
     steps = _steps(annotator, 2)
     return AnswerResult(answer_id, False, steps[0] if steps else None, steps[1] if len(steps) > 1 else None)
 
 
 def _replay_or_refuse(
     annotator: Any, assignment_id: int, value: bool, idempotency_key: str, refusal: ApplicationError
-) -> AnswerResult:
+) -> AnswerResult | _Refused:
     """For a submit that cannot store its answer: replay the answer already stored under its key, else refuse.
 
     The key is read again here, in a statement of its own, because a retry racing its first attempt may have
@@ -59,8 +61,18 @@ def _replay_or_refuse(
     earlier statement's snapshot did not see that answer."""
     existing = _answer_by_key(annotator, idempotency_key)
     if existing is None:
-        raise refusal
+        return _Refused(refusal)
     return _replay(annotator, assignment_id, value, existing)
+
+
+@dataclass(frozen=True)
+class _Refused:
+    """A refusal decided before the transaction wrote anything (it only read and locked): the transaction commits
+    and ``answer_submit`` raises ``error`` after it. Raised inside, the refusal would roll the transaction back,
+    and psycopg answers a rollback by dropping every prepared statement of the connection (``DEALLOCATE ALL``),
+    so the next requests on it would parse and plan the whole answer path again (docs/annotation.md)."""
+
+    error: ApplicationError
 
 
 class _AnswerNotStored(Exception):
@@ -88,19 +100,24 @@ def answer_submit(
     """
     if not idempotency_key or len(idempotency_key) > 64:
         raise ApplicationError("An idempotency key of 1 to 64 characters is required.")
+    outcome: AnswerResult | _Refused
     try:
         with transaction.atomic():
-            return _answer_submit(annotator, assignment_id, question_slug, value, idempotency_key, seconds)
+            outcome = _answer_submit(annotator, assignment_id, question_slug, value, idempotency_key, seconds)
     except _AnswerNotStored:
         # a concurrent retry of the same key won the race: answer with what it stored
         with transaction.atomic():
             refusal = Conflict("This question was already answered.")
-            return _replay_or_refuse(annotator, assignment_id, value, idempotency_key, refusal)
+            outcome = _replay_or_refuse(annotator, assignment_id, value, idempotency_key, refusal)
+    if isinstance(outcome, _Refused):
+        raise outcome.error
+    return outcome
 
 
 def _answer_submit(
     annotator: Any, assignment_id: int, question_slug: str, value: bool, idempotency_key: str, seconds: float | None
-) -> AnswerResult:
+) -> AnswerResult | _Refused:
+    """The answer in the caller's transaction; every refusal is decided before the first write and returned."""
     reading = _lock_and_read(assignment_id, annotator_id=annotator.pk)
     locked = reading.locked
     if locked is None:
@@ -108,7 +125,7 @@ def _answer_submit(
             annotator, assignment_id, value, idempotency_key, NotAllowed("This assignment is not yours.")
         )
     if locked.owner_id != annotator.pk:
-        raise NotAllowed("This assignment is not yours.")
+        return _Refused(NotAllowed("This assignment is not yours."))
     # A retried submit is not looked up here: its answer, once stored, ended the pass or moved it to a later
     # question, so the checks below send it to _replay_or_refuse, which replays it; a retry racing its first
     # attempt loses at the INSERT (_AnswerNotStored). Looking the key up on every answer cost a read of the

@@ -100,8 +100,9 @@ def postgres_tuning(database: dict) -> dict:
     """PostgreSQL options from the environment (or typed from a DATABASE_URL query string, where django-environ
     leaves them as text). ``DATABASE_PREPARED_STATEMENTS=true`` (the default) binds parameters on the server and
     lets psycopg prepare a statement after its 5th use on a connection, so the answer path's statements are
-    planned once per connection instead of on every request. Turn it off behind a transaction-mode pooler
-    (PgBouncer before 1.21), which cannot keep prepared statements."""
+    planned a few times per connection (PostgreSQL's five custom plans, then a generic one) instead of on every
+    request. psycopg drops them all at any rollback: the answer path commits its refusals (docs/annotation.md).
+    Turn it off behind a transaction-mode pooler (PgBouncer before 1.21), which cannot keep prepared statements."""
     if not str(database.get("ENGINE", "")).endswith("postgresql"):
         return database
     options = database.setdefault("OPTIONS", {})

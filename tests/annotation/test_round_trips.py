@@ -82,6 +82,44 @@ def test_an_answer_is_three_statements_and_a_fourth_leases_the_next_candidate_wi
     assert Answer.objects.count() == 2
 
 
+def _prepared_statements() -> int:
+    """The connection's prepared statements, as the server holds them."""
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT count(*) FROM pg_prepared_statements")
+        return int(cursor.fetchone()[0])
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@pytest.mark.parametrize("refusal", ["not the current question", "not yours"])
+def test_a_refused_answer_keeps_the_connections_prepared_statements(
+    client: APIClient, make_user: Any, refusal: str
+) -> None:
+    """A refusal (409, 403) decided before anything is written commits its read-only transaction instead of
+    rolling it back: psycopg answers any rollback by dropping every prepared statement of the connection, and the
+    requests after it would parse and plan the whole answer path again (five custom plans each before PostgreSQL
+    keeps a generic one). Here the refusals are savepoints of the test's transaction; psycopg treats their
+    ROLLBACK TO SAVEPOINT the same way."""
+    step = client.get(reverse("api-annotation-next")).json()["step"]
+    for _ in range(6):  # psycopg prepares a statement at its sixth execution on a connection
+        assert client.get(reverse("api-annotation-next")).status_code == 200
+    prepared = _prepared_statements()
+    assert prepared >= 2  # at least the token's statement and the annotator's reading
+    answers = Answer.objects.count()
+
+    payload = {"assignment": step["assignment"], "question": step["question"]["slug"], "value": True}
+    if refusal == "not the current question":
+        payload["question"] = "typical"
+        api, expected = client, 409
+    else:
+        api, expected = APIClient(), 403
+        api.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(make_user('annotator'))}")
+    response = api.post(reverse("api-annotation-answers"), payload | {"idempotency_key": "r-1"}, format="json")
+
+    assert response.status_code == expected, response.content
+    assert Answer.objects.count() == answers
+    assert _prepared_statements() >= prepared
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement paths are PostgreSQL's")
 def test_a_gold_answer_is_scored_in_the_answers_own_statements(client: APIClient, settings: Any) -> None:
     """A gold answer costs what any answer costs: the gold record is kept by the profile write of the answer's
