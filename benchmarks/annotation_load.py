@@ -22,7 +22,8 @@ Each server is warmed up for 5 s before anything is measured, then 20 warm-up an
 (``--warm-up-answers``): with autovacuum off, as on this machine, statistics taken on the empty answer tables
 would freeze every connection's prepared statements on sequential-scan plans for the whole run. Simulated
 annotators speak HTTP from several client processes, each running one thread and one keep-alive
-``http.client`` connection per annotator:
+``http.client`` connection per annotator (``--client asyncio``: one process instead, an asyncio event loop with a
+coroutine and a keep-alive ``httpx.AsyncClient`` per annotator, as a harness written with asyncio drives the API):
 ``GET /api/annotation/next`` once, then one ``POST /api/annotation/answers`` per answer, using the next step
 that the answer's response carries. They answer gold questions with the known label (so they are never paused)
 and anything else Yes with probability 0.7.
@@ -156,14 +157,12 @@ class ClientResult:
         self.slow += other.slow
 
 
-class _Annotator:
-    """One simulated annotator: a keep-alive connection and a loop of answers (next step from each response)."""
+class _AnnotatorBase:
+    """What a simulated annotator decides and records, whatever its client: the answer to a step (the known label
+    of a gold candidate, else Yes with probability 0.7) and each response's measurements."""
 
-    def __init__(
-        self, *, port: int, token: str, known: dict[int, dict[str, bool]], seed: int, protocol: str = "page"
-    ) -> None:
+    def __init__(self, *, token: str, known: dict[int, dict[str, bool]], seed: int, protocol: str = "page") -> None:
         self.protocol = protocol  # "page": the next step from each answer's response; "api": GET next every time
-        self.connection = http.client.HTTPConnection(HOST, port, timeout=30)
         self.headers = {"Authorization": f"Token {token}", "Accept": "application/json"}
         self.post_headers = {**self.headers, "Content-Type": "application/json"}
         self.known = known
@@ -180,16 +179,7 @@ class _Annotator:
         else:
             (self.result.ramp_answer_ms if ramp else self.result.answer_ms).append(elapsed)
 
-    def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any, float]:
-        started = time.perf_counter()
-        headers = self.post_headers if body is not None else self.headers
-        status, data = http_exchange(self.connection, method, path, body, headers)
-        return status, json_or_none(data), (time.perf_counter() - started) * 1000
-
-    def next_step(self) -> Any:
-        sent_at = time.time()
-        status, body, elapsed = self._request("GET", NEXT_PATH)
-        self._timed("next", elapsed, sent_at)
+    def _next_received(self, status: int, body: Any) -> Any:
         if status != 200 or not isinstance(body, dict):
             self.result.errors[f"next {status}"] += 1
             return None
@@ -197,11 +187,11 @@ class _Annotator:
             self.result.empty += 1
         return body["step"]
 
-    def answer(self, step: dict[str, Any]) -> Any:
+    def _answer_body(self, step: dict[str, Any]) -> bytes:
         slug = step["question"]["slug"]
         known = self.known.get(step["candidate"]["id"], {}).get(slug)
         value = known if known is not None else self.rng.random() < YES_WITHOUT_KNOWN_LABEL
-        body = orjson.dumps(
+        return orjson.dumps(
             {
                 "assignment": step["assignment"],
                 "question": slug,
@@ -210,9 +200,8 @@ class _Annotator:
                 "seconds": round(self.rng.uniform(1, 5), 2),
             }
         )
-        sent_at = time.time()
-        status, payload, elapsed = self._request("POST", ANSWER_PATH, body)
-        self._timed("answer", elapsed, sent_at)
+
+    def _answer_received(self, status: int, payload: Any, sent_at: float) -> Any:
         if status in (200, 201) and isinstance(payload, dict):
             (self.result.acknowledged if status == 201 else self.result.replayed).append(payload["answer"])
             self.result.measured_answers += status == 201 and sent_at >= self.measure_from
@@ -223,13 +212,45 @@ class _Annotator:
             self.result.errors[f"answer {status}"] += 1
         return None
 
+    def _wants_next(self, step: Any, answers: int, next_every: int) -> bool:
+        return step is None or self.protocol == "api" or bool(next_every and answers and answers % next_every == 0)
+
+
+class _Annotator(_AnnotatorBase):
+    """One simulated annotator of a thread client: a keep-alive ``http.client`` connection and a loop of answers."""
+
+    def __init__(
+        self, *, port: int, token: str, known: dict[int, dict[str, bool]], seed: int, protocol: str = "page"
+    ) -> None:
+        super().__init__(token=token, known=known, seed=seed, protocol=protocol)
+        self.connection = http.client.HTTPConnection(HOST, port, timeout=30)
+
+    def _request(self, method: str, path: str, body: bytes | None = None) -> tuple[int, Any, float]:
+        started = time.perf_counter()
+        headers = self.post_headers if body is not None else self.headers
+        status, data = http_exchange(self.connection, method, path, body, headers)
+        return status, json_or_none(data), (time.perf_counter() - started) * 1000
+
+    def next_step(self) -> Any:
+        sent_at = time.time()
+        status, body, elapsed = self._request("GET", NEXT_PATH)
+        self._timed("next", elapsed, sent_at)
+        return self._next_received(status, body)
+
+    def answer(self, step: dict[str, Any]) -> Any:
+        body = self._answer_body(step)
+        sent_at = time.time()
+        status, payload, elapsed = self._request("POST", ANSWER_PATH, body)
+        self._timed("answer", elapsed, sent_at)
+        return self._answer_received(status, payload, sent_at)
+
     def run(self, *, start_at: float, measure_from: float, deadline: float, interval: float, next_every: int) -> None:
         """Answer until the deadline; with an interval, one answer per interval (first one at a random offset).
         The annotator joins at ``start_at``; what it sends before ``measure_from`` counts as the ramp."""
         self.measure_from = measure_from
         time.sleep(max(0.0, start_at - time.time()))
         tick = time.time() + (self.rng.uniform(0, interval) if interval else 0.0)
-        step = None
+        step: Any = None
         answers = 0
         try:
             while True:
@@ -238,7 +259,7 @@ class _Annotator:
                     tick = max(tick + interval, time.time())
                 if time.time() >= deadline:
                     break
-                if step is None or self.protocol == "api" or (next_every and answers and answers % next_every == 0):
+                if self._wants_next(step, answers, next_every):
                     step = self.next_step()
                     if step is None:
                         time.sleep(0.2)  # the queue has nothing for this annotator now
@@ -251,13 +272,62 @@ class _Annotator:
             self.connection.close()
 
 
-def client_process(spec: dict[str, Any]) -> ClientResult:
-    """One client process: a thread per simulated annotator; returns the merged measurements."""
-    usage = resource.getrusage(resource.RUSAGE_SELF)
-    cpu_before = usage.ru_utime + usage.ru_stime
+class _AsyncAnnotator(_AnnotatorBase):
+    """One simulated annotator of the asyncio client (``--client asyncio``): a coroutine with its own keep-alive
+    ``httpx.AsyncClient``, as a harness written with asyncio drives the API. The same decisions as ``_Annotator``."""
+
+    async def _request(self, client: Any, method: str, path: str, body: bytes | None) -> tuple[int, Any, float]:
+        started = time.perf_counter()
+        headers = self.post_headers if body is not None else self.headers
+        response = await client.request(method, path, content=body, headers=headers)
+        return response.status_code, json_or_none(response.content), (time.perf_counter() - started) * 1000
+
+    async def run(
+        self, *, port: int, start_at: float, measure_from: float, deadline: float, interval: float, next_every: int
+    ) -> None:
+        import asyncio
+
+        import httpx
+
+        self.measure_from = measure_from
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        tick = time.time() + (self.rng.uniform(0, interval) if interval else 0.0)
+        step: Any = None
+        answers = 0
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        transport = httpx.AsyncHTTPTransport(retries=1, limits=limits)  # one retry of a dropped connection
+        async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", transport=transport, timeout=30) as client:
+            try:
+                while True:
+                    if interval:
+                        await asyncio.sleep(max(0.0, tick - time.time()))
+                        tick = max(tick + interval, time.time())
+                    if time.time() >= deadline:
+                        break
+                    if self._wants_next(step, answers, next_every):
+                        sent_at = time.time()
+                        status, body, elapsed = await self._request(client, "GET", NEXT_PATH, None)
+                        self._timed("next", elapsed, sent_at)
+                        step = self._next_received(status, body)
+                        if step is None:
+                            await asyncio.sleep(0.2)
+                            continue
+                    payload = self._answer_body(step)
+                    sent_at = time.time()
+                    status, body, elapsed = await self._request(client, "POST", ANSWER_PATH, payload)
+                    self._timed("answer", elapsed, sent_at)
+                    step = self._answer_received(status, body, sent_at)
+                    answers += 1
+            except Exception as exc:  # one broken annotator is reported, not fatal to the run
+                self.result.errors[type(exc).__name__] += 1
+
+
+def _asyncio_client(spec: dict[str, Any]) -> list[_AsyncAnnotator]:
+    """Every annotator of ``spec`` as a coroutine of one event loop in this process (one thread)."""
+    import asyncio
+
     annotators = [
-        _Annotator(
-            port=spec["port"],
+        _AsyncAnnotator(
             token=token,
             known=spec["known"],
             seed=spec["seed"] * 100_000 + number,
@@ -266,14 +336,47 @@ def client_process(spec: dict[str, Any]) -> ClientResult:
         for number, token in enumerate(spec["tokens"])
     ]
     run_kwargs = {key: spec[key] for key in ("measure_from", "deadline", "interval", "next_every")}
-    run_in_threads(
-        [
-            partial(annotator.run, start_at=start_at, **run_kwargs)
+
+    async def main() -> None:
+        runs = [
+            annotator.run(port=spec["port"], start_at=start_at, **run_kwargs)
             for annotator, start_at in zip(annotators, spec["starts"], strict=True)
-        ],
-        deadline=spec["deadline"],
-        grace=60,
-    )
+        ]
+        await asyncio.wait_for(asyncio.gather(*runs), timeout=max(1.0, spec["deadline"] - time.time()) + 60)
+
+    asyncio.run(main())
+    return annotators
+
+
+def client_process(spec: dict[str, Any]) -> ClientResult:
+    """One client process: a thread per simulated annotator (``spec["client"] == "threads"``), or one asyncio event
+    loop with a coroutine per annotator (``"asyncio"``); returns the merged measurements and the process's CPU."""
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    cpu_before = usage.ru_utime + usage.ru_stime
+    annotators: list[_AnnotatorBase]
+    if spec.get("client", "threads") == "asyncio":
+        annotators = list(_asyncio_client(spec))
+    else:
+        threaded = [
+            _Annotator(
+                port=spec["port"],
+                token=token,
+                known=spec["known"],
+                seed=spec["seed"] * 100_000 + number,
+                protocol=spec.get("protocol", "page"),
+            )
+            for number, token in enumerate(spec["tokens"])
+        ]
+        run_kwargs = {key: spec[key] for key in ("measure_from", "deadline", "interval", "next_every")}
+        run_in_threads(
+            [
+                partial(annotator.run, start_at=start_at, **run_kwargs)
+                for annotator, start_at in zip(threaded, spec["starts"], strict=True)
+            ],
+            deadline=spec["deadline"],
+            grace=60,
+        )
+        annotators = list(threaded)
     merged = ClientResult()
     for annotator in annotators:
         merged.add(annotator.result)
@@ -800,6 +903,7 @@ def scenario_run(
     ramp: float = 0.0,
     protocol: str = "page",
     lead: float = 2.0,
+    client: str = "threads",
 ) -> ScenarioResult:
     """Annotators join one after another over ``ramp`` seconds (all at once without one); the figures are those
     of the ``seconds`` that follow, when all of them are answering (the ramp's are kept apart)."""
@@ -820,6 +924,7 @@ def scenario_run(
             "interval": interval,
             "next_every": next_every,
             "protocol": protocol,
+            "client": client,
         }
         for index in range(processes)
     ]
@@ -1368,6 +1473,14 @@ def main() -> int:
     )
     parser.add_argument("--compare-seconds", type=float, default=10)
     parser.add_argument("--processes", type=int, default=3, help="Client processes (default %(default)s).")
+    parser.add_argument(
+        "--client",
+        choices=["threads", "asyncio"],
+        default="threads",
+        help="threads (default): --processes processes, a thread and an http.client connection per annotator; "
+        "asyncio: ONE process, one event loop, a coroutine and an httpx.AsyncClient per annotator (as an asyncio "
+        "harness drives the API; its CPU is on the same cores as the server's). --processes is then 1.",
+    )
     parser.add_argument("--capacity-annotators", type=int, default=50)
     parser.add_argument("--capacity-seconds", type=float, default=30)
     parser.add_argument("--latency-annotators", type=int, default=200)
@@ -1427,6 +1540,8 @@ def main() -> int:
     if args.no_warm_up and args.reuse_database:
         parser.error("--no-warm-up measures fresh tables: it needs a fresh build, not --reuse-database")
     pool = PoolSpec.named(args.pool, args.queries)
+    if args.client == "asyncio":
+        args.processes = 1  # one process, as an asyncio harness is
 
     admin_url: dict[str, Any] = {"host": args.host, "user": args.user}
     # Persistent connections, as production sets CONN_MAX_AGE (django-environ reads options from the URL).
@@ -1460,7 +1575,9 @@ def main() -> int:
     warmth = "no warm-up, fresh tables" if args.no_warm_up else "settled and warmed up"
     if args.reuse_database:
         warmth = "reused database, warmed up"
-    scenario_label = f"{pool.name} pool of {queued_total:,}, {args.protocol} protocol, {warmth}"
+    scenario_label = f"{pool.name} pool of {queued_total:,}, {args.protocol} protocol, {warmth}" + (
+        ", one asyncio client process" if args.client == "asyncio" else ""
+    )
     print(f"scenario: {scenario_label}")
     print(
         f"database {args.database}: {QueueItem.objects.count():,} queued candidates "
@@ -1543,7 +1660,10 @@ def main() -> int:
                 f"warm-up: {len(warm.merged.acknowledged):,} answers by {WARM_UP_ANNOTATORS} annotators in "
                 f"{args.warm_up_answers:g} s, so that the answer tables are not empty when statistics are taken"
             )
-        print(f"client: {args.processes} processes, one thread and one keep-alive connection per annotator")
+        if args.client == "asyncio":
+            print("client: 1 process, asyncio, one coroutine and one keep-alive httpx.AsyncClient per annotator")
+        else:
+            print(f"client: {args.processes} processes, one thread and one keep-alive connection per annotator")
         if args.scenario in ("capacity", "both"):
             print(
                 f"\n== 1. capacity: {args.capacity_annotators} annotators, no think time, "
@@ -1563,6 +1683,7 @@ def main() -> int:
                 known=known,
                 seed=args.seed,
                 protocol=args.protocol,
+                client=args.client,
             )
             result.label = f"capacity | {scenario_label}"
             rate = len(result.merged.acknowledged) / result.seconds
@@ -1594,6 +1715,7 @@ def main() -> int:
                     seed=args.seed + 1000 + repeat,
                     ramp=args.latency_ramp,
                     protocol=args.protocol,
+                    client=args.client,
                 )
                 after = " (after the capacity scenario)" if args.scenario == "both" or repeat else ""
                 result.label = f"latency | {scenario_label}{after if args.no_warm_up else ''}"

@@ -439,6 +439,21 @@ def main() -> int:
         "--baseline-candidates", type=int, default=1000, help="The baseline annotates this many of the queued part."
     )
     args = parser.parse_args()
+    for option, value, least in (
+        ("--candidates", args.candidates, 1),
+        ("--annotators", args.annotators, 1),
+        ("--chunk", args.chunk, 1),
+        ("--retrain-every", args.retrain_every, 1),
+        ("--repeats", args.repeats, 1),
+        ("--max-labels", args.max_labels, 0),
+        ("--baseline-candidates", args.baseline_candidates, 1),
+    ):
+        if value < least:
+            parser.error(f"{option} must be at least {least} (got {value})")
+    if not 0.0 < args.held_out < 1.0:
+        parser.error(f"--held-out must be between 0 and 1 (got {args.held_out})")
+    if not 0.0 <= args.error_rate <= 1.0:
+        parser.error(f"--error-rate must be between 0 and 1 (got {args.error_rate})")
 
     from benchmarks.annotation_load import _django_setup
     from benchmarks.learning_data import generate

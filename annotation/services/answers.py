@@ -22,6 +22,7 @@ from annotation.services.questions import _questions
 from annotation.services.reading import _CandidateState, _Item, _lock_and_read
 from annotation.services.steps import Step, _steps, _walk
 from core.errors import ApplicationError, Conflict, NotAllowed
+from core.plans import generic_plans_for_this_transaction
 
 
 @dataclass(frozen=True)
@@ -96,13 +97,16 @@ def answer_submit(
     leases, paused flag and exclusion (``_lock_and_read``; read again when another answer committed while this one
     waited for the lock); insert the answer and write the consolidation in one statement; then claim a new
     candidate if the response's next and prefetched steps need one. A retry of a stored key costs one more
-    statement (the key's answer, replayed).
+    statement (the key's answer, replayed). On PostgreSQL the transaction first asks for generic plans
+    (``core.plans``: one short ``SET LOCAL``), so that the prepared lock-and-read is not planned again at every
+    answer.
     """
     if not idempotency_key or len(idempotency_key) > 64:
         raise ApplicationError("An idempotency key of 1 to 64 characters is required.")
     outcome: AnswerResult | _Refused
     try:
         with transaction.atomic():
+            generic_plans_for_this_transaction()  # the lock-and-read would be planned again at every answer
             outcome = _answer_submit(annotator, assignment_id, question_slug, value, idempotency_key, seconds)
     except _AnswerNotStored:
         # a concurrent retry of the same key won the race: answer with what it stored

@@ -2,7 +2,9 @@
 
 These counts are the contract behind the latency figures of benchmarks/annotation_load.py: every statement is a
 round trip to PostgreSQL, and under load each one is also a wait for the worker's other threads. BEGIN and
-COMMIT are not counted (psycopg sends them itself); the token check is.
+COMMIT are not counted (psycopg sends them itself); the token check is. Nor is the answer transaction's ``SET
+LOCAL plan_cache_mode`` (core/plans.py, tests/core/test_plans.py): it is sent only by a transaction of its own,
+and these tests run inside the test's transaction.
 """
 
 from __future__ import annotations
