@@ -18,26 +18,30 @@ from annotation.services.leases import _finish, lease_release_token_valid
 from annotation.services.questions import _questions
 from annotation.services.reading import _lock_item
 from annotation.services.steps import Step, _current_question, _steps
-from core.errors import Conflict, NotAllowed
+from core.errors import ApplicationError, Conflict, NotAllowed
 
-
-def _own_assignment(annotator: Any, assignment_id: int) -> Assignment:
-    assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
-    if assignment is None or assignment.annotator_id != annotator.pk:
-        raise NotAllowed("This assignment is not yours.")
-    return assignment
+# A refusal below is decided before the first write and raised only after its transaction has committed (it read
+# and locked, nothing more): psycopg answers a rollback by dropping every prepared statement of the connection, and
+# the requests after it would plan the answer path again (as for answers: annotation/services/answers.py).
 
 
 def assignment_skip(*, annotator: Any, assignment_id: int) -> Step | None:
     """Give a candidate up (it is never offered to this annotator again) and get the next question."""
+    refusal: ApplicationError | None = None
+    steps: list[Step] = []
     with transaction.atomic():
-        assignment = _own_assignment(annotator, assignment_id)
-        if assignment.status != Assignment.Status.LEASED:
-            raise Conflict(f"This lease is {assignment.status}.")
-        _lock_item(assignment.candidate_id)
-        _finish(assignment, Assignment.Status.SKIPPED, timezone.now())
-        _recompute(assignment.candidate_id, _questions(), annotator_id=annotator.pk)
-        steps = _steps(annotator, 1)
+        assignment = Assignment.objects.select_for_update().filter(pk=assignment_id).first()
+        if assignment is None or assignment.annotator_id != annotator.pk:
+            refusal = NotAllowed("This assignment is not yours.")
+        elif assignment.status != Assignment.Status.LEASED:
+            refusal = Conflict(f"This lease is {assignment.status}.")
+        else:
+            _lock_item(assignment.candidate_id)
+            _finish(assignment, Assignment.Status.SKIPPED, timezone.now())
+            _recompute(assignment.candidate_id, _questions(), annotator_id=annotator.pk)
+            steps = _steps(annotator, 1)
+    if refusal is not None:
+        raise refusal
     return steps[0] if steps else None
 
 
@@ -78,26 +82,31 @@ def answer_undo(*, annotator: Any) -> Step | None:
     with transaction.atomic():
         now = timezone.now()
         answer = Answer.objects.filter(annotator=annotator).order_by("-created_at", "-pk").first()
-        if answer is None or now - answer.created_at > undo_window():
-            raise Conflict("There is no answer of yours to undo (answers can be undone for two minutes).")
-        assignment = Assignment.objects.select_for_update().get(pk=answer.assignment_id)
-        item = _lock_item(answer.candidate_id)
-        if item is not None and item.is_gold:
-            _score_gold(annotator, answer.candidate_id, answer.question, answer.value, sign=-1)
-        answer.delete()
-        AnnotatorProfile.objects.filter(
-            user=annotator, answered_on=answer.created_at.astimezone(dt.UTC).date(), answered_that_day__gt=0
-        ).update(answered_that_day=F("answered_that_day") - 1)
-        if assignment.status != Assignment.Status.LEASED:
-            assignment.status = Assignment.Status.LEASED
-            assignment.finished_at = None
-            QueueItem.objects.filter(candidate_id=assignment.candidate_id).update(in_flight=F("in_flight") + 1)
-        assignment.lease_expires_at = now + _lease()
-        assignment.save(update_fields=["status", "finished_at", "lease_expires_at"])
-        questions = _questions()
-        _recompute(assignment.candidate_id, questions, annotator_id=annotator.pk)
-        question = _current_question(assignment, questions)
-        if question is not None:
-            return Step(assignment, question)
-        steps = _steps(annotator, 1)
+        if answer is not None and now - answer.created_at <= undo_window():
+            return _answer_undo(annotator, answer, now)
+    raise Conflict("There is no answer of yours to undo (answers can be undone for two minutes).")
+
+
+def _answer_undo(annotator: Any, answer: Answer, now: dt.datetime) -> Step | None:
+    """The undo of ``answer`` in the caller's transaction."""
+    assignment = Assignment.objects.select_for_update().get(pk=answer.assignment_id)
+    item = _lock_item(answer.candidate_id)
+    if item is not None and item.is_gold:
+        _score_gold(annotator, answer.candidate_id, answer.question, answer.value, sign=-1)
+    answer.delete()
+    AnnotatorProfile.objects.filter(
+        user=annotator, answered_on=answer.created_at.astimezone(dt.UTC).date(), answered_that_day__gt=0
+    ).update(answered_that_day=F("answered_that_day") - 1)
+    if assignment.status != Assignment.Status.LEASED:
+        assignment.status = Assignment.Status.LEASED
+        assignment.finished_at = None
+        QueueItem.objects.filter(candidate_id=assignment.candidate_id).update(in_flight=F("in_flight") + 1)
+    assignment.lease_expires_at = now + _lease()
+    assignment.save(update_fields=["status", "finished_at", "lease_expires_at"])
+    questions = _questions()
+    _recompute(assignment.candidate_id, questions, annotator_id=annotator.pk)
+    question = _current_question(assignment, questions)
+    if question is not None:
+        return Step(assignment, question)
+    steps = _steps(annotator, 1)
     return steps[0] if steps else None

@@ -124,6 +124,36 @@ def test_a_refused_answer_keeps_the_connections_prepared_statements(
     assert _prepared_statements() >= prepared
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="prepared statements are PostgreSQL's")
+@pytest.mark.parametrize("refusal", ["skip of another's lease", "skip of an ended lease", "undo of nothing"])
+def test_a_refused_skip_or_undo_keeps_the_connections_prepared_statements(
+    client: APIClient, make_user: Any, refusal: str
+) -> None:
+    """As for answers: a skip or an undo refused before anything is written (403, 409) commits what it read."""
+    step = client.get(reverse("api-annotation-next")).json()["step"]
+    if connection.connection.prepare_threshold is None:  # DATABASE_PREPARED_STATEMENTS=false
+        pytest.skip("prepared statements are turned off")
+    skip = reverse("api-annotation-skip", args=[step["assignment"]])
+    api, url, expected = client, skip, 409
+    if refusal == "skip of another's lease":
+        api, expected = APIClient(), 403
+        api.credentials(HTTP_AUTHORIZATION=f"Token {api_key_for(make_user('annotator'))}")
+    elif refusal == "skip of an ended lease":
+        assert client.post(skip).status_code == 200
+    else:
+        url = reverse("api-annotation-undo")
+    for _ in range(6):  # psycopg prepares a statement at its sixth execution on a connection
+        assert client.get(reverse("api-annotation-next")).status_code == 200
+    prepared = _prepared_statements()
+    leases = list(Assignment.objects.order_by("pk").values_list("pk", "status"))
+
+    response = api.post(url)
+
+    assert response.status_code == expected, response.content
+    assert list(Assignment.objects.order_by("pk").values_list("pk", "status")) == leases
+    assert _prepared_statements() >= prepared
+
+
 @pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement paths are PostgreSQL's")
 def test_a_gold_answer_is_scored_in_the_answers_own_statements(client: APIClient, settings: Any) -> None:
     """A gold answer costs what any answer costs: the gold record is kept by the profile write of the answer's
