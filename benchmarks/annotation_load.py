@@ -322,20 +322,29 @@ class _AsyncAnnotator(_AnnotatorBase):
                 self.result.errors[type(exc).__name__] += 1
 
 
+def _annotator_kwargs(spec: dict[str, Any]) -> list[dict[str, Any]]:
+    """What each simulated annotator of a client process is made with, whatever the client."""
+    return [
+        {
+            "token": token,
+            "known": spec["known"],
+            "seed": spec["seed"] * 100_000 + number,
+            "protocol": spec.get("protocol", "page"),
+        }
+        for number, token in enumerate(spec["tokens"])
+    ]
+
+
+def _run_kwargs(spec: dict[str, Any]) -> dict[str, Any]:
+    return {key: spec[key] for key in ("measure_from", "deadline", "interval", "next_every")}
+
+
 def _asyncio_client(spec: dict[str, Any]) -> list[_AsyncAnnotator]:
     """Every annotator of ``spec`` as a coroutine of one event loop in this process (one thread)."""
     import asyncio
 
-    annotators = [
-        _AsyncAnnotator(
-            token=token,
-            known=spec["known"],
-            seed=spec["seed"] * 100_000 + number,
-            protocol=spec.get("protocol", "page"),
-        )
-        for number, token in enumerate(spec["tokens"])
-    ]
-    run_kwargs = {key: spec[key] for key in ("measure_from", "deadline", "interval", "next_every")}
+    annotators = [_AsyncAnnotator(**kwargs) for kwargs in _annotator_kwargs(spec)]
+    run_kwargs = _run_kwargs(spec)
 
     async def main() -> None:
         runs = [
@@ -357,17 +366,8 @@ def client_process(spec: dict[str, Any]) -> ClientResult:
     if spec.get("client", "threads") == "asyncio":
         annotators = list(_asyncio_client(spec))
     else:
-        threaded = [
-            _Annotator(
-                port=spec["port"],
-                token=token,
-                known=spec["known"],
-                seed=spec["seed"] * 100_000 + number,
-                protocol=spec.get("protocol", "page"),
-            )
-            for number, token in enumerate(spec["tokens"])
-        ]
-        run_kwargs = {key: spec[key] for key in ("measure_from", "deadline", "interval", "next_every")}
+        threaded = [_Annotator(port=spec["port"], **kwargs) for kwargs in _annotator_kwargs(spec)]
+        run_kwargs = _run_kwargs(spec)
         run_in_threads(
             [
                 partial(annotator.run, start_at=start_at, **run_kwargs)

@@ -63,6 +63,21 @@ def make_user(db: Any) -> Callable[..., Any]:
 
 
 @pytest.fixture
+def answer_path_alone(monkeypatch: pytest.MonkeyPatch, settings: Any) -> None:
+    """Hold off the periodic work a request only sometimes pays, so that what a test counts on the answer path is an
+    answer's own: the sweep of lapsed leases (at most once a second per process), the few-second caches of roles and
+    of the open count, and gold (with none in the pool, a claim that first looked for gold would try twice)."""
+    from annotation import selectors
+    from annotation.services import leases
+    from core import roles
+
+    settings.PLAUSI_ANNOTATION = {**settings.PLAUSI_ANNOTATION, "GOLD_RATE": 0.0}
+    monkeypatch.setattr(leases, "_sweep_due", lambda: False)
+    monkeypatch.setattr(roles, "ROLES_TTL_SECONDS", 3600.0)
+    monkeypatch.setattr(selectors, "_OPEN_COUNT_TTL_SECONDS", 3600.0)
+
+
+@pytest.fixture
 def api_client_for(make_user: Callable[..., Any]) -> Callable[[str | None], APIClient]:
     """An API client logged in with a given role; ``None`` is anonymous, ``"norole"`` a user with no role."""
 

@@ -19,10 +19,9 @@ from django.urls import reverse
 from django.utils import timezone
 from rest_framework.test import APIClient
 
-from annotation import selectors, services
+from annotation import services
 from annotation.models import AnnotatorProfile, Answer, Assignment, QueueItem
-from annotation.services import answer_submit, assignment_next, leases, queue_fill
-from core import roles
+from annotation.services import answer_submit, assignment_next, queue_fill
 from core.tokens import api_token_digest
 from tests.factories import CandidateFactory, api_key_for
 
@@ -30,16 +29,9 @@ pytestmark = pytest.mark.django_db
 
 
 @pytest.fixture
-def client(make_user: Any, monkeypatch: pytest.MonkeyPatch, settings: Any) -> APIClient:
-    """An annotator's API client with a real token, as the load benchmark and the web UI's script speak.
-
-    Periodic work that a request only sometimes pays is held off, so that the counts are an answer's own: the sweep
-    of lapsed leases (at most once a second per process) and the few-second caches of roles and the open count.
-    No gold is offered: with none in the pool, a claim that first looked for gold would try twice."""
-    settings.PLAUSI_ANNOTATION = {**settings.PLAUSI_ANNOTATION, "GOLD_RATE": 0.0}
-    monkeypatch.setattr(leases, "_sweep_due", lambda: False)
-    monkeypatch.setattr(roles, "ROLES_TTL_SECONDS", 3600.0)
-    monkeypatch.setattr(selectors, "_OPEN_COUNT_TTL_SECONDS", 3600.0)
+def client(make_user: Any, answer_path_alone: None) -> APIClient:
+    """An annotator's API client with a real token, as the load benchmark and the web UI's script speak; the counts
+    are an answer's own (``answer_path_alone``)."""
     for _ in range(4):
         CandidateFactory(status="pooled")
     queue_fill()

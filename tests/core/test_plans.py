@@ -11,9 +11,7 @@ from django.db import connection, transaction
 from django.urls import reverse
 from rest_framework.test import APIClient
 
-from annotation import selectors
-from annotation.services import leases, queue_fill
-from core import roles
+from annotation.services import queue_fill
 from core.plans import generic_plans_for_this_transaction
 from tests.factories import CandidateFactory, api_key_for
 
@@ -47,7 +45,7 @@ def test_inside_an_enclosing_transaction_nothing_is_set() -> None:
 
 
 def test_the_answers_lock_and_read_is_never_planned_again_once_prepared(
-    make_user: Any, monkeypatch: pytest.MonkeyPatch, settings: Any
+    make_user: Any, answer_path_alone: None
 ) -> None:
     """psycopg prepares a statement at its sixth execution on a connection. Left to PostgreSQL (``auto``), the
     prepared lock-and-read gets at least five custom plans (on the load benchmark's database it got one at every
@@ -56,10 +54,6 @@ def test_the_answers_lock_and_read_is_never_planned_again_once_prepared(
         connection.ensure_connection()
     if connection.connection.prepare_threshold is None:  # DATABASE_PREPARED_STATEMENTS=false
         pytest.skip("prepared statements are turned off")
-    settings.PLAUSI_ANNOTATION = {**settings.PLAUSI_ANNOTATION, "GOLD_RATE": 0.0}
-    monkeypatch.setattr(leases, "_sweep_due", lambda: False)
-    monkeypatch.setattr(roles, "ROLES_TTL_SECONDS", 3600.0)
-    monkeypatch.setattr(selectors, "_OPEN_COUNT_TTL_SECONDS", 3600.0)
     for _ in range(6):
         CandidateFactory(status="pooled")
     queue_fill()
