@@ -76,6 +76,39 @@ def test_an_answer_is_three_statements_and_a_fourth_leases_the_next_candidate_wi
     assert Answer.objects.count() == 2
 
 
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="the single-statement paths are PostgreSQL's")
+def test_next_with_both_steps_already_leased_is_one_read_and_begins_no_transaction(client: APIClient) -> None:
+    """What a script that asks for ``next`` after every answer meets most of the time: the current and the
+    prefetched candidates are leased already. Then ``next`` reads them and writes nothing, so it begins no
+    transaction (in a test a transaction would show as a SAVEPOINT)."""
+    first = client.get(reverse("api-annotation-next")).json()
+    with CaptureQueriesContext(connection) as captured:
+        again = client.get(reverse("api-annotation-next")).json()
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert again["step"]["assignment"] == first["step"]["assignment"]
+    assert again["prefetch"]["assignment"] == first["prefetch"]["assignment"]
+    assert not any(sql.startswith(("SAVEPOINT", "RELEASE SAVEPOINT")) for sql in statements), statements
+    assert len(statements) == 3, statements  # token (and roles); the leases and their candidates; the day's count
+    assert "core_apitoken" in statements[0]
+    assert "annotation_queueitem" in statements[1]
+
+    # the prefetched lease given back (its page was left): one step is missing, so next claims one, in a transaction
+    prefetch = again["prefetch"]
+    released = client.post(
+        reverse("api-annotation-release"),
+        {"leases": [{"assignment": prefetch["assignment"], "token": prefetch["release_token"]}]},
+        format="json",
+    )
+    assert released.status_code == 200, released.content
+    with CaptureQueriesContext(connection) as captured:
+        claimed = client.get(reverse("api-annotation-next")).json()
+    statements = [query["sql"] for query in captured.captured_queries]
+    assert claimed["step"]["assignment"] == first["step"]["assignment"]
+    assert claimed["prefetch"]["assignment"] not in (first["step"]["assignment"], prefetch["assignment"])
+    assert any(sql.startswith("SAVEPOINT") for sql in statements), statements
+    assert any(sql.startswith("WITH top AS") for sql in statements), statements  # the claim
+
+
 def _prepared_statements() -> int:
     """The connection's prepared statements, as the server holds them."""
     with connection.cursor() as cursor:
