@@ -25,8 +25,12 @@ _GENERIC_PLANS = "SET LOCAL plan_cache_mode = force_generic_plan"
 def generic_plans_for_this_transaction() -> bool:
     """Make PostgreSQL use generic plans for the prepared statements of the transaction the caller has just begun
     (call it first inside the outermost ``transaction.atomic()``). Does nothing, and returns False, on other
-    databases and inside an enclosing transaction (a caller's or a test's: the setting would outlive the block)."""
+    databases, inside an enclosing transaction (a caller's or a test's: the setting would outlive the block) and
+    when the connection prepares no statement (``DATABASE_PREPARED_STATEMENTS=false``: every statement is then
+    planned with its values anyway)."""
     if connection.vendor != "postgresql" or len(connection.atomic_blocks) != 1:
+        return False
+    if getattr(connection.connection, "prepare_threshold", None) is None:
         return False
     with connection.cursor() as cursor:
         cursor.execute(_GENERIC_PLANS)

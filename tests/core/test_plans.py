@@ -21,13 +21,20 @@ pytestmark = [
 ]
 
 
+@pytest.fixture
+def prepared_statements() -> None:
+    connection.ensure_connection()
+    if connection.connection.prepare_threshold is None:  # DATABASE_PREPARED_STATEMENTS=false: nothing to set
+        pytest.skip("prepared statements are turned off")
+
+
 def _plan_cache_mode() -> str:
     with connection.cursor() as cursor:
         cursor.execute("SHOW plan_cache_mode")
         return str(cursor.fetchone()[0])
 
 
-def test_the_setting_lasts_for_the_outermost_transaction_only() -> None:
+def test_the_setting_lasts_for_the_outermost_transaction_only(prepared_statements: None) -> None:
     assert _plan_cache_mode() == "auto"
     with transaction.atomic():
         assert generic_plans_for_this_transaction() is True
@@ -45,15 +52,11 @@ def test_inside_an_enclosing_transaction_nothing_is_set() -> None:
 
 
 def test_the_answers_lock_and_read_is_never_planned_again_once_prepared(
-    make_user: Any, answer_path_alone: None
+    make_user: Any, answer_path_alone: None, prepared_statements: None
 ) -> None:
     """psycopg prepares a statement at its sixth execution on a connection. Left to PostgreSQL (``auto``), the
     prepared lock-and-read gets at least five custom plans (on the load benchmark's database it got one at every
     answer: its generic plan's estimate is never the lower); in the answer's transaction it gets none."""
-    if connection.connection is None:
-        connection.ensure_connection()
-    if connection.connection.prepare_threshold is None:  # DATABASE_PREPARED_STATEMENTS=false
-        pytest.skip("prepared statements are turned off")
     for _ in range(6):
         CandidateFactory(status="pooled")
     queue_fill()
