@@ -10,6 +10,7 @@ pages. This test is what neither does: the demo's own processes working together
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import selectors
@@ -79,6 +80,7 @@ def test_the_demo_serves_the_api_and_its_worker_runs_tasks_until_ctrl_c(tmp_path
         text=True,
         start_new_session=True,
     )
+    children: list[psutil.Process] = []
     try:
         output = _read_until(demo, r"Plausi is running at", SETUP_SECONDS)
         accounts = {
@@ -132,7 +134,7 @@ def test_the_demo_serves_the_api_and_its_worker_runs_tasks_until_ctrl_c(tmp_path
         assert run["status"] == "succeeded", summary
         assert run["attempts"] == 1, summary  # claimed once, by the worker: the web process runs no task
 
-        children = psutil.Process(demo.pid).children(recursive=True)
+        children += psutil.Process(demo.pid).children(recursive=True)
         assert len(children) >= 2  # the web server and the worker
         demo.send_signal(signal.SIGINT)
         assert demo.wait(timeout=30) == 0
@@ -140,6 +142,19 @@ def test_the_demo_serves_the_api_and_its_worker_runs_tasks_until_ctrl_c(tmp_path
         assert not alive, f"left running after Ctrl-C: {[process.cmdline() for process in alive]}"
         assert "Stopped." in (demo.stdout.read() if demo.stdout else "")
     finally:
-        if demo.poll() is None:
-            os.killpg(demo.pid, signal.SIGKILL)
-            demo.wait()
+        _stop_everything(demo, children)
+
+
+def _stop_everything(demo: subprocess.Popen[str], seen: list[psutil.Process]) -> None:
+    """Whatever an assertion left running: the demo and its processes (``seen``, and any it still has). Each was
+    started in a session of its own, so killing the demo's process group would leave them behind."""
+    family = list(seen)
+    if demo.poll() is None:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            family += [psutil.Process(demo.pid), *psutil.Process(demo.pid).children(recursive=True)]
+    for process in family:
+        with contextlib.suppress(psutil.NoSuchProcess):
+            process.kill()
+    psutil.wait_procs(family, timeout=10)
+    if demo.poll() is None:
+        demo.wait()
