@@ -11,11 +11,9 @@ pages. This test is what neither does: the demo's own processes working together
 from __future__ import annotations
 
 import contextlib
-import os
 import re
 import selectors
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -25,16 +23,13 @@ from pathlib import Path
 import httpx
 import psutil
 
+from tests.conftest import free_port, wait_until
+from tests.knowledge.test_demo_setup import demo_env
+
 ROOT = Path(__file__).resolve().parents[2]
 SETUP_SECONDS = 240  # migrate, ingest, filter and queue the demo set (~30-60 s here)
 READY_SECONDS = 60
 RUN_SECONDS = 120  # the worker's start (it imports the project) and the filter run
-
-
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _read_until(process: subprocess.Popen[str], pattern: str, seconds: float) -> str:
@@ -58,6 +53,13 @@ def _read_until(process: subprocess.Popen[str], pattern: str, seconds: float) ->
     raise AssertionError(f"the demo never printed {pattern!r}; its output:\n{''.join(lines)}")
 
 
+def _answers(url: str) -> bool:
+    try:
+        return httpx.get(url, timeout=2).status_code == 200
+    except httpx.TransportError:
+        return False
+
+
 def _token(base: str, username: str, password: str) -> str:
     response = httpx.post(f"{base}/api/auth/token/", json={"username": username, "password": password}, timeout=10)
     assert response.status_code in (200, 201), response.text
@@ -65,11 +67,8 @@ def _token(base: str, username: str, password: str) -> str:
 
 
 def test_the_demo_serves_the_api_and_its_worker_runs_tasks_until_ctrl_c(tmp_path: Path) -> None:
-    env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL"))}
-    env["PLAUSI_VAR_DIR"] = str(tmp_path)
-    env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"  # as `make demo` sets it
-    env["PYTHONUNBUFFERED"] = "1"
-    port = _free_port()
+    env = {**demo_env(tmp_path), "PYTHONUNBUFFERED": "1"}
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     demo = subprocess.Popen(
         [sys.executable, "manage.py", "demo", "--addr", f"127.0.0.1:{port}"],
@@ -89,15 +88,9 @@ def test_the_demo_serves_the_api_and_its_worker_runs_tasks_until_ctrl_c(tmp_path
         }
         assert set(accounts) == {"annotator", "curator", "admin"}, output
 
-        deadline = time.monotonic() + READY_SECONDS
-        while True:
-            try:
-                if httpx.get(f"{base}/healthz/live", timeout=2).status_code == 200:
-                    break
-            except httpx.TransportError:
-                pass
-            assert time.monotonic() < deadline, "the demo's web server never answered"
-            time.sleep(0.3)
+        assert wait_until(lambda: _answers(f"{base}/healthz/live"), timeout=READY_SECONDS, interval=0.3), (
+            "the demo's web server never answered"
+        )
 
         annotator = {"Authorization": f"Token {_token(base, *accounts['annotator'])}"}
         step = httpx.get(f"{base}/api/annotation/next", headers=annotator, timeout=10)

@@ -12,10 +12,16 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
-def run_demo_setup(var_dir: Path) -> subprocess.CompletedProcess[str]:
+def demo_env(var_dir: Path) -> dict[str, str]:
+    """The environment `make demo` runs in, with its files in ``var_dir``: none of the suite's database settings."""
     env = {key: value for key, value in os.environ.items() if not key.startswith(("DJANGO_", "DATABASE_URL"))}
     env["PLAUSI_VAR_DIR"] = str(var_dir)
     env["DJANGO_SETTINGS_MODULE"] = "config.settings.local"  # as `make demo` sets it (production is the default)
+    return env
+
+
+def run_demo_setup(var_dir: Path) -> subprocess.CompletedProcess[str]:
+    env = demo_env(var_dir)
     return subprocess.run(
         [sys.executable, "manage.py", "demo", "--setup-only"],
         cwd=ROOT,
