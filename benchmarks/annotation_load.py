@@ -12,12 +12,12 @@ every answer), ``--no-warm-up`` (fresh tables: no VACUUM ANALYZE, no warm-up, me
 
 A fresh PostgreSQL database (``plausi_bench_annotation``, or --database) gets N pooled candidates (the ingest
 benchmark's generator and the real ingest service, one UPDATE to ``pooled``, ``queue_fill()``: every 500th
-candidate has a known label and becomes gold). gunicorn serves the real API on loopback with
-``config.settings.test`` (DEBUG off) and persistent database connections (``conn_max_age=600``, as production
-sets CONN_MAX_AGE); the default is 3 gthread workers x 4 threads (config/gunicorn.py), on the 2-core machine
-(``--compare-servers`` measures others; on this machine they were all within noise, the CPU being the limit).
-``PLAUSI_BENCH_ACCESS_LOG=FILE`` keeps gunicorn's access log and prints the server-side time of next and answer
-beside the client's (the difference is the wait for a free thread).
+candidate has a known label and becomes gold). The product's web process (config/web.py: granian, 3 workers x 4
+threads; ``--server gthread:3:4`` runs gunicorn with config/gunicorn.py instead) serves the real API on loopback
+with ``config.settings.test`` (DEBUG off) and persistent database connections (``conn_max_age=600``, as
+production sets CONN_MAX_AGE), on the 2-core machine (``--compare-servers`` measures others).
+``PLAUSI_BENCH_ACCESS_LOG=FILE`` (gunicorn only) keeps gunicorn's access log and prints the server-side time of
+next and answer beside the client's (the difference is the wait for a free thread).
 Each server is warmed up for 5 s before anything is measured, then 20 warm-up annotators answer for 10 s
 (``--warm-up-answers``): with autovacuum off, as on this machine, statistics taken on the empty answer tables
 would freeze every connection's prepared statements on sequential-scan plans for the whole run. Simulated
@@ -43,7 +43,7 @@ more than MAX_ANSWERS answers; no annotator was assigned a candidate twice. Clie
 so a saturated load generator would show. Then the server side is profiled in-process, one client through the
 full Django stack: SQL statements per request with their time (``connection.execute_wrapper``), SQL time
 against Python time, a cProfile, and EXPLAIN ANALYZE of the slowest statements. Loopback only; every phase is
-bounded in time; gunicorn is always stopped (its process group is terminated).
+bounded in time; the web server is always stopped (its process group is terminated).
 """
 
 from __future__ import annotations
@@ -402,10 +402,17 @@ class ServerConfig:
     def __str__(self) -> str:
         return f"{self.worker_class}:{self.workers}:{self.threads}"
 
+    @property
+    def server(self) -> str:
+        return "granian" if self.worker_class == "granian" else "gunicorn"
+
     def describe(self) -> str:
         if self.worker_class == "sync":
             return f"{self.workers} sync workers"
         return f"{self.workers} {self.worker_class} workers x {self.threads} threads"
+
+
+WEB_LABEL = ["web"]  # the server's name in the CPU figures, set once the server is chosen
 
 
 def _free_port() -> int:
@@ -414,8 +421,10 @@ def _free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-class Gunicorn:
-    """gunicorn serving config.wsgi on loopback, in its own process group so that stopping it stops its workers."""
+class WebServer:
+    """The web process serving config.wsgi on loopback: granian through config/web.py (the product's default), or
+    gunicorn with config/gunicorn.py (``--server gthread:...``); in its own process group so that stopping it stops its
+    workers."""
 
     def __init__(self, *, config: ServerConfig, database_url: str, log_path: Path) -> None:
         self.config = config
@@ -426,6 +435,26 @@ class Gunicorn:
             "TEST_DATABASE_URL": database_url,
             "DEBUG": "false",
         }
+        if config.worker_class == "granian":
+            if os.environ.get("PLAUSI_BENCH_ACCESS_LOG"):
+                raise SystemExit("PLAUSI_BENCH_ACCESS_LOG reads gunicorn's access log: add --server gthread:3:4")
+            env.update(
+                WEB_SERVER="granian",
+                WEB_BIND=f"{HOST}:{self.port}",
+                WEB_CONCURRENCY=str(config.workers),
+                WEB_THREADS=str(config.threads),
+                LOG_LEVEL="WARNING",
+            )
+            self.log = log_path.open("ab")
+            self.process = subprocess.Popen(
+                [sys.executable, "-m", "config.web"],
+                cwd=ROOT,
+                env=env,
+                stdout=self.log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,
+            )
+            return
         gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
         if not gunicorn.exists():  # a worktree without its own virtual environment: the running interpreter's
             gunicorn = Path(sys.executable).parent / "gunicorn"
@@ -462,7 +491,7 @@ class Gunicorn:
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
             if self.process.poll() is not None:
-                raise RuntimeError(f"gunicorn exited with {self.process.returncode}; see {self.log.name}")
+                raise RuntimeError(f"{self.config.server} exited with {self.process.returncode}; see {self.log.name}")
             try:
                 connection = http.client.HTTPConnection(HOST, self.port, timeout=2)
                 connection.request("GET", "/healthz")
@@ -473,7 +502,7 @@ class Gunicorn:
             except OSError:
                 pass
             time.sleep(0.3)
-        raise RuntimeError(f"gunicorn did not answer within {timeout:.0f} s; see {self.log.name}")
+        raise RuntimeError(f"{self.config.server} did not answer within {timeout:.0f} s; see {self.log.name}")
 
     def pids(self) -> list[int]:
         try:
@@ -495,15 +524,15 @@ class Gunicorn:
         self.log.close()
 
 
-def warm_up(gunicorn: Gunicorn, token: str, *, seconds: float = 5.0) -> int:
+def warm_up(web: WebServer, token: str, *, seconds: float = 5.0) -> int:
     """Concurrent GET next requests of one annotator for a few seconds, so that every worker has loaded Django
     and opened its database connections before anything is measured. Returns how many requests were made."""
-    concurrency = gunicorn.config.workers * max(1, gunicorn.config.threads)
+    concurrency = web.config.workers * max(1, web.config.threads)
     deadline = time.monotonic() + seconds
     done = [0] * concurrency
 
     def loop(index: int) -> None:
-        connection = http.client.HTTPConnection(HOST, gunicorn.port, timeout=30)
+        connection = http.client.HTTPConnection(HOST, web.port, timeout=30)
         try:
             while time.monotonic() < deadline:
                 connection.request("GET", NEXT_PATH, headers={"Authorization": f"Token {token}"})
@@ -525,8 +554,8 @@ def warm_up(gunicorn: Gunicorn, token: str, *, seconds: float = 5.0) -> int:
 class CpuMeter:
     """CPU seconds of the server's processes (gunicorn, PostgreSQL backends) between start() and stop()."""
 
-    def __init__(self, gunicorn: Gunicorn) -> None:
-        self.gunicorn = gunicorn
+    def __init__(self, web: WebServer) -> None:
+        self.web = web
         self.available = True
         try:
             import psutil  # noqa: F401
@@ -555,7 +584,7 @@ class CpuMeter:
         if self.available:
             import psutil
 
-            self.before_web = self._cpu(self.gunicorn.pids())
+            self.before_web = self._cpu(self.web.pids())
             self.before_db = self._cpu(self._postgres_pids())
             self.before_machine = psutil.cpu_times()
             self.started = time.monotonic()
@@ -581,7 +610,7 @@ class CpuMeter:
         """(gunicorn CPU seconds, PostgreSQL CPU seconds); processes born meanwhile count from zero."""
         if not self.available:
             return None
-        after_web = self._cpu(self.gunicorn.pids())
+        after_web = self._cpu(self.web.pids())
         after_db = self._cpu(self._postgres_pids())
         web = sum(value - self.before_web.get(pid, 0.0) for pid, value in after_web.items())
         db = sum(value - self.before_db.get(pid, 0.0) for pid, value in after_db.items())
@@ -818,6 +847,9 @@ def _code_version() -> str:
         "core/api/fast.py",
         "core/statistics.py",
         "config/gunicorn.py",
+        "config/web.py",
+        "config/web_worker.py",
+        "config/web_process.py",
     ):
         if not (ROOT / path).exists():  # an older checkout, measured for a before/after comparison
             continue
@@ -892,7 +924,7 @@ class ScenarioResult:
 def scenario_run(
     *,
     name: str,
-    gunicorn: Gunicorn,
+    web: WebServer,
     annotators: list[tuple[int, str]],
     seconds: float,
     interval: float,
@@ -914,7 +946,7 @@ def scenario_run(
     joins = [start_at + ramp * number / len(annotators) for number in range(len(annotators))]
     specs = [
         {
-            "port": gunicorn.port,
+            "port": web.port,
             "tokens": [token for _pk, token in annotators[index::processes]],
             "starts": joins[index::processes],
             "known": known,
@@ -928,7 +960,7 @@ def scenario_run(
         }
         for index in range(processes)
     ]
-    meter = CpuMeter(gunicorn)
+    meter = CpuMeter(web)
     annotator_ids = [pk for pk, _token in annotators]
     counters_before = claim_counters(annotator_ids)
     access_log = os.environ.get("PLAUSI_BENCH_ACCESS_LOG")
@@ -1162,10 +1194,10 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
     per_answer = ""
     if result.server_cpu is not None:
         web, db = result.server_cpu
-        cpu += f"; gunicorn: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
+        cpu += f"; {WEB_LABEL[0]}: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
         if merged.measured_answers:
             per_answer = (
-                f"CPU per answer: gunicorn {1000 * web / merged.measured_answers:.2f} ms, PostgreSQL "
+                f"CPU per answer: {WEB_LABEL[0]} {1000 * web / merged.measured_answers:.2f} ms, PostgreSQL "
                 f"{1000 * db / merged.measured_answers:.2f} ms"
             )
     print(
@@ -1463,7 +1495,12 @@ def main() -> int:
     parser.add_argument("--host", default=os.environ.get("PGHOST", "127.0.0.1"))
     parser.add_argument("--user", default=os.environ.get("PGUSER", "postgres"))
     parser.add_argument("--reuse-database", action="store_true", help="Keep the database of an earlier run.")
-    parser.add_argument("--server", default="gthread:3:4", help="worker class:workers:threads (default %(default)s)")
+    parser.add_argument(
+        "--server",
+        default="granian:3:4",
+        help="worker class:workers:threads (default %(default)s: the product's web process, config/web.py); "
+        "gthread:3:4 or sync:5:1 run gunicorn with config/gunicorn.py",
+    )
     parser.add_argument(
         "--compare-servers",
         nargs="*",
@@ -1588,11 +1625,13 @@ def main() -> int:
     known = gold_known_labels()
     tag = uuid.uuid4().hex[:6]
     ((_warm_pk, warm_token),) = annotators_create(f"bench-{tag}-warm", 1)
-    log_path = Path(tempfile.gettempdir()) / f"plausi-bench-gunicorn-{tag}.log"
+    log_path = Path(tempfile.gettempdir()) / f"plausi-bench-web-{tag}.log"
 
     config = ServerConfig.parse(args.server)
     if args.compare_servers is not None:
         candidates = [ServerConfig.parse(text) for text in args.compare_servers] or [
+            ServerConfig("granian", 3, 4),
+            ServerConfig("gthread", 3, 4),
             ServerConfig("sync", 5, 1),
             ServerConfig("gthread", 2, 8),
             ServerConfig("gthread", 4, 8),
@@ -1601,14 +1640,15 @@ def main() -> int:
         best = None
         print(f"\n== server configurations: capacity for {args.compare_seconds:.0f} s each ==", flush=True)
         for index, candidate in enumerate(candidates):
+            WEB_LABEL[0] = candidate.server
             users = annotators_create(f"bench-{tag}-cmp{index}", args.capacity_annotators)
-            server = Gunicorn(config=candidate, database_url=database_url, log_path=log_path)
+            server = WebServer(config=candidate, database_url=database_url, log_path=log_path)
             try:
                 server.wait_ready()
                 warm_up(server, warm_token)
                 result = scenario_run(
                     name="compare",
-                    gunicorn=server,
+                    web=server,
                     annotators=users,
                     seconds=args.compare_seconds,
                     interval=0.0,
@@ -1631,10 +1671,11 @@ def main() -> int:
         print(f"keeping {config.describe()}", flush=True)
 
     all_ok = True
-    server = Gunicorn(config=config, database_url=database_url, log_path=log_path)
+    server = WebServer(config=config, database_url=database_url, log_path=log_path)
     try:
         server.wait_ready()
-        print(f"\ngunicorn config.wsgi on {HOST}:{server.port}: {config.describe()}, keep-alive 30 s; log {log_path}")
+        WEB_LABEL[0] = config.server
+        print(f"\n{config.server} config.wsgi on {HOST}:{server.port}: {config.describe()}; log {log_path}")
         if args.no_warm_up:
             print("no warm-up: the first scenario is measured from its first request")
         else:
@@ -1647,7 +1688,7 @@ def main() -> int:
             # re-analyzes within its naptime. A few thousand answers first give the statistics a real table.
             warm = scenario_run(
                 name="warm-up",
-                gunicorn=server,
+                web=server,
                 annotators=annotators_create(f"bench-{tag}-wup", WARM_UP_ANNOTATORS),
                 seconds=args.warm_up_answers,
                 interval=0.0,
@@ -1674,7 +1715,7 @@ def main() -> int:
                 hot_tables_vacuum(database=args.database, admin_url=admin_url)
             result = scenario_run(
                 name="capacity",
-                gunicorn=server,
+                web=server,
                 annotators=annotators_create(f"bench-{tag}-cap", args.capacity_annotators),
                 seconds=args.capacity_seconds,
                 interval=0.0,
@@ -1705,7 +1746,7 @@ def main() -> int:
                     hot_tables_vacuum(database=args.database, admin_url=admin_url)
                 result = scenario_run(
                     name="latency",
-                    gunicorn=server,
+                    web=server,
                     annotators=annotators_create(f"bench-{tag}-lat{repeat}", args.latency_annotators),
                     seconds=args.latency_seconds,
                     interval=args.latency_interval,

@@ -385,10 +385,10 @@ def main() -> int:
         flush=True,
     )
     token = curator_token()
-    from benchmarks.annotation_load import Gunicorn, ServerConfig
+    from benchmarks.annotation_load import ServerConfig, WebServer
 
     (ROOT / "var").mkdir(exist_ok=True)
-    server = Gunicorn(
+    server = WebServer(
         config=ServerConfig.parse(args.server), database_url=database_url, log_path=ROOT / "var" / "bench-graph.log"
     )
     try:

@@ -53,7 +53,7 @@ import orjson
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from benchmarks.annotation_load import HOST, CpuMeter, Gunicorn, ServerConfig, _django_setup  # noqa: E402
+from benchmarks.annotation_load import HOST, CpuMeter, ServerConfig, WebServer, _django_setup  # noqa: E402
 
 EDGES_PER_PAIR = 8
 TARGET_KNOWN_RPS = 1500
@@ -339,7 +339,7 @@ def scenario(
     name: str,
     *,
     kind: str,
-    gunicorn: Gunicorn,
+    gunicorn: WebServer,
     token: str,
     clients: int,
     seconds: float,
@@ -420,7 +420,7 @@ def scenario(
     return ok
 
 
-def storm(gunicorn: Gunicorn, token: str, *, size: int = 100) -> bool:
+def storm(gunicorn: WebServer, token: str, *, size: int = 100) -> bool:
     """``size`` threads, one connection each, GET the same never-seen key at once; one generation must be queued."""
     from core.models import OutboxMessage
     from serving.keys import key_parse
@@ -512,7 +512,7 @@ def main() -> int:
     from django.db import connection
 
     connection.close()
-    gunicorn = Gunicorn(
+    gunicorn = WebServer(
         config=ServerConfig.parse(args.server), database_url=database_url, log_path=ROOT / "var" / "bench-serving.log"
     )
     chosen = set(args.scenario)

@@ -67,8 +67,8 @@ from benchmarks.annotation_load import (  # noqa: E402
     HOST,
     NEXT_PATH,
     YES_WITHOUT_KNOWN_LABEL,
-    Gunicorn,
     ServerConfig,
+    WebServer,
     _percentile,
     annotators_create,
     database_build,
@@ -518,7 +518,7 @@ def main() -> int:
     log_dir.mkdir()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "TEST_DATABASE_URL": database_url}
     workers = start_workers(args.workers, env, log_dir)
-    gunicorn = Gunicorn(config=args.server, database_url=database_url, log_path=log_dir / "gunicorn.log")
+    gunicorn = WebServer(config=args.server, database_url=database_url, log_path=log_dir / "gunicorn.log")
     result = SoakResult()
     checks: list[Check] = []
     training = scoring = None

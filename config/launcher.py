@@ -21,7 +21,7 @@ from config.processes import ProcessSpec, expand
 
 # Programs of the table run with the launcher's own interpreter (`python -m ...`): the same environment whether
 # or not the venv's bin folder is on PATH, and from a checkout where the `plausi` script is not installed.
-_MODULES = {"plausi": "config.cli", "gunicorn": "gunicorn", "celery": "celery"}
+_MODULES = {"plausi": "config.cli", "plausi-web": "config.web", "gunicorn": "gunicorn", "celery": "celery"}
 FORWARDED_SIGNALS = (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2)
 STOP_SIGNALS = (signal.SIGTERM, signal.SIGINT)
 
@@ -37,7 +37,7 @@ class Supervisor:
     """Starts every command, each in its own session (a terminal's Ctrl-C reaches only the supervisor, which
     stops the processes in order). SIGTERM or SIGINT stops them all: SIGTERM to each, SIGKILL to the process
     group of any still running after ``stop_timeout`` seconds. SIGHUP, SIGUSR1 and SIGUSR2 are passed on to
-    every process (gunicorn reloads its workers on SIGHUP). When a process exits on its own, the others are
+    every process (the web server reloads its workers on SIGHUP). When a process exits on its own, the others are
     stopped and ``run`` returns 1: a stack that lost a part is never left running."""
 
     def __init__(

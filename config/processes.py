@@ -47,9 +47,9 @@ class ProcessSpec:
 PROCESSES: tuple[ProcessSpec, ...] = (
     ProcessSpec(
         "web",
-        ("gunicorn", "--config", "python:config.gunicorn", "config.wsgi"),
-        env=("PORT", "WEB_BIND", "WEB_CONCURRENCY", "WEB_THREADS", "METRICS_TOKEN"),
-        about="gunicorn serving the pages, the API and the static files (WhiteNoise)",
+        ("plausi-web",),
+        env=("PORT", "WEB_BIND", "WEB_CONCURRENCY", "WEB_THREADS", "WEB_SERVER", "WEB_STOP_TIMEOUT", "METRICS_TOKEN"),
+        about="granian (or gunicorn: WEB_SERVER) serving the pages, the API and the static files (WhiteNoise)",
     ),
     ProcessSpec(
         "worker",

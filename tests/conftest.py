@@ -43,6 +43,13 @@ def spawn_logged(command: list[str], env: dict[str, str], log_name: str) -> subp
         )
 
 
+def web_spawn(env: dict[str, str], port: int, log_name: str, *, server: str = "granian") -> subprocess.Popen[bytes]:
+    """The production web process (config/web.py, ``plausi-web``) on loopback, served by ``server`` (granian,
+    the default, or gunicorn), logging to var/<log_name>."""
+    command = [sys.executable, "-m", "config.web"]
+    return spawn_logged(command, {**env, "WEB_BIND": f"127.0.0.1:{port}", "WEB_SERVER": server}, log_name)
+
+
 def process_stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the process group, SIGKILL after 20 s."""
     if process.poll() is None:

@@ -19,7 +19,6 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import httpx
@@ -40,6 +39,7 @@ from tests.conftest import (
     start_celery_worker,
     stop_celery_worker,
     wait_until,
+    web_spawn,
 )
 from tests.factories import TEST_PASSWORD, CandidateFactory, UserFactory, api_key_for
 
@@ -54,7 +54,7 @@ def _database_url() -> str:
 
 
 class Stack:
-    """gunicorn (2 gthread workers x 2 threads), one Celery worker and the outbox relay, on one broker."""
+    """The web process (2 workers x 2 threads), one Celery worker and the outbox relay, on one broker."""
 
     def __init__(self, *, broker_url: str, cache_url: str = "", name: str) -> None:
         self.port = free_port()
@@ -67,12 +67,7 @@ class Stack:
             "WEB_CONCURRENCY": "2",
             "WEB_THREADS": "2",
         }
-        gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-        self.web = spawn_logged(
-            [gunicorn, "-c", "config/gunicorn.py", "config.wsgi", "--bind", f"127.0.0.1:{self.port}"],
-            self.env,
-            f"test-{name}-web.log",
-        )
+        self.web = web_spawn(self.env, self.port, f"test-{name}-web.log")
         self.relay = spawn_logged(
             [sys.executable, "manage.py", "outbox_relay", "--interval", "0.5"], self.env, f"test-{name}-relay.log"
         )
@@ -87,7 +82,7 @@ class Stack:
             raise
         if not wait_until(self._up, timeout=60):
             self.stop()
-            raise AssertionError(f"gunicorn did not start: see var/test-{name}-web.log")
+            raise AssertionError(f"the web process did not start: see var/test-{name}-web.log")
 
     def _up(self) -> bool:
         try:
@@ -236,7 +231,7 @@ def test_the_web_a_worker_and_the_relay_recover_from_a_postgresql_restart(admin_
 
         # Every persistent connection of the web process died with the server; each request must notice that
         # (the health check) and reconnect, so that not one of them fails. Enough requests to reach every
-        # thread of both gunicorn workers.
+        # thread of both web workers.
         annotator.answer(24)
         after = _upload(stack.url, admin_token, "stay dry in the rain")
         assert wait_until(lambda: _succeeded(after), timeout=90), "the worker did not recover: see var/"

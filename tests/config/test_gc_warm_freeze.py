@@ -4,19 +4,17 @@ from __future__ import annotations
 
 import gc
 import os
-import sys
 import threading
 import time
 import uuid
 import weakref
 from collections.abc import Iterator
-from pathlib import Path
 
 import httpx
 import pytest
 
 from config.gc_warm_freeze import FreezeAfterRequests, request_counts
-from tests.conftest import ROOT, free_port, process_stop, spawn_logged, wait_until
+from tests.conftest import ROOT, free_port, process_stop, wait_until, web_spawn
 
 
 class _Node:
@@ -99,7 +97,8 @@ def test_the_request_counts_setting_names_a_bad_value():
         request_counts("100,1e3")
 
 
-def test_a_gunicorn_worker_freezes_after_the_configured_requests() -> None:
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_web_worker_freezes_after_the_configured_requests(server: str) -> None:
     port = free_port()
     log_name = f"test-gc-freeze-{uuid.uuid4().hex[:8]}-web.log"
     env = {
@@ -109,9 +108,7 @@ def test_a_gunicorn_worker_freezes_after_the_configured_requests() -> None:
         "WEB_THREADS": "2",
         "WEB_GC_FREEZE_AFTER_REQUESTS": "5,12",
     }
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [gunicorn, "-c", "config/gunicorn.py", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
-    server = spawn_logged([*command, "--log-level", "info"], env, log_name)
+    web = web_spawn({**env, "LOG_LEVEL": "INFO"}, port, log_name, server=server)
     log = ROOT / "var" / log_name
     try:
         served = 0
@@ -126,6 +123,6 @@ def test_a_gunicorn_worker_freezes_after_the_configured_requests() -> None:
         assert served == 15, log.read_text()
         wait_until(lambda: log.read_text().count("gc: froze") >= 2, timeout=10)
     finally:
-        process_stop(server)
+        process_stop(web)
     lines = [line for line in log.read_text().splitlines() if "gc: froze" in line]
     assert [line.split("after ")[1].split(" requests")[0] for line in lines] == ["5", "12"], log.read_text()

@@ -1,11 +1,10 @@
 """``/metrics`` across processes: Celery task outcomes counted by a real worker and exported by the web, and
-gunicorn's worker processes summed whichever worker answers the scrape, a dead worker's counts included."""
+gunicorn's or granian's worker processes summed whichever worker answers the scrape, a dead worker's counts included."""
 
 from __future__ import annotations
 
 import os
 import signal
-import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,7 @@ from django.db import connection
 from config.celery import app as celery_app
 from core.models import TaskOutcome
 from core.selectors import task_outcome_counts
-from tests.conftest import free_port, process_stop, spawn_logged, wait_until
+from tests.conftest import free_port, process_stop, wait_until, web_spawn
 from tests.core.test_metrics import Samples, requests_of, scrape_http, value
 
 
@@ -63,14 +62,16 @@ def test_a_retried_task_counts_one_retry_and_one_success() -> None:
     assert counts[("tests.metrics.retry_once", "succeeded")] == 1
 
 
-def _gunicorn_workers(master: int) -> list[int]:
+def _web_workers(master: int) -> list[int]:
     return [child.pid for child in psutil.Process(master).children()]
 
 
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
-def test_gunicorn_workers_request_metrics_are_summed_whichever_worker_answers_and_a_dead_workers_stay(
-    tmp_path: Path,
+def test_web_workers_request_metrics_are_summed_whichever_worker_answers_and_a_dead_workers_stay(
+    tmp_path: Path, server: str
 ) -> None:
+    """Either server of the web process (config/web.py): a worker that dies is replaced, and its counts stay."""
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
     (multiproc / "histogram_999999.db").write_bytes(b"left by an earlier gunicorn")  # emptied at start
@@ -87,9 +88,7 @@ def test_gunicorn_workers_request_metrics_are_summed_whichever_worker_answers_an
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),
         "METRICS_CACHE_SECONDS": "0",
     }
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    command = [gunicorn, "-c", "config/gunicorn.py", "config.wsgi", "--bind", f"127.0.0.1:{port}"]
-    web = spawn_logged(command, env, "test-metrics-web.log")
+    web = web_spawn(env, port, f"test-metrics-{server}-web.log", server=server)
     url = f"http://127.0.0.1:{port}"
     try:
 
@@ -99,9 +98,9 @@ def test_gunicorn_workers_request_metrics_are_summed_whichever_worker_answers_an
             except httpx.HTTPError:
                 return False
 
-        assert wait_until(up, timeout=60), "gunicorn did not start: see var/test-metrics-web.log"
+        assert wait_until(up, timeout=60), f"{server} did not start: see var/test-metrics-{server}-web.log"
         assert not (multiproc / "histogram_999999.db").exists()
-        assert wait_until(lambda: len(_gunicorn_workers(web.pid)) == 2, timeout=30)
+        assert wait_until(lambda: len(_web_workers(web.pid)) == 2, timeout=30)
         baseline = requests_of(scrape_http(url), "healthz-live")
 
         def hit(_: int) -> int:
@@ -115,11 +114,9 @@ def test_gunicorn_workers_request_metrics_are_summed_whichever_worker_answers_an
         scrapes: list[Samples] = [scrape_http(url) for _ in range(6)]  # answered by either worker
         assert {requests_of(samples, "healthz-live") for samples in scrapes} == {baseline + 60}
 
-        victim = _gunicorn_workers(web.pid)[0]
+        victim = _web_workers(web.pid)[0]
         os.kill(victim, signal.SIGKILL)
-        assert wait_until(
-            lambda: victim not in _gunicorn_workers(web.pid) and len(_gunicorn_workers(web.pid)) == 2, timeout=30
-        )
+        assert wait_until(lambda: victim not in _web_workers(web.pid) and len(_web_workers(web.pid)) == 2, timeout=30)
         assert requests_of(scrape_http(url), "healthz-live") == baseline + 60  # its counts are kept
     finally:
         process_stop(web)

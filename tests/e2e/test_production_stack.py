@@ -1,9 +1,10 @@
 """`plausi start` runs the real production stack: production settings (DEBUG off) on the test PostgreSQL and a
 Redis database of its own, a free port, a temporary STATIC_ROOT; it migrates, collects the static files, starts
-gunicorn, the Celery worker, beat and the outbox relay. Chromium then visits every page that needs no object id
-as a user with every role: each stylesheet and script the page names has a hashed name and answers 200 from the
-app itself (WhiteNoise), gzip-compressed, and the page raises no error. Every CSS and JS file of ours answers the
-same way under its hashed name. SIGTERM then stops every process of the stack, and the launcher exits 0."""
+the web process (granian), the Celery worker, beat and the outbox relay. Chromium then visits every page that
+needs no object id as a user with every role: each stylesheet and script the page names has a hashed name and
+answers 200 from the app itself (WhiteNoise), gzip-compressed, and the page raises no error. Every CSS and JS file
+of ours answers the same way under its hashed name. SIGTERM then stops every process of the stack, and the
+launcher exits 0."""
 
 from __future__ import annotations
 
@@ -151,7 +152,7 @@ def test_plausi_start_serves_every_pages_css_and_js_hashed_and_compressed_then_s
     wait_until_started(stack)
     children = psutil.Process(stack.process.pid).children(recursive=True)
     commands = " ".join(" ".join(child.cmdline()) for child in children)
-    for part in ("gunicorn", "worker", "beat", "outbox_relay"):
+    for part in ("config.web", "worker", "beat", "outbox_relay"):
         assert part in commands
 
     # behind its TLS proxy: production redirects plain HTTP and trusts X-Forwarded-Proto

@@ -29,10 +29,10 @@ from tests.conftest import (
     free_port,
     process_stop,
     search_buy,
-    spawn_logged,
     start_celery_worker,
     stop_celery_worker,
     wait_until,
+    web_spawn,
 )
 from tests.factories import UserFactory, api_key_for
 
@@ -128,7 +128,7 @@ def _token(role: str, username: str) -> str:
 def test_an_upload_flows_to_annotators_and_their_answers_to_an_active_classifier_and_a_rescored_pool(
     tmp_path: Path, settings: Any, own_broker: str
 ) -> None:
-    """gunicorn, a worker and beat, in production's shape, on a broker of their own; the test only speaks HTTP
+    """The web process, a worker and beat, in production's shape, on a broker of their own; the test only speaks HTTP
     and reads the database."""
     settings.PLAUSI_PIPELINE = HANDOFFS_ON  # for the pages rendered in this process at the end
     db = settings.DATABASES["default"]
@@ -146,18 +146,13 @@ def test_an_upload_flows_to_annotators_and_their_answers_to_an_active_classifier
         **{f"PIPELINE_{name.upper()}": str(on).lower() for name, on in HANDOFFS_ON.items()},
     }
     port = free_port()
-    gunicorn = str(Path(sys.executable).with_name("gunicorn"))
-    web = spawn_logged(
-        [gunicorn, "-c", "config/gunicorn.py", "config.wsgi", "--bind", f"127.0.0.1:{port}"],
-        env,
-        "test-pipeline-web.log",
-    )
+    web = web_spawn(env, port, "test-pipeline-web.log")
     worker = start_celery_worker(queues="default,cpu", log_name="test-pipeline-worker.log", extra_env=env)
     beat = _beat(env, tmp_path)
     url = f"http://127.0.0.1:{port}"
     admin = httpx.Client(base_url=url, headers={"Authorization": f"Token {_token('admin', 'flow-admin')}"}, timeout=30)
     try:
-        assert wait_until(lambda: _up(url), timeout=60), "gunicorn did not start: see var/test-pipeline-web.log"
+        assert wait_until(lambda: _up(url), timeout=60), "the web process did not start: see var/test-pipeline-web.log"
         response = admin.post("/api/ingest/", files={"files": ("boots.jsonl", _upload_file())})
         assert response.status_code == 202, response.text
 
