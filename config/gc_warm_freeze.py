@@ -1,7 +1,7 @@
 """Freeze a web worker's long-lived objects out of the garbage collector once its first requests have made them.
 
 A full collection walks every object the collector tracks, and pauses every thread of the worker while it does.
-``gc.freeze()`` at start-up (config/gunicorn.py) removes what loading the application made, but the first
+``gc.freeze()`` at start-up (config/web_process.py) removes what loading the application made, but the first
 requests make ~29,000 more that live as long as the worker: the URL map and the view, serializer and service
 modules it imports, DRF's settings, database connections and their prepared statements. Every full collection
 walked them: 4-11 ms of CPU in-process, 10-66 ms of wall time under load; after one more collect-and-freeze once
@@ -10,7 +10,7 @@ requests add nothing long-lived, so a few freezes early in a worker's life are e
 
 Trade-off: an object frozen while reachable and unreachable later only through a reference cycle is never
 freed (a replaced database connection, say): a bounded, small leak, against pauses that grow with the heap.
-Pure Python, no Django: the gunicorn hooks call it.
+Pure Python, no Django: the web workers call it (config/web_process.py).
 """
 
 from __future__ import annotations

@@ -1,5 +1,5 @@
-"""WSGI entry point (gunicorn config.wsgi). Single-key serving lookups (serving/fast.py) and the annotation API's
-next and answer requests (annotation/fast.py) take lean paths."""
+"""WSGI entry point (config/web.py serves it: granian, or gunicorn). Single-key serving lookups (serving/fast.py)
+and the annotation API's next and answer requests (annotation/fast.py) take lean paths."""
 
 import os
 from typing import Any

@@ -1,4 +1,5 @@
-"""Production: PostgreSQL from DATABASE_URL, Redis from CELERY_BROKER_URL, served by gunicorn.
+"""Production: PostgreSQL from DATABASE_URL, Redis from CELERY_BROKER_URL, served by the web process
+(config/web.py: granian, or gunicorn).
 
 Refuses to start with a missing or default secret key, DEBUG on, or no database/broker configured.
 """
