@@ -50,6 +50,21 @@ def web_spawn(env: dict[str, str], port: int, log_name: str, *, server: str = "g
     return spawn_logged(command, {**env, "WEB_BIND": f"127.0.0.1:{port}", "WEB_SERVER": server}, log_name)
 
 
+def web_workers(master: int) -> list[int]:
+    """The worker processes of a web server started by ``web_spawn``: its children, but for multiprocessing's
+    resource tracker (granian's workers are spawned processes) and any not yet reaped."""
+    import psutil
+
+    workers = []
+    for child in psutil.Process(master).children():
+        try:
+            if child.status() != psutil.STATUS_ZOMBIE and "resource_tracker" not in " ".join(child.cmdline()):
+                workers.append(child.pid)
+        except psutil.NoSuchProcess:
+            continue
+    return workers
+
+
 def process_stop(process: subprocess.Popen[bytes]) -> None:
     """SIGTERM to the process group, SIGKILL after 20 s."""
     if process.poll() is None:

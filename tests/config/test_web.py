@@ -8,6 +8,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import time
 from pathlib import Path
 
 import httpx
@@ -18,7 +19,7 @@ from config.launcher import command_argv
 from config.processes import PROCESSES
 from config.web import bind_address
 from config.web_process import environ_without_process_values, web_bind
-from tests.conftest import ROOT, free_port, process_stop, wait_until, web_spawn
+from tests.conftest import ROOT, free_port, process_stop, wait_until, web_spawn, web_workers
 
 
 def test_the_web_process_binds_to_loopback_unless_told_otherwise() -> None:
@@ -95,10 +96,15 @@ def test_granians_workers_hand_django_no_variable_of_the_process_environment() -
 
 
 def _workers(master: int) -> set[int]:
-    return {child.pid for child in psutil.Process(master).children()}
+    return set(web_workers(master))
 
 
-def test_granian_reloads_on_sighup_ignores_sigusr1_and_stops_cleanly_on_sigterm() -> None:
+def _one_worker_other_than(master: int, before: set[int]) -> bool:
+    now = _workers(master)  # read once: the set changes while a worker is replaced
+    return len(now) == 1 and not now & before
+
+
+def test_granian_replaces_a_dead_worker_reloads_on_sighup_ignores_sigusr1_and_stops_on_sigterm() -> None:
     port = free_port()
     env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
     web = web_spawn(env, port, "test-web-signals.log")
@@ -116,12 +122,22 @@ def test_granian_reloads_on_sighup_ignores_sigusr1_and_stops_cleanly_on_sigterm(
         first = _workers(web.pid)
         web.send_signal(signal.SIGUSR1)  # the launcher passes it on to every process (gunicorn reopens its logs)
         assert serves() and web.poll() is None and _workers(web.pid) == first
-        web.send_signal(signal.SIGHUP)
-        assert wait_until(lambda: len(_workers(web.pid)) == 1 and _workers(web.pid) != first, timeout=30)
+        (victim,) = first
+        os.kill(victim, signal.SIGKILL)  # a worker that dies is replaced by a new process that serves
+        assert wait_until(lambda: _one_worker_other_than(web.pid, first), timeout=30)
         assert wait_until(serves, timeout=30)
+        replaced = _workers(web.pid)
+        started = time.monotonic()
+        web.send_signal(signal.SIGHUP)  # replaces the workers (after a kill: granian exits on a worker that dies
+        # within 5.5 s of a reload, taking it for a crash loop)
+        assert wait_until(lambda: _one_worker_other_than(web.pid, replaced), timeout=30)
+        assert wait_until(serves, timeout=30)
+        reloaded = _workers(web.pid)
         web.send_signal(signal.SIGTERM)
         assert web.wait(timeout=40) == 0
-        assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in first)
+        assert time.monotonic() - started < 15  # nothing waited for WEB_STOP_TIMEOUT (30 s)
+        gone = first | reloaded | replaced
+        assert not any(psutil.pid_exists(pid) and psutil.Process(pid).status() != "zombie" for pid in gone)
     finally:
         process_stop(web)
 

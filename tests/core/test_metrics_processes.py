@@ -10,14 +10,13 @@ from pathlib import Path
 from typing import Any
 
 import httpx
-import psutil
 import pytest
 from django.db import connection
 
 from config.celery import app as celery_app
 from core.models import TaskOutcome
 from core.selectors import task_outcome_counts
-from tests.conftest import free_port, process_stop, wait_until, web_spawn
+from tests.conftest import free_port, process_stop, wait_until, web_spawn, web_workers
 from tests.core.test_metrics import Samples, requests_of, scrape_http, value
 
 
@@ -62,10 +61,6 @@ def test_a_retried_task_counts_one_retry_and_one_success() -> None:
     assert counts[("tests.metrics.retry_once", "succeeded")] == 1
 
 
-def _web_workers(master: int) -> list[int]:
-    return [child.pid for child in psutil.Process(master).children()]
-
-
 @pytest.mark.parametrize("server", ["granian", "gunicorn"])
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_web_workers_request_metrics_are_summed_whichever_worker_answers_and_a_dead_workers_stay(
@@ -100,7 +95,7 @@ def test_web_workers_request_metrics_are_summed_whichever_worker_answers_and_a_d
 
         assert wait_until(up, timeout=60), f"{server} did not start: see var/test-metrics-{server}-web.log"
         assert not (multiproc / "histogram_999999.db").exists()
-        assert wait_until(lambda: len(_web_workers(web.pid)) == 2, timeout=30)
+        assert wait_until(lambda: len(web_workers(web.pid)) == 2, timeout=30)
         baseline = requests_of(scrape_http(url), "healthz-live")
 
         def hit(_: int) -> int:
@@ -114,9 +109,14 @@ def test_web_workers_request_metrics_are_summed_whichever_worker_answers_and_a_d
         scrapes: list[Samples] = [scrape_http(url) for _ in range(6)]  # answered by either worker
         assert {requests_of(samples, "healthz-live") for samples in scrapes} == {baseline + 60}
 
-        victim = _web_workers(web.pid)[0]
+        victim = web_workers(web.pid)[0]
         os.kill(victim, signal.SIGKILL)
-        assert wait_until(lambda: victim not in _web_workers(web.pid) and len(_web_workers(web.pid)) == 2, timeout=30)
+
+        def replaced() -> bool:
+            now = web_workers(web.pid)  # read once: the list changes while the worker is replaced
+            return victim not in now and len(now) == 2
+
+        assert wait_until(replaced, timeout=30)
         assert requests_of(scrape_http(url), "healthz-live") == baseline + 60  # its counts are kept
     finally:
         process_stop(web)
