@@ -412,9 +412,6 @@ class ServerConfig:
         return f"{self.workers} {self.worker_class} workers x {self.threads} threads"
 
 
-WEB_LABEL = ["web"]  # the server's name in the CPU figures, set once the server is chosen
-
-
 def _free_port() -> int:
     with socket.socket() as probe:
         probe.bind((HOST, 0))
@@ -445,16 +442,15 @@ class WebServer:
                 WEB_THREADS=str(config.threads),
                 LOG_LEVEL="WARNING",
             )
-            self.log = log_path.open("ab")
-            self.process = subprocess.Popen(
-                [sys.executable, "-m", "config.web"],
-                cwd=ROOT,
-                env=env,
-                stdout=self.log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-            return
+            command = [sys.executable, "-m", "config.web"]
+        else:
+            command = self._gunicorn_command(config)
+        self.log = log_path.open("ab")
+        self.process = subprocess.Popen(
+            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
+        )
+
+    def _gunicorn_command(self, config: ServerConfig) -> list[str]:
         gunicorn = ROOT / ".venv" / "bin" / "gunicorn"
         if not gunicorn.exists():  # a worktree without its own virtual environment: the running interpreter's
             gunicorn = Path(sys.executable).parent / "gunicorn"
@@ -482,10 +478,7 @@ class WebServer:
             command += ["--threads", str(config.threads)]
         if os.environ.get("PLAUSI_BENCH_ACCESS_LOG"):  # diagnosis: per-request server time in microseconds
             command += ["--access-logfile", os.environ["PLAUSI_BENCH_ACCESS_LOG"], "--access-logformat", "%(U)s %(D)s"]
-        self.log = log_path.open("ab")
-        self.process = subprocess.Popen(
-            command, cwd=ROOT, env=env, stdout=self.log, stderr=subprocess.STDOUT, start_new_session=True
-        )
+        return command
 
     def wait_ready(self, timeout: float = 60) -> None:
         deadline = time.monotonic() + timeout
@@ -919,6 +912,7 @@ class ScenarioResult:
     label: str = ""  # pool, protocol, warm-up: what the summary line names
     claims: ClaimCost | None = None  # queue index entries read per claim over the scenario (issue 22)
     rollbacks: int = 0  # transactions rolled back in the benchmark's database during the measured window
+    server: str = "web"  # the web server's name in the CPU figures (granian, gunicorn)
 
 
 def scenario_run(
@@ -995,6 +989,7 @@ def scenario_run(
         machine,
         claims=claims,
         rollbacks=rollbacks,
+        server=web.config.server,
     )
 
 
@@ -1194,10 +1189,10 @@ def scenario_report(result: ScenarioResult, *, target: str) -> bool:
     per_answer = ""
     if result.server_cpu is not None:
         web, db = result.server_cpu
-        cpu += f"; {WEB_LABEL[0]}: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
+        cpu += f"; {result.server}: {web / result.seconds:.2f} cores; PostgreSQL: {db / result.seconds:.2f} cores"
         if merged.measured_answers:
             per_answer = (
-                f"CPU per answer: {WEB_LABEL[0]} {1000 * web / merged.measured_answers:.2f} ms, PostgreSQL "
+                f"CPU per answer: {result.server} {1000 * web / merged.measured_answers:.2f} ms, PostgreSQL "
                 f"{1000 * db / merged.measured_answers:.2f} ms"
             )
     print(
@@ -1640,7 +1635,6 @@ def main() -> int:
         best = None
         print(f"\n== server configurations: capacity for {args.compare_seconds:.0f} s each ==", flush=True)
         for index, candidate in enumerate(candidates):
-            WEB_LABEL[0] = candidate.server
             users = annotators_create(f"bench-{tag}-cmp{index}", args.capacity_annotators)
             server = WebServer(config=candidate, database_url=database_url, log_path=log_path)
             try:
@@ -1674,7 +1668,6 @@ def main() -> int:
     server = WebServer(config=config, database_url=database_url, log_path=log_path)
     try:
         server.wait_ready()
-        WEB_LABEL[0] = config.server
         print(f"\n{config.server} config.wsgi on {HOST}:{server.port}: {config.describe()}; log {log_path}")
         if args.no_warm_up:
             print("no warm-up: the first scenario is measured from its first request")
