@@ -12,7 +12,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Mapping, Sequence
+from collections.abc import Collection, Mapping, Sequence
 from pathlib import Path
 from types import FrameType
 from typing import TextIO
@@ -36,21 +36,25 @@ def command_argv(spec: ProcessSpec, environ: Mapping[str, str], *, python: str =
 class Supervisor:
     """Starts every command, each in its own session (a terminal's Ctrl-C reaches only the supervisor, which
     stops the processes in order). SIGTERM or SIGINT stops them all: SIGTERM to each, SIGKILL to the process
-    group of any still running after ``stop_timeout`` seconds. SIGHUP, SIGUSR1 and SIGUSR2 are passed on to
-    every process (the web server reloads its workers on SIGHUP). When a process exits on its own, the others are
-    stopped and ``run`` returns 1: a stack that lost a part is never left running."""
+    group of any still running after ``stop_timeout`` seconds. SIGHUP, SIGUSR1 and SIGUSR2 are passed on to the
+    processes that ``signals`` names for them (``{name: {signal numbers}}``; config/processes.py's
+    ``ProcessSpec.signals``: the web server reloads its workers on SIGHUP) and to no other, since a process that
+    does not handle one dies of it; the launcher itself never dies of them. When a process exits on its own, the
+    others are stopped and ``run`` returns 1: a stack that lost a part is never left running."""
 
     def __init__(
         self,
         commands: Mapping[str, Sequence[str]],
         *,
         env: Mapping[str, str] | None = None,
+        signals: Mapping[str, Collection[int]] | None = None,
         cwd: str | Path | None = None,
         stop_timeout: float = 30.0,
         log: TextIO = sys.stderr,
     ) -> None:
         self.commands = dict(commands)
         self.env = dict(env if env is not None else os.environ)
+        self.signals = {name: frozenset(numbers) for name, numbers in (signals or {}).items()}
         self.cwd = cwd
         self.stop_timeout = stop_timeout
         self.log = log
@@ -65,9 +69,14 @@ class Supervisor:
         self._stop_requested = signum
 
     def _forward(self, signum: int, frame: FrameType | None) -> None:
-        for process in self.processes.values():
-            if process.poll() is None:
-                process.send_signal(signum)
+        receivers = [
+            name
+            for name, process in self.processes.items()
+            if signum in self.signals.get(name, ()) and process.poll() is None
+        ]
+        for name in receivers:
+            self.processes[name].send_signal(signum)
+        self.say(f"{signal.Signals(signum).name} passed on to {', '.join(receivers) or 'no process (none handles it)'}")
 
     def run(self) -> int:
         previous = {signum: signal.getsignal(signum) for signum in (*STOP_SIGNALS, *FORWARDED_SIGNALS)}

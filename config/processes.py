@@ -35,12 +35,16 @@ COMMON_ENV = (
 @dataclass(frozen=True)
 class ProcessSpec:
     """One long-running process: its name (the Procfile's and compose.yaml's), its command, the environment
-    variables of its own that it reads (besides COMMON_ENV), and whether ``plausi start`` runs it by default."""
+    variables of its own that it reads (besides COMMON_ENV), whether ``plausi start`` runs it by default, and the
+    signals it handles, which ``plausi start`` passes on to it (names such as ``"SIGHUP"``). Only those: a signal
+    a process does not handle kills it (Python's default for SIGHUP, SIGUSR1 and SIGUSR2), and the launcher then
+    stops the whole stack."""
 
     name: str
     command: tuple[str, ...]
     env: tuple[str, ...] = ()
     optional: bool = False
+    signals: tuple[str, ...] = ()
     about: str = field(default="", compare=False)
 
 
@@ -49,6 +53,7 @@ PROCESSES: tuple[ProcessSpec, ...] = (
         "web",
         ("plausi-web",),
         env=("PORT", "WEB_BIND", "WEB_CONCURRENCY", "WEB_THREADS", "WEB_SERVER", "WEB_STOP_TIMEOUT", "METRICS_TOKEN"),
+        signals=("SIGHUP",),  # both servers replace their workers
         about="granian (or gunicorn: WEB_SERVER) serving the pages, the API and the static files (WhiteNoise)",
     ),
     ProcessSpec(
@@ -66,6 +71,9 @@ PROCESSES: tuple[ProcessSpec, ...] = (
             "INFO",
         ),
         env=("WORKER_QUEUES", "WORKER_CONCURRENCY"),
+        # Celery logs every thread's stack on SIGUSR1. Not SIGHUP: its restart re-executes
+        # celery/__main__.py as a script, which fails under `python -m celery`, and the worker is gone.
+        signals=("SIGUSR1",),
         about="Celery worker for the default and cpu queues",
     ),
     ProcessSpec(
@@ -85,6 +93,7 @@ PROCESSES: tuple[ProcessSpec, ...] = (
             "INFO",
         ),
         optional=True,
+        signals=("SIGUSR1",),
         about="Celery worker for the gpu queue, one task at a time (plausi start --gpu)",
     ),
     ProcessSpec(

@@ -69,8 +69,9 @@ def _serve_with_granian() -> None:
     where: dict[str, object] = (
         {"uds": address} if isinstance(address, Path) else {"address": address[0], "port": address[1]}
     )
-    # gunicorn reopens its logs on SIGUSR1; granian writes to standard error and would die of it (the launcher
-    # passes SIGUSR1 and SIGUSR2 on to every process), so the server and its workers (exec keeps it) ignore both.
+    # gunicorn reopens its logs on SIGUSR1; granian writes to standard error and would die of it (an operator's
+    # habit from gunicorn; `plausi start` passes the web process only SIGHUP), so the server and its workers (exec
+    # keeps it) ignore both.
     for ignored in (signal.SIGUSR1, signal.SIGUSR2):
         signal.signal(ignored, signal.SIG_IGN)
     # Workers are spawned, not forked: granian's main process runs threads, and a worker it forked to replace a

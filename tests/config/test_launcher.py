@@ -64,11 +64,14 @@ def test_when_one_process_exits_the_others_are_stopped_and_the_launcher_fails(tm
         assert supervisor.processes[name].returncode == 0
 
 
-def run_launcher(tmp_path: Path, names: dict[str, str], stop_timeout: float = 10) -> subprocess.Popen[bytes]:
+def run_launcher(
+    tmp_path: Path, names: dict[str, str], stop_timeout: float = 10, signals: dict[str, set[int]] | None = None
+) -> subprocess.Popen[bytes]:
     commands = {name: child(tmp_path, name, mode=mode) for name, mode in names.items()}
+    numbers = {name: sorted(int(signum) for signum in signums) for name, signums in (signals or {}).items()}
     script = (
         "import sys; from config.launcher import Supervisor; "
-        f"sys.exit(Supervisor({commands!r}, stop_timeout={stop_timeout}).run())"
+        f"sys.exit(Supervisor({commands!r}, signals={numbers!r}, stop_timeout={stop_timeout}).run())"
     )
     process = subprocess.Popen([sys.executable, "-c", script], cwd=ROOT, stderr=subprocess.PIPE)
     assert wait_for(lambda: all((tmp_path / f"{name}.log").exists() for name in names)), "children did not start"
@@ -76,15 +79,44 @@ def run_launcher(tmp_path: Path, names: dict[str, str], stop_timeout: float = 10
     return process
 
 
-def test_sighup_is_passed_on_and_sigterm_stops_every_process_with_success(tmp_path: Path) -> None:
-    launcher = run_launcher(tmp_path, {"web": "polite", "worker": "polite"})
+def test_sighup_goes_only_to_the_processes_that_handle_it_and_sigterm_stops_every_process_with_success(
+    tmp_path: Path,
+) -> None:
+    launcher = run_launcher(
+        tmp_path,
+        {"web": "polite", "worker": "polite", "beat": "polite"},
+        signals={"web": {signal.SIGHUP}, "worker": {signal.SIGUSR1}},
+    )
     launcher.send_signal(signal.SIGHUP)
-    assert wait_for(lambda: all("SIGHUP" in (tmp_path / f"{n}.log").read_text() for n in ("web", "worker")))
+    assert wait_for(lambda: "SIGHUP" in (tmp_path / "web.log").read_text())
+    # SIGUSR2 is nobody's: the launcher takes it without passing it on (the children would die of it)
+    launcher.send_signal(signal.SIGUSR2)
+    time.sleep(0.5)
+    assert launcher.poll() is None
     launcher.send_signal(signal.SIGTERM)
     assert launcher.wait(timeout=15) == 0
-    for name in ("web", "worker"):
-        assert (tmp_path / f"{name}.log").read_text().split() == ["started", "SIGHUP", "SIGTERM"]
-    assert b"SIGTERM received; stopping" in launcher.stderr.read()
+    assert (tmp_path / "web.log").read_text().split() == ["started", "SIGHUP", "SIGTERM"]
+    for name in ("worker", "beat"):  # they record a SIGHUP they get; a SIGUSR2 would have killed them
+        assert (tmp_path / f"{name}.log").read_text().split() == ["started", "SIGTERM"]
+    log = launcher.stderr.read().decode()
+    assert "SIGHUP passed on to web\n" in log
+    assert "SIGUSR2 passed on to no process" in log
+    assert "SIGTERM received; stopping" in log
+    assert "exited" not in log
+
+
+def test_the_table_passes_on_only_signals_its_processes_handle() -> None:
+    """The web server reloads its workers on SIGHUP, a Celery worker logs its threads' stacks on SIGUSR1; beat and
+    the outbox relay handle neither and would die, and Celery's SIGHUP restart fails under `python -m celery`."""
+    handled = {spec.name: set(spec.signals) for spec in PROCESSES}
+    assert handled == {
+        "web": {"SIGHUP"},
+        "worker": {"SIGUSR1"},
+        "gpuworker": {"SIGUSR1"},
+        "beat": set(),
+        "outbox": set(),
+    }
+    assert all(signal.Signals[name] for names in handled.values() for name in names)
 
 
 def test_a_process_that_ignores_sigterm_is_killed_at_the_deadline(tmp_path: Path) -> None:

@@ -236,6 +236,24 @@ def test_plausi_start_serves_every_pages_css_and_js_hashed_and_compressed_then_s
         assert answer.headers["x-request-id"] == "stack-1" and answer.headers["x-frame-options"] == "DENY"
         assert client.get("/api/annotation/next").status_code == 301
 
+    # SIGHUP reloads the web workers and nothing else; SIGUSR1 makes the Celery worker log its threads; SIGUSR2 is
+    # nobody's. The stack stays whole: beat, the outbox relay and the worker would die of a signal they do not handle.
+    parts = psutil.Process(stack.process.pid).children()  # web, worker, beat, outbox: the launcher's own children
+    for signum in (signal.SIGHUP, signal.SIGUSR1, signal.SIGUSR2):
+        stack.process.send_signal(signum)
+    deadline = time.monotonic() + 20
+    while "SIGUSR2 passed on" not in stack.output() and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(3)  # long enough for a process killed by one of them to be seen by the launcher
+    assert stack.process.poll() is None, stack.output()[-4000:]
+    output = stack.output()
+    assert "exited with code" not in output, output[-4000:]
+    assert "SIGHUP passed on to web\n" in output and "SIGUSR1 passed on to worker\n" in output, output[-4000:]
+    assert "LOCAL VARIABLES" in output, output[-4000:]  # the worker's stack dump (Celery's SIGUSR1 handler)
+    assert len(parts) == 4 and all(part.is_running() for part in parts), parts
+    with httpx.Client(base_url=stack.url, headers={"X-Forwarded-Proto": "https"}) as client:
+        assert client.get("/healthz/live").status_code == 200  # served by the reloaded workers
+
     stack.process.send_signal(signal.SIGTERM)
     assert stack.process.wait(timeout=40) == 0, stack.output()[-4000:]
     assert psutil.wait_procs(children, timeout=5)[1] == [], "a process of the stack outlived the launcher"

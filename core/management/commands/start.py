@@ -1,14 +1,16 @@
 """``plausi start`` (``python manage.py start``): the production stack in one command.
 
 Set-up first: ``migrate``, then ``collectstatic`` (hashed, compressed names that the web process serves itself
-with WhiteNoise). Then it runs the processes of config/processes.py (gunicorn, the Celery worker for the default
-and cpu queues, beat, the outbox relay; the gpu worker with ``--gpu``) and supervises them (config/launcher.py):
-signals are passed on, and when one process exits the others are stopped and the command exits non-zero.
+with WhiteNoise). Then it runs the processes of config/processes.py (the web server, the Celery worker for the
+default and cpu queues, beat, the outbox relay; the gpu worker with ``--gpu``) and supervises them
+(config/launcher.py): SIGHUP, SIGUSR1 and SIGUSR2 are passed on to the processes that handle them
+(``ProcessSpec.signals``), and when one process exits the others are stopped and the command exits non-zero.
 """
 
 from __future__ import annotations
 
 import os
+import signal
 import sys
 from pathlib import Path
 from typing import Any
@@ -62,7 +64,11 @@ class Command(BaseCommand):
         connections.close_all()  # the children open their own; nothing here uses the database any more
         environ = {**os.environ, "DJANGO_SETTINGS_MODULE": os.environ["DJANGO_SETTINGS_MODULE"]}
         commands = {spec.name: command_argv(spec, environ) for spec in specs}
-        code = Supervisor(commands, env=environ, stop_timeout=options["stop_timeout"], log=sys.stderr).run()
+        signals = {spec.name: {signal.Signals[name] for name in spec.signals} for spec in specs}
+        supervisor = Supervisor(
+            commands, env=environ, signals=signals, stop_timeout=options["stop_timeout"], log=sys.stderr
+        )
+        code = supervisor.run()
         if code:
             raise CommandError("a process of the stack exited; every other one was stopped", returncode=code)
 
