@@ -18,6 +18,7 @@ from rest_framework.views import APIView
 
 from annotation import selectors
 from annotation.services import (
+    NextSteps,
     annotator_is_paused,
     answer_submit,
     answer_undo,
@@ -113,6 +114,12 @@ def next_body(
     return body | (extra or {})
 
 
+def next_steps_body(annotator: Any, steps: NextSteps) -> dict[str, Any]:
+    """The body of ``next`` from what ``assignment_next_with_prefetch`` returned (its count of today's answers
+    included: the progress costs no statement of its own)."""
+    return next_body(annotator, steps.step, steps.prefetch, answered_today=steps.answered_today)
+
+
 def answer_body(annotator: Any, result: Any) -> tuple[int, dict[str, Any]]:
     """(status, body) of a stored or replayed answer: 201 when it was stored now, 200 for a retried key."""
     body = next_body(
@@ -171,7 +178,7 @@ class AnnotationNextApi(ReleaseCyclesMixin, APIView):
 
     @extend_schema(operation_id="annotation_next", responses=NextOutputSerializer)
     def get(self, request: Request) -> Response:
-        return Response(next_body(request.user, *assignment_next_with_prefetch(annotator=request.user)))
+        return Response(next_steps_body(request.user, assignment_next_with_prefetch(annotator=request.user)))
 
 
 class AnswerCreateApi(ReleaseCyclesMixin, APIView):
@@ -226,7 +233,7 @@ class AssignmentSkipApi(APIView):
     )
     def post(self, request: Request, assignment_id: int) -> Response:
         assignment_skip(annotator=request.user, assignment_id=assignment_id)
-        return Response(next_body(request.user, *assignment_next_with_prefetch(annotator=request.user)))
+        return Response(next_steps_body(request.user, assignment_next_with_prefetch(annotator=request.user)))
 
 
 class BeaconJSONParser(JSONParser):
@@ -297,7 +304,7 @@ class AnswerUndoApi(APIView):
     )
     def post(self, request: Request) -> Response:
         answer_undo(annotator=request.user)
-        return Response(next_body(request.user, *assignment_next_with_prefetch(annotator=request.user)))
+        return Response(next_steps_body(request.user, assignment_next_with_prefetch(annotator=request.user)))
 
 
 class AgreementReportApi(APIView):

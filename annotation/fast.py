@@ -19,9 +19,9 @@ every refusal is worded by the general path:
   coerce or refuse) goes to the view with the same bytes, which parses and words the error.
 
 What it does then is the view's: the service (``assignment_next_with_prefetch`` or ``answer_submit``), the body
-(``annotation.apis.next_body`` / ``answer_body``, rendered by ``FastJSONRenderer``, with the view's ``Allow``), and
-a domain refusal (``ApplicationError``) as the API's exception handler renders it; around it, what Django's stack
-does for any request (core/lean.py: headers, request id, logs, metrics, the connection, a 500).
+(``annotation.apis.next_steps_body`` / ``answer_body``, rendered by ``FastJSONRenderer``, with the view's
+``Allow``), and a domain refusal (``ApplicationError``) as the API's exception handler renders it; around it, what
+Django's stack does for any request (core/lean.py: headers, request id, logs, metrics, the connection, a 500).
 tests/annotation/test_fast_path.py checks each of these against the general path.
 """
 
@@ -36,7 +36,7 @@ from django.conf import settings
 from django.db import connection
 from rest_framework.exceptions import AuthenticationFailed
 
-from annotation.apis import answer_body, answer_input_plain, next_body
+from annotation.apis import answer_body, answer_input_plain, next_steps_body
 from annotation.services import answer_submit, assignment_next_with_prefetch
 from core.api.authentication import FastTokenAuthentication
 from core.api.fast import FastJSONRenderer
@@ -124,7 +124,7 @@ def _serve(
             raise Delegate
         try:
             if body is None:
-                status, data = 200, next_body(annotator, *assignment_next_with_prefetch(annotator=annotator))
+                status, data = 200, next_steps_body(annotator, assignment_next_with_prefetch(annotator=annotator))
             else:
                 result = answer_submit(
                     annotator=annotator,

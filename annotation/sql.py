@@ -127,14 +127,15 @@ READ_STATES = (
     "FROM items g JOIN annotation_assignment a ON a.candidate_id = g.candidate_id AND a.annotator_id = %s "
     "WHERE g.is_gold"
 )
-# 'L': the annotator's own open leases (the assignment id in the third column); 'P': they are paused. Parameters:
-# the annotator twice.
+# 'L': the annotator's own open leases (the assignment id in the third column); 'P': their profile, when they have
+# one (flag: paused; third column: their answers of today, for the progress ``next`` shows, so that it costs no
+# statement of its own). Parameters: the annotator, today (UTC), the annotator.
 READ_LEASES = (
     " UNION ALL SELECT 'L', a.candidate_id, a.id, 0, (SELECT q.is_gold FROM annotation_queueitem q "
     "WHERE q.candidate_id = a.candidate_id), FALSE, 0, 0, '', a.lease_expires_at, a.created_at "
     "FROM annotation_assignment a WHERE a.annotator_id = %s AND a.status = 'leased' "
-    "UNION ALL SELECT 'P', 0, 0, 0, NULL, TRUE, 0, 0, '', NULL, NULL FROM annotation_annotatorprofile "
-    "WHERE user_id = %s AND paused"
+    "UNION ALL SELECT 'P', 0, CASE WHEN answered_on = %s THEN answered_that_day ELSE 0 END, 0, NULL, paused, "
+    "0, 0, '', NULL, NULL FROM annotation_annotatorprofile WHERE user_id = %s"
 )
 # 'K': the locked lease (owner in the third column, is gold, fresh, wanted, in flight, then the rest as JSON).
 READ_LOCKED = (

@@ -35,7 +35,7 @@ from annotation.services.labels import labels_import, labels_record, queue_prior
 from annotation.services.leases import lease_release_token, leases_expire
 from annotation.services.questions import _questions, question_wording, question_wordings, questions_cache_clear
 from annotation.services.queue import queue_fill
-from annotation.services.steps import Step, _walk, assignment_next, assignment_next_with_prefetch
+from annotation.services.steps import NextSteps, Step, _walk, assignment_next, assignment_next_with_prefetch
 from annotation.services.undo import answer_undo, assignment_skip, assignments_release
 from annotation.sql import CONTEXT_SELECT, LOCK_SELECT
 
@@ -44,6 +44,7 @@ __all__ = [
     "GOLD_WANTED",
     "LOCK_SELECT",
     "AnswerResult",
+    "NextSteps",
     "Step",
     "_questions",
     "_walk",

@@ -13,6 +13,7 @@ from typing import Any
 
 import orjson
 from django.db import connection
+from django.utils import timezone
 
 from annotation import sql
 from annotation.models import QueueItem
@@ -71,11 +72,12 @@ class _Lease:
 @dataclass
 class _Reading:
     """What one statement read for an annotator: candidate states, and (when asked) their open leases, oldest
-    first, and whether they are paused."""
+    first, whether they are paused and how many answers they gave today (UTC; 0 without a profile)."""
 
     states: dict[int, _CandidateState]
     leases: list[_Lease] | None = None
     paused: bool = False
+    answered_today: int = 0
     locked: _Locked | None = None  # with ``lock_assignment``: that lease and its queue item, locked
 
 
@@ -123,7 +125,7 @@ def _read(
         params.append(annotator_id)
     params += [*candidate_ids, annotator_id, annotator_id]
     if with_leases:
-        params += [annotator_id, annotator_id]
+        params += [annotator_id, timezone.now().date(), annotator_id]
     with connection.cursor() as cursor:
         cursor.execute(statement, params)
         rows = cursor.fetchall()
@@ -140,7 +142,7 @@ def _read(
             reading.leases.append(_Lease(row_id, candidate_id, _read_ts(expires), bool(value), _read_ts(created)))
             continue
         if kind == "P":
-            reading.paused = True
+            reading.paused, reading.answered_today = bool(flag), row_id
             continue
         state = states.setdefault(candidate_id, _CandidateState())
         if kind == "a":

@@ -7,7 +7,7 @@ this module feeds it each lease's state and claims (and finishes) leases around 
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 from django.db import transaction
 from django.utils import timezone
@@ -125,7 +125,16 @@ def _held_steps(annotator: Any, reading: _Reading, count: int) -> list[Step] | N
     return steps if len(steps) == count else None
 
 
-def assignment_next_with_prefetch(*, annotator: Any) -> tuple[Step | None, Step | None]:
+class NextSteps(NamedTuple):
+    """What ``next`` answers: the current step, the next candidate's first step (leased ahead), and the
+    annotator's answers of today (read with their leases, for the progress shown beside the question)."""
+
+    step: Step | None
+    prefetch: Step | None
+    answered_today: int
+
+
+def assignment_next_with_prefetch(*, annotator: Any) -> NextSteps:
     """The current question and the first question of the annotator's next candidate, leased ahead.
 
     The UI shows the prefetched question the moment the current pass ends (a No, or the last question), so a
@@ -143,4 +152,4 @@ def assignment_next_with_prefetch(*, annotator: Any) -> tuple[Step | None, Step 
     if steps is None:
         with transaction.atomic():
             steps = _steps(annotator, 2, reading=reading)
-    return (steps[0] if steps else None, steps[1] if len(steps) > 1 else None)
+    return NextSteps(steps[0] if steps else None, steps[1] if len(steps) > 1 else None, reading.answered_today)

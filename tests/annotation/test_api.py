@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 import pytest
 from django.urls import reverse
 
-from annotation.models import Answer
+from annotation.models import AnnotatorProfile, Answer
 from annotation.services import queue_fill
 from knowledge.models import BehaviourPair, Relation
 from tests.factories import CandidateFactory, CategoryFactory, ProductFactory, SearchBuyPairFactory
@@ -52,6 +53,20 @@ def test_an_answer_carries_the_next_question_and_a_retry_is_stored_once(queue: N
     assert client.get(reverse("api-annotation-next")).json()["progress"]["answered_today"] == 1
     undone = client.post(reverse("api-annotation-undo"))
     assert undone.status_code == 200 and undone.json()["progress"]["answered_today"] == 0
+
+
+@pytest.mark.sqlite
+def test_next_counts_the_answers_of_today_only(queue: None, api_client_for: Any) -> None:
+    """``next`` reads the day's count with the annotator's leases: yesterday's answers count 0 today."""
+    client = api_client_for("annotator")
+    step = client.get(reverse("api-annotation-next")).json()["step"]
+    payload = {"assignment": step["assignment"], "question": "complete", "value": True, "idempotency_key": "k-1"}
+    assert client.post(reverse("api-annotation-answers"), payload, format="json").status_code == 201
+    assert client.get(reverse("api-annotation-next")).json()["progress"]["answered_today"] == 1
+    profile = AnnotatorProfile.objects.get(answered_that_day=1)
+    profile.answered_on = profile.answered_on - dt.timedelta(days=1)
+    profile.save(update_fields=["answered_on"])
+    assert client.get(reverse("api-annotation-next")).json()["progress"]["answered_today"] == 0
 
 
 def test_answering_a_question_that_is_not_current_is_a_409(queue: None, api_client_for: Any) -> None:
