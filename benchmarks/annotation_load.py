@@ -1633,7 +1633,11 @@ def main() -> int:
             ServerConfig("gthread", 4, 4),
         ]
         best = None
-        print(f"\n== server configurations: capacity for {args.compare_seconds:.0f} s each ==", flush=True)
+        print(
+            f"\n== server configurations: capacity for {args.compare_seconds:.0f} s each, {args.protocol} protocol, "
+            f"{args.client} client, warmed up ==",
+            flush=True,
+        )
         for index, candidate in enumerate(candidates):
             users = annotators_create(f"bench-{tag}-cmp{index}", args.capacity_annotators)
             server = WebServer(config=candidate, database_url=database_url, log_path=log_path)
@@ -1650,6 +1654,8 @@ def main() -> int:
                     processes=args.processes,
                     known=known,
                     seed=args.seed,
+                    protocol=args.protocol,  # the page protocol was used whatever --protocol said (until 2026-12-07)
+                    client=args.client,
                 )
             finally:
                 server.stop()
