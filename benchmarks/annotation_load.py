@@ -12,8 +12,9 @@ every answer), ``--no-warm-up`` (fresh tables: no VACUUM ANALYZE, no warm-up, me
 
 A fresh PostgreSQL database (``plausi_bench_annotation``, or --database) gets N pooled candidates (the ingest
 benchmark's generator and the real ingest service, one UPDATE to ``pooled``, ``queue_fill()``: every 500th
-candidate has a known label and becomes gold). The product's web process (config/web.py: granian, 3 workers x 4
-threads; ``--server gthread:3:4`` runs gunicorn with config/gunicorn.py instead) serves the real API on loopback
+candidate has a known label and becomes gold). The product's web process (config/web.py: granian, 2 workers x 2
+threads, its defaults; 3 x 4 before 2026-12-07; ``--server gthread:2:2`` runs gunicorn with config/gunicorn.py
+instead) serves the real API on loopback
 with ``config.settings.test`` (DEBUG off) and persistent database connections (``conn_max_age=600``, as
 production sets CONN_MAX_AGE), on the 2-core machine (``--compare-servers`` measures others).
 ``PLAUSI_BENCH_ACCESS_LOG=FILE`` (gunicorn only) keeps gunicorn's access log and prints the server-side time of
@@ -1492,7 +1493,7 @@ def main() -> int:
     parser.add_argument("--reuse-database", action="store_true", help="Keep the database of an earlier run.")
     parser.add_argument(
         "--server",
-        default="granian:3:4",
+        default="granian:2:2",
         help="worker class:workers:threads (default %(default)s: the product's web process, config/web.py); "
         "gthread:3:4 or sync:5:1 run gunicorn with config/gunicorn.py",
     )
@@ -1625,6 +1626,7 @@ def main() -> int:
     config = ServerConfig.parse(args.server)
     if args.compare_servers is not None:
         candidates = [ServerConfig.parse(text) for text in args.compare_servers] or [
+            ServerConfig("granian", 2, 2),
             ServerConfig("granian", 3, 4),
             ServerConfig("gthread", 3, 4),
             ServerConfig("sync", 5, 1),
