@@ -25,7 +25,7 @@ from config.gc_warm_freeze import FreezeAfterRequests, request_counts
 DEFAULT_PORT = "8000"
 # Two processes of two threads: on the 2-core load benchmark (API protocol, tied pool, no warm-up, same session)
 # 2 x 2 answered 377.6 and 347.8 answers/s at 100,000 and 1,000,000 candidates where 3 x 4 answered 316.2 and
-# 307.3, with 17-19% less CPU per answer (fewer threads contending for the GIL and fewer database backends) and no
+# 307.3, with 15-19% less CPU per answer (fewer threads contending for the GIL and fewer database backends) and no
 # worse a 200-client tail (docs/annotation.md, "Fewer web threads"). Larger machines: one process per core.
 WORKERS = int(os.environ.get("WEB_CONCURRENCY", "2"))
 THREADS = int(os.environ.get("WEB_THREADS", "2"))
