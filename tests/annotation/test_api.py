@@ -7,6 +7,7 @@ from typing import Any
 
 import pytest
 from django.urls import reverse
+from django.utils import timezone
 
 from annotation.models import AnnotatorProfile, Answer
 from annotation.services import queue_fill
@@ -63,9 +64,10 @@ def test_next_counts_the_answers_of_today_only(queue: None, api_client_for: Any)
     payload = {"assignment": step["assignment"], "question": "complete", "value": True, "idempotency_key": "k-1"}
     assert client.post(reverse("api-annotation-answers"), payload, format="json").status_code == 201
     assert client.get(reverse("api-annotation-next")).json()["progress"]["answered_today"] == 1
-    profile = AnnotatorProfile.objects.get(answered_that_day=1)
-    profile.answered_on = profile.answered_on - dt.timedelta(days=1)
-    profile.save(update_fields=["answered_on"])
+    today = timezone.now().date()
+    assert AnnotatorProfile.objects.filter(answered_on=today, answered_that_day=1).update(
+        answered_on=today - dt.timedelta(days=1)
+    )
     assert client.get(reverse("api-annotation-next")).json()["progress"]["answered_today"] == 0
 
 
