@@ -120,7 +120,7 @@ def test_granian_replaces_a_dead_worker_reloads_on_sighup_ignores_sigusr1_and_st
         assert wait_until(serves, timeout=60), (ROOT / "var" / "test-web-signals.log").read_text()
         assert wait_until(lambda: len(_workers(web.pid)) == 1, timeout=10)
         first = _workers(web.pid)
-        web.send_signal(signal.SIGUSR1)  # the launcher passes it on to every process (gunicorn reopens its logs)
+        web.send_signal(signal.SIGUSR1)  # an operator used to gunicorn sends it to reopen the logs
         assert serves() and web.poll() is None and _workers(web.pid) == first
         (victim,) = first
         os.kill(victim, signal.SIGKILL)  # a worker that dies is replaced by a new process that serves
