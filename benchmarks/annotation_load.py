@@ -24,7 +24,8 @@ Each server is warmed up for 5 s before anything is measured, then 20 warm-up an
 would freeze every connection's prepared statements on sequential-scan plans for the whole run. Simulated
 annotators speak HTTP from several client processes, each running one thread and one keep-alive
 ``http.client`` connection per annotator (``--client asyncio``: one process instead, an asyncio event loop with a
-coroutine and a keep-alive ``httpx.AsyncClient`` per annotator, as a harness written with asyncio drives the API):
+coroutine and a keep-alive ``httpx.AsyncClient`` per annotator, as a harness written with asyncio drives the API;
+``--client aiohttp``: the same loop with an ``aiohttp.ClientSession`` per annotator, a lighter client library):
 ``GET /api/annotation/next`` once, then one ``POST /api/annotation/answers`` per answer, using the next step
 that the answer's response carries. They answer gold questions with the known label (so they are never paused)
 and anything else Yes with probability 0.7.
@@ -83,6 +84,7 @@ sys.path.insert(0, str(ROOT))
 
 HOST = "127.0.0.1"
 NEXT_PATH = "/api/annotation/next"
+ASYNCIO_CLIENTS = {"asyncio": "httpx.AsyncClient", "aiohttp": "aiohttp.ClientSession"}  # one process, one loop
 SLOW_MS = 50.0  # the latency target: requests slower than this are reported by when they were sent
 ANSWER_PATH = "/api/annotation/answers"
 YES_WITHOUT_KNOWN_LABEL = 0.7
@@ -274,30 +276,52 @@ class _Annotator(_AnnotatorBase):
 
 
 class _AsyncAnnotator(_AnnotatorBase):
-    """One simulated annotator of the asyncio client (``--client asyncio``): a coroutine with its own keep-alive
-    ``httpx.AsyncClient``, as a harness written with asyncio drives the API. The same decisions as ``_Annotator``."""
+    """One simulated annotator of an asyncio client (``--client asyncio`` or ``aiohttp``): a coroutine with its own
+    keep-alive HTTP client (``httpx.AsyncClient``, or an ``aiohttp.ClientSession`` of one connection), as a harness
+    written with asyncio drives the API. The same decisions as ``_Annotator``."""
+
+    def __init__(self, *, library: str = "httpx", **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.library = library
 
     async def _request(self, client: Any, method: str, path: str, body: bytes | None) -> tuple[int, Any, float]:
         started = time.perf_counter()
         headers = self.post_headers if body is not None else self.headers
-        response = await client.request(method, path, content=body, headers=headers)
-        return response.status_code, json_or_none(response.content), (time.perf_counter() - started) * 1000
+        if self.library == "aiohttp":
+            async with client.request(method, path, data=body, headers=headers) as response:
+                status, content = response.status, await response.read()
+        else:
+            response = await client.request(method, path, content=body, headers=headers)
+            status, content = response.status_code, response.content
+        return status, json_or_none(content), (time.perf_counter() - started) * 1000
+
+    def _client(self, port: int) -> Any:
+        """The annotator's keep-alive client: one connection, one retry of a dropped connection (httpx)."""
+        if self.library == "aiohttp":
+            import aiohttp
+
+            return aiohttp.ClientSession(
+                base_url=f"http://{HOST}:{port}",
+                connector=aiohttp.TCPConnector(limit=1),
+                timeout=aiohttp.ClientTimeout(total=30),
+            )
+        import httpx
+
+        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
+        transport = httpx.AsyncHTTPTransport(retries=1, limits=limits)
+        return httpx.AsyncClient(base_url=f"http://{HOST}:{port}", transport=transport, timeout=30)
 
     async def run(
         self, *, port: int, start_at: float, measure_from: float, deadline: float, interval: float, next_every: int
     ) -> None:
         import asyncio
 
-        import httpx
-
         self.measure_from = measure_from
         await asyncio.sleep(max(0.0, start_at - time.time()))
         tick = time.time() + (self.rng.uniform(0, interval) if interval else 0.0)
         step: Any = None
         answers = 0
-        limits = httpx.Limits(max_connections=1, max_keepalive_connections=1)
-        transport = httpx.AsyncHTTPTransport(retries=1, limits=limits)  # one retry of a dropped connection
-        async with httpx.AsyncClient(base_url=f"http://{HOST}:{port}", transport=transport, timeout=30) as client:
+        async with self._client(port) as client:
             try:
                 while True:
                     if interval:
@@ -344,7 +368,8 @@ def _asyncio_client(spec: dict[str, Any]) -> list[_AsyncAnnotator]:
     """Every annotator of ``spec`` as a coroutine of one event loop in this process (one thread)."""
     import asyncio
 
-    annotators = [_AsyncAnnotator(**kwargs) for kwargs in _annotator_kwargs(spec)]
+    library = "aiohttp" if spec.get("client") == "aiohttp" else "httpx"
+    annotators = [_AsyncAnnotator(library=library, **kwargs) for kwargs in _annotator_kwargs(spec)]
     run_kwargs = _run_kwargs(spec)
 
     async def main() -> None:
@@ -364,7 +389,7 @@ def client_process(spec: dict[str, Any]) -> ClientResult:
     usage = resource.getrusage(resource.RUSAGE_SELF)
     cpu_before = usage.ru_utime + usage.ru_stime
     annotators: list[_AnnotatorBase]
-    if spec.get("client", "threads") == "asyncio":
+    if spec.get("client", "threads") in ASYNCIO_CLIENTS:
         annotators = list(_asyncio_client(spec))
     else:
         threaded = [_Annotator(port=spec["port"], **kwargs) for kwargs in _annotator_kwargs(spec)]
@@ -1508,11 +1533,12 @@ def main() -> int:
     parser.add_argument("--processes", type=int, default=3, help="Client processes (default %(default)s).")
     parser.add_argument(
         "--client",
-        choices=["threads", "asyncio"],
+        choices=["threads", *ASYNCIO_CLIENTS],
         default="threads",
         help="threads (default): --processes processes, a thread and an http.client connection per annotator; "
         "asyncio: ONE process, one event loop, a coroutine and an httpx.AsyncClient per annotator (as an asyncio "
-        "harness drives the API; its CPU is on the same cores as the server's). --processes is then 1.",
+        "harness drives the API; its CPU is on the same cores as the server's); aiohttp: the same with an "
+        "aiohttp.ClientSession of one connection per annotator (a lighter client library). --processes is then 1.",
     )
     parser.add_argument("--capacity-annotators", type=int, default=50)
     parser.add_argument("--capacity-seconds", type=float, default=30)
@@ -1573,7 +1599,7 @@ def main() -> int:
     if args.no_warm_up and args.reuse_database:
         parser.error("--no-warm-up measures fresh tables: it needs a fresh build, not --reuse-database")
     pool = PoolSpec.named(args.pool, args.queries)
-    if args.client == "asyncio":
+    if args.client in ASYNCIO_CLIENTS:
         args.processes = 1  # one process, as an asyncio harness is
 
     admin_url: dict[str, Any] = {"host": args.host, "user": args.user}
@@ -1609,7 +1635,7 @@ def main() -> int:
     if args.reuse_database:
         warmth = "reused database, warmed up"
     scenario_label = f"{pool.name} pool of {queued_total:,}, {args.protocol} protocol, {warmth}" + (
-        ", one asyncio client process" if args.client == "asyncio" else ""
+        f", one asyncio client process ({ASYNCIO_CLIENTS[args.client]})" if args.client in ASYNCIO_CLIENTS else ""
     )
     print(f"scenario: {scenario_label}")
     print(
@@ -1702,8 +1728,11 @@ def main() -> int:
                 f"warm-up: {len(warm.merged.acknowledged):,} answers by {WARM_UP_ANNOTATORS} annotators in "
                 f"{args.warm_up_answers:g} s, so that the answer tables are not empty when statistics are taken"
             )
-        if args.client == "asyncio":
-            print("client: 1 process, asyncio, one coroutine and one keep-alive httpx.AsyncClient per annotator")
+        if args.client in ASYNCIO_CLIENTS:
+            print(
+                f"client: 1 process, asyncio, one coroutine and one keep-alive {ASYNCIO_CLIENTS[args.client]} "
+                "per annotator"
+            )
         else:
             print(f"client: {args.processes} processes, one thread and one keep-alive connection per annotator")
         if args.scenario in ("capacity", "both"):
