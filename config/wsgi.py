@@ -10,6 +10,10 @@ os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings.production")
 
 application: Any = get_wsgi_application()
 
+from core.unavailable import web_statement_timeout_install  # noqa: E402  (after Django is set up)
+
+web_statement_timeout_install()  # WEB_STATEMENT_TIMEOUT on the web's database connections
+
 from annotation.fast import annotation_fast_path  # noqa: E402  (after Django is set up)
 from serving.fast import serving_fast_path  # noqa: E402
 

@@ -9,8 +9,9 @@ Django's middleware, so that such a request is handled as Django's stack would h
 - the response carries the headers the middleware adds (``SecurityMiddleware``, the content security policy,
   ``X-Frame-Options``; ``Strict-Transport-Security`` over HTTPS), read from the settings once, as the middleware
   reads them when the handler is built;
-- an unexpected error is logged and answered by Django's 500 handler (``response_for_exception``), and a 4xx is
-  logged as Django logs it (a warning of ``django.request``).
+- an unexpected error is logged and answered by Django's 500 handler (``response_for_exception``), one that says
+  the database cannot answer now by a 503 (core/unavailable.py, as its middleware does on the general path), and a
+  4xx is logged as Django logs it (a warning of ``django.request``).
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from django.utils.log import log_response
 
 from core.logs import request_context_enter, request_context_exit, request_id_from
 from core.metrics import request_observe
+from core.unavailable import database_unavailable, unavailable_logged, unavailable_response
 
 Headers = list[tuple[str, str]]
 
@@ -155,7 +157,11 @@ def lean_serve(
         except Delegate:
             raise
         except Exception as error:  # as Django's handler does: logged, and the 500 handler's response
-            response = response_for_exception(WSGIRequest(environ), error)
+            if database_unavailable(error):  # as core.unavailable's middleware does: 503
+                unavailable_logged(None, path, error)
+                response = unavailable_response(path)
+            else:
+                response = response_for_exception(WSGIRequest(environ), error)
             result = LeanAnswer(
                 response.status_code,
                 bytes(response.content),

@@ -56,6 +56,7 @@ MIDDLEWARE = [
     "core.metrics.RequestMetricsMiddleware",  # outermost: times the whole stack; reads no body (core/metrics.py)
     "core.logs.RequestContextMiddleware",  # the request id in logs and X-Request-ID; reads no body (core/logs.py)
     "core.middleware.RequestBodyLimitMiddleware",  # before anything reads a body (core/middleware.py)
+    "core.unavailable.DatabaseUnavailableMiddleware",  # a view's database outage or timeout: 503, not 500
     "django.middleware.security.SecurityMiddleware",
     "core.csp.ContentSecurityPolicyMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
@@ -491,6 +492,9 @@ EXPORT_FILE_RETENTION_DAYS = env.int("EXPORT_FILE_RETENTION_DAYS", default=30)
 # same pseudonym in every export. Empty: derived from SECRET_KEY (so changing SECRET_KEY changes the pseudonyms).
 EXPORT_PSEUDONYM_KEY = env.str("EXPORT_PSEUDONYM_KEY", default="")
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024**2
+# The longest a statement of a web request may run, in seconds (PostgreSQL's statement_timeout on the web process's
+# connections, core/unavailable.py; 0: no limit). One that runs longer is cancelled and answered 503.
+WEB_STATEMENT_TIMEOUT = env.float("WEB_STATEMENT_TIMEOUT", default=30.0)
 # The largest body a request may declare, refused with 413 before it is read (core/middleware.py); by path prefix.
 REQUEST_MAX_BODY_BYTES = env.int("REQUEST_MAX_BODY_BYTES", default=10 * 1024**2)
 REQUEST_BODY_LIMITS: dict[str, int] = {

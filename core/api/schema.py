@@ -5,9 +5,9 @@ Every operation can answer 401 (missing or wrong credentials) and 403 (a role th
 session-authenticated write without its CSRF token); one whose path names an object, 404; one that validates
 input (a request body, or query parameters given as a serializer), 400; one with a request body, 415 for a
 media type it does not read, and 413 for a body larger than its path allows (core/middleware.py); a throttled
-one, 429. Codes that only some operations give (409 from a
-``Conflict``) are declared on the view itself with ``extend_schema``. Error bodies come from
-``core.api.errors``.
+one, 429; and every one, 503 while the database cannot answer (core/unavailable.py). Codes that only some
+operations give (409 from a ``Conflict``) are declared on the view itself with ``extend_schema``. Error bodies
+come from ``core.api.errors``.
 """
 
 from __future__ import annotations
@@ -53,6 +53,10 @@ class AutoSchema(SpectacularAutoSchema):
             errors["415"] = error("The body's media type is not one that this operation reads.")
         if "{" in self.path:
             errors["404"] = error("No such object.")
+        errors["503"] = error(
+            "The database is unavailable or too slow right now (nothing was changed): try again after "
+            "`Retry-After` seconds (core/unavailable.py)."
+        )
         if getattr(self.view, "throttle_classes", None):
             errors["429"] = error("Too many requests: wait the number of seconds in `Retry-After`.")
         return errors

@@ -1,0 +1,157 @@
+"""The web process when the database cannot answer (core/unavailable.py), with real processes: a statement that
+waits past ``WEB_STATEMENT_TIMEOUT`` on a lock held by another session is cancelled and answered 503 with
+``Retry-After`` on the lean path, on the DRF path and on a page, and the same connections serve again once the lock
+is gone; a database that cannot be reached at all is a 503 too. Not a 500, and not a thread held for as long as
+the lock lasts."""
+
+from __future__ import annotations
+
+import os
+import re
+import time
+from collections.abc import Iterator
+from typing import Any
+
+import httpx
+import psycopg
+import pytest
+from django.db import connection
+
+from core.unavailable import RETRY_AFTER_SECONDS
+from tests.conftest import ROOT, free_port, process_stop, wait_until, web_spawn
+from tests.factories import UserFactory, api_key_for
+
+pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
+
+TIMEOUT_SECONDS = 1.0
+
+
+def _database_url(port: int | None = None) -> str:
+    db = connection.settings_dict
+    return (
+        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{port or db['PORT']}/{db['NAME']}"
+        "?conn_max_age=60&conn_health_checks=True"
+    )
+
+
+def _web(name: str, database_url: str) -> Iterator[str]:
+    port = free_port()
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "TEST_DATABASE_URL": database_url,
+        "WEB_CONCURRENCY": "1",
+        "WEB_THREADS": "2",
+        "WEB_STATEMENT_TIMEOUT": str(TIMEOUT_SECONDS),
+    }
+    log = ROOT / "var" / f"test-{name}.log"
+    _offsets[name] = log.stat().st_size if log.exists() else 0  # the file is appended to, run after run
+    web = web_spawn(env, port, f"test-{name}.log")
+    url = f"http://127.0.0.1:{port}"
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz/live", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    try:
+        assert wait_until(up, timeout=60), (ROOT / "var" / f"test-{name}.log").read_text()
+        yield url
+    finally:
+        process_stop(web)
+
+
+@pytest.fixture
+def web() -> Iterator[str]:
+    yield from _web("web-unavailable", _database_url())
+
+
+_offsets: dict[str, int] = {}
+
+
+def _log(name: str) -> str:
+    """What the web process of this test logged."""
+    with (ROOT / "var" / f"test-{name}.log").open("rb") as log:
+        log.seek(_offsets[name])
+        return log.read().decode(errors="replace")
+
+
+def _assert_unavailable(response: httpx.Response, *, json: bool) -> None:
+    assert response.status_code == 503, response.text
+    assert response.headers["Retry-After"] == str(RETRY_AFTER_SECONDS)
+    if json:
+        assert response.headers["Content-Type"] == "application/json"
+        assert "database is unavailable or too slow" in response.json()["detail"]
+    else:
+        assert response.headers["Content-Type"].startswith("text/html")
+        assert "try again" in response.text
+
+
+def _csrf(client: httpx.Client) -> str:
+    page = client.get("/login/")
+    assert page.status_code == 200
+    match = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
+    assert match is not None
+    return match.group(1)
+
+
+def test_a_statement_past_the_web_timeout_is_answered_503_and_the_web_serves_again_after(web: str) -> None:
+    annotator = UserFactory(role="annotator", username="locked-out")
+    headers = {"Authorization": f"Token {api_key_for(annotator)}"}
+    db = connection.settings_dict
+    with httpx.Client(base_url=web, timeout=30) as client, httpx.Client(base_url=web, timeout=30) as browser:
+        assert client.get("/api/annotation/next", headers=headers).status_code == 200  # connections are up
+        token = _csrf(browser)
+        login = {"username": "locked-out", "password": "wrong", "csrfmiddlewaretoken": token}
+        with psycopg.connect(host=db["HOST"], port=db["PORT"], user=db["USER"], dbname=db["NAME"]) as locker:
+            # another session holds the tables every authenticated request reads, as a long migration would
+            locker.execute("LOCK TABLE core_apitoken, auth_user IN ACCESS EXCLUSIVE MODE")
+            observed: dict[str, float] = {}
+            for name, send, json in (
+                ("next (lean path)", lambda: client.get("/api/annotation/next", headers=headers), True),
+                ("me (DRF)", lambda: client.get("/api/me/", headers=headers), True),
+                ("login page", lambda: browser.post("/login/", data=login, headers={"Referer": web}), False),
+            ):
+                started = time.monotonic()
+                response = send()
+                observed[name] = time.monotonic() - started
+                _assert_unavailable(response, json=json)
+            locker.rollback()
+        assert all(TIMEOUT_SECONDS * 0.9 <= seconds < 10 for seconds in observed.values()), observed
+        # the cancelled statements left the web's connections usable: the same requests succeed now
+        assert client.get("/api/annotation/next", headers=headers).status_code == 200
+        assert client.get("/api/me/", headers=headers).json()["username"] == "locked-out"
+        again = browser.post("/login/", data=login, headers={"Referer": web})
+        assert again.status_code == 200 and "locked-out" in again.text  # the form again, with its error
+    log = _log("web-unavailable")
+    assert log.count("Service Unavailable (database)") == 3  # logged with its traceback, under the request's id
+    assert "canceling statement due to statement timeout" in log
+    assert " 500 " not in log and "Internal Server Error" not in log
+
+
+def test_a_database_that_cannot_be_reached_is_answered_503_not_500() -> None:
+    annotator = UserFactory(role="annotator")
+    headers = {"Authorization": f"Token {api_key_for(annotator)}"}
+    for url in _web("web-no-database", _database_url(port=free_port())):  # nothing listens there
+        with httpx.Client(base_url=url, timeout=30) as client:
+            _assert_unavailable(client.get("/api/annotation/next", headers=headers), json=True)
+            _assert_unavailable(client.get("/api/me/", headers=headers), json=True)
+            assert client.get("/healthz/ready").status_code == 503  # as before: readiness says so
+    assert "Service Unavailable (database)" in _log("web-no-database")
+
+
+def test_every_operation_of_the_schema_lists_the_503(tmp_path: Any) -> None:
+    import yaml
+    from django.core.management import call_command
+
+    target = tmp_path / "schema.yaml"
+    call_command("spectacular", "--file", str(target))
+    paths = yaml.safe_load(target.read_text())["paths"]
+    missing = [
+        (method, path)
+        for path, operations in paths.items()
+        for method, operation in operations.items()
+        if "503" not in operation["responses"]
+    ]
+    assert not missing and paths
