@@ -1,10 +1,11 @@
 """A receiver that is down gets every event once after it returns: a real Celery worker and Celery beat (the
 sweep) on Redis and PostgreSQL, a real HTTP receiver on loopback whose port stays closed for a while.
 
-The issue's "down for a minute" is kept literally (``DOWN_SECONDS``) with a fast retry schedule (retries 1-3 s
-apart, a sweep every second), so the test takes a little over a minute; production's schedule is 5 s, 30 s,
-2 min, 10 min ... (docs/webhooks.md). The outcome does not depend on the length of the outage, only on the schedule
-outlasting it."""
+The outage lasts ``DOWN_SECONDS`` (20 by default, so that ``make test`` stays near its 15 minutes; the issue's
+literal minute with ``PLAUSI_TEST_WEBHOOK_DOWN_SECONDS=60``) under a fast retry schedule (retries 1-3 s apart, a
+sweep every second); production's schedule is 5 s, 30 s, 2 min, 10 min ... (docs/webhooks.md). The outcome does not
+depend on the length of the outage, only on the schedule outlasting it: every delivery fails several times while
+the receiver is down (asserted) and is then delivered once."""
 
 from __future__ import annotations
 
@@ -32,9 +33,9 @@ from tests.webhooks.receiver import Receiver
 from webhooks.models import WebhookDelivery
 from webhooks.services import webhook_endpoint_create
 
-pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True)]
+pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
 
-DOWN_SECONDS = 60  # the issue's case: a receiver down for a minute
+DOWN_SECONDS = float(os.environ.get("PLAUSI_TEST_WEBHOOK_DOWN_SECONDS", "20"))  # 60: the issue's literal minute
 EVENTS = ["ingest.succeeded", "batch.approved", "batch.rejected", "model.activated", "export.succeeded", "run.failed"]
 
 
@@ -51,7 +52,7 @@ def own_broker() -> Iterator[str]:
         client.delete(*keys)
 
 
-def test_a_receiver_down_for_a_minute_gets_every_event_exactly_once_after_it_returns(
+def test_a_receiver_that_was_down_gets_every_event_exactly_once_after_it_returns(
     tmp_path: Path, own_broker: str
 ) -> None:
     db = settings.DATABASES["default"]
@@ -93,6 +94,7 @@ def test_a_receiver_down_for_a_minute_gets_every_event_exactly_once_after_it_ret
         assert set(deliveries.values_list("status", flat=True)) == {"failed"}
         assert "ConnectError" in deliveries.first().last_error
         attempts_while_down = sum(deliveries.values_list("attempts", flat=True))
+        assert all(attempts >= 3 for attempts in deliveries.values_list("attempts", flat=True))  # retried, kept
 
         # it comes back: every event arrives, signed, once
         with Receiver(port, endpoint.secret) as receiver:
