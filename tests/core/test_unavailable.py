@@ -155,3 +155,42 @@ def test_every_operation_of_the_schema_lists_the_503(tmp_path: Any) -> None:
         if "503" not in operation["responses"]
     ]
     assert not missing and paths
+
+
+@pytest.mark.sqlite
+def test_on_sqlite_a_write_that_cannot_get_the_lock_is_answered_503_and_stores_nothing(api_client_for: Any) -> None:
+    """The embedded default (``make demo``): another process holds SQLite's write lock past the connection's busy
+    timeout ("database is locked"); the answer is a 503 that stored nothing, and the same request succeeds once the
+    lock is gone."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's lock; PostgreSQL's cases run the web process above")
+    import sqlite3
+
+    from annotation.models import Answer
+    from annotation.services import queue_fill
+    from tests.factories import CandidateFactory
+
+    CandidateFactory(status="pooled")
+    queue_fill()
+    client = api_client_for("annotator")
+    step = client.get("/api/annotation/next").json()["step"]
+    payload = {"assignment": step["assignment"], "question": "complete", "value": True, "idempotency_key": "k-1"}
+    connection.close()
+    options = connection.settings_dict["OPTIONS"]
+    busy_timeout = options["timeout"]
+    options["timeout"] = 0.3  # the demo waits 30 s (config/settings/base.py: sqlite_options)
+    other = sqlite3.connect(connection.settings_dict["NAME"], isolation_level=None)
+    try:
+        other.execute("BEGIN IMMEDIATE")  # the demo's worker writing, as it would for minutes
+        refused = client.post("/api/annotation/answers", payload, format="json")
+        assert refused.status_code == 503, refused.content
+        assert refused["Retry-After"] == str(RETRY_AFTER_SECONDS)
+        assert "database is unavailable or too slow" in refused.json()["detail"]
+        other.execute("ROLLBACK")
+        assert not Answer.objects.exists()
+        stored = client.post("/api/annotation/answers", payload, format="json")
+        assert stored.status_code == 201 and Answer.objects.count() == 1
+    finally:
+        other.close()
+        connection.close()
+        options["timeout"] = busy_timeout
