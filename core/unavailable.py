@@ -10,7 +10,9 @@ called by config/wsgi.py, so only processes that serve HTTP get it: Celery's lon
 not). A statement cancelled by it, like any error that says the database is unreachable or overloaded (PostgreSQL
 restarting, too many connections, a lock or deadlock timeout: Django's ``OperationalError`` and
 ``InterfaceError``), is answered with 503 and ``Retry-After: 5``: a JSON ``{"detail": ...}`` under /api/ (every
-operation of the OpenAPI schema lists it), a short page elsewhere. It is still logged as an error with its
+operation of the OpenAPI schema lists it), a short page elsewhere. The failing statement's transaction is rolled
+back (the answer path writes in one transaction, so a retried answer with its idempotency key is stored once; a
+view that commits in several steps may have committed the steps before it). It is still logged as an error with its
 traceback, as a 500 would be, under the request's id. Errors that are the application's own (a bad query, an
 integrity error) stay 500s.
 """
@@ -29,11 +31,11 @@ from django.http import HttpRequest, HttpResponse, JsonResponse
 logger = logging.getLogger(__name__)
 
 RETRY_AFTER_SECONDS = 5
-API_MESSAGE = "The database is unavailable or too slow right now; nothing was changed. Try again in a few seconds."
+API_MESSAGE = "The database is unavailable or too slow right now. Try again in a few seconds."
 PAGE = (
     "<!doctype html><html lang=en><meta charset=utf-8><title>Try again shortly - Plausi</title>"
     "<h1>Plausi cannot reach its database right now</h1>"
-    "<p>Nothing was changed. Please try again in a few seconds.</p></html>"
+    "<p>Please try again in a few seconds.</p></html>"
 )
 
 

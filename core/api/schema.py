@@ -54,8 +54,8 @@ class AutoSchema(SpectacularAutoSchema):
         if "{" in self.path:
             errors["404"] = error("No such object.")
         errors["503"] = error(
-            "The database is unavailable or too slow right now (nothing was changed): try again after "
-            "`Retry-After` seconds (core/unavailable.py)."
+            "The database is unavailable or too slow right now (the failing transaction was rolled back): try "
+            "again after `Retry-After` seconds (core/unavailable.py)."
         )
         if getattr(self.view, "throttle_classes", None):
             errors["429"] = error("Too many requests: wait the number of seconds in `Retry-After`.")
