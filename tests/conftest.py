@@ -43,6 +43,14 @@ def spawn_logged(command: list[str], env: dict[str, str], log_name: str) -> subp
         )
 
 
+def child_database_url(*, port: int | None = None, query: str = "") -> str:
+    """The test database as a ``TEST_DATABASE_URL`` for the processes a test starts (``port``: another port, e.g.
+    one nothing listens on; ``query``: URL options such as ``conn_max_age=60``)."""
+    db = settings.DATABASES["default"]
+    url = f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{port or db['PORT']}/{db['NAME']}"
+    return f"{url}?{query}" if query else url
+
+
 def web_spawn(env: dict[str, str], port: int, log_name: str, *, server: str = "granian") -> subprocess.Popen[bytes]:
     """The production web process (config/web.py, ``plausi-web``) on loopback, served by ``server`` (granian,
     the default, or gunicorn), logging to var/<log_name>."""
@@ -179,13 +187,10 @@ def start_celery_worker(
     extra_env: dict[str, str] | None = None,
 ) -> subprocess.Popen[bytes]:
     """A real Celery worker process (solo pool) on the test Redis and the test database; returns once ready."""
-    db = settings.DATABASES["default"]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "TEST_DATABASE_URL": (
-            f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
+        "TEST_DATABASE_URL": child_database_url(),
         "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
         **(extra_env or {}),
     }

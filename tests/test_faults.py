@@ -32,6 +32,7 @@ from annotation.services import queue_fill
 from core.models import OutboxMessage
 from knowledge.models import IngestRun
 from tests.conftest import (
+    child_database_url,
     free_port,
     process_stop,
     search_buy,
@@ -49,8 +50,7 @@ PERSISTENT = "conn_max_age=60&conn_health_checks=True"  # as config/settings/pro
 
 
 def _database_url() -> str:
-    db = connection.settings_dict
-    return f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}?{PERSISTENT}"
+    return child_database_url(query=PERSISTENT)
 
 
 class Stack:

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 from django.conf import settings
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, child_database_url
 from tests.factories import UserFactory, api_key_for
 
 pytestmark = [pytest.mark.celery, pytest.mark.django_db(transaction=True, serialized_rollback=True)]
@@ -35,7 +35,6 @@ def test_the_recipes_page_has_the_whole_loop() -> None:
 
 
 def test_every_recipe_runs_against_a_live_server(celery_worker_process: Any, live_server: Any, tmp_path: Path) -> None:
-    db = settings.DATABASES["default"]
     env = {
         **os.environ,
         "PYTHONPATH": str(ROOT),
@@ -44,9 +43,7 @@ def test_every_recipe_runs_against_a_live_server(celery_worker_process: Any, liv
         "PLAUSI_MANAGE": str(ROOT / "manage.py"),
         # for manage.py simulate_annotators: the test database and broker, as the worker has them
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "TEST_DATABASE_URL": (
-            f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
+        "TEST_DATABASE_URL": child_database_url(),
         "TEST_CELERY_BROKER_URL": settings.CELERY_BROKER_URL,
     }
     started = time.monotonic()

@@ -11,12 +11,11 @@ from typing import Any
 
 import httpx
 import pytest
-from django.db import connection
 
 from config.celery import app as celery_app
 from core.models import TaskOutcome
 from core.selectors import task_outcome_counts
-from tests.conftest import free_port, process_stop, wait_until, web_spawn, web_workers
+from tests.conftest import child_database_url, free_port, process_stop, wait_until, web_spawn, web_workers
 from tests.core.test_metrics import Samples, requests_of, scrape_http, value
 
 
@@ -70,14 +69,11 @@ def test_web_workers_request_metrics_are_summed_whichever_worker_answers_and_a_d
     multiproc = tmp_path / "prometheus"
     multiproc.mkdir()
     (multiproc / "histogram_999999.db").write_bytes(b"left by an earlier gunicorn")  # emptied at start
-    db = connection.settings_dict
     port = free_port()
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "TEST_DATABASE_URL": (
-            f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
+        "TEST_DATABASE_URL": child_database_url(),
         "WEB_CONCURRENCY": "2",
         "WEB_THREADS": "2",
         "PROMETHEUS_MULTIPROC_DIR": str(multiproc),

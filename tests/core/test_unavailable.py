@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 
 from core.unavailable import RETRY_AFTER_SECONDS
-from tests.conftest import ROOT, free_port, process_stop, wait_until, web_spawn
+from tests.conftest import ROOT, child_database_url, free_port, process_stop, wait_until, web_spawn
 from tests.factories import UserFactory, api_key_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -27,11 +27,7 @@ TIMEOUT_SECONDS = 1.0
 
 
 def _database_url(port: int | None = None) -> str:
-    db = connection.settings_dict
-    return (
-        f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{port or db['PORT']}/{db['NAME']}"
-        "?conn_max_age=60&conn_health_checks=True"
-    )
+    return child_database_url(port=port, query="conn_max_age=60&conn_health_checks=True")
 
 
 def _web(name: str, database_url: str) -> Iterator[str]:

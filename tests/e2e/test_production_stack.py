@@ -23,13 +23,12 @@ from pathlib import Path
 import httpx
 import psutil
 import pytest
-from django.conf import settings
 from django.contrib.auth.hashers import PBKDF2PasswordHasher
 from django.urls import NoReverseMatch, reverse
 from playwright.sync_api import Browser, ConsoleMessage, Request, Response
 
 from tests.config.test_settings import GOOD_PRODUCTION_ENV
-from tests.conftest import ROOT, free_port
+from tests.conftest import ROOT, child_database_url, free_port
 from tests.e2e.conftest import TIMEOUT_MS
 from tests.e2e.test_payloads import NO_CANDIDATE_TEXT, PAGES
 from tests.factories import UserFactory, api_key_for
@@ -56,8 +55,7 @@ class Stack:
 
 
 def database_url() -> str:
-    db = settings.DATABASES["default"]
-    return f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
+    return child_database_url()
 
 
 @pytest.fixture

@@ -26,6 +26,7 @@ from filtering.models import FilterRun
 from knowledge.models import Candidate, IngestRun
 from tests.conftest import (
     ROOT,
+    child_database_url,
     free_port,
     process_stop,
     search_buy,
@@ -131,13 +132,10 @@ def test_an_upload_flows_to_annotators_and_their_answers_to_an_active_classifier
     """The web process, a worker and beat, in production's shape, on a broker of their own; the test only speaks HTTP
     and reads the database."""
     settings.PLAUSI_PIPELINE = HANDOFFS_ON  # for the pages rendered in this process at the end
-    db = settings.DATABASES["default"]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "TEST_DATABASE_URL": (
-            f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
+        "TEST_DATABASE_URL": child_database_url(),
         "TEST_CELERY_BROKER_URL": own_broker,
         "RETRAIN_CHECK_SECONDS": "1",
         "OUTBOX_FLUSH_SECONDS": "2",

@@ -22,6 +22,7 @@ from django.db import transaction
 from core.events import event_emit
 from tests.conftest import (
     ROOT,
+    child_database_url,
     free_port,
     process_stop,
     spawn_logged,
@@ -55,13 +56,10 @@ def own_broker() -> Iterator[str]:
 def test_a_receiver_that_was_down_gets_every_event_exactly_once_after_it_returns(
     tmp_path: Path, own_broker: str
 ) -> None:
-    db = settings.DATABASES["default"]
     env = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings.test",
-        "TEST_DATABASE_URL": (
-            f"postgres://{db['USER']}:{db.get('PASSWORD') or ''}@{db['HOST']}:{db['PORT']}/{db['NAME']}"
-        ),
+        "TEST_DATABASE_URL": child_database_url(),
         "TEST_CELERY_BROKER_URL": own_broker,
         "WEBHOOK_RETRY_SCHEDULE": ",".join(["1"] + ["3"] * 60),  # ~180 s of retries: outlasts the outage
         "WEBHOOK_RETRY_JITTER": "0.2",
