@@ -79,7 +79,10 @@ class DatabaseUnavailableMiddleware:
         if not database_unavailable(exception):
             return None
         unavailable_logged(request, request.path, exception)
-        return unavailable_response(request.path)
+        response = unavailable_response(request.path)
+        # logged above with the traceback: Django's handler would add a second line (django.request) for the 5xx
+        response._has_been_logged = True  # type: ignore[attr-defined]
+        return response
 
 
 def web_statement_timeout_milliseconds() -> int:

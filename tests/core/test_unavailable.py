@@ -122,6 +122,7 @@ def test_a_statement_past_the_web_timeout_is_answered_503_and_the_web_serves_aga
         assert again.status_code == 200 and "locked-out" in again.text  # the form again, with its error
     log = _log("web-unavailable")
     assert log.count("Service Unavailable (database)") == 3  # logged with its traceback, under the request's id
+    assert "Service Unavailable: /" not in log  # once: not a second time by django.request's 5xx line
     assert "canceling statement due to statement timeout" in log
     assert " 500 " not in log and "Internal Server Error" not in log
 
