@@ -3,10 +3,13 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
-from django.http import FileResponse, Http404
+from django.http import FileResponse, Http404, HttpResponse
+from django.http.response import HttpResponseBase
 from django.shortcuts import get_object_or_404
+from django.utils.http import content_disposition_header
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers, status
@@ -464,7 +467,7 @@ class ExportDownloadApi(APIView):
             410: error("The file expired: the retention clean-up deleted it (EXPORT_FILE_RETENTION_DAYS)."),
         },
     )
-    def get(self, request: Request, run_id: int) -> FileResponse:
+    def get(self, request: Request, run_id: int) -> HttpResponseBase:
         run = get_object_or_404(selectors.export_run_list(), pk=run_id, status=ExportRun.Status.SUCCEEDED)
         if run.file_removed_at is not None:
             raise Gone(
@@ -474,11 +477,18 @@ class ExportDownloadApi(APIView):
         path = export_folder() / run.file_name
         if not run.file_name or not path.is_file():
             raise Http404("The export file is gone.")
+        media_type = EXPORT_MEDIA_TYPES.get(run.format, "application/octet-stream")
+        if settings.EXPORT_DOWNLOAD_ACCEL_REDIRECT:  # the proxy sends the file (settings: why)
+            accel = HttpResponse(content_type=media_type)
+            accel["Content-Disposition"] = content_disposition_header(True, run.file_name)
+            accel["X-Accel-Redirect"] = settings.EXPORT_DOWNLOAD_ACCEL_REDIRECT + quote(run.file_name)
+            accel["X-Checksum-SHA256"] = run.sha256
+            return accel
         response = FileResponse(
             path.open("rb"),
             as_attachment=True,
             filename=run.file_name,
-            content_type=EXPORT_MEDIA_TYPES.get(run.format, "application/octet-stream"),
+            content_type=media_type,
         )
         response["X-Checksum-SHA256"] = run.sha256
         return response

@@ -7,6 +7,7 @@ import os
 from pathlib import Path
 
 import environ
+from django.core.exceptions import ImproperlyConfigured
 from kombu import Queue
 
 from core.logs import logging_config
@@ -488,6 +489,18 @@ INGEST_MAX_UPLOAD_BYTES = env.int("INGEST_MAX_UPLOAD_BYTES", default=512 * 1024*
 # clean-up deletes them (`manage.py expire_files`, Celery beat); 0 keeps them for ever. The runs' records stay.
 INGEST_FILE_RETENTION_DAYS = env.int("INGEST_FILE_RETENTION_DAYS", default=30)
 EXPORT_FILE_RETENTION_DAYS = env.int("EXPORT_FILE_RETENTION_DAYS", default=30)
+# Where a reverse proxy serves the export folder from (nginx: an `internal` location aliased to
+# PRIVATE_MEDIA_ROOT/exports/, e.g. "/_plausi_exports/"): when set, an export download is checked here (admin, the
+# run, the file) and answered with X-Accel-Redirect, so the proxy sends the file and no web thread streams it
+# (README, "Export downloads through the proxy"). Empty: the web process streams the file itself.
+EXPORT_DOWNLOAD_ACCEL_REDIRECT = env.str("EXPORT_DOWNLOAD_ACCEL_REDIRECT", default="")
+if EXPORT_DOWNLOAD_ACCEL_REDIRECT and not (
+    EXPORT_DOWNLOAD_ACCEL_REDIRECT.startswith("/") and EXPORT_DOWNLOAD_ACCEL_REDIRECT.endswith("/")
+):
+    raise ImproperlyConfigured(
+        f"EXPORT_DOWNLOAD_ACCEL_REDIRECT={EXPORT_DOWNLOAD_ACCEL_REDIRECT!r}: a URL path that starts and ends with /"
+        " (the proxy's internal location, e.g. /_plausi_exports/), or empty"
+    )
 # The key of the pseudonyms that answer exports give annotators (HMAC-SHA256 of the user id): the same key gives the
 # same pseudonym in every export. Empty: derived from SECRET_KEY (so changing SECRET_KEY changes the pseudonyms).
 EXPORT_PSEUDONYM_KEY = env.str("EXPORT_PSEUDONYM_KEY", default="")
