@@ -259,6 +259,19 @@ def wait_until(predicate: Callable[[], bool], *, timeout: float = 30, interval: 
     return predicate()
 
 
+def web_live(url: str, *, timeout: float = 60) -> bool:
+    """Whether the web server at ``url`` answers its liveness check (``/healthz/live``) within ``timeout`` s."""
+    import httpx
+
+    def up() -> bool:
+        try:
+            return httpx.get(f"{url}/healthz/live", timeout=2).status_code == 200
+        except httpx.HTTPError:
+            return False
+
+    return wait_until(up, timeout=timeout)
+
+
 @pytest.fixture(autouse=True)
 def _fresh_process_caches() -> Iterator[None]:
     """Per-process TTL caches (active questions, the open-queue count) must not leak from one test to the next."""

@@ -15,7 +15,7 @@ import pytest
 from config.celery import app as celery_app
 from core.models import TaskOutcome
 from core.selectors import task_outcome_counts
-from tests.conftest import child_database_url, free_port, process_stop, wait_until, web_spawn, web_workers
+from tests.conftest import child_database_url, free_port, process_stop, wait_until, web_live, web_spawn, web_workers
 from tests.core.test_metrics import Samples, requests_of, scrape_http, value
 
 
@@ -82,14 +82,7 @@ def test_web_workers_request_metrics_are_summed_whichever_worker_answers_and_a_d
     web = web_spawn(env, port, f"test-metrics-{server}-web.log", server=server)
     url = f"http://127.0.0.1:{port}"
     try:
-
-        def up() -> bool:
-            try:
-                return httpx.get(f"{url}/healthz/live", timeout=2).status_code == 200
-            except httpx.HTTPError:
-                return False
-
-        assert wait_until(up, timeout=60), f"{server} did not start: see var/test-metrics-{server}-web.log"
+        assert web_live(url), f"{server} did not start: see var/test-metrics-{server}-web.log"
         assert not (multiproc / "histogram_999999.db").exists()
         assert wait_until(lambda: len(web_workers(web.pid)) == 2, timeout=30)
         baseline = requests_of(scrape_http(url), "healthz-live")

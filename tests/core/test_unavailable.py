@@ -18,7 +18,7 @@ import pytest
 from django.db import connection
 
 from core.unavailable import RETRY_AFTER_SECONDS
-from tests.conftest import ROOT, child_database_url, free_port, process_stop, wait_until, web_spawn
+from tests.conftest import ROOT, child_database_url, free_port, process_stop, web_live, web_spawn
 from tests.factories import UserFactory, api_key_for
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
@@ -45,14 +45,8 @@ def _web(name: str, database_url: str) -> Iterator[str]:
     web = web_spawn(env, port, f"test-{name}.log")
     url = f"http://127.0.0.1:{port}"
 
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz/live", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        assert wait_until(up, timeout=60), (ROOT / "var" / f"test-{name}.log").read_text()
+        assert web_live(url), (ROOT / "var" / f"test-{name}.log").read_text()
         yield url
     finally:
         process_stop(web)

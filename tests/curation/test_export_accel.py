@@ -21,7 +21,7 @@ from django.utils import timezone
 from core.runs import RunStatus
 from curation.models import ExportRun
 from curation.services.exports import export_folder
-from tests.conftest import ROOT, child_database_url, free_port, process_stop, wait_until, web_spawn
+from tests.conftest import ROOT, child_database_url, free_port, process_stop, web_live, web_spawn
 from tests.factories import UserFactory, api_key_for
 
 PREFIX = "/_plausi_exports/"
@@ -119,14 +119,8 @@ def behind_nginx(tmp_path: Path) -> Iterator[tuple[str, Path]]:
     )
     url = f"http://127.0.0.1:{proxy_port}"
 
-    def up() -> bool:
-        try:
-            return httpx.get(f"{url}/healthz/live", timeout=2).status_code == 200
-        except httpx.HTTPError:
-            return False
-
     try:
-        assert wait_until(up, timeout=60), (ROOT / "var" / "test-web-export-accel.log").read_text()
+        assert web_live(url), (ROOT / "var" / "test-web-export-accel.log").read_text()
         yield url, private
     finally:
         process_stop(nginx)
