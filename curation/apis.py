@@ -452,6 +452,13 @@ EXPORT_MEDIA_TYPES: dict[str, str] = {
 }
 
 
+def proxy_sends_files(request: Request) -> bool:
+    """Whether the proxy that forwarded ``request`` says it acts on ``X-Accel-Redirect`` (the request header
+    ``X-Sendfile-Type: X-Accel-Redirect``, nginx's ``proxy_set_header``, as Rack::Sendfile reads it). A request that
+    did not come through such a proxy gets the file from the web process, not an empty body."""
+    return request.META.get("HTTP_X_SENDFILE_TYPE", "").strip().lower() == "x-accel-redirect"
+
+
 class ExportDownloadApi(APIView):
     """The export file, streamed to an admin (files are never served from a public URL)."""
 
@@ -478,7 +485,7 @@ class ExportDownloadApi(APIView):
         if not run.file_name or not path.is_file():
             raise Http404("The export file is gone.")
         media_type = EXPORT_MEDIA_TYPES.get(run.format, "application/octet-stream")
-        if settings.EXPORT_DOWNLOAD_ACCEL_REDIRECT:  # the proxy sends the file (settings: why)
+        if settings.EXPORT_DOWNLOAD_ACCEL_REDIRECT and proxy_sends_files(request):  # the proxy sends it (settings)
             accel = HttpResponse(content_type=media_type)
             accel["Content-Disposition"] = content_disposition_header(True, run.file_name)
             accel["X-Accel-Redirect"] = settings.EXPORT_DOWNLOAD_ACCEL_REDIRECT + quote(run.file_name)

@@ -491,8 +491,9 @@ INGEST_FILE_RETENTION_DAYS = env.int("INGEST_FILE_RETENTION_DAYS", default=30)
 EXPORT_FILE_RETENTION_DAYS = env.int("EXPORT_FILE_RETENTION_DAYS", default=30)
 # Where a reverse proxy serves the export folder from (nginx: an `internal` location aliased to
 # PRIVATE_MEDIA_ROOT/exports/, e.g. "/_plausi_exports/"): when set, an export download is checked here (admin, the
-# run, the file) and answered with X-Accel-Redirect, so the proxy sends the file and no web thread streams it
-# (README, "Export downloads through the proxy"). Empty: the web process streams the file itself.
+# run, the file) and answered with X-Accel-Redirect, so the proxy sends the file and no web thread streams it, when
+# the request came through a proxy that says so (X-Sendfile-Type: X-Accel-Redirect; README, "Export downloads
+# through the proxy"). Empty, or any other request: the web process streams the file itself.
 EXPORT_DOWNLOAD_ACCEL_REDIRECT = env.str("EXPORT_DOWNLOAD_ACCEL_REDIRECT", default="")
 if EXPORT_DOWNLOAD_ACCEL_REDIRECT and not (
     EXPORT_DOWNLOAD_ACCEL_REDIRECT.startswith("/") and EXPORT_DOWNLOAD_ACCEL_REDIRECT.endswith("/")

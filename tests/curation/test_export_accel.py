@@ -52,6 +52,7 @@ def test_with_the_setting_a_download_is_checked_here_and_answered_with_x_accel_r
     settings.EXPORT_DOWNLOAD_ACCEL_REDIRECT = PREFIX
     run = _export(b'{"edge": 1}\n')
     admin = api_client_for("admin")
+    admin.credentials(HTTP_X_SENDFILE_TYPE="X-Accel-Redirect")  # what the proxy adds to every request it forwards
     response = admin.get(f"/api/exports/{run.pk}/download")
     assert response.status_code == 200
     assert response["X-Accel-Redirect"] == f"{PREFIX}{run.file_name}"
@@ -59,8 +60,11 @@ def test_with_the_setting_a_download_is_checked_here_and_answered_with_x_accel_r
     assert response["Content-Type"] == "application/x-ndjson"
     assert response["X-Checksum-SHA256"] == run.sha256
     assert response.content == b""  # the proxy sends the file
-    refused = api_client_for("curator").get(f"/api/exports/{run.pk}/download")
+    refused = api_client_for("curator").get(f"/api/exports/{run.pk}/download", HTTP_X_SENDFILE_TYPE="X-Accel-Redirect")
     assert refused.status_code == 403 and "X-Accel-Redirect" not in refused
+    # not through a proxy that sends files (a direct request): the web process streams the file, never an empty body
+    direct = api_client_for("admin").get(f"/api/exports/{run.pk}/download")
+    assert b"".join(direct.streaming_content) == b'{"edge": 1}\n' and "X-Accel-Redirect" not in direct
     (export_folder() / run.file_name).unlink()
     gone = admin.get(f"/api/exports/{run.pk}/download")
     assert gone.status_code == 404 and "X-Accel-Redirect" not in gone
@@ -80,9 +84,9 @@ def test_a_prefix_that_is_not_a_url_path_is_refused_at_start() -> None:
 
 
 @pytest.fixture
-def behind_nginx(tmp_path: Path) -> Iterator[tuple[str, Path]]:
+def behind_nginx(tmp_path: Path) -> Iterator[tuple[str, str, Path]]:
     """The web process (granian) with the setting, and nginx in front of it with the export folder as an internal
-    location; yields (nginx's URL, PRIVATE_MEDIA_ROOT)."""
+    location; yields (nginx's URL, the web process's URL, PRIVATE_MEDIA_ROOT)."""
     if NGINX is None:
         pytest.skip("nginx is not installed (apt-get install nginx-light; .ci/run installs it)")
     private = tmp_path / "private"
@@ -111,7 +115,8 @@ def behind_nginx(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         f"  server {{\n    listen 127.0.0.1:{proxy_port};\n"
         f"    location {PREFIX} {{\n      internal;\n      alias {private}/exports/;\n"
         "      add_header X-Checksum-SHA256 $upstream_http_x_checksum_sha256;\n    }\n"
-        f"    location / {{ proxy_pass http://127.0.0.1:{web_port}; proxy_set_header Host $host; }}\n"
+        f"    location / {{\n      proxy_pass http://127.0.0.1:{web_port};\n      proxy_set_header Host $host;\n"
+        "      proxy_set_header X-Sendfile-Type X-Accel-Redirect;\n    }\n"
         "  }\n}\n"
     )
     nginx = subprocess.Popen(
@@ -121,7 +126,7 @@ def behind_nginx(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
     try:
         assert web_live(url), (ROOT / "var" / "test-web-export-accel.log").read_text()
-        yield url, private
+        yield url, f"http://127.0.0.1:{web_port}", private
     finally:
         process_stop(nginx)
         process_stop(web)
@@ -129,9 +134,9 @@ def behind_nginx(tmp_path: Path) -> Iterator[tuple[str, Path]]:
 
 @pytest.mark.django_db(transaction=True, serialized_rollback=True)
 def test_nginx_sends_the_file_after_the_web_process_checked_the_request(
-    behind_nginx: tuple[str, Path], settings: Any
+    behind_nginx: tuple[str, str, Path], settings: Any
 ) -> None:
-    url, private = behind_nginx
+    url, web_url, private = behind_nginx
     settings.PRIVATE_MEDIA_ROOT = private
     content = b"".join(b'{"edge": %d, "tail": "grip icy sidewalks"}\n' % i for i in range(60_000))  # ~2.5 MB
     run = _export(content)
@@ -152,3 +157,6 @@ def test_nginx_sends_the_file_after_the_web_process_checked_the_request(
         assert refused.status_code == 403 and refused.content != content
         # the internal location cannot be asked for from outside
         assert http.get(f"{PREFIX}{run.file_name}", headers=admin).status_code == 404
+    # straight to the web process, past the proxy: the file itself, not the proxy's header
+    direct = httpx.get(f"{web_url}/api/exports/{run.pk}/download", headers=admin, timeout=30)
+    assert direct.status_code == 200 and direct.content == content and "X-Accel-Redirect" not in direct.headers
