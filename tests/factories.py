@@ -106,3 +106,23 @@ def api_key_keep(user: Any, key: str) -> None:
             "expires_at": timezone.now() + dt.timedelta(days=1),
         },
     )
+
+
+def export_run_with_file(content: bytes, *, status: str = "succeeded", finished_at: Any = None) -> Any:
+    """An ``ExportRun`` of the JSONL format whose file (``content``, with its size and SHA-256 on the run) lies where
+    the export worker writes it (``export_folder()``, under the current ``PRIVATE_MEDIA_ROOT``)."""
+    import hashlib
+
+    from curation.models import ExportRun
+    from curation.services import export_folder
+
+    run = ExportRun.objects.create(
+        format="jsonl", status=status, finished_at=finished_at, sha256=hashlib.sha256(content).hexdigest()
+    )
+    run.file_name = f"plausi-graph-{run.pk}.jsonl"
+    run.file_size = len(content)
+    run.save(update_fields=["file_name", "file_size"])
+    folder = export_folder()
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / run.file_name).write_bytes(content)
+    return run

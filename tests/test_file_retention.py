@@ -25,7 +25,7 @@ from curation.tasks import export_files_expire_task
 from knowledge.models import IngestRun
 from knowledge.services import IngestFileSpec, ingest_run_claim, ingest_run_create, ingest_run_execute
 from knowledge.tasks import ingest_files_expire_task
-from tests.factories import UserFactory
+from tests.factories import UserFactory, export_run_with_file
 
 pytestmark = pytest.mark.django_db(transaction=True, serialized_rollback=True)
 
@@ -63,14 +63,8 @@ def _ingested(path: Path, *, days_ago: float, skip_invalid: bool = False, source
 
 def _export(status: str, *, days_ago: float | None) -> tuple[ExportRun, Path]:
     finished = None if days_ago is None else timezone.now() - timedelta(days=days_ago)
-    run = ExportRun.objects.create(format="jsonl", status=status, finished_at=finished)
-    run.file_name = f"plausi-graph-{run.pk}.jsonl"
-    run.save(update_fields=["file_name"])
-    folder = export_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    path = folder / run.file_name
-    path.write_bytes(b'{"edge": 1}\n')
-    return run, path
+    run = export_run_with_file(b'{"edge": 1}\n', status=status, finished_at=finished)
+    return run, export_folder() / run.file_name
 
 
 def test_old_finished_files_are_deleted_and_recent_and_unfinished_ones_kept(tmp_path: Path) -> None:

@@ -22,26 +22,14 @@ from core.runs import RunStatus
 from curation.models import ExportRun
 from curation.services.exports import export_folder
 from tests.conftest import ROOT, child_database_url, free_port, process_stop, web_live, web_spawn
-from tests.factories import UserFactory, api_key_for
+from tests.factories import UserFactory, api_key_for, export_run_with_file
 
 PREFIX = "/_plausi_exports/"
-NGINX = shutil.which("nginx") or next((p for p in ("/usr/sbin/nginx",) if Path(p).is_file()), None)
+NGINX = shutil.which("nginx") or shutil.which("nginx", path="/usr/sbin")  # not on a user's PATH
 
 
 def _export(content: bytes) -> ExportRun:
-    run = ExportRun.objects.create(
-        format="jsonl",
-        status=RunStatus.SUCCEEDED,
-        finished_at=timezone.now(),
-        sha256=hashlib.sha256(content).hexdigest(),
-    )
-    run.file_name = f"plausi-graph-{run.pk}.jsonl"
-    run.file_size = len(content)
-    run.save(update_fields=["file_name", "file_size"])
-    folder = export_folder()
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / run.file_name).write_bytes(content)
-    return run
+    return export_run_with_file(content, status=RunStatus.SUCCEEDED, finished_at=timezone.now())
 
 
 @pytest.mark.django_db
