@@ -10,8 +10,10 @@ import shutil
 from typing import Any
 
 from config.web_process import (
+    GUNICORN_ACCESS_FORMAT,
     THREADS,
     WORKERS,
+    access_log_enabled,
     prometheus_dir_claim,
     prometheus_dir_empty,
     web_bind,
@@ -25,6 +27,9 @@ threads = THREADS
 keepalive = 30
 backlog = 2048
 timeout = 60
+# WEB_ACCESS_LOG (config/web_process.py): the same fields as granian's line, on standard output
+accesslog = "-" if access_log_enabled() else None
+access_log_format = GUNICORN_ACCESS_FORMAT
 PROMETHEUS_DIR, PROMETHEUS_DIR_MADE_HERE = prometheus_dir_claim()
 
 

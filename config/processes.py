@@ -52,7 +52,16 @@ PROCESSES: tuple[ProcessSpec, ...] = (
     ProcessSpec(
         "web",
         ("plausi-web",),
-        env=("PORT", "WEB_BIND", "WEB_CONCURRENCY", "WEB_THREADS", "WEB_SERVER", "WEB_STOP_TIMEOUT", "METRICS_TOKEN"),
+        env=(
+            "PORT",
+            "WEB_BIND",
+            "WEB_CONCURRENCY",
+            "WEB_THREADS",
+            "WEB_SERVER",
+            "WEB_STOP_TIMEOUT",
+            "WEB_ACCESS_LOG",
+            "METRICS_TOKEN",
+        ),
         signals=("SIGHUP",),  # both servers replace their workers
         about="granian (or gunicorn: WEB_SERVER) serving the pages, the API and the static files (WhiteNoise)",
     ),

@@ -8,9 +8,10 @@ requests spend most of their Python time in the application. On this project's 2
 200-client p99 of next / answer from 33 / 47 to 23 / 36 ms (docs/annotation.md, "The web server").
 
 Both servers read the same environment: ``WEB_BIND`` (or ``127.0.0.1:$PORT``; ``unix:/path`` for a socket),
-``WEB_CONCURRENCY`` worker processes, ``WEB_THREADS`` threads each, and config/web_process.py's GIL and garbage
-collection settings. granian's workers are restarted when they die; SIGHUP reloads them, SIGTERM and SIGINT stop
-the server after the requests in flight (up to ``WEB_STOP_TIMEOUT`` seconds, default 30).
+``WEB_CONCURRENCY`` worker processes, ``WEB_THREADS`` threads each, config/web_process.py's GIL and garbage
+collection settings, and ``WEB_ACCESS_LOG`` (a line per request, off by default). granian's workers are restarted
+when they die; SIGHUP reloads them, SIGTERM and SIGINT stop the server after the requests in flight (up to
+``WEB_STOP_TIMEOUT`` seconds, default 30).
 """
 
 from __future__ import annotations
@@ -49,6 +50,12 @@ def main(argv: list[str] | None = None) -> None:
     server = os.environ.get("WEB_SERVER", "granian").strip().lower() or "granian"
     if server not in SERVERS:
         sys.exit(f"plausi-web: WEB_SERVER={server!r}; known: {', '.join(SERVERS)}")
+    from config.web_process import access_log_enabled
+
+    try:
+        access_log_enabled()  # checked before either server starts: a bad value stops it with a message
+    except ValueError as error:
+        sys.exit(f"plausi-web: {error}")
     if server == "gunicorn":
         os.execv(sys.executable, gunicorn_argv(argv))  # noqa: S606  (gunicorn takes this process: signals reach it)
     if argv:
@@ -60,7 +67,15 @@ def _serve_with_granian() -> None:
     from granian.constants import HTTPModes, Interfaces
     from granian.server import Server
 
-    from config.web_process import THREADS, WORKERS, prometheus_dir_claim, prometheus_dir_empty, web_bind
+    from config.web_process import (
+        GRANIAN_ACCESS_FORMAT,
+        THREADS,
+        WORKERS,
+        access_log_enabled,
+        prometheus_dir_claim,
+        prometheus_dir_empty,
+        web_bind,
+    )
 
     try:
         address = bind_address(web_bind())
@@ -91,6 +106,8 @@ def _serve_with_granian() -> None:
         respawn_failed_workers=True,
         workers_kill_timeout=int(os.environ.get("WEB_STOP_TIMEOUT", "30")),
         log_level=_log_level(),
+        log_access=access_log_enabled(),
+        log_access_format=GRANIAN_ACCESS_FORMAT,
         **where,  # type: ignore[arg-type]
     )
     server.on_startup(lambda: prometheus_dir_empty(folder))

@@ -39,6 +39,38 @@ GC_LOG_MS = float(os.environ.get("WEB_GC_LOG_MS", "0"))
 GC_FREEZE_AFTER_REQUESTS = request_counts(os.environ.get("WEB_GC_FREEZE_AFTER_REQUESTS", "100,1000,10000"))
 
 
+ACCESS_LOG_VALUES = {
+    "1": True,
+    "true": True,
+    "yes": True,
+    "on": True,
+    "0": False,
+    "false": False,
+    "no": False,
+    "off": False,
+}
+# The access log's line, the same fields under both servers: time, client address, method, path (never the query
+# string, which may carry a token), protocol, status, milliseconds in the application, and the proxy's X-Request-ID
+# ("-" when it sends none), which the application's own log lines for that request carry too (core/logs.py).
+GRANIAN_ACCESS_FORMAT = (
+    '[%(time)s] %(addr)s "%(method)s %(path)s %(protocol)s" %(status)d %(dt_ms).1f ms %(header{x-request-id})s'
+)
+GUNICORN_ACCESS_FORMAT = '%(t)s %(h)s "%(m)s %(U)s %(H)s" %(s)s %(M)s ms %({x-request-id}i)s'
+
+
+def access_log_enabled(environ: Mapping[str, str] | None = None) -> bool:
+    """``WEB_ACCESS_LOG``: one line per request on standard output (off by default: behind a proxy its own access
+    log usually serves, and a line per request costs the hot path a little). Raises ValueError naming the variable
+    for a value that is neither on nor off."""
+    environ = os.environ if environ is None else environ
+    value = environ.get("WEB_ACCESS_LOG", "").strip().lower()
+    if not value:
+        return False
+    if value not in ACCESS_LOG_VALUES:
+        raise ValueError(f"WEB_ACCESS_LOG={value!r}: use 1, true, yes, on or 0, false, no, off")
+    return ACCESS_LOG_VALUES[value]
+
+
 def environ_without_process_values(environ: dict[str, Any], process: Iterable[tuple[str, str]]) -> None:
     """Removes from a request's WSGI ``environ`` every entry that holds the value of the process environment's
     variable of that name (granian starts each environ from a copy of ``os.environ``; config/web_worker.py). An

@@ -4,6 +4,7 @@ holds under granian, and how the granian server answers the launcher's signals (
 from __future__ import annotations
 
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -19,7 +20,7 @@ from config.launcher import command_argv
 from config.processes import PROCESSES
 from config.web import bind_address
 from config.web_process import environ_without_process_values, web_bind
-from tests.conftest import ROOT, free_port, process_stop, wait_until, web_spawn, web_workers
+from tests.conftest import ROOT, free_port, process_stop, wait_until, web_live, web_spawn, web_workers
 
 
 def test_the_web_process_binds_to_loopback_unless_told_otherwise() -> None:
@@ -158,3 +159,55 @@ def test_a_new_granian_worker_marks_the_live_gauges_of_dead_workers_dead(tmp_pat
     assert sorted(path.name for path in tmp_path.iterdir()) == sorted(
         [f"counter_{dead}.db", f"gauge_livesum_{alive}.db"]
     )
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_web_access_log_writes_a_line_per_request_without_the_query_string(server: str) -> None:
+    """``WEB_ACCESS_LOG=1``: one line per request on standard output with method, path, status, milliseconds and
+    the proxy's X-Request-ID, under either server; the query string (where a token may travel) never."""
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
+    log = ROOT / "var" / f"test-web-access-{server}-{port}.log"
+    web = web_spawn({**env, "WEB_ACCESS_LOG": "on"}, port, log.name, server=server)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert web_live(url), log.read_text()
+        request_id = "4f1c0a9e8b7d6c5e4f3a2b1c0d9e8f7a"
+        answered = httpx.get(f"{url}/healthz/live?token=not-for-the-log", headers={"X-Request-ID": request_id})
+        missing = httpx.get(f"{url}/no-such-page/")
+        assert (answered.status_code, missing.status_code) == (200, 404)
+        line = re.compile(rf'"GET /healthz/live HTTP/1.1" 200 [0-9.]+ ms {request_id}$', re.MULTILINE)
+        assert wait_until(lambda: bool(line.search(log.read_text())), timeout=10), log.read_text()
+        assert re.search(r'"GET /no-such-page/ HTTP/1.1" 404 [0-9.]+ ms -$', log.read_text(), re.MULTILINE)
+        assert "not-for-the-log" not in log.read_text()
+    finally:
+        process_stop(web)
+        log.unlink(missing_ok=True)
+
+
+def test_without_web_access_log_requests_write_no_line() -> None:
+    port = free_port()
+    env = {**os.environ, "DJANGO_SETTINGS_MODULE": "config.settings.test", "WEB_CONCURRENCY": "1", "WEB_THREADS": "2"}
+    log = ROOT / "var" / f"test-web-no-access-{port}.log"
+    web = web_spawn({key: value for key, value in env.items() if key != "WEB_ACCESS_LOG"}, port, log.name)
+    url = f"http://127.0.0.1:{port}"
+    try:
+        assert web_live(url), log.read_text()
+        assert httpx.get(f"{url}/no-such-page/").status_code == 404
+    finally:
+        process_stop(web)
+    assert '"GET /' not in log.read_text()  # (Django's own "Not Found: /no-such-page/" warning is there)
+    log.unlink(missing_ok=True)
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_a_bad_web_access_log_value_stops_the_web_process_naming_the_variable(server: str) -> None:
+    env = {
+        **os.environ,
+        "DJANGO_SETTINGS_MODULE": "config.settings.test",
+        "WEB_SERVER": server,
+        "WEB_ACCESS_LOG": "maybe",
+    }
+    finished = subprocess.run([sys.executable, "-m", "config.web"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert finished.returncode == 1
+    assert "plausi-web: WEB_ACCESS_LOG='maybe': use 1, true, yes, on or 0, false, no, off" in finished.stderr
