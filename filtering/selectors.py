@@ -8,7 +8,7 @@ from collections.abc import Iterator, Sequence
 from typing import Any
 
 from django.db import DatabaseError, connection, transaction
-from django.db.models import Count, Q, QuerySet
+from django.db.models import Count, F, Q, QuerySet
 
 from filtering.models import FilterConfiguration, FilterDecision, FilterRun
 from filtering.types import CandidateText
@@ -189,7 +189,9 @@ def labelled_outcomes(*, run_id: int) -> dict[str, Any] | None:
     ``labels``): per rule, the labelled candidates it dropped and how many of them were labelled plausible (dropped
     wrongly), and the same for the labelled candidates the run kept (pooled after it). None when no candidate it
     decided carries that label. ``not_plausible_share`` is, for drops, the rules' precision (the filters exist to
-    drop what is not plausible) and, for the kept, the junk that got through. Set-based (three aggregates)."""
+    drop what is not plausible) and, for the kept, the junk that got through. ``near_duplicates``: of the labelled
+    near-duplicates whose representative is labelled too (``pairs``), how many carry the representative's label
+    (``same_label``, ``same_label_share``): a merge's precision. Set-based (four aggregates)."""
     labelled = Q(candidate__known_labels__has_key="plausible")
     plausible = Q(candidate__known_labels__plausible=True)
     decisions = FilterDecision.objects.filter(labelled, run_id=run_id)
@@ -208,10 +210,26 @@ def labelled_outcomes(*, run_id: int) -> dict[str, Any] | None:
     kept = {"labelled": kept_labelled, "plausible": kept_plausible}
     if not dropped["labelled"] and not kept["labelled"]:
         return None
+    # A near-duplicate's drop is right when it says what its representative says (its support is added there),
+    # plausible or not: its precision is their agreement, not the share of it that is not plausible.
+    merged = decisions.filter(
+        rule="near_duplicate", candidate__duplicate_of__known_labels__has_key="plausible"
+    ).aggregate(
+        pairs=Count("id"),
+        same_label=Count(
+            "id",
+            filter=Q(candidate__known_labels__plausible=F("candidate__duplicate_of__known_labels__plausible")),
+        ),
+    )
     return {
         "per_rule": per_rule,
         "dropped": _labelled_counts(dropped["labelled"], dropped["plausible"]),
         "kept": _labelled_counts(kept["labelled"], kept["plausible"]),
+        "near_duplicates": {
+            "pairs": merged["pairs"],
+            "same_label": merged["same_label"],
+            "same_label_share": round(merged["same_label"] / merged["pairs"], 4) if merged["pairs"] else None,
+        },
     }
 
 

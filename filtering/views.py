@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, HttpResponse
@@ -35,5 +37,26 @@ def filter_run_report(request: HttpRequest, run_id: int) -> HttpResponse:
     return render(
         request,
         "filtering/filter_run_report.html",
-        {"run": run, "rules": rules, "overlap": report.get("overlap", [])},
+        {"run": run, "rules": rules, "overlap": report.get("overlap", []), "labelled": _labelled_rows(report)},
     )
+
+
+def _labelled_rows(report: dict[str, Any]) -> dict[str, Any] | None:
+    """The report's ``labelled`` section as rows for the page (None when no decided candidate had a label)."""
+    labelled = report.get("labelled")
+    if not labelled:
+        return None
+    rows = [("dropped (any rule)", labelled["dropped"]), ("kept", labelled["kept"])]
+    rows += [(f"rule {rule}", counts) for rule, counts in labelled["per_rule"].items()]
+    return {
+        "rows": [
+            {
+                "name": name,
+                "labelled": counts["labelled"],
+                "plausible": counts["plausible"],
+                "not_plausible": None if counts["not_plausible_share"] is None else 100 * counts["not_plausible_share"],
+            }
+            for name, counts in rows
+        ],
+        "near_duplicates": labelled.get("near_duplicates"),
+    }

@@ -263,3 +263,47 @@ def test_near_duplicates_collapse_into_one_representative_whose_support_adds_up_
     run_filters()
     representative.refresh_from_db()
     assert representative.merged_support == 3  # set again, not added again
+
+
+@pytest.mark.sqlite
+def test_the_report_measures_a_near_duplicate_merge_by_agreement_with_its_representative(
+    ingest: Any, write_lines: Any, capsys: Any
+) -> None:
+    """A plausible near-duplicate of a plausible representative is a right merge, not a wrong drop: the report
+    counts the labelled pairs and how many carry the representative's label."""
+    ingest(
+        write_lines(
+            [
+                search_buy("keep feet warm on icy winter walks", support=5, labels={"plausible": True}),
+                search_buy("keep feet warm on icy winter walk", support=2, labels={"plausible": True}),
+                search_buy("keeps feet warm on icy winter walks", support=1, labels={"plausible": False}),
+                search_buy("keep feet warm on icy winter walkss", support=1),  # no label: not a pair
+                search_buy("grip icy sidewalks", relation="used_for_function", labels={"plausible": False}),
+            ]
+        )
+    )
+    config = copy.deepcopy(DEFAULT_CONFIG)
+    config["similarity"].update(encoder="tfidf", duplicate_similarity=0.75, max_head_similarity=1.0)
+    filter_configuration_create(config=config)
+    run = run_filters()
+    assert run.status == "succeeded", run.message
+    assert FilterDecision.objects.filter(run=run, rule="near_duplicate").count() == 3
+    labelled = run.report["labelled"]
+    assert labelled["near_duplicates"] == {"pairs": 2, "same_label": 1, "same_label_share": 0.5}
+    assert labelled["per_rule"]["near_duplicate"] == {"labelled": 2, "plausible": 1, "not_plausible_share": 0.5}
+    call_command("filter_report", str(run.pk))
+    assert "near-duplicates with a labelled representative: 2 pairs, 1 with its label (50.0%" in capsys.readouterr().out
+    client = Client()
+    client.force_login(UserFactory(role="admin"))
+    page = client.get(reverse("filter-run-report", args=[run.pk])).content.decode()
+    assert "On candidates with a known plausible label" in page
+    assert "2 pairs, 1 with its label" in page
+
+
+def test_a_pool_without_labels_has_no_labelled_section_on_the_page(pool: dict[str, int]) -> None:
+    run = run_filters()
+    assert "labelled" not in run.report
+    client = Client()
+    client.force_login(UserFactory(role="admin"))
+    page = client.get(reverse("filter-run-report", args=[run.pk])).content.decode()
+    assert "Drops per rule" in page and "On candidates with a known plausible label" not in page

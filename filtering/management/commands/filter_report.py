@@ -34,6 +34,12 @@ def write_report(write: Callable[[str], Any], run: FilterRun) -> None:
                 f"    {name:<32} {counts['labelled']:>7} labelled, {counts['plausible']:>7} plausible, "
                 f"not plausible {'-' if share is None else f'{100 * share:.1f}%'}"
             )
+        merged = labelled.get("near_duplicates")
+        if merged and merged["pairs"]:
+            write(
+                f"    near-duplicates with a labelled representative: {merged['pairs']} pairs, "
+                f"{merged['same_label']} with its label ({100 * merged['same_label_share']:.1f}%: a merge's precision)"
+            )
     for rule, examples in report.get("examples", {}).items():
         write(f"  examples of {rule}:")
         for example in examples:
