@@ -1,5 +1,6 @@
 """The web process (``plausi-web``; config/processes.py's ``web``): serves config.wsgi with granian, or with gunicorn
-when ``WEB_SERVER=gunicorn``. Plain Python, no Django in this process (each worker loads the application).
+when ``WEB_SERVER=gunicorn``. Plain Python: this process imports only the settings module, to refuse a bad
+configuration with one line before any worker starts (each worker loads the application).
 
 Why granian by default: its HTTP/1.1 handling is native code outside the GIL, and the annotation API's two hot
 requests spend most of their Python time in the application. On this project's 2-core load benchmark (tied pool of
@@ -56,11 +57,30 @@ def main(argv: list[str] | None = None) -> None:
         access_log_enabled()  # checked before either server starts: a bad value stops it with a message
     except ValueError as error:
         sys.exit(f"plausi-web: {error}")
+    refusal = settings_refusal()
+    if refusal:
+        sys.exit(f"plausi-web: {refusal}")
     if server == "gunicorn":
         os.execv(sys.executable, gunicorn_argv(argv))  # noqa: S606  (gunicorn takes this process: signals reach it)
     if argv:
         sys.exit(f"plausi-web: granian takes its settings from the environment, not {' '.join(argv)!r}")
     _serve_with_granian()
+
+
+def settings_refusal() -> str | None:
+    """Why the settings every worker will load refuse to start (production's missing or placeholder secret, a
+    missing database or broker URL, ...), or None. The settings module is imported once here, before any worker:
+    otherwise each worker raises it with a traceback, granian respawns them and gives up after a few rounds (four
+    tracebacks, 170 lines, for a missing SECRET_KEY), and gunicorn reports workers that failed to boot."""
+    import importlib
+
+    from django.core.exceptions import ImproperlyConfigured
+
+    try:
+        importlib.import_module(os.environ.get("DJANGO_SETTINGS_MODULE") or "config.settings.production")
+    except ImproperlyConfigured as error:
+        return str(error)
+    return None
 
 
 def _serve_with_granian() -> None:

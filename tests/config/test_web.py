@@ -211,3 +211,22 @@ def test_a_bad_web_access_log_value_stops_the_web_process_naming_the_variable(se
     finished = subprocess.run([sys.executable, "-m", "config.web"], cwd=ROOT, env=env, capture_output=True, text=True)
     assert finished.returncode == 1
     assert "plausi-web: WEB_ACCESS_LOG='maybe': use 1, true, yes, on or 0, false, no, off" in finished.stderr
+
+
+@pytest.mark.parametrize("server", ["granian", "gunicorn"])
+def test_settings_that_refuse_to_start_stop_the_web_process_with_one_line_before_any_worker(server: str) -> None:
+    """Production's settings without a secret: one line naming what to set, no worker's traceback (granian
+    used to spawn and respawn workers that each raised it, four tracebacks before it gave up)."""
+    env = {
+        "PATH": os.environ["PATH"],
+        "HOME": os.environ.get("HOME", "/tmp"),
+        "DJANGO_SETTINGS_MODULE": "config.settings.production",
+        "WEB_SERVER": server,
+        "WEB_BIND": f"127.0.0.1:{free_port()}",
+    }
+    started = time.monotonic()
+    finished = subprocess.run([sys.executable, "-m", "config.web"], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert finished.returncode == 1
+    assert finished.stderr.startswith("plausi-web: Set SECRET_KEY to a random value"), finished.stderr
+    assert "Traceback" not in finished.stdout + finished.stderr and "worker" not in finished.stdout + finished.stderr
+    assert time.monotonic() - started < 20
