@@ -39,9 +39,16 @@ PAGE = (
 )
 
 
+# SQLite reports a schema that does not match the code (a database not migrated) as an OperationalError too;
+# PostgreSQL's are ProgrammingErrors. Waiting does not mend them: they stay 500s, with the real error logged.
+SQLITE_SCHEMA_ERRORS = ("no such table", "no such column", "has no column named")
+
+
 def database_unavailable(error: BaseException) -> bool:
     """Whether ``error`` says the database cannot answer now (unreachable, restarting, overloaded, a statement
     cancelled by its timeout, a lock or deadlock timeout), as opposed to a fault of the request or the code."""
+    if isinstance(error, OperationalError) and any(part in str(error) for part in SQLITE_SCHEMA_ERRORS):
+        return False
     return isinstance(error, OperationalError | InterfaceError)
 
 

@@ -185,3 +185,21 @@ def test_on_sqlite_a_write_that_cannot_get_the_lock_is_answered_503_and_stores_n
         other.close()
         connection.close()
         options["timeout"] = busy_timeout
+
+
+@pytest.mark.sqlite
+@pytest.mark.django_db
+def test_on_sqlite_a_schema_that_does_not_match_the_code_is_a_500_not_an_unavailable_database() -> None:
+    """SQLite reports a missing table or column (a database not migrated) as an OperationalError, like a lock:
+    only the lock is worth a retry, so only it is a 503."""
+    if connection.vendor != "sqlite":
+        pytest.skip("SQLite's errors; PostgreSQL reports a schema mismatch as a ProgrammingError")
+    from django.db import OperationalError
+
+    from core.unavailable import database_unavailable
+
+    for statement in ("SELECT * FROM no_such_table_here", "SELECT no_such_column FROM django_migrations"):
+        with pytest.raises(OperationalError) as raised, connection.cursor() as cursor:
+            cursor.execute(statement)
+        assert not database_unavailable(raised.value), raised.value
+    assert database_unavailable(OperationalError("database is locked"))
