@@ -109,3 +109,22 @@ def test_max_answers_bounds_the_run_and_reused_annotators_never_see_a_candidate_
     assert Answer.objects.count() == first.answers + second.answers
     pairs = list(Answer.objects.values_list("candidate_id", "question_id", "annotator_id"))
     assert len(pairs) == len(set(pairs))
+
+
+def test_a_set_labelled_only_for_plausible_passes_its_gates_and_the_targets_match_the_labels(
+    write_lines: Callable[..., Path],
+) -> None:
+    """Issue 21's kind of data: human judgements of plausibility only. The gates, unknown, are the Yes the known
+    plausible label implies (and the figures' truth assumes), not coin flips that close plausible candidates."""
+    lines = labelled_lines(30)
+    for number, line in enumerate(lines):
+        line["labels"] = {"plausible": number % 2 == 0}
+    report = simulate(annotators=3, error_rate=0.0, seed=7, answers_file=write_lines(lines))
+    assert report.labelled == 30 and report.stuck == 0
+    assert report.target_accuracy["plausible"] == (30, 30)
+    gates = ConsolidatedLabel.objects.filter(question__slug__in=QUESTIONS[:3])
+    assert gates.exists() and set(gates.values_list("value", flat=True)) == {True}
+    plausible = dict(
+        ConsolidatedLabel.objects.filter(question__slug="plausible").values_list("candidate__tail", "value")
+    )
+    assert plausible == {line["tail"]: line["labels"]["plausible"] for line in lines}

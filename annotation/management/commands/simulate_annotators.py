@@ -11,7 +11,10 @@ platform's priorities (``queue_priorities_recompute`` with the active classifier
 ``--keep-priorities``.
 
 Each simulated annotator answers with the candidate's known label (``Candidate.known_labels``), flipped with
-probability ``--error-rate``; a question with no known label is answered Yes with probability 0.7. Annotators take
+probability ``--error-rate``. A question with no known label of its own is taken to be Yes where the candidate has a
+known label for a later question (a set labelled only for ``plausible`` has its gates passed, the truth the
+figures below assume too; the questions are a chain, a Yes to a later one implies the earlier ones), and is
+answered Yes with probability 0.7 where nothing is known after it either. Annotators take
 turns, one answer each, until nobody is offered anything or ``--max-answers`` is reached; then agreement
 (``annotation.maths``) and the accuracy of the consolidated labels against the known labels are printed. When
 nobody is offered anything, candidates that no annotator may see any more are settled by the evidence there is
@@ -149,10 +152,12 @@ def candidates_load(path: Path) -> int:
 class _Answerer:
     """Chooses an annotator's answer: the known label, flipped with probability ``error_rate``."""
 
-    def __init__(self, *, error_rate: float, rng: random.Random) -> None:
+    def __init__(self, *, error_rate: float, rng: random.Random, order: list[str] | None = None) -> None:
         self.error_rate = error_rate
         self.rng = rng
         self.known: dict[int, dict[str, bool]] = {}
+        #: The active questions' slugs in the order they are asked.
+        self.order = order or []
 
     def known_labels(self, candidate_id: int) -> dict[str, bool]:
         if candidate_id not in self.known:
@@ -160,11 +165,21 @@ class _Answerer:
             self.known[candidate_id] = dict(labels or {})
         return self.known[candidate_id]
 
+    def truth(self, candidate_id: int, slug: str) -> bool | None:
+        """The candidate's true answer to ``slug``: its known label; else Yes when a later question has a known
+        label (what ``_issue_21_figures`` assumes of an unknown earlier label); else None (not known)."""
+        labels = self.known_labels(candidate_id)
+        if slug in labels:
+            return bool(labels[slug])
+        if slug in self.order and any(later in labels for later in self.order[self.order.index(slug) + 1 :]):
+            return True
+        return None
+
     def value(self, candidate_id: int, slug: str) -> bool:
-        known = self.known_labels(candidate_id).get(slug)
-        if known is None:
+        truth = self.truth(candidate_id, slug)
+        if truth is None:
             return self.rng.random() < YES_WITHOUT_KNOWN_LABEL
-        return (not known) if self.rng.random() < self.error_rate else bool(known)
+        return (not truth) if self.rng.random() < self.error_rate else truth
 
 
 def _agreement(answers: list[tuple[Hashable, Hashable, bool]]) -> Agreement:
@@ -203,7 +218,8 @@ def simulate(
     if not keep_priorities:
         priorities_recompute(seed=seed or 0)
     users = annotators_ensure(annotators)
-    answerer = _Answerer(error_rate=error_rate, rng=random.Random(seed))
+    order = list(Question.objects.filter(is_active=True).order_by("order").values_list("slug", flat=True))
+    answerer = _Answerer(error_rate=error_rate, rng=random.Random(seed), order=order)
     report = SimulationReport()
     given: list[tuple[int, str, int, bool]] = []  # (candidate, question slug, annotator, value)
     pending: dict[int, Step | None] = {}
