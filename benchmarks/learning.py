@@ -7,11 +7,16 @@
     flock /tmp/bench.lock python benchmarks/learning.py --kind loop --repeats 3  # the loop, 3 seeds per order
     flock /tmp/bench.lock python benchmarks/learning.py --kind loop --max-labels 250 --repeats 8  # the starts only
 
-The labelled file (default: ``benchmarks/learning_data.py``'s seeded set, generated in memory) is split by
-behaviour pair (query and product): ``--held-out`` of the pairs are only ingested, the rest is pooled and queued
-as ordinary candidates (not gold). Per queue order, on a fresh PostgreSQL database (``random``: a seeded random
-permutation set once, with the gates the pool's record answers waived after each training as the platform does;
-``platform``: ``queue_priorities_recompute`` with the active model's inputs after every training):
+The labelled file (default: ``benchmarks/learning_data.py``'s seeded set, generated in memory; ``--data``: any
+file in the ingest's JSON Lines format with ``labels``, of any kind) is split by behaviour pair (query and
+product, or the two products; a ``plain`` line by its head): ``--held-out`` of the groups are only ingested, the
+rest is pooled and queued as ordinary candidates (not gold). Held-out lines whose labels do not decide the target
+(no label for it, no earlier No) are not scored. A file labelled only for the target (human plausibility
+judgements) works: the simulated annotators take its unknown gates as Yes (``simulate_annotators``).
+
+Per queue order, on a fresh PostgreSQL database (``random``: a seeded random permutation set once, with the gates
+the pool's record answers waived after each training as the platform does; ``platform``:
+``queue_priorities_recompute`` with the active model's inputs after every training):
 
 1. ``simulate_annotators``'s ``simulate`` answers ``--chunk`` answers at a time with ``--annotators`` simulated
    annotators at ``--error-rate`` noise through the real assignment, gates, overlap and consolidation;
@@ -60,13 +65,36 @@ def truth_of(labels: dict[str, bool], target: str) -> bool:
     return bool(labels.get(target)) and all(labels.get(slug, True) for slug in before)
 
 
+def truth_known(labels: dict[str, bool], target: str) -> bool:
+    """Whether the labels decide the target's truth: the target is labelled, or an earlier question is No."""
+    before = ORDER[: ORDER.index(target)] if target in ORDER else ()
+    return target in labels or any(labels.get(slug) is False for slug in before)
+
+
+def group_of(line: dict[str, Any]) -> tuple[str, ...]:
+    """The group a line is held out with, as the platform groups its folds: its behaviour pair (the normalised
+    query and the product; the two products of a co-purchase, in either order), or its head text for a ``plain``
+    line (docs/formats.md: the kind defaults as the ingest's do)."""
+
+    def text(value: Any) -> str:
+        return " ".join(str(value or "").lower().split())
+
+    kind = line.get("kind") or ("search_buy" if "query" in line else "co_buy" if "other_product" in line else "plain")
+    if kind == "search_buy":
+        return ("search_buy", text(line.get("query")), str((line.get("product") or {}).get("id")))
+    if kind == "co_buy":
+        products = sorted(str((line.get(key) or {}).get("id")) for key in ("product", "other_product"))
+        return ("co_buy", *products)
+    return ("plain", text(line.get("head")))
+
+
 def split(lines: list[dict[str, Any]], held_out: float, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
-    """(queued, held out), grouped by behaviour pair: no pair has candidates on both sides."""
-    pairs = sorted({(line["query"], line["product"]["id"]) for line in lines})
-    random.Random(seed).shuffle(pairs)
-    out = set(pairs[: int(len(pairs) * held_out)])
-    queued = [line for line in lines if (line["query"], line["product"]["id"]) not in out]
-    return queued, [line for line in lines if (line["query"], line["product"]["id"]) in out]
+    """(queued, held out), grouped (``group_of``): no behaviour pair, or plain head, has lines on both sides."""
+    groups = sorted({group_of(line) for line in lines})
+    random.Random(seed).shuffle(groups)
+    out = set(groups[: int(len(groups) * held_out)])
+    queued = [line for line in lines if group_of(line) not in out]
+    return queued, [line for line in lines if group_of(line) in out]
 
 
 def write_jsonl(lines: list[dict[str, Any]], path: Path) -> None:
@@ -264,9 +292,10 @@ def campaign(
     started = time.perf_counter()
     held_ids = ingest_only(held)
     candidates_load(queued)
-    truth = {
+    truth = {  # held-out candidates whose labels decide the target (a line without its label is not scored)
         candidate_id: truth_of(known or {}, args.target)
         for candidate_id, known in Candidate.objects.filter(pk__in=held_ids).values_list("pk", "known_labels")
+        if truth_known(known or {}, args.target)
     }
     ids: list[int] = []
     if order == "random":
@@ -299,7 +328,7 @@ def campaign(
             version = train(args.target, args.kind)
             trained_at = labels
             if version is not None:
-                auc = held_out_auc(version, held_ids, truth)
+                auc = held_out_auc(version, sorted(truth), truth)
                 curve.append((version.label_count, auc))
                 print(
                     f"  [{order}] {version.label_count:>5} labels: held-out ROC AUC {auc:.3f} (active: {version.kind})",
