@@ -85,13 +85,15 @@ def model_beats_chance(model_auc: float | None, model_auc_low: float | None = No
     return model_auc is not None and model_auc > float(_setting("WARM_START_AUC"))
 
 
-# The inputs of a candidate's priority: (candidate, query specificity, support, relation, category, group, new).
-# The group is the behaviour pair, or minus the candidate for one without. Open queue items, and with
-# ``_PICKS_UNQUEUED`` the pooled candidates that are not queued yet (``new`` 1).
-_PICK_COLUMNS = ("candidate", "specificity", "support", "relation", "category", "group", "new")
+# The inputs of a candidate's priority: (candidate, query specificity, support, relation, category, group, new,
+# head). The group is the behaviour pair; a candidate without one (a plain head) is grouped by its head text, as
+# the classifiers' folds group it (``_pick_columns`` numbers the heads; ``head`` is NULL where there is a pair).
+# Open queue items, and with ``_PICKS_UNQUEUED`` the pooled candidates that are not queued yet (``new`` 1).
+_PICK_COLUMNS = ("candidate", "specificity", "support", "relation", "category", "group", "new", "head")
+_HEAD_OF_PLAIN = "CASE WHEN c.pair_id IS NULL THEN c.head_text END"
 _PICKS_OPEN = (
     "SELECT q.candidate_id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
-    "COALESCE(p.category_id, 0), COALESCE(c.pair_id, -c.id), 0 FROM annotation_queueitem q "
+    f"COALESCE(p.category_id, 0), COALESCE(c.pair_id, -c.id), 0, {_HEAD_OF_PLAIN} FROM annotation_queueitem q "
     "JOIN knowledge_candidate c ON c.id = q.candidate_id "
     "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
     "LEFT JOIN knowledge_searchquery s ON s.id = b.query_id "
@@ -99,7 +101,7 @@ _PICKS_OPEN = (
 )
 _PICKS_UNQUEUED = (
     " UNION ALL SELECT c.id, s.specificity, c.support_count + c.merged_support, c.relation_id, "
-    "COALESCE(p.category_id, 0), COALESCE(c.pair_id, -c.id), 1 FROM knowledge_candidate c "
+    f"COALESCE(p.category_id, 0), COALESCE(c.pair_id, -c.id), 1, {_HEAD_OF_PLAIN} FROM knowledge_candidate c "
     "LEFT JOIN knowledge_behaviourpair b ON b.id = c.pair_id "
     "LEFT JOIN knowledge_searchquery s ON s.id = b.query_id "
     "LEFT JOIN knowledge_product p ON p.id = b.product_id WHERE c.status = 'pooled' "
@@ -163,7 +165,9 @@ def _pick_columns(*, unqueued: bool) -> dict[str, np.ndarray]:
     pyarrow (a million rows in about a second, where a fetch made a million Python tuples); the specificity is NaN
     where the query has none."""
     sql = _PICKS_OPEN + (_PICKS_UNQUEUED if unqueued else "")
-    types = {"specificity": pa.float64()} | {name: pa.int64() for name in _PICK_COLUMNS if name != "specificity"}
+    types = {"specificity": pa.float64(), "head": pa.string()} | {
+        name: pa.int64() for name in _PICK_COLUMNS if name not in ("specificity", "head")
+    }
     with connection.cursor() as cursor:
         if connection.vendor == "postgresql":
             buffer = bytearray()
@@ -172,12 +176,15 @@ def _pick_columns(*, unqueued: bool) -> dict[str, np.ndarray]:
                     buffer += chunk
             if not buffer:  # no open item and nothing to queue (pyarrow refuses an empty file)
                 return {
-                    name: np.empty(0, dtype=np.float64 if name == "specificity" else np.int64) for name in _PICK_COLUMNS
+                    name: np.empty(0, dtype=np.float64 if name == "specificity" else np.int64)
+                    for name in _PICK_COLUMNS
+                    if name != "head"
                 }
             table = pa_csv.read_csv(
                 pa.py_buffer(bytes(buffer)),
                 read_options=pa_csv.ReadOptions(column_names=list(_PICK_COLUMNS)),
-                convert_options=pa_csv.ConvertOptions(column_types=types),
+                # an empty head is NULL (a pair's row); a plain head is never empty (a constraint says so)
+                convert_options=pa_csv.ConvertOptions(column_types=types, strings_can_be_null=True),
             )
         else:
             cursor.execute(sql)
@@ -185,12 +192,26 @@ def _pick_columns(*, unqueued: bool) -> dict[str, np.ndarray]:
                 [dict(zip(_PICK_COLUMNS, row, strict=True)) for row in cursor.fetchall()],
                 schema=pa.schema([(name, types[name]) for name in _PICK_COLUMNS]),
             )
-    return {
+    columns = {
         name: table.column(name).to_numpy()
         if name != "specificity"
         else pc.fill_null(table.column(name), math.nan).to_numpy()
         for name in _PICK_COLUMNS
+        if name != "head"
     }
+    heads = table.column("head")
+    if heads.null_count < len(heads):
+        # Plain candidates: one group per head text, named by minus its smallest candidate id (a head of one
+        # candidate keeps -id), so the groups do not depend on the order in which the rows came.
+        plain = pc.is_valid(heads).to_numpy(zero_copy_only=False)
+        codes = pc.dictionary_encode(heads.filter(pc.is_valid(heads))).combine_chunks()
+        indices = codes.indices.to_numpy(zero_copy_only=False).astype(np.int64)
+        first_ids = np.full(len(codes.dictionary), np.iinfo(np.int64).max, dtype=np.int64)
+        np.minimum.at(first_ids, indices, columns["candidate"][plain])
+        group = columns["group"].copy()
+        group[plain] = -first_ids[indices]
+        columns["group"] = group
+    return columns
 
 
 def _lookup(keys: np.ndarray, values_by_key: Mapping[int, float | None], *, default: float) -> np.ndarray:

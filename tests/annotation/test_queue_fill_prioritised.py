@@ -119,3 +119,24 @@ def test_a_first_fill_in_bulk_gives_the_same_queue_and_builds_the_priority_index
     assert _queue() == expected
     assert indexes() == before
     assert len(before) >= 5
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2, 3, 4, 5])
+def test_plain_candidates_are_spread_over_their_heads_as_search_candidates_over_their_pairs(
+    settings: Any, seed: int
+) -> None:
+    """A plain candidate has no behaviour pair; its head text stands for one (as in the classifiers' grouped
+    folds), so a head of six tails gives its second only after the other head gave its first."""
+    settings.PLAUSI_ANNOTATION = {**settings.PLAUSI_ANNOTATION, "RANDOM_SHARE": 0.0}
+    busy, quiet = "personx pays personz a compliment", "personx goes to the mall"
+    for number in range(8):
+        head = quiet if number in (2, 5) else busy
+        CandidateFactory(status="pooled", head_kind="plain", pair=None, head_text=head)
+    queue_fill_prioritised(seed=seed)
+    order = list(QueueItem.objects.order_by("-priority").values_list("candidate__head_text", flat=True))
+    assert sorted(order[:2]) == sorted(order[2:4]) == sorted([busy, quiet]), order
+    assert order[4:] == [busy] * 4
+    # The recomputation groups them the same way.
+    queue_priorities_recompute(seed=seed + 10)
+    order = list(QueueItem.objects.order_by("-priority").values_list("candidate__head_text", flat=True))
+    assert sorted(order[:2]) == sorted([busy, quiet]) and order[4:] == [busy] * 4, order
