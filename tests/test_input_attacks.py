@@ -147,8 +147,11 @@ def test_only_the_spreadsheet_export_neutralises_what_a_spreadsheet_would_run(ap
     assert as_data == [f"{tail} {number}" for number, tail in enumerate(tails)]
 
 
-def page_session(live_server: Any) -> requests.Session:
-    """An admin logged in through the login form (session cookie and CSRF token), like a browser."""
+def page_session(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> requests.Session:
+    """An admin logged in through the login form (session cookie and CSRF token), like a browser. As with ``api``,
+    the runs a page queues keep their messages in the outbox: a worker left running by an earlier test module
+    would otherwise run them while this test's teardown empties the tables (a deadlock seen in CI)."""
+    monkeypatch.setattr("core.outbox.outbox_send", lambda **kwargs: 0)
     UserFactory(username="page-admin", role="admin")
     session = requests.Session()
     session.get(live_server.url + "/login/")
@@ -166,9 +169,9 @@ def page_session(live_server: Any) -> requests.Session:
     [("approved_from", "2024-13-45"), ("approved_to", "yesterday'; DROP TABLE x; --"), ("min_score", "7")],
 )
 def test_the_exports_page_refuses_a_bad_filter_with_a_400_naming_the_field_and_queues_nothing(
-    live_server: Any, field: str, value: str
+    live_server: Any, monkeypatch: pytest.MonkeyPatch, field: str, value: str
 ) -> None:
-    session = page_session(live_server)
+    session = page_session(live_server, monkeypatch)
     session.get(live_server.url + "/exports/")
     response = session.post(
         live_server.url + "/exports/",
@@ -180,8 +183,8 @@ def test_the_exports_page_refuses_a_bad_filter_with_a_400_naming_the_field_and_q
     assert not ExportRun.objects.exists()
 
 
-def test_the_exports_page_queues_an_export_with_good_dates(live_server: Any) -> None:
-    session = page_session(live_server)
+def test_the_exports_page_queues_an_export_with_good_dates(live_server: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    session = page_session(live_server, monkeypatch)
     session.get(live_server.url + "/exports/")
     response = session.post(
         live_server.url + "/exports/",
