@@ -511,7 +511,7 @@ def main() -> int:
     write_jsonl(held_lines, held)
     print(
         f"data: {len(lines):,} candidates, {len(queued_lines):,} queued, {len(held_lines):,} held out "
-        f"(grouped by behaviour pair); {args.annotators} annotators at {args.error_rate:.0%} noise; kind "
+        f"(grouped by behaviour pair, or head); {args.annotators} annotators at {args.error_rate:.0%} noise; kind "
         f"{args.kind}; other processes' CPU {other_cpu_percent():.0f}% of a core",
         flush=True,
     )
