@@ -204,6 +204,19 @@ def _cosine(a: np.ndarray, b: np.ndarray) -> np.ndarray:
     return np.asarray((_unit_rows(a) * _unit_rows(b)).sum(axis=1, keepdims=True), dtype=np.float32)
 
 
+def _principal_directions(centred: np.ndarray, rank: int) -> np.ndarray:
+    """The first ``rank`` principal directions of centred rows, as float32 rows. An SVD of the rows; where LAPACK's
+    SVD does not converge (it happened once in the learning benchmark, on a fold of a plain set whose rows repeat
+    the same head vectors, and failed that training), the eigenvectors of the rows' Gram matrix (``dim`` x ``dim``),
+    which span the same directions (equal up to sign where the singular values are distinct)."""
+    try:
+        _, _, components = np.linalg.svd(centred, full_matrices=False)
+        return components[:rank].astype(np.float32)
+    except np.linalg.LinAlgError:
+        values, vectors = np.linalg.eigh(centred.T @ centred)
+        return vectors[:, np.argsort(values)[::-1][:rank]].T.astype(np.float32)
+
+
 class EncoderLogistic:
     kind: ClassVar[str] = "encoder_lr"
 
@@ -288,8 +301,7 @@ class EncoderLogistic:
         for name in ("head", "tail"):
             rows = vectors[name].astype(np.float64)
             mean = rows.mean(axis=0)
-            _, _, components = np.linalg.svd(rows - mean, full_matrices=False)
-            self.projections[name] = (mean.astype(np.float32), components[:rank].astype(np.float32))
+            self.projections[name] = (mean.astype(np.float32), _principal_directions(rows - mean, rank))
 
     def _projected(self, heads: np.ndarray, tails: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         """Head and tail vectors on their fitted principal directions, as unit rows (the bilinear block's inputs)."""

@@ -427,3 +427,30 @@ def test_a_threshold_that_accepts_nothing_says_why_and_carries_its_interval() ->
     low, high = fine["precision_interval"]
     assert low is not None and low < fine["precision_at_threshold"] <= high
     assert fine["threshold_interval"][0] is not None and fine["roc_auc_interval"][0] is not None
+
+
+def test_the_v2_projections_fall_back_to_the_gram_matrix_where_the_svd_does_not_converge(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """LAPACK's SVD failed once on a fold (``LinAlgError: SVD did not converge``), which failed the training: the
+    fallback gives the same principal directions (up to sign), so the model learns and scores as with the SVD."""
+    import classifiers.ml.models as models
+
+    train, y = interaction_set(600, seed=5)
+    test, y_test = interaction_set(400, seed=6)
+    with_svd = EncoderLogistic()
+    with_svd.fit(train, y)
+
+    def no_convergence(*args: Any, **kwargs: Any) -> Any:
+        raise np.linalg.LinAlgError("SVD did not converge")
+
+    monkeypatch.setattr(models.np.linalg, "svd", no_convergence)
+    fallback = EncoderLogistic()
+    fallback.fit(train, y)
+    for name in ("head", "tail"):
+        expected, found = with_svd.projections[name][1], fallback.projections[name][1]
+        assert found.shape == expected.shape
+        # the same directions up to sign: |cosine| of each pair of rows is 1
+        np.testing.assert_allclose(np.abs(np.sum(expected * found, axis=1)), 1.0, atol=1e-3)
+    np.testing.assert_allclose(fallback.predict_proba(test), with_svd.predict_proba(test), atol=1e-3)
+    assert (metrics.roc_auc(y_test, fallback.predict_proba(test)) or 0.0) > 0.9
