@@ -12,9 +12,9 @@ platform's priorities (``queue_priorities_recompute`` with the active classifier
 
 Each simulated annotator answers with the candidate's known label (``Candidate.known_labels``), flipped with
 probability ``--error-rate``. A question with no known label of its own is taken to be Yes where the candidate has a
-known label for a later question (a set labelled only for ``plausible`` has its gates passed, the truth the
-figures below assume too; the questions are a chain, a Yes to a later one implies the earlier ones), and is
-answered Yes with probability 0.7 where nothing is known after it either. Annotators take
+known label for a later question, as the figures below take it: a set labelled only for ``plausible`` has its
+gates passed (a Yes to a later question implies the earlier ones; a No to it says nothing of them, and they are
+taken as passed too). Where nothing after it is known either, it is answered Yes with probability 0.7. Annotators take
 turns, one answer each, until nobody is offered anything or ``--max-answers`` is reached; then agreement
 (``annotation.maths``) and the accuracy of the consolidated labels against the known labels are printed. When
 nobody is offered anything, candidates that no annotator may see any more are settled by the evidence there is
