@@ -90,11 +90,12 @@ def group_of(line: dict[str, Any]) -> tuple[str, ...]:
 
 def split(lines: list[dict[str, Any]], held_out: float, seed: int) -> tuple[list[dict[str, Any]], list[dict[str, Any]]]:
     """(queued, held out), grouped (``group_of``): no behaviour pair, or plain head, has lines on both sides."""
-    groups = sorted({group_of(line) for line in lines})
+    keys = [group_of(line) for line in lines]
+    groups = sorted(set(keys))
     random.Random(seed).shuffle(groups)
     out = set(groups[: int(len(groups) * held_out)])
-    queued = [line for line in lines if group_of(line) not in out]
-    return queued, [line for line in lines if group_of(line) in out]
+    queued = [line for line, key in zip(lines, keys, strict=True) if key not in out]
+    return queued, [line for line, key in zip(lines, keys, strict=True) if key in out]
 
 
 def write_jsonl(lines: list[dict[str, Any]], path: Path) -> None:

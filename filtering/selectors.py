@@ -233,6 +233,12 @@ def labelled_outcomes(*, run_id: int) -> dict[str, Any] | None:
     }
 
 
+def labelled_outcome_rows(labelled: dict[str, Any]) -> list[tuple[str, dict[str, Any]]]:
+    """``labelled_outcomes``' counts as named rows, in the order the report and the run's page show them."""
+    rows = [("dropped (any rule)", labelled["dropped"]), ("kept", labelled["kept"])]
+    return rows + [(f"rule {rule}", counts) for rule, counts in labelled["per_rule"].items()]
+
+
 def _labelled_counts(labelled: int, plausible: int) -> dict[str, Any]:
     return {
         "labelled": labelled,

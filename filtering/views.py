@@ -46,8 +46,6 @@ def _labelled_rows(report: dict[str, Any]) -> dict[str, Any] | None:
     labelled = report.get("labelled")
     if not labelled:
         return None
-    rows = [("dropped (any rule)", labelled["dropped"]), ("kept", labelled["kept"])]
-    rows += [(f"rule {rule}", counts) for rule, counts in labelled["per_rule"].items()]
     return {
         "rows": [
             {
@@ -56,7 +54,7 @@ def _labelled_rows(report: dict[str, Any]) -> dict[str, Any] | None:
                 "plausible": counts["plausible"],
                 "not_plausible": None if counts["not_plausible_share"] is None else 100 * counts["not_plausible_share"],
             }
-            for name, counts in rows
+            for name, counts in selectors.labelled_outcome_rows(labelled)
         ],
         "near_duplicates": labelled.get("near_duplicates"),
     }

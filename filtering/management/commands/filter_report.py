@@ -26,9 +26,7 @@ def write_report(write: Callable[[str], Any], run: FilterRun) -> None:
     labelled = report.get("labelled")
     if labelled:
         write("  on candidates with a known plausible label (not plausible share = precision of a drop):")
-        rows = [("dropped (any rule)", labelled["dropped"]), ("kept", labelled["kept"])]
-        rows += [(f"rule {rule}", counts) for rule, counts in labelled["per_rule"].items()]
-        for name, counts in rows:
+        for name, counts in selectors.labelled_outcome_rows(labelled):
             share = counts["not_plausible_share"]
             write(
                 f"    {name:<32} {counts['labelled']:>7} labelled, {counts['plausible']:>7} plausible, "
